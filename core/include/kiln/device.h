@@ -1,0 +1,131 @@
+/* The device contract: a C ABI (plain structs, function tables, status codes, caller-owned
+ * error buffers). No exceptions, no STL, no C++ types cross it, so a device plugin built by a
+ * third party with another compiler still loads. The four parts (tinygrad's split):
+ * Device, Allocator, Renderer+Compiler, Program(+Graph). docs/plugins.md has the details. */
+#ifndef KILN_DEVICE_H
+#define KILN_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiln/dtype.h"
+#include "kiln/kernel_ir.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_DEVICE_ABI_VERSION 1
+
+typedef enum kiln_status {
+  KILN_OK = 0,
+  KILN_ERR_INVALID = 1,     /* bad argument */
+  KILN_ERR_NO_DEVICE = 2,   /* driver missing or no such device */
+  KILN_ERR_OUT_OF_MEMORY = 3,
+  KILN_ERR_COMPILE = 4,     /* render or compile failed; error text has the details */
+  KILN_ERR_LAUNCH = 5,
+  KILN_ERR_UNSUPPORTED = 6, /* an optional entry point or IR feature this device lacks */
+  KILN_ERR_INTERNAL = 7,
+} kiln_status;
+
+/* Error text goes here: the callee writes a NUL-terminated message of at most `size` bytes. */
+typedef struct kiln_error_buf {
+  char* text;
+  size_t size;
+} kiln_error_buf;
+
+typedef struct kiln_device kiln_device;   /* opaque, owned by the plugin */
+typedef struct kiln_buffer kiln_buffer;   /* opaque device allocation */
+typedef struct kiln_program kiln_program; /* opaque loaded kernel */
+typedef struct kiln_graph kiln_graph;     /* opaque captured launch list */
+
+typedef struct kiln_device_caps {
+  uint32_t struct_size;          /* sizeof(kiln_device_caps) as the plugin knows it */
+  char name[64];                 /* e.g. "cpu", "cuda" */
+  char arch[64];                 /* e.g. "x86_64-avx2", "sm_90" — part of the kernel cache key */
+  char description[128];         /* human readable: CPU model, GPU name */
+  uint32_t compute_units;        /* cores or SMs */
+  uint32_t warp_size;            /* 1 on CPUs */
+  uint32_t max_local_size[3];    /* per-axis threads per group; {1,1,1} means no locals */
+  uint32_t max_threads_per_group;
+  uint32_t max_global_size[3];
+  uint64_t local_memory_bytes;   /* shared memory per group; 0 = none */
+  uint64_t global_memory_bytes;
+  uint32_t preferred_vector_bytes; /* e.g. 32 for AVX2, 64 for AVX-512, 16 for GPUs */
+  uint32_t dtype_mask;           /* bit (1u << kiln_dtype) for each supported storage dtype */
+  uint32_t has_tensor_cores;     /* reserved for WMMA in a later IR version */
+  uint32_t unified_memory;       /* host pointers of buffers are directly usable */
+} kiln_device_caps;
+
+/* One launch inside a graph. */
+typedef struct kiln_launch {
+  kiln_program* program;
+  kiln_buffer* const* buffers;
+  uint32_t n_buffers;
+  const int64_t* vars;  /* values of the kernel's variables */
+  uint32_t n_vars;
+  uint32_t global_size[3];
+  uint32_t local_size[3];
+} kiln_launch;
+
+typedef struct kiln_device_api {
+  uint32_t struct_size; /* sizeof(kiln_device_api) as the plugin knows it */
+
+  /* ---- Device ---- */
+  /* Number of devices this plugin sees (0 with a clean message in err when no driver). */
+  int (*device_count)(kiln_error_buf err);
+  kiln_status (*open)(int index, kiln_device** out, kiln_error_buf err);
+  void (*close)(kiln_device* dev);
+  void (*get_caps)(kiln_device* dev, kiln_device_caps* caps);
+  kiln_status (*synchronize)(kiln_device* dev, kiln_error_buf err);
+
+  /* ---- Allocator ---- */
+  kiln_status (*alloc)(kiln_device* dev, size_t bytes, kiln_buffer** out, kiln_error_buf err);
+  void (*free)(kiln_device* dev, kiln_buffer* buf);
+  kiln_status (*copy_in)(kiln_device* dev, kiln_buffer* dst, size_t dst_offset, const void* src,
+                         size_t bytes, kiln_error_buf err);
+  kiln_status (*copy_out)(kiln_device* dev, void* dst, kiln_buffer* src, size_t src_offset,
+                          size_t bytes, kiln_error_buf err);
+  kiln_status (*copy_device)(kiln_device* dev, kiln_buffer* dst, size_t dst_offset,
+                             kiln_buffer* src, size_t src_offset, size_t bytes,
+                             kiln_error_buf err);
+  /* Host address of a buffer when caps.unified_memory, else NULL. */
+  void* (*host_pointer)(kiln_device* dev, kiln_buffer* buf);
+
+  /* ---- Renderer + Compiler ---- */
+  /* Identifies the compiler and its settings; part of the kernel cache key. */
+  const char* (*compiler_id)(kiln_device* dev);
+  /* Kernel IR -> source text (LLVM IR, PTX, HIP C). *out is owned by the plugin until
+   * free_text. */
+  kiln_status (*render)(kiln_device* dev, const kiln_kernel* kernel, char** out,
+                        size_t* out_len, kiln_error_buf err);
+  void (*free_text)(kiln_device* dev, char* text);
+  /* Source -> binary blob (cacheable bytes). */
+  kiln_status (*compile)(kiln_device* dev, const char* source, size_t source_len,
+                         void** blob, size_t* blob_len, kiln_error_buf err);
+  void (*free_blob)(kiln_device* dev, void* blob);
+
+  /* ---- Program ---- */
+  kiln_status (*load)(kiln_device* dev, const void* blob, size_t blob_len,
+                      const char* kernel_name, kiln_program** out, kiln_error_buf err);
+  void (*unload)(kiln_device* dev, kiln_program* prog);
+  /* Enqueue one launch. When time_s is not NULL the call waits for completion and reports the
+   * kernel's execution time in seconds (used by BEAM search and benchmarks). */
+  kiln_status (*launch)(kiln_device* dev, const kiln_launch* launch, double* time_s,
+                        kiln_error_buf err);
+
+  /* ---- Graph (optional: NULL when unsupported; core then replays launch by launch) ---- */
+  kiln_status (*graph_create)(kiln_device* dev, const kiln_launch* launches, uint32_t n,
+                              kiln_graph** out, kiln_error_buf err);
+  /* Replays the graph; `launches` has the same programs as at creation but may carry new
+   * buffers and variable values. */
+  kiln_status (*graph_launch)(kiln_device* dev, kiln_graph* graph, const kiln_launch* launches,
+                              uint32_t n, kiln_error_buf err);
+  void (*graph_destroy)(kiln_device* dev, kiln_graph* graph);
+} kiln_device_api;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_DEVICE_H */

@@ -1,0 +1,133 @@
+/* Kernel IR: the contract between Kiln's code generator and a device plugin.
+ *
+ * A kernel is a linear SSA list of POD instructions. An instruction's result is referred to by
+ * its index in the list; sources always refer to earlier instructions. Control flow is
+ * structured: RANGE/ENDRANGE and IF/ENDIF nest properly. Accumulators (ACC) are the only
+ * mutable values. docs/kernel-ir.md is the full reference; this header is the layout. */
+#ifndef KILN_KERNEL_IR_H
+#define KILN_KERNEL_IR_H
+
+#include <stdint.h>
+
+#include "kiln/dtype.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_IR_VERSION 1
+#define KILN_IR_MAX_SRC 4
+#define KILN_IR_MAX_LANES 16
+
+/* Values are part of the contract: never renumber, only append (and bump KILN_IR_VERSION). */
+typedef enum kiln_ir_op {
+  KILN_IR_NOP = 0,
+  /* ---- definitions ---- */
+  KILN_IR_PARAM = 1,   /* a global buffer. arg = parameter slot (0..n_params-1); dtype = element
+                          type; flags: KILN_IR_FLAG_WRITTEN when the kernel stores to it. */
+  KILN_IR_VAR = 2,     /* a symbolic integer. arg = variable slot; dtype I32 or I64; src none.
+                          imm.i = minimum, arg2 = maximum (inclusive) the value can take. */
+  KILN_IR_LOCAL = 3,   /* workgroup-shared array. arg = element count; dtype = element type. */
+  KILN_IR_ACC = 4,     /* mutable register, initialised from src0 at this point. Uses of the
+                          ACC read its current value; ASSIGN writes it. */
+  KILN_IR_SPECIAL = 5, /* launch index, dtype I32. arg: 0,1,2 = group id x,y,z;
+                          3,4,5 = local (thread) id x,y,z. */
+  KILN_IR_CONST = 6,   /* immediate: imm.i for integer and bool types, imm.f for floats. */
+  /* ---- control ---- */
+  KILN_IR_RANGE = 10,    /* for (i = src0; i < src1; ++i) — result is i (I32 or I64). */
+  KILN_IR_ENDRANGE = 11, /* closes the RANGE src0. */
+  KILN_IR_IF = 12,       /* if (src0) { — src0 is BOOL. */
+  KILN_IR_ENDIF = 13,    /* } — closes the IF src0. */
+  KILN_IR_BARRIER = 14,  /* workgroup barrier with a local-memory fence. */
+  /* ---- memory ---- */
+  KILN_IR_LOAD = 20,   /* src0 = PARAM or LOCAL, src1 = element index (integer); optional
+                          src2 = gate (BOOL) and src3 = value when the gate is false.
+                          vcount > 1 loads vcount consecutive elements from the index. */
+  KILN_IR_STORE = 21,  /* src0 = PARAM or LOCAL, src1 = element index, src2 = value;
+                          optional src3 = gate. vcount lanes from the index. No result. */
+  KILN_IR_ASSIGN = 22, /* src0 = ACC, src1 = new value. No result. */
+  /* ---- unary ALU (lane-wise) ---- */
+  KILN_IR_NEG = 30,
+  KILN_IR_EXP2 = 31,
+  KILN_IR_LOG2 = 32,
+  KILN_IR_SIN = 33,
+  KILN_IR_SQRT = 34,
+  KILN_IR_RECIP = 35,
+  KILN_IR_TRUNC = 36, /* float round toward zero */
+  KILN_IR_NOT = 37,   /* bitwise not; logical not on BOOL */
+  /* ---- binary ALU (lane-wise; both sources of the result dtype unless noted) ---- */
+  KILN_IR_ADD = 40,
+  KILN_IR_SUB = 41,
+  KILN_IR_MUL = 42,
+  KILN_IR_FDIV = 43, /* float division */
+  KILN_IR_IDIV = 44, /* integer division, truncating toward zero (C) */
+  KILN_IR_MOD = 45,  /* integer remainder, sign of the dividend (C) */
+  KILN_IR_MAX = 46,  /* a < b ? b : a */
+  KILN_IR_MIN = 47,  /* b < a ? b : a */
+  KILN_IR_CMPLT = 48, /* result BOOL; sources of any equal type */
+  KILN_IR_CMPNE = 49, /* result BOOL */
+  KILN_IR_CMPEQ = 50, /* result BOOL */
+  KILN_IR_AND = 51,
+  KILN_IR_OR = 52,
+  KILN_IR_XOR = 53,
+  KILN_IR_SHL = 54,  /* shift count taken modulo the bit width */
+  KILN_IR_SHR = 55,  /* arithmetic for signed types, logical for unsigned */
+  KILN_IR_POW = 56,  /* float a^b (C powf semantics) */
+  /* ---- ternary ---- */
+  KILN_IR_WHERE = 60,  /* src0 (BOOL) ? src1 : src2 */
+  KILN_IR_MULADD = 61, /* src0 * src1 + src2, may be fused */
+  /* ---- conversions and vectors ---- */
+  KILN_IR_CAST = 70,      /* value conversion to dtype (float->int truncates; ->BOOL is != 0) */
+  KILN_IR_BITCAST = 71,   /* reinterpret bits, same width */
+  KILN_IR_VECTORIZE = 72, /* lanes from scalars: src0 = first entry in the operand pool,
+                             vcount entries; each entry is an instruction index. */
+  KILN_IR_GEP = 73,       /* extract lane arg of vector src0 */
+  /* ---- cross-thread ---- */
+  KILN_IR_SHFL_XOR = 80, /* value of src0 held by lane (lane_id ^ arg) of the same warp;
+                            only emitted when the device reports warp_size > 1. */
+  KILN_IR_OP_COUNT
+} kiln_ir_op;
+
+enum {
+  KILN_IR_FLAG_WRITTEN = 1u << 0,   /* PARAM: the kernel stores to this buffer */
+  KILN_IR_FLAG_READ = 1u << 1,      /* PARAM: the kernel loads from this buffer */
+  KILN_IR_FLAG_UNROLL = 1u << 2,    /* RANGE: the trip count is constant, unrolling is wanted */
+  KILN_IR_FLAG_REDUCE = 1u << 3,    /* RANGE: loop over a reduction axis */
+  KILN_IR_FLAG_ALIGNED = 1u << 4,   /* LOAD/STORE: index is a multiple of vcount */
+  KILN_IR_FLAG_INBOUNDS = 1u << 5,  /* LOAD/STORE: index proven within the buffer */
+};
+
+typedef union kiln_ir_imm {
+  int64_t i;
+  double f;
+} kiln_ir_imm;
+
+typedef struct kiln_ir_inst {
+  uint16_t op;     /* kiln_ir_op */
+  uint8_t dtype;   /* kiln_dtype of the result (element type for PARAM/LOCAL) */
+  uint8_t vcount;  /* lanes of the result (1 = scalar), at most KILN_IR_MAX_LANES */
+  uint32_t flags;  /* KILN_IR_FLAG_* */
+  int32_t src[KILN_IR_MAX_SRC]; /* earlier instruction indices, -1 when unused */
+  int64_t arg;
+  int64_t arg2;
+  kiln_ir_imm imm;
+} kiln_ir_inst;
+
+typedef struct kiln_kernel {
+  uint32_t ir_version;          /* KILN_IR_VERSION */
+  const char* name;             /* a valid C identifier, unique within a program */
+  const kiln_ir_inst* insts;
+  uint32_t n_insts;
+  const int32_t* operands;      /* pool used by VECTORIZE */
+  uint32_t n_operands;
+  uint32_t n_params;            /* buffers, slots 0..n_params-1 */
+  uint32_t n_vars;              /* integer variables, slots 0..n_vars-1 (passed as int64) */
+  uint32_t global_size[3];      /* default launch grid in groups */
+  uint32_t local_size[3];       /* threads per group (all 1 on devices without locals) */
+} kiln_kernel;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_KERNEL_IR_H */
