@@ -1,0 +1,472 @@
+#include "codegen/lowerer.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+
+#include "codegen/ir_builder.h"
+#include "kiln/error.h"
+
+namespace kiln::detail {
+
+namespace {
+
+struct Index {
+  Shape shape;
+  std::vector<Val> dims;  // empty when only the flat index is known
+  Val flat = -1;
+};
+
+Shape squeezed(const Shape& s) {
+  Shape out;
+  for (auto d : s)
+    if (d != 1) out.push_back(d);
+  return out;
+}
+
+kiln_ir_op alu_op(Op op) {
+  switch (op) {
+    case Op::Neg: return KILN_IR_NEG;
+    case Op::Exp2: return KILN_IR_EXP2;
+    case Op::Log2: return KILN_IR_LOG2;
+    case Op::Sin: return KILN_IR_SIN;
+    case Op::Sqrt: return KILN_IR_SQRT;
+    case Op::Recip: return KILN_IR_RECIP;
+    case Op::Trunc: return KILN_IR_TRUNC;
+    case Op::Not: return KILN_IR_NOT;
+    case Op::Add: return KILN_IR_ADD;
+    case Op::Sub: return KILN_IR_SUB;
+    case Op::Mul: return KILN_IR_MUL;
+    case Op::FDiv: return KILN_IR_FDIV;
+    case Op::IDiv: return KILN_IR_IDIV;
+    case Op::Mod: return KILN_IR_MOD;
+    case Op::Max: return KILN_IR_MAX;
+    case Op::Min: return KILN_IR_MIN;
+    case Op::CmpLt: return KILN_IR_CMPLT;
+    case Op::CmpNe: return KILN_IR_CMPNE;
+    case Op::CmpEq: return KILN_IR_CMPEQ;
+    case Op::And: return KILN_IR_AND;
+    case Op::Or: return KILN_IR_OR;
+    case Op::Xor: return KILN_IR_XOR;
+    case Op::Shl: return KILN_IR_SHL;
+    case Op::Shr: return KILN_IR_SHR;
+    case Op::Pow: return KILN_IR_POW;
+    case Op::Where: return KILN_IR_WHERE;
+    case Op::MulAdd: return KILN_IR_MULADD;
+    default: throw Error(std::string("internal: no IR op for ") + op_name(op));
+  }
+}
+
+double reduce_identity(ReduceOp op, DType t) {
+  bool f = is_float(t);
+  switch (op) {
+    case ReduceOp::Sum: return 0;
+    case ReduceOp::Prod: return 1;
+    case ReduceOp::Max:
+      if (f) return -std::numeric_limits<double>::infinity();
+      if (t == DType::Bool || is_unsigned(t)) return 0;
+      return t == DType::I8 ? -128 : t == DType::I16 ? -32768 : t == DType::I32 ? -2147483648.0
+                                                                                : -9.2233720368547758e18;
+    case ReduceOp::Min:
+      if (f) return std::numeric_limits<double>::infinity();
+      return 0;  // integer min identities are set exactly below
+  }
+  return 0;
+}
+
+int64_t int_min_identity(DType t) {
+  switch (t) {
+    case DType::Bool: return 1;
+    case DType::I8: return 127;
+    case DType::U8: return 255;
+    case DType::I16: return 32767;
+    case DType::U16: return 65535;
+    case DType::I32: return 2147483647;
+    case DType::U32: return 4294967295ll;
+    case DType::I64: return std::numeric_limits<int64_t>::max();
+    case DType::U64: return -1;  // all bits set
+    default: return 0;
+  }
+}
+
+int64_t int_max_identity(DType t) {
+  switch (t) {
+    case DType::I8: return -128;
+    case DType::I16: return -32768;
+    case DType::I32: return -2147483648ll;
+    case DType::I64: return std::numeric_limits<int64_t>::min();
+    default: return 0;
+  }
+}
+
+class Lowerer {
+ public:
+  Lowerer(const kiln_device_caps& caps) : caps_(caps) {}
+
+  LoweredKernel run_assign(const UOpRef& target, const UOpRef& value) {
+    UOpRef base = target;
+    if (target->op == Op::View && !target->realized()) base = target->src[0];
+    root_ = value;
+    idx_t_ = (needs_i64(value) || needs_i64(target)) ? DType::I64 : DType::I32;
+    LoweredKernel k;
+    k.params.push_back(base);
+    params_ = &k.params;
+    vars_ = &k.vars;
+    param_vals_[base.get()] = b_.param(0, base->dtype, KILN_IR_FLAG_WRITTEN);
+    Val out = param_vals_[base.get()];
+    int64_t total = target->numel();
+    Val gid = b_.cast(b_.special(0), idx_t_);
+    Index idx{target->shape, {}, gid};
+    Val where = gid;
+    if (target.get() != base.get()) {
+      // the store position goes through the target's views
+      std::vector<Val> dims = dims_for(idx, target->shape);
+      const auto& views = target->st.views();
+      for (size_t vi = views.size(); vi-- > 0;) {
+        const View& v = views[vi];
+        Val flat = b_.const_int(v.offset, idx_t_);
+        for (size_t a = 0; a < v.shape.size(); ++a)
+          if (v.strides[a] != 0) flat = b_.add(flat, b_.mul_const(dims[a], v.strides[a]));
+        if (vi > 0) dims = unravel(flat, views[vi - 1].shape);
+        where = flat;
+      }
+    }
+    Val v = emit(value.get(), idx, -1, true);
+    b_.store(out, where, to_storage(v, base->dtype));
+    k.global_size[0] = static_cast<uint32_t>(total);
+    k.insts = b_.insts();
+    k.operands = b_.operands();
+    k.name = "assign_" + shape_name(target->shape);
+    return k;
+  }
+
+  LoweredKernel run(const UOpRef& root) {
+    root_ = root;
+    idx_t_ = needs_i64(root) ? DType::I64 : DType::I32;
+    LoweredKernel k;
+    k.params.push_back(root);
+    params_ = &k.params;
+    vars_ = &k.vars;
+    Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
+    int64_t total = root->numel();
+    if (total > std::numeric_limits<int32_t>::max())
+      throw Error("kernel output of " + std::to_string(total) +
+                  " elements exceeds the 2^31 grid limit: " + root->str());
+    Val gid = b_.cast(b_.special(0), idx_t_);
+    Index idx{root->shape, {}, gid};
+    Val v = emit(root.get(), idx, -1, true);
+    b_.store(out, gid, to_storage(v, root->dtype));
+    k.global_size[0] = static_cast<uint32_t>(total);
+    k.insts = b_.insts();
+    k.operands = b_.operands();
+    k.name = (has_reduce_ ? "r_" : "E_") + shape_name(root->shape);
+    // parameter flags
+    for (auto& inst : k.insts)
+      if (inst.op == KILN_IR_PARAM && inst.arg != 0) inst.flags |= KILN_IR_FLAG_READ;
+    return k;
+  }
+
+ private:
+  const kiln_device_caps& caps_;
+  IrBuilder b_;
+  UOpRef root_;
+  DType idx_t_ = DType::I32;
+  std::vector<UOpRef>* params_ = nullptr;
+  std::vector<Variable>* vars_ = nullptr;
+  std::map<const UOp*, Val> param_vals_;
+  std::vector<std::map<std::tuple<const UOp*, std::vector<Val>, Val>, Val>> memo_{1};
+  bool has_reduce_ = false;
+
+  static std::string shape_name(const Shape& s) {
+    std::string n;
+    for (size_t i = 0; i < s.size(); ++i) n += (i ? "_" : "") + std::to_string(s[i]);
+    return n.empty() ? "1" : n;
+  }
+
+  bool needs_i64(const UOpRef& root) {
+    // any index range of 2^31 or more anywhere in the fragment
+    std::vector<const UOp*> stack{root.get()};
+    std::map<const UOp*, bool> seen;
+    while (!stack.empty()) {
+      const UOp* u = stack.back();
+      stack.pop_back();
+      if (seen[u]) continue;
+      seen[u] = true;
+      if (u->numel() >= std::numeric_limits<int32_t>::max()) return true;
+      if (u->op == Op::View)
+        for (const auto& v : u->st.views()) {
+          int64_t span = std::abs(v.offset);
+          for (size_t i = 0; i < v.shape.size(); ++i) span += std::abs(v.strides[i]) * v.shape[i];
+          if (span >= std::numeric_limits<int32_t>::max() / 2) return true;
+        }
+      if (u != root.get() && u->realized()) continue;
+      for (const auto& s : u->src) stack.push_back(s.get());
+    }
+    return false;
+  }
+
+  Val to_storage(Val v, DType t) { return b_.cast(v, t); }
+
+  Val flat_of(Index& idx) {
+    if (idx.flat >= 0) return idx.flat;
+    auto strides = contiguous_strides(idx.shape);
+    Val f = b_.const_int(0, idx_t_);
+    for (size_t i = 0; i < idx.dims.size(); ++i) f = b_.add(f, b_.mul_const(idx.dims[i], strides[i]));
+    idx.flat = f;
+    return f;
+  }
+
+  std::vector<Val> unravel(Val flat, const Shape& shape) {
+    std::vector<Val> dims(shape.size());
+    int64_t acc = 1;
+    for (size_t i = shape.size(); i-- > 0;) {
+      if (shape[i] == 1) {
+        dims[i] = b_.const_int(0, idx_t_);
+        continue;
+      }
+      Val d = b_.idiv_const(flat, acc);
+      bool outermost = true;
+      for (size_t j = 0; j < i; ++j) outermost &= shape[j] == 1;
+      dims[i] = outermost ? d : b_.mod_const(d, shape[i]);
+      acc *= shape[i];
+    }
+    return dims;
+  }
+
+  std::vector<Val> dims_for(Index& idx, const Shape& shape) {
+    if (!idx.dims.empty()) {
+      if (idx.shape == shape) return idx.dims;
+      if (squeezed(idx.shape) == squeezed(shape)) {
+        std::vector<Val> big;
+        for (size_t i = 0; i < idx.shape.size(); ++i)
+          if (idx.shape[i] != 1) big.push_back(idx.dims[i]);
+        std::vector<Val> out;
+        size_t k = 0;
+        for (auto d : shape) out.push_back(d == 1 ? b_.const_int(0, idx_t_) : big[k++]);
+        return out;
+      }
+    }
+    return unravel(flat_of(idx), shape);
+  }
+
+  Val param_for(const UOp* u) {
+    auto it = param_vals_.find(u);
+    if (it != param_vals_.end()) return it->second;
+    int slot = static_cast<int>(params_->size());
+    // find the owning reference among sources (the node is kept alive by the graph)
+    params_->push_back(find_ref(u));
+    Val p = b_.param(slot, u->dtype, KILN_IR_FLAG_READ);
+    param_vals_[u] = p;
+    return p;
+  }
+
+  UOpRef find_ref(const UOp* target) {
+    std::vector<const UOp*> stack{root_.get()};
+    std::map<const UOp*, bool> seen;
+    while (!stack.empty()) {
+      const UOp* u = stack.back();
+      stack.pop_back();
+      if (seen[u]) continue;
+      seen[u] = true;
+      for (const auto& s : u->src) {
+        if (s.get() == target) return s;
+        if (!s->realized()) stack.push_back(s.get());
+      }
+    }
+    throw Error("internal: lost a kernel input");
+  }
+
+  int var_slot(const Variable& v) {
+    for (size_t i = 0; i < vars_->size(); ++i)
+      if ((*vars_)[i] == v) return static_cast<int>(i);
+    vars_->push_back(v);
+    return static_cast<int>(vars_->size() - 1);
+  }
+
+  Val zero(DType t) { return b_.const_of(0, compute_dtype(t)); }
+
+  Val emit(const UOp* u, Index idx, Val gate, bool is_root = false) {
+    std::vector<Val> key = idx.dims.empty() ? std::vector<Val>{idx.flat} : idx.dims;
+    auto mkey = std::make_tuple(u, key, gate);
+    for (auto it = memo_.rbegin(); it != memo_.rend(); ++it) {
+      auto f = it->find(mkey);
+      if (f != it->end()) return f->second;
+    }
+    Val v = emit_uncached(u, idx, gate, is_root);
+    memo_.back()[mkey] = v;
+    return v;
+  }
+
+  Val emit_uncached(const UOp* u, Index& idx, Val gate, bool is_root) {
+    DType ct = compute_dtype(u->dtype);
+    if ((u->realized() && !is_root) || u->op == Op::Buffer) {
+      Val p = param_for(u);
+      Val l = b_.load(p, flat_of(idx), u->dtype, gate);
+      return b_.cast(l, ct);
+    }
+    switch (u->op) {
+      case Op::Const:
+        return is_float(ct) ? b_.const_float(u->const_value, ct) : b_.const_int(u->const_int, ct);
+      case Op::Arange: return b_.cast(flat_of(idx), ct);
+      case Op::Var: return b_.cast(b_.var(var_slot(*u->var), u->var->min_value(),
+                                          u->var->max_value()), ct);
+      case Op::Contiguous: return emit(u->src[0].get(), idx, gate);
+      case Op::Cast: {
+        Val v = emit(u->src[0].get(), idx, gate);
+        if (ct != u->dtype) return b_.cast(b_.cast(v, u->dtype), ct);  // round to f16/bf16
+        return b_.cast(v, ct);
+      }
+      case Op::Bitcast: {
+        DType st = u->src[0]->dtype;
+        Val v = emit(u->src[0].get(), idx, gate);
+        v = b_.cast(v, st);
+        Val r = b_.bitcast(v, u->dtype);
+        return b_.cast(r, ct);
+      }
+      case Op::View: return emit_view(u, idx, gate);
+      case Op::Reduce: return emit_reduce(u, idx, gate);
+      case Op::Gather: return emit_gather(u, idx, gate);
+      default: break;
+    }
+    if (is_alu(u->op)) {
+      std::vector<Val> s;
+      for (const auto& src : u->src) s.push_back(emit(src.get(), idx, gate));
+      while (s.size() < 3) s.push_back(-1);
+      return b_.alu(alu_op(u->op), ct, s[0], s[1], s[2]);
+    }
+    throw Error(std::string("internal: cannot lower ") + op_name(u->op));
+  }
+
+  Val emit_view(const UOp* u, Index& idx, Val gate) {
+    const auto& views = u->st.views();
+    std::vector<Val> dims = dims_for(idx, u->shape);
+    Val valid = -1;  // true
+    Val flat = -1;
+    for (size_t vi = views.size(); vi-- > 0;) {
+      const View& v = views[vi];
+      if (!v.mask.empty()) {
+        for (size_t a = 0; a < v.shape.size(); ++a) {
+          auto [lo, hi] = v.mask[a];
+          if (lo >= hi) {
+            valid = b_.const_bool(false);
+            continue;
+          }
+          if (lo > 0) valid = b_.and_(valid, b_.lt(b_.const_int(lo - 1, idx_t_), dims[a]));
+          if (hi < v.shape[a]) valid = b_.and_(valid, b_.lt(dims[a], b_.const_int(hi, idx_t_)));
+        }
+      }
+      flat = b_.const_int(v.offset, idx_t_);
+      for (size_t a = 0; a < v.shape.size(); ++a)
+        if (v.strides[a] != 0) flat = b_.add(flat, b_.mul_const(dims[a], v.strides[a]));
+      if (vi > 0) dims = unravel(flat, views[vi - 1].shape);
+    }
+    const UOp* src = u->src[0].get();
+    if (valid >= 0 && b_.is_const(valid) && !b_.const_value_int(valid)) return zero(u->dtype);
+    Index sidx{src->shape, {}, flat};
+    Val val = emit(src, sidx, b_.and_(gate, valid));
+    if (valid < 0) return val;
+    return b_.alu(KILN_IR_WHERE, compute_dtype(u->dtype), valid, val, zero(u->dtype));
+  }
+
+  Val emit_reduce(const UOp* u, Index& idx, Val gate) {
+    has_reduce_ = true;
+    const UOp* src = u->src[0].get();
+    DType ct = compute_dtype(u->dtype);
+    std::vector<Val> dims = dims_for(idx, u->shape);
+    Val init;
+    if (u->reduce_op == ReduceOp::Min && !is_float(ct)) init = b_.const_int(int_min_identity(ct), ct);
+    else if (u->reduce_op == ReduceOp::Max && !is_float(ct)) init = b_.const_int(int_max_identity(ct), ct);
+    else init = b_.const_of(reduce_identity(u->reduce_op, ct), ct);
+    Val acc = b_.acc(init);
+    std::vector<Val> ranges;
+    for (int a : u->axes) {
+      Val r = b_.range(b_.const_int(0, idx_t_), b_.const_int(src->shape[a], idx_t_),
+                       KILN_IR_FLAG_REDUCE);
+      memo_.emplace_back();
+      dims[a] = r;
+      ranges.push_back(r);
+    }
+    Index sidx{src->shape, dims, -1};
+    Val v = emit(src, sidx, gate);
+    kiln_ir_op op = u->reduce_op == ReduceOp::Sum    ? KILN_IR_ADD
+                    : u->reduce_op == ReduceOp::Prod ? (ct == DType::Bool ? KILN_IR_AND : KILN_IR_MUL)
+                    : u->reduce_op == ReduceOp::Max  ? KILN_IR_MAX
+                                                     : KILN_IR_MIN;
+    if (ct == DType::Bool && op == KILN_IR_ADD) op = KILN_IR_OR;
+    b_.assign(acc, b_.alu(op, ct, acc, v));
+    for (size_t i = ranges.size(); i-- > 0;) {
+      memo_.pop_back();
+      b_.end_range(ranges[i]);
+    }
+    return acc;
+  }
+
+  Val emit_gather(const UOp* u, Index& idx, Val gate) {
+    const UOp* table = u->src[0].get();
+    const UOp* index = u->src[1].get();
+    std::vector<Val> dims = dims_for(idx, u->shape);
+    Val iv = b_.cast(emit(index, idx, gate), idx_t_);
+    int64_t n = table->shape[u->axis];
+    Val valid = b_.and_(b_.lt(b_.const_int(-1, idx_t_), iv), b_.lt(iv, b_.const_int(n, idx_t_)));
+    dims[u->axis] = iv;
+    Index tidx{table->shape, dims, -1};
+    Val val = emit(table, tidx, b_.and_(gate, valid));
+    return b_.alu(KILN_IR_WHERE, compute_dtype(u->dtype), valid, val, zero(u->dtype));
+  }
+};
+
+}  // namespace
+
+kiln_kernel LoweredKernel::view() const {
+  kiln_kernel k{};
+  k.ir_version = KILN_IR_VERSION;
+  k.name = name.c_str();
+  k.insts = insts.data();
+  k.n_insts = static_cast<uint32_t>(insts.size());
+  k.operands = operands.data();
+  k.n_operands = static_cast<uint32_t>(operands.size());
+  k.n_params = static_cast<uint32_t>(params.size());
+  k.n_vars = static_cast<uint32_t>(vars.size());
+  for (int i = 0; i < 3; ++i) {
+    k.global_size[i] = global_size[i];
+    k.local_size[i] = local_size[i];
+  }
+  return k;
+}
+
+uint64_t LoweredKernel::ir_hash() const {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the instruction bytes
+  auto feed = [&](const void* p, size_t n) {
+    auto* c = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ c[i]) * 1099511628211ull;
+  };
+  for (const auto& i : insts) {
+    feed(&i.op, sizeof i.op);
+    feed(&i.dtype, 1);
+    feed(&i.vcount, 1);
+    feed(&i.flags, sizeof i.flags);
+    feed(i.src, sizeof i.src);
+    feed(&i.arg, 8);
+    feed(&i.arg2, 8);
+    feed(&i.imm, 8);
+  }
+  feed(operands.data(), operands.size() * sizeof(int32_t));
+  feed(name.data(), name.size());
+  feed(global_size, sizeof global_size);
+  feed(local_size, sizeof local_size);
+  return h;
+}
+
+LoweredKernel lower_assign(const UOpRef& target, const UOpRef& value,
+                           const kiln_device_caps& caps) {
+  Lowerer l(caps);
+  return l.run_assign(target, value);
+}
+
+LoweredKernel lower_kernel(const UOpRef& root, const kiln_device_caps& caps) {
+  Lowerer l(caps);
+  return l.run(root);
+}
+
+}  // namespace kiln::detail
