@@ -6,6 +6,7 @@
 
 #include "codegen/lowerer.h"
 #include "kiln/error.h"
+#include "runtime/capture.h"
 #include "runtime/debug.h"
 #include "runtime/program_cache.h"
 #include "runtime/stats.h"
@@ -43,6 +44,18 @@ void launch_kernel(const LoweredKernel& k, const ProgramRef& prog, Device* d) {
   check(d, d->api().launch(d->handle(), &l, debug_level() >= 2 ? &t : nullptr, {err, sizeof err}),
         "launch", err);
   stats().kernels_launched++;
+  if (CaptureRecorder* rec = active_recorder()) {
+    CapturedLaunch c;
+    c.program = prog;
+    for (const auto& p : k.params) c.buffers.push_back(p->buffer);
+    c.vars = k.vars;
+    for (int i = 0; i < 3; ++i) {
+      c.global_size[i] = k.global_size[i];
+      c.local_size[i] = k.local_size[i];
+    }
+    c.name = k.name;
+    rec->launches.push_back(std::move(c));
+  }
   if (debug_level() >= 2) {
     double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
     std::cerr << "kiln: " << k.name << " " << us << " us\n";
@@ -51,6 +64,7 @@ void launch_kernel(const LoweredKernel& k, const ProgramRef& prog, Device* d) {
 
 void run_copy(const UOpRef& node) {
   const UOp* src = node->src[0].get();
+  if (CaptureRecorder* rec = active_recorder()) rec->unsupported = true;
   auto out = std::make_shared<DeviceBuffer>(node->device, node->numel() * dtype_size(node->dtype));
   size_t bytes = out->bytes;
   char err[1024] = {0};
