@@ -1,5 +1,6 @@
 #include "codegen/ir_builder.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "kiln/error.h"
@@ -90,7 +91,50 @@ Val IrBuilder::const_of(double v, DType t) {
 }
 
 Val IrBuilder::alu(kiln_ir_op op, DType t, Val a, Val b, Val c) {
-  return emit(make(op, t, a, b, c), true);
+  int lanes = 1;
+  for (Val v : {a, b, c})
+    if (v >= 0) lanes = std::max(lanes, vcount_of(v));
+  if (lanes > 1) {
+    a = broadcast(a, lanes);
+    if (b >= 0) b = broadcast(b, lanes);
+    if (c >= 0) c = broadcast(c, lanes);
+  }
+  auto i = make(op, t, a, b, c);
+  i.vcount = static_cast<uint8_t>(lanes);
+  return emit(i, true);
+}
+
+Val IrBuilder::vectorize(const std::vector<Val>& lanes) {
+  if (lanes.size() == 1) return lanes[0];
+  bool same = true;
+  for (Val v : lanes) same &= v == lanes[0];
+  auto i = make(KILN_IR_VECTORIZE, dtype_of(lanes[0]));
+  i.vcount = static_cast<uint8_t>(lanes.size());
+  // identical operand lists share one pool entry range
+  i.src[0] = static_cast<int32_t>(operands_.size());
+  for (Val v : lanes) operands_.push_back(v);
+  (void)same;
+  return emit(i, false);
+}
+
+Val IrBuilder::broadcast(Val v, int lanes) {
+  if (v < 0 || lanes == 1 || vcount_of(v) == lanes) return v;
+  auto key = std::make_pair(v, lanes);
+  for (auto it = broadcasts_.rbegin(); it != broadcasts_.rend(); ++it) {
+    auto f = it->find(key);
+    if (f != it->end()) return f->second;
+  }
+  Val r = vectorize(std::vector<Val>(static_cast<size_t>(lanes), v));
+  broadcasts_.back()[key] = r;
+  return r;
+}
+
+Val IrBuilder::gep(Val v, int lane) {
+  if (vcount_of(v) == 1) return v;
+  if (insts_[v].op == KILN_IR_VECTORIZE) return operands_[insts_[v].src[0] + lane];
+  auto i = make(KILN_IR_GEP, dtype_of(v), v);
+  i.arg = lane;
+  return emit(i, true);
 }
 
 Val IrBuilder::cast(Val v, DType to) {
@@ -98,52 +142,75 @@ Val IrBuilder::cast(Val v, DType to) {
   if (is_const(v) && !is_float(to) && !is_float(dtype_of(v))) {
     return const_int(wrap(const_value_int(v), to), to);
   }
-  return emit(make(KILN_IR_CAST, to, v), true);
+  auto i = make(KILN_IR_CAST, to, v);
+  i.vcount = insts_[v].vcount;
+  return emit(i, true);
 }
 
 Val IrBuilder::bitcast(Val v, DType to) {
   if (dtype_of(v) == to) return v;
-  return emit(make(KILN_IR_BITCAST, to, v), true);
+  auto i = make(KILN_IR_BITCAST, to, v);
+  i.vcount = insts_[v].vcount;
+  return emit(i, true);
 }
 
-Val IrBuilder::load(Val buf, Val index, DType t, Val gate, Val alt) {
+Val IrBuilder::load(Val buf, Val index, DType t, Val gate, Val alt, int vcount) {
   // Loads are pure within a scope (buffers a kernel writes are never read back by it at
   // another index), so identical loads are shared.
   if (gate >= 0 && alt < 0) alt = is_float(t) ? const_float(0, t) : const_int(0, t);
-  return emit(make(KILN_IR_LOAD, t, buf, index, gate, gate >= 0 ? alt : -1), true);
+  if (gate >= 0 && vcount > 1) alt = broadcast(alt, vcount);
+  auto i = make(KILN_IR_LOAD, t, buf, index, gate, gate >= 0 ? alt : -1);
+  i.vcount = static_cast<uint8_t>(vcount);
+  return emit(i, true);
 }
 
 void IrBuilder::store(Val buf, Val index, Val value, Val gate) {
-  emit(make(KILN_IR_STORE, DType(KILN_DTYPE_VOID), buf, index, value, gate), false);
+  auto i = make(KILN_IR_STORE, DType(KILN_DTYPE_VOID), buf, index, value, gate);
+  i.vcount = insts_[value].vcount;
+  emit(i, false);
 }
 
-Val IrBuilder::acc(Val init) { return emit(make(KILN_IR_ACC, dtype_of(init), init), false); }
+Val IrBuilder::acc(Val init) {
+  auto i = make(KILN_IR_ACC, dtype_of(init), init);
+  i.vcount = insts_[init].vcount;
+  return emit(i, false);
+}
 
 void IrBuilder::assign(Val acc, Val value) {
   emit(make(KILN_IR_ASSIGN, DType(KILN_DTYPE_VOID), acc, value), false);
+}
+
+void IrBuilder::push_scope() {
+  scopes_.emplace_back();
+  broadcasts_.emplace_back();
+}
+
+void IrBuilder::pop_scope() {
+  scopes_.pop_back();
+  broadcasts_.pop_back();
 }
 
 Val IrBuilder::range(Val start, Val end, uint32_t flags) {
   auto i = make(KILN_IR_RANGE, dtype_of(end), start, end);
   i.flags = flags;
   Val v = emit(i, false);
-  scopes_.emplace_back();
+  push_scope();
   return v;
 }
 
 void IrBuilder::end_range(Val r) {
-  scopes_.pop_back();
+  pop_scope();
   emit(make(KILN_IR_ENDRANGE, DType(KILN_DTYPE_VOID), r), false);
 }
 
 Val IrBuilder::if_(Val cond) {
   Val v = emit(make(KILN_IR_IF, DType(KILN_DTYPE_VOID), cond), false);
-  scopes_.emplace_back();
+  push_scope();
   return v;
 }
 
 void IrBuilder::end_if(Val i) {
-  scopes_.pop_back();
+  pop_scope();
   emit(make(KILN_IR_ENDIF, DType(KILN_DTYPE_VOID), i), false);
 }
 

@@ -28,7 +28,12 @@ class IrBuilder {
   Val alu(kiln_ir_op op, DType t, Val a, Val b = -1, Val c = -1);
   Val cast(Val v, DType to);
   Val bitcast(Val v, DType to);
-  Val load(Val buf, Val index, DType t, Val gate = -1, Val alt = -1);
+  // vcount > 1: consecutive elements from index (a scalar gate covers all lanes)
+  Val load(Val buf, Val index, DType t, Val gate = -1, Val alt = -1, int vcount = 1);
+  Val vectorize(const std::vector<Val>& lanes);
+  Val broadcast(Val v, int lanes);  // a scalar repeated (vectors pass through)
+  Val gep(Val v, int lane);         // lane of a vector (scalars pass through)
+  int vcount_of(Val v) const { return insts_.at(v).vcount; }
   void store(Val buf, Val index, Val value, Val gate = -1);
   Val acc(Val init);
   void assign(Val acc, Val value);
@@ -59,6 +64,9 @@ class IrBuilder {
   std::vector<kiln_ir_inst> insts_;
   std::vector<int32_t> operands_;
   std::vector<std::map<Key, Val>> scopes_{1};
+  std::vector<std::map<std::pair<Val, int>, Val>> broadcasts_{1};  // scoped like scopes_
+  void push_scope();
+  void pop_scope();
 };
 
 }  // namespace kiln::detail

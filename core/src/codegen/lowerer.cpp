@@ -1,5 +1,6 @@
 #include "codegen/lowerer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -12,10 +13,17 @@ namespace kiln::detail {
 
 namespace {
 
+// Where a value is evaluated: coordinates in `shape` (or only the row-major flat index).
+// With lanes > 1 it stands for `lanes` consecutive positions: lane l is the base plus l along
+// lane_axis (flat: plus l * lane_flat).
 struct Index {
   Shape shape;
-  std::vector<Val> dims;  // empty when only the flat index is known
+  std::vector<Val> dims;  // scalar bases; empty when only the flat index is known
   Val flat = -1;
+  int lanes = 1;
+  int lane_axis = -1;     // in shape/dims, when dims are known
+  int64_t lane_flat = 0;  // flat step per lane
+  bool aligned = false;   // base along lane_axis is a multiple of lanes and the axis divides
 };
 
 Shape squeezed(const Shape& s) {
@@ -116,12 +124,13 @@ class Lowerer {
     param_vals_[base.get()] = b_.param(0, base->dtype, KILN_IR_FLAG_WRITTEN);
     Val out = param_vals_[base.get()];
     int64_t total = target->numel();
+    check_grid(total, target);
     Val gid = b_.cast(b_.special(0), idx_t_);
     Index idx{target->shape, {}, gid};
     Val where = gid;
     if (target.get() != base.get()) {
       // the store position goes through the target's views
-      std::vector<Val> dims = dims_for(idx, target->shape);
+      std::vector<Val> dims = unravel(gid, target->shape);
       const auto& views = target->st.views();
       for (size_t vi = views.size(); vi-- > 0;) {
         const View& v = views[vi];
@@ -133,11 +142,9 @@ class Lowerer {
       }
     }
     Val v = emit(value.get(), idx, -1, true);
-    b_.store(out, where, to_storage(v, base->dtype));
+    b_.store(out, where, b_.cast(v, base->dtype));
     k.global_size[0] = static_cast<uint32_t>(total);
-    k.insts = b_.insts();
-    k.operands = b_.operands();
-    k.name = "assign_" + shape_name(target->shape);
+    finish(k, "assign_" + shape_name(target->shape));
     return k;
   }
 
@@ -150,20 +157,24 @@ class Lowerer {
     vars_ = &k.vars;
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
     int64_t total = root->numel();
-    if (total > std::numeric_limits<int32_t>::max())
-      throw Error("kernel output of " + std::to_string(total) +
-                  " elements exceeds the 2^31 grid limit: " + root->str());
+    int lanes = output_lanes(root);
+    check_grid(total / lanes, root);
     Val gid = b_.cast(b_.special(0), idx_t_);
-    Index idx{root->shape, {}, gid};
+    Val base = b_.mul_const(gid, lanes);
+    Index idx{root->shape, {}, base};
+    if (lanes > 1) {
+      idx.lanes = lanes;
+      idx.lane_flat = 1;
+      idx.aligned = true;
+      idx.dims = unravel(base, root->shape);
+      idx.lane_axis = static_cast<int>(root->shape.size()) - 1;
+    }
     Val v = emit(root.get(), idx, -1, true);
-    b_.store(out, gid, to_storage(v, root->dtype));
-    k.global_size[0] = static_cast<uint32_t>(total);
-    k.insts = b_.insts();
-    k.operands = b_.operands();
-    k.name = (has_reduce_ ? "r_" : "E_") + shape_name(root->shape);
-    // parameter flags
-    for (auto& inst : k.insts)
-      if (inst.op == KILN_IR_PARAM && inst.arg != 0) inst.flags |= KILN_IR_FLAG_READ;
+    v = b_.cast(v, root->dtype);
+    if (lanes > 1 && b_.vcount_of(v) == 1) v = b_.broadcast(v, lanes);
+    b_.store(out, base, v);
+    k.global_size[0] = static_cast<uint32_t>(total / lanes);
+    finish(k, (has_reduce_ ? "r_" : "E_") + shape_name(root->shape));
     return k;
   }
 
@@ -175,17 +186,105 @@ class Lowerer {
   std::vector<UOpRef>* params_ = nullptr;
   std::vector<Variable>* vars_ = nullptr;
   std::map<const UOp*, Val> param_vals_;
-  std::vector<std::map<std::tuple<const UOp*, std::vector<Val>, Val>, Val>> memo_{1};
+  using MemoKey = std::tuple<const UOp*, std::vector<Val>, Val, int, int, int64_t>;
+  std::vector<std::map<MemoKey, Val>> memo_{1};
   bool has_reduce_ = false;
+
+  void check_grid(int64_t groups, const UOpRef& node) {
+    if (groups > std::numeric_limits<int32_t>::max())
+      throw Error("kernel of " + std::to_string(groups) + " groups exceeds the 2^31 grid limit: " +
+                  node->str());
+  }
+
+  void finish(LoweredKernel& k, const std::string& name) {
+    k.insts = b_.insts();
+    k.operands = b_.operands();
+    k.name = name;
+    for (auto& inst : k.insts)
+      if (inst.op == KILN_IR_PARAM && inst.arg != 0) inst.flags |= KILN_IR_FLAG_READ;
+  }
 
   static std::string shape_name(const Shape& s) {
     std::string n;
-    for (size_t i = 0; i < s.size(); ++i) n += (i ? "_" : "") + std::to_string(s[i]);
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (i) n.push_back('_');
+      n.append(std::to_string(s[i]));
+    }
     return n.empty() ? "1" : n;
   }
 
+  int vector_lanes(DType t) const {
+    int bytes = static_cast<int>(std::max<size_t>(4, dtype_size(compute_dtype(t))));
+    int pref = static_cast<int>(caps_.preferred_vector_bytes);
+    if (pref <= 0) return 1;
+    return std::clamp(pref / bytes, 1, 16);
+  }
+
+  // ---- choosing vector lanes ----
+
+  // Counts loads inside `frag` (not crossing realized nodes) whose stride along `axis` of
+  // `shape` is 1; views over memory whose shape equals `shape` are what matmul-like kernels
+  // read.
+  int contiguous_loads(const UOp* frag, const Shape& shape, int axis) const {
+    int count = 0;
+    std::vector<const UOp*> stack{frag};
+    std::map<const UOp*, bool> seen;
+    while (!stack.empty()) {
+      const UOp* u = stack.back();
+      stack.pop_back();
+      if (seen[u]) continue;
+      seen[u] = true;
+      bool memory = u->realized() || u->op == Op::Buffer;
+      if (memory) {
+        if (u->shape == shape && contiguous_strides(shape)[axis] == 1) ++count;
+        continue;
+      }
+      if (u->op == Op::View && u->shape == shape && u->st.views().size() == 1) {
+        const UOp* src = u->src[0].get();
+        if ((src->realized() || src->op == Op::Buffer) && u->st.views()[0].strides[axis] == 1) ++count;
+      }
+      for (const auto& s : u->src) stack.push_back(s.get());
+    }
+    return count;
+  }
+
+  const UOp* find_reduce(const UOp* root) const {
+    std::vector<const UOp*> stack{root};
+    while (!stack.empty()) {
+      const UOp* u = stack.back();
+      stack.pop_back();
+      if (u != root && u->realized()) continue;
+      if (u->op == Op::Reduce) return u;
+      for (const auto& s : u->src) stack.push_back(s.get());
+    }
+    return nullptr;
+  }
+
+  int output_lanes(const UOpRef& root) {
+    if (root->shape.empty()) return 1;
+    int lanes = vector_lanes(root->dtype);
+    int64_t last = root->shape.back();
+    if (lanes <= 1 || last % lanes != 0) return 1;
+    if (const UOp* r = find_reduce(root.get())) {
+      const UOp* src = r->src[0].get();
+      int out_axis = -1;
+      for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
+        if (std::find(r->axes.begin(), r->axes.end(), a) == r->axes.end() && src->shape[a] > 1) {
+          out_axis = a;
+          break;
+        }
+      if (out_axis < 0) return 1;
+      // the reduce's output lane axis must be the root's last axis
+      if (src->shape[out_axis] != last) return 1;
+      int red_axis = r->axes.back();
+      if (src->shape[red_axis] % vector_lanes(src->dtype) == 0 &&
+          contiguous_loads(src, src->shape, red_axis) > contiguous_loads(src, src->shape, out_axis))
+        return 1;  // the reduce loop vectorizes better
+    }
+    return lanes;
+  }
+
   bool needs_i64(const UOpRef& root) {
-    // any index range of 2^31 or more anywhere in the fragment
     std::vector<const UOp*> stack{root.get()};
     std::map<const UOp*, bool> seen;
     while (!stack.empty()) {
@@ -206,7 +305,7 @@ class Lowerer {
     return false;
   }
 
-  Val to_storage(Val v, DType t) { return b_.cast(v, t); }
+  // ---- index math ----
 
   Val flat_of(Index& idx) {
     if (idx.flat >= 0) return idx.flat;
@@ -214,6 +313,7 @@ class Lowerer {
     Val f = b_.const_int(0, idx_t_);
     for (size_t i = 0; i < idx.dims.size(); ++i) f = b_.add(f, b_.mul_const(idx.dims[i], strides[i]));
     idx.flat = f;
+    if (idx.lanes > 1 && idx.lane_axis >= 0) idx.lane_flat = strides[idx.lane_axis];
     return f;
   }
 
@@ -234,27 +334,75 @@ class Lowerer {
     return dims;
   }
 
-  std::vector<Val> dims_for(Index& idx, const Shape& shape) {
+  // Coordinates of idx in `shape` (same numel, row-major). Returns false when the lanes do not
+  // map to one axis of `shape` (the caller then evaluates lane by lane).
+  bool dims_for(Index& idx, const Shape& shape, std::vector<Val>& dims, int& lane_axis) {
+    lane_axis = -1;
     if (!idx.dims.empty()) {
-      if (idx.shape == shape) return idx.dims;
+      if (idx.shape == shape) {
+        dims = idx.dims;
+        lane_axis = idx.lane_axis;
+        return idx.lanes == 1 || lane_axis >= 0;
+      }
       if (squeezed(idx.shape) == squeezed(shape)) {
         std::vector<Val> big;
+        std::vector<int> big_axis;
         for (size_t i = 0; i < idx.shape.size(); ++i)
-          if (idx.shape[i] != 1) big.push_back(idx.dims[i]);
-        std::vector<Val> out;
+          if (idx.shape[i] != 1) {
+            big.push_back(idx.dims[i]);
+            big_axis.push_back(static_cast<int>(i));
+          }
+        dims.clear();
         size_t k = 0;
-        for (auto d : shape) out.push_back(d == 1 ? b_.const_int(0, idx_t_) : big[k++]);
-        return out;
+        for (size_t i = 0; i < shape.size(); ++i) {
+          if (shape[i] == 1) {
+            dims.push_back(b_.const_int(0, idx_t_));
+            continue;
+          }
+          if (big_axis[k] == idx.lane_axis) lane_axis = static_cast<int>(i);
+          dims.push_back(big[k++]);
+        }
+        return idx.lanes == 1 || lane_axis >= 0;
       }
     }
-    return unravel(flat_of(idx), shape);
+    Val f = flat_of(idx);
+    dims = unravel(f, shape);
+    if (idx.lanes == 1) return true;
+    if (!idx.aligned) return false;
+    auto strides = contiguous_strides(shape);
+    for (size_t j = 0; j < shape.size(); ++j)
+      if (shape[j] > 1 && strides[j] == idx.lane_flat && shape[j] % idx.lanes == 0) {
+        lane_axis = static_cast<int>(j);
+        return true;
+      }
+    return false;
+  }
+
+  Index lane_scalar(const Index& idx, int l) {
+    Index s = idx;
+    s.lanes = 1;
+    s.lane_axis = -1;
+    s.aligned = false;
+    if (!idx.dims.empty() && idx.lane_axis >= 0) {
+      s.dims[idx.lane_axis] = b_.add_const(idx.dims[idx.lane_axis], l);
+      s.flat = -1;
+    } else {
+      s.dims.clear();
+      s.flat = b_.add_const(idx.flat, l * idx.lane_flat);
+    }
+    return s;
+  }
+
+  Val devectorize(const UOp* u, Index& idx, Val gate) {
+    std::vector<Val> lanes;
+    for (int l = 0; l < idx.lanes; ++l) lanes.push_back(b_.gep(emit(u, lane_scalar(idx, l), gate), 0));
+    return b_.vectorize(lanes);
   }
 
   Val param_for(const UOp* u) {
     auto it = param_vals_.find(u);
     if (it != param_vals_.end()) return it->second;
     int slot = static_cast<int>(params_->size());
-    // find the owning reference among sources (the node is kept alive by the graph)
     params_->push_back(find_ref(u));
     Val p = b_.param(slot, u->dtype, KILN_IR_FLAG_READ);
     param_vals_[u] = p;
@@ -286,9 +434,11 @@ class Lowerer {
 
   Val zero(DType t) { return b_.const_of(0, compute_dtype(t)); }
 
+  // ---- emission ----
+
   Val emit(const UOp* u, Index idx, Val gate, bool is_root = false) {
     std::vector<Val> key = idx.dims.empty() ? std::vector<Val>{idx.flat} : idx.dims;
-    auto mkey = std::make_tuple(u, key, gate);
+    MemoKey mkey{u, key, gate, idx.lanes, idx.lane_axis, idx.lane_flat};
     for (auto it = memo_.rbegin(); it != memo_.rend(); ++it) {
       auto f = it->find(mkey);
       if (f != it->end()) return f->second;
@@ -298,19 +448,38 @@ class Lowerer {
     return v;
   }
 
+  Val emit_load(const UOp* u, Index& idx, Val gate) {
+    Val p = param_for(u);
+    Val base = flat_of(idx);
+    Val l;
+    if (idx.lanes == 1 || idx.lane_flat == 0) {
+      l = b_.load(p, base, u->dtype, gate);
+    } else if (idx.lane_flat == 1) {
+      l = b_.load(p, base, u->dtype, gate, -1, idx.lanes);
+    } else {
+      std::vector<Val> lanes;
+      for (int i = 0; i < idx.lanes; ++i)
+        lanes.push_back(b_.load(p, b_.add_const(base, i * idx.lane_flat), u->dtype, gate));
+      l = b_.vectorize(lanes);
+    }
+    return b_.cast(l, compute_dtype(u->dtype));
+  }
+
   Val emit_uncached(const UOp* u, Index& idx, Val gate, bool is_root) {
     DType ct = compute_dtype(u->dtype);
-    if ((u->realized() && !is_root) || u->op == Op::Buffer) {
-      Val p = param_for(u);
-      Val l = b_.load(p, flat_of(idx), u->dtype, gate);
-      return b_.cast(l, ct);
-    }
+    if ((u->realized() && !is_root) || u->op == Op::Buffer) return emit_load(u, idx, gate);
     switch (u->op) {
       case Op::Const:
         return is_float(ct) ? b_.const_float(u->const_value, ct) : b_.const_int(u->const_int, ct);
-      case Op::Arange: return b_.cast(flat_of(idx), ct);
-      case Op::Var: return b_.cast(b_.var(var_slot(*u->var), u->var->min_value(),
-                                          u->var->max_value()), ct);
+      case Op::Arange: {
+        Val base = flat_of(idx);
+        if (idx.lanes == 1) return b_.cast(base, ct);
+        std::vector<Val> lanes;
+        for (int i = 0; i < idx.lanes; ++i) lanes.push_back(b_.add_const(base, i * idx.lane_flat));
+        return b_.cast(b_.vectorize(lanes), ct);
+      }
+      case Op::Var:
+        return b_.cast(b_.var(var_slot(*u->var), u->var->min_value(), u->var->max_value()), ct);
       case Op::Contiguous: return emit(u->src[0].get(), idx, gate);
       case Op::Cast: {
         Val v = emit(u->src[0].get(), idx, gate);
@@ -318,11 +487,8 @@ class Lowerer {
         return b_.cast(v, ct);
       }
       case Op::Bitcast: {
-        DType st = u->src[0]->dtype;
-        Val v = emit(u->src[0].get(), idx, gate);
-        v = b_.cast(v, st);
-        Val r = b_.bitcast(v, u->dtype);
-        return b_.cast(r, ct);
+        Val v = b_.cast(emit(u->src[0].get(), idx, gate), u->src[0]->dtype);
+        return b_.cast(b_.bitcast(v, u->dtype), ct);
       }
       case Op::View: return emit_view(u, idx, gate);
       case Op::Reduce: return emit_reduce(u, idx, gate);
@@ -340,9 +506,18 @@ class Lowerer {
 
   Val emit_view(const UOp* u, Index& idx, Val gate) {
     const auto& views = u->st.views();
-    std::vector<Val> dims = dims_for(idx, u->shape);
+    std::vector<Val> dims;
+    int lane_axis = -1;
+    if (!dims_for(idx, u->shape, dims, lane_axis)) return devectorize(u, idx, gate);
+    if (idx.lanes > 1) {
+      if (views.size() > 1) return devectorize(u, idx, gate);
+      const View& v = views[0];
+      if (!v.mask.empty() && (v.mask[lane_axis].first > 0 || v.mask[lane_axis].second < v.shape[lane_axis]))
+        return devectorize(u, idx, gate);
+    }
     Val valid = -1;  // true
     Val flat = -1;
+    int64_t lane_step = idx.lanes > 1 ? views.back().strides[lane_axis] : 0;
     for (size_t vi = views.size(); vi-- > 0;) {
       const View& v = views[vi];
       if (!v.mask.empty()) {
@@ -364,48 +539,98 @@ class Lowerer {
     const UOp* src = u->src[0].get();
     if (valid >= 0 && b_.is_const(valid) && !b_.const_value_int(valid)) return zero(u->dtype);
     Index sidx{src->shape, {}, flat};
+    if (idx.lanes > 1 && lane_step != 0) {
+      sidx.lanes = idx.lanes;
+      sidx.lane_flat = lane_step;
+    }
     Val val = emit(src, sidx, b_.and_(gate, valid));
+    if (idx.lanes > 1 && lane_step == 0 && b_.vcount_of(val) == 1) {
+      // every lane reads the same element: a scalar, broadcast by its consumers
+    }
     if (valid < 0) return val;
     return b_.alu(KILN_IR_WHERE, compute_dtype(u->dtype), valid, val, zero(u->dtype));
+  }
+
+  Val reduce_init(const UOp* u, DType ct) {
+    if (u->reduce_op == ReduceOp::Min && !is_float(ct)) return b_.const_int(int_min_identity(ct), ct);
+    if (u->reduce_op == ReduceOp::Max && !is_float(ct)) return b_.const_int(int_max_identity(ct), ct);
+    return b_.const_of(reduce_identity(u->reduce_op, ct), ct);
+  }
+
+  kiln_ir_op reduce_alu(const UOp* u, DType ct) {
+    kiln_ir_op op = u->reduce_op == ReduceOp::Sum    ? KILN_IR_ADD
+                    : u->reduce_op == ReduceOp::Prod ? KILN_IR_MUL
+                    : u->reduce_op == ReduceOp::Max  ? KILN_IR_MAX
+                                                     : KILN_IR_MIN;
+    if (ct == DType::Bool) op = (op == KILN_IR_ADD || op == KILN_IR_MAX) ? KILN_IR_OR : KILN_IR_AND;
+    return op;
   }
 
   Val emit_reduce(const UOp* u, Index& idx, Val gate) {
     has_reduce_ = true;
     const UOp* src = u->src[0].get();
     DType ct = compute_dtype(u->dtype);
-    std::vector<Val> dims = dims_for(idx, u->shape);
-    Val init;
-    if (u->reduce_op == ReduceOp::Min && !is_float(ct)) init = b_.const_int(int_min_identity(ct), ct);
-    else if (u->reduce_op == ReduceOp::Max && !is_float(ct)) init = b_.const_int(int_max_identity(ct), ct);
-    else init = b_.const_of(reduce_identity(u->reduce_op, ct), ct);
-    Val acc = b_.acc(init);
+    std::vector<Val> dims;
+    int lane_axis = -1;
+    if (!dims_for(idx, u->shape, dims, lane_axis)) return devectorize(u, idx, gate);
+    kiln_ir_op op = reduce_alu(u, ct);
+    // vectorize the innermost reduce axis when the output is scalar and loads run along it
+    int red_lanes = 1;
+    int last = u->axes.back();
+    if (idx.lanes == 1) {
+      int l = vector_lanes(src->dtype);
+      int other = -1;
+      for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
+        if (std::find(u->axes.begin(), u->axes.end(), a) == u->axes.end() && src->shape[a] > 1) {
+          other = a;
+          break;
+        }
+      if (l > 1 && src->shape[last] % l == 0 && src->shape[last] >= l &&
+          contiguous_loads(src, src->shape, last) > 0 &&
+          (other < 0 || contiguous_loads(src, src->shape, last) >= contiguous_loads(src, src->shape, other)))
+        red_lanes = l;
+    }
+    int acc_lanes = std::max(idx.lanes, red_lanes);
+    Val acc = b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes));
     std::vector<Val> ranges;
     for (int a : u->axes) {
-      Val r = b_.range(b_.const_int(0, idx_t_), b_.const_int(src->shape[a], idx_t_),
-                       KILN_IR_FLAG_REDUCE);
+      int64_t n = src->shape[a];
+      if (a == last && red_lanes > 1) n /= red_lanes;
+      Val r = b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
       memo_.emplace_back();
-      dims[a] = r;
+      dims[a] = (a == last && red_lanes > 1) ? b_.mul_const(r, red_lanes) : r;
       ranges.push_back(r);
     }
     Index sidx{src->shape, dims, -1};
+    if (idx.lanes > 1) {
+      sidx.lanes = idx.lanes;
+      sidx.lane_axis = lane_axis;
+      sidx.aligned = idx.aligned;
+    } else if (red_lanes > 1) {
+      sidx.lanes = red_lanes;
+      sidx.lane_axis = last;
+      sidx.aligned = true;
+    }
     Val v = emit(src, sidx, gate);
-    kiln_ir_op op = u->reduce_op == ReduceOp::Sum    ? KILN_IR_ADD
-                    : u->reduce_op == ReduceOp::Prod ? (ct == DType::Bool ? KILN_IR_AND : KILN_IR_MUL)
-                    : u->reduce_op == ReduceOp::Max  ? KILN_IR_MAX
-                                                     : KILN_IR_MIN;
-    if (ct == DType::Bool && op == KILN_IR_ADD) op = KILN_IR_OR;
     b_.assign(acc, b_.alu(op, ct, acc, v));
     for (size_t i = ranges.size(); i-- > 0;) {
       memo_.pop_back();
       b_.end_range(ranges[i]);
     }
-    return acc;
+    if (red_lanes == 1) return acc;
+    // horizontal: fold the lanes of the vector accumulator
+    Val h = b_.gep(acc, 0);
+    for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(acc, l));
+    return h;
   }
 
   Val emit_gather(const UOp* u, Index& idx, Val gate) {
+    if (idx.lanes > 1) return devectorize(u, idx, gate);
     const UOp* table = u->src[0].get();
     const UOp* index = u->src[1].get();
-    std::vector<Val> dims = dims_for(idx, u->shape);
+    std::vector<Val> dims;
+    int lane_axis = -1;
+    dims_for(idx, u->shape, dims, lane_axis);
     Val iv = b_.cast(emit(index, idx, gate), idx_t_);
     int64_t n = table->shape[u->axis];
     Val valid = b_.and_(b_.lt(b_.const_int(-1, idx_t_), iv), b_.lt(iv, b_.const_int(n, idx_t_)));
