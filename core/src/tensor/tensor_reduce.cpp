@@ -1,11 +1,71 @@
 // Reductions. Each is one REDUCE node (keepdim shape) plus a reshape when keepdim is false.
 #include <algorithm>
+#include <cmath>
+
+#include "kiln/device_runtime.h"
 
 #include "tensor/tensor_internal.h"
 
 namespace kiln {
 
 using namespace detail;
+
+namespace {
+double identity_for(ReduceOp op, DType t) {
+  switch (op) {
+    case ReduceOp::Sum: return 0;
+    case ReduceOp::Prod: return 1;
+    case ReduceOp::Max: return is_float(t) ? -INFINITY : (is_unsigned(t) ? 0 : -std::ldexp(1.0, 8 * int(dtype_size(t)) - 1));
+    case ReduceOp::Min: return is_float(t) ? INFINITY : (is_unsigned(t) ? std::ldexp(1.0, 8 * int(dtype_size(t))) - 1 : std::ldexp(1.0, 8 * int(dtype_size(t)) - 1) - 1);
+  }
+  return 0;
+}
+
+// A long reduction with few outputs would run on one core: reduce it in two steps, first into
+// `parts` partial results per output (spread over all cores), then over the parts.
+Tensor split_reduce(ReduceOp op, const Tensor& x, const std::vector<int>& axes) {
+  const Shape& s = x.shape();
+  int64_t outputs = 1, length = 1;
+  for (int i = 0; i < x.ndim(); ++i) {
+    if (std::find(axes.begin(), axes.end(), i) != axes.end()) length *= s[i];
+    else outputs *= s[i];
+  }
+  int cores = std::max<int>(1, static_cast<int>(x.device()->caps().compute_units));
+  bool few_outputs = outputs < static_cast<int64_t>(cores) * 8;
+  if (!few_outputs || length < 32768 || dtype_size(x.dtype()) > 4) return Tensor(make_reduce(op, x.node(), axes));
+  int64_t parts = std::min<int64_t>(256, std::max<int64_t>(cores * 16 / outputs, 2));
+  // reduced axes last, flattened: (kept..., length)
+  std::vector<int> order, kept;
+  for (int i = 0; i < x.ndim(); ++i)
+    if (std::find(axes.begin(), axes.end(), i) == axes.end()) {
+      order.push_back(i);
+      kept.push_back(i);
+    }
+  for (int a : axes) order.push_back(a);
+  Shape ks;
+  for (int i : kept) ks.push_back(s[i]);
+  Shape flat = ks;
+  flat.push_back(length);
+  Tensor t = x.permute(order).reshape(flat);
+  int64_t chunk = (length + parts - 1) / parts;
+  if (chunk * parts != length) {
+    std::vector<std::pair<int64_t, int64_t>> pad(flat.size(), {0, 0});
+    pad.back() = {0, chunk * parts - length};
+    t = t.pad(pad, identity_for(op, x.dtype()));
+  }
+  Shape split = ks;
+  split.push_back(parts);
+  split.push_back(chunk);
+  t = t.reshape(split);
+  int last = static_cast<int>(split.size()) - 1;
+  Tensor partial = Tensor(make_reduce(op, t.node(), {last}));            // (kept..., parts, 1)
+  Tensor total = Tensor(make_reduce(op, partial.node(), {last - 1}));    // (kept..., 1, 1)
+  // back to the keepdim shape of the original reduce
+  Shape keep = s;
+  for (int a : axes) keep[a] = 1;
+  return total.reshape(keep);
+}
+}  // namespace
 
 Tensor Tensor::reduce(ReduceOp op, std::vector<int> axes_in, bool keepdim) const {
   const UOpRef& n = node_of(*this, "reduce");
@@ -17,7 +77,7 @@ Tensor Tensor::reduce(ReduceOp op, std::vector<int> axes_in, bool keepdim) const
   std::vector<int> real;
   for (int a : axes)
     if (n->shape[a] != 1) real.push_back(a);
-  Tensor r = real.empty() ? x : Tensor(make_reduce(op, x.node(), real));
+  Tensor r = real.empty() ? x : split_reduce(op, x, real);
   if (keepdim) return r;
   Shape out;
   for (int i = 0; i < ndim(); ++i)
