@@ -134,7 +134,7 @@ class Lowerer {
       const auto& views = target->st.views();
       for (size_t vi = views.size(); vi-- > 0;) {
         const View& v = views[vi];
-        Val flat = b_.const_int(v.offset, idx_t_);
+        Val flat = view_offset(v);
         for (size_t a = 0; a < v.shape.size(); ++a)
           if (v.strides[a] != 0) flat = b_.add(flat, b_.mul_const(dims[a], v.strides[a]));
         if (vi > 0) dims = unravel(flat, views[vi - 1].shape);
@@ -148,7 +148,90 @@ class Lowerer {
     return k;
   }
 
+  // One group per (batch, head, query): a loop over the allowed keys with an online softmax,
+  // the output row kept in vector accumulators. The (Lq, Lk) scores never reach memory.
+  LoweredKernel run_attention(const UOpRef& root) {
+    root_ = root;
+    idx_t_ = needs_i64(root) ? DType::I64 : DType::I32;
+    LoweredKernel k;
+    k.params.push_back(root);
+    params_ = &k.params;
+    vars_ = &k.vars;
+    const AttentionArgs& a = root->attention;
+    const UOp* q = root->src[0].get();
+    const UOp* kk = root->src[1].get();
+    const UOp* v = root->src[2].get();
+    int64_t B = q->shape[0], Hq = q->shape[1], Lq = q->shape[2], D = q->shape[3];
+    int64_t Hk = kk->shape[1], Lk = kk->shape[2], Dv = v->shape[3];
+    int64_t rep = Hq / Hk;
+    const DType f = DType::F32;
+    int lanes = vector_lanes(f);
+    int ql = (lanes > 1 && D % lanes == 0) ? lanes : 1;
+    int vl = (lanes > 1 && Dv % lanes == 0) ? lanes : 1;
+    Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
+    check_grid(B * Hq * Lq, root);
+    Val gid = b_.cast(b_.special(0), idx_t_);
+    std::vector<Val> bhi = unravel(gid, {B, Hq, Lq});
+    Val bb = bhi[0], h = bhi[1], i = bhi[2];
+    Val hk = b_.idiv_const(h, rep);
+    auto at = [&](const UOp* t, Val head, Val row, int64_t col, int l) {
+      Index idx{t->shape, {bb, head, row, b_.const_int(col, idx_t_)}, -1};
+      if (l > 1) {
+        idx.lanes = l;
+        idx.lane_axis = 3;
+        idx.aligned = true;
+      }
+      return b_.cast(emit(t, idx, -1), f);
+    };
+    std::vector<Val> qv;
+    for (int64_t c = 0; c < D; c += ql) qv.push_back(at(q, h, i, c, ql));
+    Val qpos = b_.add_const(i, a.q_offset);
+    if (a.q_offset_var)
+      qpos = b_.add(qpos, b_.cast(b_.var(var_slot(*a.q_offset_var), a.q_offset_var->min_value(),
+                                         a.q_offset_var->max_value()), idx_t_));
+    Val lo = b_.const_int(0, idx_t_), hi = b_.const_int(Lk, idx_t_);
+    if (a.causal) hi = b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(qpos, 1));
+    if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(qpos, 1 - a.window));
+    Val m = b_.acc(b_.const_float(-INFINITY, f));
+    Val l = b_.acc(b_.const_float(0, f));
+    std::vector<Val> accs;
+    for (int64_t c = 0; c < Dv; c += vl) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
+    Val r = b_.range(lo, hi, KILN_IR_FLAG_REDUCE);
+    memo_.emplace_back();
+    Val dot = -1;
+    for (size_t c = 0; c < qv.size(); ++c) {
+      Val prod = b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, r, static_cast<int64_t>(c) * ql, ql));
+      dot = dot < 0 ? prod : b_.alu(KILN_IR_ADD, f, dot, prod);
+    }
+    Val sc = b_.gep(dot, 0);
+    for (int x = 1; x < ql; ++x) sc = b_.alu(KILN_IR_ADD, f, sc, b_.gep(dot, x));
+    sc = b_.alu(KILN_IR_MUL, f, sc, b_.const_float(a.scale * 1.4426950408889634, f));  // log2 units
+    Val m_new = b_.alu(KILN_IR_MAX, f, m, sc);
+    Val corr = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m, m_new));
+    Val p = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, sc, m_new));
+    b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, corr, p));
+    for (size_t c = 0; c < accs.size(); ++c) {
+      Val vv = at(v, hk, r, static_cast<int64_t>(c) * vl, vl);
+      b_.assign(accs[c], b_.alu(KILN_IR_MULADD, f, accs[c], corr, b_.alu(KILN_IR_MUL, f, p, vv)));
+    }
+    b_.assign(m, m_new);
+    memo_.pop_back();
+    b_.end_range(r);
+    Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l),
+                     b_.alu(KILN_IR_RECIP, f, l), b_.const_float(0, f));
+    Val base = b_.mul_const(gid, Dv);
+    for (size_t c = 0; c < accs.size(); ++c) {
+      Val o = b_.alu(KILN_IR_MUL, f, accs[c], inv);
+      b_.store(out, b_.add_const(base, static_cast<int64_t>(c) * vl), b_.cast(o, root->dtype));
+    }
+    k.global_size[0] = static_cast<uint32_t>(B * Hq * Lq);
+    has_reduce_ = true;
+    finish(k, "attn_" + shape_name(root->shape));
+    return k;
+  }
+
   LoweredKernel run(const UOpRef& root) {
+    if (root->op == Op::Attention) return run_attention(root);
     root_ = root;
     idx_t_ = needs_i64(root) ? DType::I64 : DType::I32;
     LoweredKernel k;
@@ -434,6 +517,15 @@ class Lowerer {
 
   Val zero(DType t) { return b_.const_of(0, compute_dtype(t)); }
 
+  Val view_offset(const View& v) {
+    Val off = b_.const_int(v.offset, idx_t_);
+    if (v.var && v.var_coef != 0) {
+      Val var = b_.cast(b_.var(var_slot(*v.var), v.var->min_value(), v.var->max_value()), idx_t_);
+      off = b_.add(off, b_.mul_const(var, v.var_coef));
+    }
+    return off;
+  }
+
   // ---- emission ----
 
   Val emit(const UOp* u, Index idx, Val gate, bool is_root = false) {
@@ -531,7 +623,7 @@ class Lowerer {
           if (hi < v.shape[a]) valid = b_.and_(valid, b_.lt(dims[a], b_.const_int(hi, idx_t_)));
         }
       }
-      flat = b_.const_int(v.offset, idx_t_);
+      flat = view_offset(v);
       for (size_t a = 0; a < v.shape.size(); ++a)
         if (v.strides[a] != 0) flat = b_.add(flat, b_.mul_const(dims[a], v.strides[a]));
       if (vi > 0) dims = unravel(flat, views[vi - 1].shape);

@@ -4,6 +4,8 @@
 #include <numeric>
 #include <sstream>
 
+#include "kiln/error.h"
+
 namespace kiln::detail {
 
 namespace {
@@ -30,6 +32,8 @@ bool reshape_view(const View& v, const Shape& shape, View& out) {
   out.shape = shape;
   out.strides.assign(shape.size(), 0);
   out.offset = v.offset;
+  out.var = v.var;
+  out.var_coef = v.var_coef;
   // Axes of size != 1 on both sides, grouped by equal products.
   std::vector<size_t> old_axes, new_axes;
   for (size_t i = 0; i < v.shape.size(); ++i)
@@ -104,11 +108,12 @@ View View::contiguous(const Shape& shape) {
 }
 
 bool View::is_contiguous() const {
-  return offset == 0 && mask.empty() && strides == contiguous_strides(shape);
+  return offset == 0 && !var && mask.empty() && strides == contiguous_strides(shape);
 }
 
 bool View::operator==(const View& o) const {
-  return shape == o.shape && strides == o.strides && offset == o.offset && mask == o.mask;
+  bool same_var = var.has_value() == o.var.has_value() && (!var || (*var == *o.var && var_coef == o.var_coef));
+  return shape == o.shape && strides == o.strides && offset == o.offset && mask == o.mask && same_var;
 }
 
 size_t View::hash() const {
@@ -116,6 +121,7 @@ size_t View::hash() const {
   for (auto s : shape) h = mix(h, static_cast<size_t>(s));
   for (auto s : strides) h = mix(h, static_cast<size_t>(s));
   h = mix(h, static_cast<size_t>(offset));
+  if (var) h = mix(mix(h, static_cast<size_t>(var->id())), static_cast<size_t>(var_coef));
   for (auto [a, b] : mask) h = mix(mix(h, static_cast<size_t>(a)), static_cast<size_t>(b));
   return h;
 }
@@ -124,6 +130,7 @@ std::string View::str() const {
   std::ostringstream os;
   os << "View(shape=" << shape_str(shape) << ", strides=" << shape_str(strides)
      << ", offset=" << offset;
+  if (var) os << "+" << var_coef << "*" << var->name();
   if (!mask.empty()) {
     os << ", mask=(";
     for (size_t i = 0; i < mask.size(); ++i)
@@ -162,6 +169,8 @@ ShapeTracker ShapeTracker::permute(const std::vector<int>& order) const {
     if (!v.mask.empty()) p.mask.push_back(v.mask[a]);
   }
   p.offset = v.offset;
+  p.var = v.var;
+  p.var_coef = v.var_coef;
   v = normalized(p);
   return ShapeTracker(std::move(views));
 }
@@ -247,6 +256,24 @@ ShapeTracker ShapeTracker::compose_onto(const ShapeTracker& inner) const {
   }
   for (size_t i = start; i < views_.size(); ++i) views.push_back(views_[i]);
   return ShapeTracker(std::move(views));
+}
+
+ShapeTracker ShapeTracker::shrink_var(int axis, const Variable& start, int64_t length) const {
+  std::vector<View> views = views_;
+  View& v = views.back();
+  if (v.var && !(*v.var == start) && v.var_coef != 0)
+    throw Error("view: a second symbolic offset (" + start.name() + ") on one view");
+  v.var_coef += v.strides[axis];
+  v.var = start;
+  v.shape[axis] = length;
+  v = normalized(v);
+  return ShapeTracker(std::move(views));
+}
+
+bool ShapeTracker::has_var() const {
+  for (const auto& v : views_)
+    if (v.var) return true;
+  return false;
 }
 
 size_t ShapeTracker::hash() const {

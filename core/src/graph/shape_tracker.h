@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,9 @@ struct View {
   Shape shape;
   std::vector<int64_t> strides;
   int64_t offset = 0;
+  // Symbolic part of the offset: var * var_coef (e.g. a KV cache write at start_pos).
+  std::optional<Variable> var;
+  int64_t var_coef = 0;
   // Valid region per axis, [lo, hi); empty when every index is valid. Outside it the value
   // reads as zero (padding).
   std::vector<std::pair<int64_t, int64_t>> mask;
@@ -46,6 +50,9 @@ class ShapeTracker {
   ShapeTracker pad(const std::vector<std::pair<int64_t, int64_t>>& padding) const;
   ShapeTracker shrink(const std::vector<std::pair<int64_t, int64_t>>& bounds) const;
   ShapeTracker flip(const std::vector<int>& axes) const;
+  // [start, start + length) along axis, with start a variable (unpadded views only).
+  ShapeTracker shrink_var(int axis, const Variable& start, int64_t length) const;
+  bool has_var() const;
   // this applied after `inner` (inner's output shape == this base shape)
   ShapeTracker compose_onto(const ShapeTracker& inner) const;
 

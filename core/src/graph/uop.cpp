@@ -49,6 +49,7 @@ const char* op_name(Op op) {
     case Op::Gather: return "GATHER";
     case Op::Contiguous: return "CONTIGUOUS";
     case Op::Copy: return "COPY";
+    case Op::Attention: return "ATTENTION";
   }
   return "?";
 }
@@ -103,6 +104,12 @@ size_t compute_hash(const UOp& u) {
   h = mix(h, static_cast<size_t>(u.axis));
   if (u.var) h = mix(h, static_cast<size_t>(u.var->id()));
   h = mix(h, reinterpret_cast<size_t>(u.buffer.get()));
+  if (u.op == Op::Attention) {
+    std::memcpy(&bits, &u.attention.scale, 8);
+    h = mix(mix(mix(h, bits), static_cast<size_t>(u.attention.window)),
+            static_cast<size_t>(u.attention.q_offset) * 2 + u.attention.causal);
+    if (u.attention.q_offset_var) h = mix(h, static_cast<size_t>(u.attention.q_offset_var->id()));
+  }
   return h;
 }
 
@@ -116,6 +123,7 @@ bool same(const UOp& a, const UOp& b) {
   if (a.op == Op::View && !(a.st == b.st)) return false;
   if (a.reduce_op != b.reduce_op || a.axes != b.axes || a.axis != b.axis) return false;
   if (a.var.has_value() != b.var.has_value() || (a.var && !(*a.var == *b.var))) return false;
+  if (a.op == Op::Attention && !(a.attention == b.attention)) return false;
   return a.buffer == b.buffer;
 }
 
@@ -247,6 +255,15 @@ UOpRef make_contiguous(UOpRef src) {
 UOpRef make_copy(UOpRef src, Device* device) {
   UOp u = base(Op::Copy, src->dtype, src->shape, device);
   u.src = {std::move(src)};
+  return table().intern(std::move(u));
+}
+
+UOpRef make_attention(UOpRef q, UOpRef k, UOpRef v, const AttentionArgs& args) {
+  Shape shape = q->shape;
+  shape.back() = v->shape.back();
+  UOp u = base(Op::Attention, q->dtype, shape, q->device);
+  u.attention = args;
+  u.src = {std::move(q), std::move(k), std::move(v)};
   return table().intern(std::move(u));
 }
 

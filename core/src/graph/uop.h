@@ -34,6 +34,21 @@ enum class Op : uint8_t {
   Gather,      // src0 indexed along `axis` by integer src1 (out shape = src1 shape)
   Contiguous,  // realization boundary
   Copy,        // src0 onto `device`
+  Attention,   // softmax(q k^T * scale + mask) v, tiled with an online softmax (src q, k, v)
+};
+
+// Arguments of an Attention node (causal/sliding masks relative to the query position).
+struct AttentionArgs {
+  double scale = 1;
+  bool causal = false;
+  int64_t window = 0;    // > 0: keys more than window-1 positions back are masked
+  int64_t q_offset = 0;  // query i sits at key position q_offset (+ var) + i
+  std::optional<Variable> q_offset_var;
+  bool operator==(const AttentionArgs& o) const {
+    return scale == o.scale && causal == o.causal && window == o.window && q_offset == o.q_offset &&
+           q_offset_var.has_value() == o.q_offset_var.has_value() &&
+           (!q_offset_var || *q_offset_var == *o.q_offset_var);
+  }
 };
 
 const char* op_name(Op op);
@@ -69,6 +84,7 @@ struct UOp {
   std::vector<int> axes;         // Reduce
   int axis = 0;                  // Gather
   std::optional<Variable> var;   // Var
+  AttentionArgs attention;       // Attention
   // The node's value once realized (Buffer nodes always have it).
   mutable BufferRef buffer;
   size_t hash = 0;
@@ -91,6 +107,7 @@ UOpRef make_view(UOpRef src, const ShapeTracker& st);  // folds View(View) and n
 UOpRef make_gather(UOpRef table, UOpRef index, int axis);
 UOpRef make_contiguous(UOpRef src);
 UOpRef make_copy(UOpRef src, Device* device);
+UOpRef make_attention(UOpRef q, UOpRef k, UOpRef v, const AttentionArgs& args);
 
 // Marks `node` realized into `buffer`: it keeps its identity but drops its sources.
 void set_realized(const UOpRef& node, BufferRef buffer);

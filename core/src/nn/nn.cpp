@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "graph/uop.h"
 #include "tensor/tensor_internal.h"
 
 namespace kiln::nn {
@@ -165,26 +166,17 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
       hk == 0 || hq % hk != 0)
     throw Error("attention: shapes q " + shape_str(q.shape()) + ", k " + shape_str(k.shape()) +
                 ", v " + shape_str(v.shape()) + " do not fit");
-  int64_t rep = hq / hk, dv = v.dim(3);
-  double scale = o.scale ? *o.scale : 1.0 / std::sqrt(static_cast<double>(d));
-  // GQA: q as (B, Hk, rep*Lq, D) so each kv head serves its query group without copies
-  Tensor qg = detail::to_float(q).reshape({b, hk, rep * lq, d});
-  Tensor kf = detail::to_float(k), vf = detail::to_float(v);
-  Tensor s = qg.matmul(kf.transpose(-1, -2)) * scale;  // (B, Hk, rep*Lq, Lk)
-  if (o.causal || o.sliding_window) {
-    Tensor qpos = Tensor::arange(lq, DType::I32, q.device());
-    if (o.q_offset_var) qpos = qpos + Tensor::from_variable(*o.q_offset_var, q.device());
-    else if (o.q_offset) qpos = qpos + Tensor::full({}, double(o.q_offset), DType::I32, q.device());
-    qpos = qpos.reshape({1, lq}).expand({rep, lq}).reshape({rep * lq, 1});
-    Tensor kpos = Tensor::arange(lk, DType::I32, q.device()).reshape({1, lk});
-    Tensor allowed = Tensor::ones({rep * lq, lk}, DType::Bool, q.device());
-    if (o.causal) allowed = allowed.bitwise_and(kpos.le(qpos));
-    if (o.sliding_window)
-      allowed = allowed.bitwise_and(kpos.gt(qpos - Tensor::full({}, double(*o.sliding_window), DType::I32, q.device())));
-    s = Tensor::where(allowed, s, s.scalar_like(-INFINITY));
-  }
-  Tensor p = s.softmax(-1);
-  Tensor out = p.matmul(vf).reshape({b, hq, lq, dv});
+  (void)lq;
+  (void)lk;
+  detail::AttentionArgs args;
+  args.scale = o.scale ? *o.scale : 1.0 / std::sqrt(static_cast<double>(d));
+  args.causal = o.causal;
+  args.window = o.sliding_window ? *o.sliding_window : 0;
+  if (o.sliding_window && *o.sliding_window <= 0)
+    throw Error("attention: sliding window must be positive, got " + std::to_string(*o.sliding_window));
+  args.q_offset = o.q_offset;
+  args.q_offset_var = o.q_offset_var;
+  Tensor out(detail::make_attention(q.node(), k.node(), v.node(), args));
   return out.cast(q.dtype());
 }
 

@@ -75,6 +75,12 @@ struct Planner {
           }
           break;
         }
+        case Op::Attention:
+          // its own kernel; memory-like inputs (elementwise fragments fuse into its loads)
+          realize.insert(u);
+          for (const auto& s : u->src)
+            if (fragment_reduce(s.get())) realize.insert(s.get());
+          break;
         case Op::Gather:
           for (const auto& s : u->src)
             if (fragment_reduce(s.get())) realize.insert(s.get());

@@ -145,6 +145,20 @@ Tensor Tensor::shrink(const std::vector<std::pair<int64_t, int64_t>>& bounds) co
   return move(*this, [&](const ShapeTracker& st) { return st.shrink(bounds); });
 }
 
+Tensor Tensor::shrink_at(int axis_in, const Variable& start, int64_t length) const {
+  const Shape& s = node_of(*this, "shrink_at")->shape;
+  int axis = normalize_axis(axis_in, ndim(), "shrink_at", s);
+  if (length < 0 || start.min_value() < 0 || start.max_value() + length > s[axis])
+    throw Error("shrink_at: [" + start.name() + ", " + start.name() + "+" + std::to_string(length) +
+                ") with " + start.name() + " in [" + std::to_string(start.min_value()) + ", " +
+                std::to_string(start.max_value()) + "] does not fit axis " + std::to_string(axis) +
+                " of shape " + shape_str(s));
+  auto [src, st] = base_view(*this);
+  if (st.has_mask())
+    throw Error("shrink_at: the view of shape " + shape_str(s) + " is padded; realize it first");
+  return Tensor(make_view(src, st.shrink_var(axis, start, length)));
+}
+
 Tensor Tensor::flip(const std::vector<int>& axes) const {
   const Shape& s = node_of(*this, "flip")->shape;
   auto norm = normalize_axes(axes, ndim(), "flip", s);
