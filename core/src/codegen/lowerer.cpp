@@ -241,6 +241,14 @@ class Lowerer {
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
     int64_t total = root->numel();
     int lanes = output_lanes(root);
+    int rows = lanes > 1 ? output_rows(root) : 1;
+    if (rows > 1) {
+      if (lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0) lanes *= 2;
+      emit_tiled(root, out, rows, lanes);
+      k.global_size[0] = static_cast<uint32_t>(total / (rows * lanes));
+      finish(k, "r_" + shape_name(root->shape) + "_t" + std::to_string(rows) + "x" + std::to_string(lanes));
+      return k;
+    }
     check_grid(total / lanes, root);
     Val gid = b_.cast(b_.special(0), idx_t_);
     Val base = b_.mul_const(gid, lanes);
@@ -365,6 +373,45 @@ class Lowerer {
         return 1;  // the reduce loop vectorizes better
     }
     return lanes;
+  }
+
+  // Output rows computed together (a register tile sharing one reduce loop) for matmul-like
+  // kernels: a reduce whose source broadcasts some operand along the rows.
+  int output_rows(const UOpRef& root) {
+    const Shape& s = root->shape;
+    if (s.size() < 2 || !find_reduce(root.get())) return 1;
+    int64_t m = s[s.size() - 2];
+    const int rows = 4;
+    return (m % rows == 0 && m >= rows) ? rows : 1;
+  }
+
+  // Groups walk the rows fastest (consecutive groups share the columns' data in cache).
+  void emit_tiled(const UOpRef& root, Val out, int rows, int lanes) {
+    const Shape& s = root->shape;
+    size_t n = s.size();
+    Shape grid(s.begin(), s.end() - 2);
+    grid.push_back(s[n - 1] / lanes);
+    grid.push_back(s[n - 2] / rows);
+    check_grid(shape_numel(grid), root);
+    Val gid = b_.cast(b_.special(0), idx_t_);
+    std::vector<Val> g = unravel(gid, grid);
+    std::vector<Index> idxs;
+    for (int r = 0; r < rows; ++r) {
+      std::vector<Val> dims(g.begin(), g.end() - 2);
+      dims.push_back(b_.add_const(b_.mul_const(g[n - 1], rows), r));
+      dims.push_back(b_.mul_const(g[n - 2], lanes));
+      Index idx{s, dims, -1};
+      idx.lanes = lanes;
+      idx.lane_axis = static_cast<int>(n) - 1;
+      idx.aligned = true;
+      idxs.push_back(idx);
+    }
+    std::vector<Val> vals = emit_group(root.get(), idxs, -1, true);
+    for (int r = 0; r < rows; ++r) {
+      Val v = b_.cast(vals[r], root->dtype);
+      if (b_.vcount_of(v) == 1) v = b_.broadcast(v, lanes);
+      b_.store(out, flat_of(idxs[r]), v);
+    }
   }
 
   bool needs_i64(const UOpRef& root) {
@@ -493,6 +540,7 @@ class Lowerer {
   }
 
   UOpRef find_ref(const UOp* target) {
+    if (target == root_.get()) return root_;
     std::vector<const UOp*> stack{root_.get()};
     std::map<const UOp*, bool> seen;
     while (!stack.empty()) {
@@ -572,43 +620,51 @@ class Lowerer {
       }
       case Op::Var:
         return b_.cast(b_.var(var_slot(*u->var), u->var->min_value(), u->var->max_value()), ct);
-      case Op::Contiguous: return emit(u->src[0].get(), idx, gate);
-      case Op::Cast: {
-        Val v = emit(u->src[0].get(), idx, gate);
-        if (ct != u->dtype) return b_.cast(b_.cast(v, u->dtype), ct);  // round to f16/bf16
-        return b_.cast(v, ct);
-      }
-      case Op::Bitcast: {
-        Val v = b_.cast(emit(u->src[0].get(), idx, gate), u->src[0]->dtype);
-        return b_.cast(b_.bitcast(v, u->dtype), ct);
-      }
       case Op::View: return emit_view(u, idx, gate);
       case Op::Reduce: return emit_reduce(u, idx, gate);
       case Op::Gather: return emit_gather(u, idx, gate);
       default: break;
     }
-    if (is_alu(u->op)) {
+    if (is_elementwise(u)) {
       std::vector<Val> s;
       for (const auto& src : u->src) s.push_back(emit(src.get(), idx, gate));
-      while (s.size() < 3) s.push_back(-1);
-      return b_.alu(alu_op(u->op), ct, s[0], s[1], s[2]);
+      return combine(u, s);
     }
     throw Error(std::string("internal: cannot lower ") + op_name(u->op));
   }
 
-  Val emit_view(const UOp* u, Index& idx, Val gate) {
+  // Where a view reads its source for idx: the source index and the mask condition.
+  struct ViewStep {
+    bool per_lane = false;     // lanes cannot be mapped: evaluate lane by lane
+    bool all_invalid = false;  // the mask excludes everything
+    Index sidx;
+    Val valid = -1;            // -1: always valid
+  };
+
+  ViewStep view_step(const UOp* u, Index& idx) {
+    ViewStep out;
+    if (u->st.is_contiguous()) {
+      // a plain reshape: the source in row-major order is this index, as it is
+      out.sidx = idx;
+      return out;
+    }
     const auto& views = u->st.views();
     std::vector<Val> dims;
     int lane_axis = -1;
-    if (!dims_for(idx, u->shape, dims, lane_axis)) return devectorize(u, idx, gate);
-    if (idx.lanes > 1) {
-      if (views.size() > 1) return devectorize(u, idx, gate);
-      const View& v = views[0];
-      if (!v.mask.empty() && (v.mask[lane_axis].first > 0 || v.mask[lane_axis].second < v.shape[lane_axis]))
-        return devectorize(u, idx, gate);
+    if (!dims_for(idx, u->shape, dims, lane_axis)) {
+      out.per_lane = true;
+      return out;
     }
-    Val valid = -1;  // true
-    Val flat = -1;
+    if (idx.lanes > 1) {
+      const View& v = views.back();
+      bool lane_masked = !v.mask.empty() &&
+                         (v.mask[lane_axis].first > 0 || v.mask[lane_axis].second < v.shape[lane_axis]);
+      if (views.size() > 1 || lane_masked) {
+        out.per_lane = true;
+        return out;
+      }
+    }
+    Val valid = -1, flat = -1;
     int64_t lane_step = idx.lanes > 1 ? views.back().strides[lane_axis] : 0;
     for (size_t vi = views.size(); vi-- > 0;) {
       const View& v = views[vi];
@@ -616,8 +672,8 @@ class Lowerer {
         for (size_t a = 0; a < v.shape.size(); ++a) {
           auto [lo, hi] = v.mask[a];
           if (lo >= hi) {
-            valid = b_.const_bool(false);
-            continue;
+            out.all_invalid = true;
+            return out;
           }
           if (lo > 0) valid = b_.and_(valid, b_.lt(b_.const_int(lo - 1, idx_t_), dims[a]));
           if (hi < v.shape[a]) valid = b_.and_(valid, b_.lt(dims[a], b_.const_int(hi, idx_t_)));
@@ -628,19 +684,85 @@ class Lowerer {
         if (v.strides[a] != 0) flat = b_.add(flat, b_.mul_const(dims[a], v.strides[a]));
       if (vi > 0) dims = unravel(flat, views[vi - 1].shape);
     }
-    const UOp* src = u->src[0].get();
-    if (valid >= 0 && b_.is_const(valid) && !b_.const_value_int(valid)) return zero(u->dtype);
-    Index sidx{src->shape, {}, flat};
+    if (valid >= 0 && b_.is_const(valid)) {
+      if (!b_.const_value_int(valid)) {
+        out.all_invalid = true;
+        return out;
+      }
+      valid = -1;
+    }
+    out.sidx = Index{u->src[0]->shape, {}, flat};
     if (idx.lanes > 1 && lane_step != 0) {
-      sidx.lanes = idx.lanes;
-      sidx.lane_flat = lane_step;
+      out.sidx.lanes = idx.lanes;
+      out.sidx.lane_flat = lane_step;
     }
-    Val val = emit(src, sidx, b_.and_(gate, valid));
-    if (idx.lanes > 1 && lane_step == 0 && b_.vcount_of(val) == 1) {
-      // every lane reads the same element: a scalar, broadcast by its consumers
+    out.valid = valid;
+    return out;
+  }
+
+  Val emit_view(const UOp* u, Index& idx, Val gate) {
+    ViewStep st = view_step(u, idx);
+    if (st.per_lane) return devectorize(u, idx, gate);
+    if (st.all_invalid) return zero(u->dtype);
+    Val val = emit(u->src[0].get(), st.sidx, b_.and_(gate, st.valid));
+    if (st.valid < 0) return val;
+    return b_.alu(KILN_IR_WHERE, compute_dtype(u->dtype), st.valid, val, zero(u->dtype));
+  }
+
+  // ---- several output positions at once (register tiles): one reduce loop serves them ----
+
+  bool is_elementwise(const UOp* u) const {
+    return is_alu(u->op) || u->op == Op::Cast || u->op == Op::Bitcast || u->op == Op::Contiguous;
+  }
+
+  // The value of an elementwise node from its sources' values.
+  Val combine(const UOp* u, const std::vector<Val>& s) {
+    DType ct = compute_dtype(u->dtype);
+    switch (u->op) {
+      case Op::Contiguous: return s[0];
+      case Op::Cast:
+        if (ct != u->dtype) return b_.cast(b_.cast(s[0], u->dtype), ct);  // round to f16/bf16
+        return b_.cast(s[0], ct);
+      case Op::Bitcast:
+        return b_.cast(b_.bitcast(b_.cast(s[0], u->src[0]->dtype), u->dtype), ct);
+      default: {
+        std::vector<Val> x = s;
+        while (x.size() < 3) x.push_back(-1);
+        return b_.alu(alu_op(u->op), ct, x[0], x[1], x[2]);
+      }
     }
-    if (valid < 0) return val;
-    return b_.alu(KILN_IR_WHERE, compute_dtype(u->dtype), valid, val, zero(u->dtype));
+  }
+
+  std::vector<Val> emit_group(const UOp* u, std::vector<Index>& idxs, Val gate, bool is_root = false) {
+    std::vector<Val> out;
+    bool memory = (u->realized() && !is_root) || u->op == Op::Buffer;
+    if (idxs.size() == 1 || memory) {
+      for (auto& i : idxs) out.push_back(emit(u, i, gate, is_root));
+      return out;
+    }
+    if (is_elementwise(u)) {
+      std::vector<std::vector<Val>> srcs;
+      for (const auto& src : u->src) srcs.push_back(emit_group(src.get(), idxs, gate));
+      for (size_t r = 0; r < idxs.size(); ++r) {
+        std::vector<Val> s;
+        for (auto& v : srcs) s.push_back(v[r]);
+        out.push_back(combine(u, s));
+      }
+      return out;
+    }
+    if (u->op == Op::View) {
+      std::vector<Index> sidxs;
+      bool simple = true;
+      for (auto& i : idxs) {
+        ViewStep st = view_step(u, i);
+        simple &= !st.per_lane && !st.all_invalid && st.valid < 0;
+        sidxs.push_back(st.sidx);
+      }
+      if (simple) return emit_group(u->src[0].get(), sidxs, gate);
+    }
+    if (u->op == Op::Reduce) return emit_reduce_group(u, idxs, gate);
+    for (auto& i : idxs) out.push_back(emit(u, i, gate));
+    return out;
   }
 
   Val reduce_init(const UOp* u, DType ct) {
@@ -659,17 +781,31 @@ class Lowerer {
   }
 
   Val emit_reduce(const UOp* u, Index& idx, Val gate) {
+    std::vector<Index> one{idx};
+    return emit_reduce_group(u, one, gate)[0];
+  }
+
+  std::vector<Val> emit_reduce_group(const UOp* u, std::vector<Index>& idxs, Val gate) {
     has_reduce_ = true;
     const UOp* src = u->src[0].get();
     DType ct = compute_dtype(u->dtype);
-    std::vector<Val> dims;
-    int lane_axis = -1;
-    if (!dims_for(idx, u->shape, dims, lane_axis)) return devectorize(u, idx, gate);
+    size_t n_out = idxs.size();
+    std::vector<std::vector<Val>> dims(n_out);
+    std::vector<int> lane_axes(n_out, -1);
+    for (size_t r = 0; r < n_out; ++r) {
+      if (!dims_for(idxs[r], u->shape, dims[r], lane_axes[r])) {
+        if (n_out == 1) return {devectorize(u, idxs[0], gate)};
+        std::vector<Val> out;
+        for (auto& i : idxs) out.push_back(emit(u, i, gate));
+        return out;
+      }
+    }
     kiln_ir_op op = reduce_alu(u, ct);
+    int lanes = idxs[0].lanes;
     // vectorize the innermost reduce axis when the output is scalar and loads run along it
     int red_lanes = 1;
     int last = u->axes.back();
-    if (idx.lanes == 1) {
+    if (lanes == 1 && n_out == 1) {
       int l = vector_lanes(src->dtype);
       int other = -1;
       for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
@@ -682,38 +818,46 @@ class Lowerer {
           (other < 0 || contiguous_loads(src, src->shape, last) >= contiguous_loads(src, src->shape, other)))
         red_lanes = l;
     }
-    int acc_lanes = std::max(idx.lanes, red_lanes);
-    Val acc = b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes));
+    int acc_lanes = std::max(lanes, red_lanes);
+    std::vector<Val> accs;
+    for (size_t r = 0; r < n_out; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
     std::vector<Val> ranges;
+    std::vector<Val> loop_dims;
     for (int a : u->axes) {
       int64_t n = src->shape[a];
       if (a == last && red_lanes > 1) n /= red_lanes;
-      Val r = b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
+      Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
       memo_.emplace_back();
-      dims[a] = (a == last && red_lanes > 1) ? b_.mul_const(r, red_lanes) : r;
-      ranges.push_back(r);
+      loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(rg, red_lanes) : rg);
+      ranges.push_back(rg);
     }
-    Index sidx{src->shape, dims, -1};
-    if (idx.lanes > 1) {
-      sidx.lanes = idx.lanes;
-      sidx.lane_axis = lane_axis;
-      sidx.aligned = idx.aligned;
-    } else if (red_lanes > 1) {
-      sidx.lanes = red_lanes;
-      sidx.lane_axis = last;
-      sidx.aligned = true;
+    std::vector<Index> sidxs;
+    for (size_t r = 0; r < n_out; ++r) {
+      std::vector<Val> d = dims[r];
+      for (size_t k = 0; k < u->axes.size(); ++k) d[u->axes[k]] = loop_dims[k];
+      Index sidx{src->shape, d, -1};
+      if (lanes > 1) {
+        sidx.lanes = lanes;
+        sidx.lane_axis = lane_axes[r];
+        sidx.aligned = idxs[r].aligned;
+      } else if (red_lanes > 1) {
+        sidx.lanes = red_lanes;
+        sidx.lane_axis = last;
+        sidx.aligned = true;
+      }
+      sidxs.push_back(sidx);
     }
-    Val v = emit(src, sidx, gate);
-    b_.assign(acc, b_.alu(op, ct, acc, v));
+    std::vector<Val> vals = emit_group(src, sidxs, gate);
+    for (size_t r = 0; r < n_out; ++r) b_.assign(accs[r], b_.alu(op, ct, accs[r], vals[r]));
     for (size_t i = ranges.size(); i-- > 0;) {
       memo_.pop_back();
       b_.end_range(ranges[i]);
     }
-    if (red_lanes == 1) return acc;
+    if (red_lanes == 1) return accs;
     // horizontal: fold the lanes of the vector accumulator
-    Val h = b_.gep(acc, 0);
-    for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(acc, l));
-    return h;
+    Val h = b_.gep(accs[0], 0);
+    for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(accs[0], l));
+    return {h};
   }
 
   Val emit_gather(const UOp* u, Index& idx, Val gate) {

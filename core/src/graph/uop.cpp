@@ -240,6 +240,9 @@ UOpRef make_view(UOpRef src, const ShapeTracker& st) {
 }
 
 UOpRef make_gather(UOpRef table_node, UOpRef index, int axis) {
+  if (table_node->shape.size() != index->shape.size())
+    throw Error("gather: index " + shape_str(index->shape) + " and table " +
+                shape_str(table_node->shape) + " differ in rank");
   UOp u = base(Op::Gather, table_node->dtype, index->shape, table_node->device);
   u.axis = axis;
   u.src = {std::move(table_node), std::move(index)};

@@ -17,6 +17,7 @@ struct Planner {
   std::vector<const UOp*> topo;
   std::unordered_map<const UOp*, UOpRef> refs;
   std::unordered_map<const UOp*, int> parents;
+  std::unordered_map<const UOp*, std::vector<const UOp*>> parent_list;
   std::unordered_set<const UOp*> realize;
   // the reduce whose loop sits inside this node's (unrealized) fragment
   std::unordered_map<const UOp*, const UOp*> pending;
@@ -39,7 +40,10 @@ struct Planner {
       const UOpRef& s = u->src[i++];
       bool dup = false;
       for (size_t j = 0; j + 1 < i; ++j) dup |= (u->src[j] == s);
-      if (!dup) parents[s.get()]++;
+      if (!dup) {
+        parents[s.get()]++;
+        parent_list[s.get()].push_back(u);
+      }
       if (refs.count(s.get()) == 0) {
         refs[s.get()] = s;
         stack.push_back({s.get(), 0});
@@ -95,8 +99,44 @@ struct Planner {
           break;
       }
       pending[u] = p;
-      // a reduce fragment used twice would run its loop twice: compute it once
-      if (p && parents[u] > 1) realize.insert(u);
+    }
+  }
+
+  // The kernels (realized roots) each node's value is fused into.
+  std::unordered_map<const UOp*, std::unordered_set<const UOp*>> consumers() const {
+    std::unordered_map<const UOp*, std::unordered_set<const UOp*>> roots;
+    for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
+      const UOp* u = *it;
+      auto& r = roots[u];
+      if (realize.count(u)) r.insert(u);
+      auto pl = parent_list.find(u);
+      if (pl == parent_list.end()) continue;
+      for (const UOp* p : pl->second) {
+        if (realize.count(p)) r.insert(p);
+        else
+          for (const UOp* x : roots[p]) r.insert(x);
+      }
+    }
+    return roots;
+  }
+
+  // A reduce fragment fused into two kernels would run its loop in each: realize it once.
+  // Repeat until stable, as each realization changes what its producers fuse into.
+  void plan_to_fixpoint() {
+    for (int round = 0; round < 64; ++round) {
+      plan();
+      auto roots = consumers();
+      bool changed = false;
+      for (const UOp* u : topo) {
+        if (is_leaf(u) || realize.count(u)) continue;
+        auto it = pending.find(u);
+        if (it == pending.end() || !it->second) continue;
+        if (roots[u].size() > 1) {
+          realize.insert(u);
+          changed = true;
+        }
+      }
+      if (!changed) return;
     }
   }
 };
@@ -108,7 +148,7 @@ Schedule create_schedule(const std::vector<UOpRef>& outputs) {
   for (const auto& o : outputs) planner.visit(o);
   for (const auto& o : outputs)
     if (!is_leaf(o.get())) planner.realize.insert(o.get());
-  planner.plan();
+  planner.plan_to_fixpoint();
   Schedule schedule;
   for (const UOp* u : planner.topo) {
     if (!planner.realize.count(u) || is_leaf(u)) continue;

@@ -123,15 +123,17 @@ Tensor Tensor::embedding(const Tensor& ids) const {
     throw Error(std::string("embedding: ids must be integers, got ") + dtype_name(ids.dtype()));
   Shape s = ids.shape();
   int64_t v = nd->shape[0], d = nd->shape[1];
-  Shape ts(s.size(), 1), te = s, ie = s;
+  // torch.gather over the vocab axis: table (S..., V, D), index (S..., 1, D)
+  Shape ts(s.size(), 1), te = s, is = s, ie = s;
   ts.insert(ts.end(), {v, d});
   te.insert(te.end(), {v, d});
-  ie.push_back(d);
-  Shape is = s;
-  is.push_back(1);
+  is.insert(is.end(), {1, 1});
+  ie.insert(ie.end(), {1, d});
   Tensor table = reshape(ts).expand(te);
   Tensor index = ids.reshape(is).expand(ie);
-  return Tensor(make_gather(table.node(), index.node(), static_cast<int>(s.size())));
+  Shape out = s;
+  out.push_back(d);
+  return Tensor(make_gather(table.node(), index.node(), static_cast<int>(s.size()))).reshape(out);
 }
 
 Tensor Tensor::one_hot(int64_t classes) const {
