@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <string>
 
-static std::string run_probe(const std::string& cache_dir) {
-  std::string cmd = "KILN_CACHE_DIR=" + cache_dir + " " CACHE_PROBE;
+static std::string run_probe(const std::string& cache_dir, const std::string& env = "") {
+  std::string cmd = env + " KILN_CACHE_DIR=" + cache_dir + " " CACHE_PROBE;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p);
   char buf[256] = {0};
@@ -27,4 +27,16 @@ TEST_CASE("a warm kernel cache compiles nothing in a second process") {
   CHECK(first.find("compiled=0 ") == std::string::npos);
   CHECK(second.find("compiled=0 ") != std::string::npos);
   CHECK(second.find("from_disk=0") == std::string::npos);
+}
+
+TEST_CASE("BEAM winners are cached: a second BEAM run searches and compiles nothing") {
+  auto dir = std::filesystem::temp_directory_path() / ("kiln-beam-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::string first = run_probe(dir.string(), "KILN_BEAM=2");
+  bool has_beam_files = std::filesystem::exists(dir / "beam");
+  std::string second = run_probe(dir.string(), "KILN_BEAM=2");
+  std::filesystem::remove_all(dir);
+  INFO(first << second);
+  CHECK(has_beam_files);
+  CHECK(second.find("compiled=0 ") != std::string::npos);
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <string>
 
 #include "codegen/ir_builder.h"
 #include "kiln/error.h"
@@ -110,7 +111,7 @@ int64_t int_max_identity(DType t) {
 
 class Lowerer {
  public:
-  Lowerer(const kiln_device_caps& caps) : caps_(caps) {}
+  Lowerer(const kiln_device_caps& caps, const KernelOpts& opts = {}) : caps_(caps), opts_(opts) {}
 
   LoweredKernel run_assign(const UOpRef& target, const UOpRef& value) {
     UOpRef base = target;
@@ -242,8 +243,11 @@ class Lowerer {
     int64_t total = root->numel();
     int lanes = output_lanes(root);
     int rows = lanes > 1 ? output_rows(root) : 1;
+    if (opts_.lanes > 0 && valid_lanes(root, opts_.lanes)) lanes = opts_.lanes;
+    if (opts_.rows > 0) rows = valid_rows(root, opts_.rows) ? opts_.rows : 1;
+    if (lanes == 1 && opts_.rows < 0) rows = 1;
     if (rows > 1) {
-      if (lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0) lanes *= 2;
+      if (opts_.lanes < 0 && lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0) lanes *= 2;
       emit_tiled(root, out, rows, lanes);
       k.global_size[0] = static_cast<uint32_t>(total / (rows * lanes));
       finish(k, "r_" + shape_name(root->shape) + "_t" + std::to_string(rows) + "x" + std::to_string(lanes));
@@ -271,6 +275,7 @@ class Lowerer {
 
  private:
   const kiln_device_caps& caps_;
+  KernelOpts opts_;
   IrBuilder b_;
   UOpRef root_;
   DType idx_t_ = DType::I32;
@@ -377,6 +382,14 @@ class Lowerer {
 
   // Output rows computed together (a register tile sharing one reduce loop) for matmul-like
   // kernels: a reduce whose source broadcasts some operand along the rows.
+  bool valid_lanes(const UOpRef& root, int lanes) const {
+    return lanes == 1 || (!root->shape.empty() && lanes <= 16 && root->shape.back() % lanes == 0);
+  }
+  bool valid_rows(const UOpRef& root, int rows) const {
+    const Shape& s = root->shape;
+    return rows == 1 || (s.size() >= 2 && find_reduce(root.get()) && s[s.size() - 2] % rows == 0);
+  }
+
   int output_rows(const UOpRef& root) {
     const Shape& s = root->shape;
     if (s.size() < 2 || !find_reduce(root.get())) return 1;
@@ -805,7 +818,9 @@ class Lowerer {
     // vectorize the innermost reduce axis when the output is scalar and loads run along it
     int red_lanes = 1;
     int last = u->axes.back();
-    if (lanes == 1 && n_out == 1) {
+    if (lanes == 1 && n_out == 1 && opts_.red_lanes > 0) {
+      if (src->shape[last] % opts_.red_lanes == 0) red_lanes = opts_.red_lanes;
+    } else if (lanes == 1 && n_out == 1) {
       int l = vector_lanes(src->dtype);
       int other = -1;
       for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
@@ -925,9 +940,50 @@ LoweredKernel lower_assign(const UOpRef& target, const UOpRef& value,
   return l.run_assign(target, value);
 }
 
-LoweredKernel lower_kernel(const UOpRef& root, const kiln_device_caps& caps) {
-  Lowerer l(caps);
+LoweredKernel lower_kernel(const UOpRef& root, const kiln_device_caps& caps,
+                           const KernelOpts& opts) {
+  Lowerer l(caps, opts);
   return l.run(root);
+}
+
+std::string KernelOpts::str() const {
+  return "lanes=" + std::to_string(lanes) + " rows=" + std::to_string(rows) +
+         " red_lanes=" + std::to_string(red_lanes);
+}
+
+std::vector<KernelOpts> candidate_opts(const UOpRef& root, const kiln_device_caps& caps) {
+  std::vector<KernelOpts> out;
+  if (root->op == Op::Attention || root->shape.empty()) return out;
+  int64_t last = root->shape.back();
+  bool has_reduce = false;
+  {
+    std::vector<const UOp*> stack{root.get()};
+    while (!stack.empty() && !has_reduce) {
+      const UOp* u = stack.back();
+      stack.pop_back();
+      if (u != root.get() && u->realized()) continue;
+      has_reduce |= u->op == Op::Reduce;
+      for (const auto& s : u->src) stack.push_back(s.get());
+    }
+  }
+  int64_t m = root->shape.size() >= 2 ? root->shape[root->shape.size() - 2] : 1;
+  int max_lanes = std::max(1, std::min(16, static_cast<int>(caps.preferred_vector_bytes) / 2));
+  for (int lanes : {1, 4, 8, 16}) {
+    if (lanes > max_lanes || (lanes > 1 && last % lanes != 0)) continue;
+    if (!has_reduce) {
+      out.push_back({lanes, 1, -1});
+      continue;
+    }
+    for (int rows : {1, 2, 4, 6, 8}) {
+      if (rows > 1 && (m % rows != 0 || lanes == 1)) continue;
+      if (lanes == 1 && rows == 1) {
+        for (int red : {1, 4, 8, 16}) out.push_back({1, 1, red});
+      } else {
+        out.push_back({lanes, rows, 1});
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace kiln::detail

@@ -27,7 +27,21 @@ struct LoweredKernel {
   uint64_t ir_hash() const;  // identity of the code (not of the buffers)
 };
 
-LoweredKernel lower_kernel(const UOpRef& root, const kiln_device_caps& caps);
+// Optimization choices; -1 lets the heuristics decide. BEAM search tries explicit values.
+struct KernelOpts {
+  int lanes = -1;      // vector lanes along the output's last axis (1 = scalar)
+  int rows = -1;       // output rows per group sharing one reduce loop (register tile)
+  int red_lanes = -1;  // vector lanes along the innermost reduce axis
+  bool operator==(const KernelOpts& o) const {
+    return lanes == o.lanes && rows == o.rows && red_lanes == o.red_lanes;
+  }
+  std::string str() const;
+};
+
+LoweredKernel lower_kernel(const UOpRef& root, const kiln_device_caps& caps,
+                           const KernelOpts& opts = {});
+// The explicit choices worth timing for this kernel (BEAM candidates).
+std::vector<KernelOpts> candidate_opts(const UOpRef& root, const kiln_device_caps& caps);
 // Writes `value` (shaped like target) into the memory under `target`: a realized node, or an
 // unpadded view of one. params[0] is that realized node.
 LoweredKernel lower_assign(const UOpRef& target, const UOpRef& value,

@@ -6,6 +6,7 @@
 
 #include "codegen/lowerer.h"
 #include "kiln/error.h"
+#include "runtime/beam.h"
 #include "runtime/capture.h"
 #include "runtime/debug.h"
 #include "runtime/program_cache.h"
@@ -106,12 +107,12 @@ void run_schedule(Schedule& s, const UOp* skip) {
       set_realized(item.root, out);
       continue;
     }
-    LoweredKernel k = lower_kernel(item.root, d->caps());
-    stats().kernels_lowered++;
-    ProgramRef prog = get_program(d, k);
-    // the output slot reads the fresh buffer
+    // the output slot reads the fresh buffer (BEAM times candidates into it)
     item.root->buffer = out;
     try {
+      LoweredKernel k = choose_kernel(item.root, d);
+      stats().kernels_lowered++;
+      ProgramRef prog = get_program(d, k);
       launch_kernel(k, prog, d);
     } catch (...) {
       item.root->buffer = nullptr;
