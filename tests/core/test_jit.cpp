@@ -36,3 +36,21 @@ TEST_CASE("jit replay reuses captured kernels with new inputs and variables") {
     }
   }
 }
+
+TEST_CASE("jit plans intermediate memory by lifetime") {
+  Tensor x = Tensor::randn({256}, 1).contiguous().realize();
+  Jit chain([&](const std::vector<Tensor>& in) {
+    Tensor t = in[0];
+    for (int i = 0; i < 8; ++i) t = (t * 1.5 + 1.0).contiguous();
+    return std::vector<Tensor>{t};
+  });
+  std::vector<float> first = chain({x})[0].to_vector<float>();
+  // eight 1 KiB intermediates, each dead after the next kernel: two allocations suffice
+  CHECK(chain.arena_bytes() <= 2 * 256 * 4);
+  std::vector<float> again = chain({x})[0].to_vector<float>();
+  CHECK(first == again);
+  std::vector<float> ref = x.to_vector<float>();
+  for (auto& v : ref)
+    for (int i = 0; i < 8; ++i) v = v * 1.5f + 1.0f;
+  for (size_t i = 0; i < ref.size(); ++i) CHECK(again[i] == Approx(ref[i]).epsilon(1e-5));
+}

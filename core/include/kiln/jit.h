@@ -6,7 +6,8 @@
 // call); it may read other realized tensors (weights, caches) and assign into them; symbolic
 // values must come from Variables (their current values are read at each replay); it must not
 // branch on tensor data on the host. Outputs are realized into buffers the Jit owns and
-// reuses: a replay overwrites the previous call's outputs.
+// reuses: a replay overwrites the previous call's outputs. Intermediates realized inside the
+// function share memory by lifetime: don't keep references to them outside it.
 #pragma once
 
 #include <functional>
@@ -28,6 +29,7 @@ class Jit {
   std::vector<Tensor> operator()(const std::vector<Tensor>& inputs);
   bool captured() const;
   size_t kernel_count() const;  // launches per replay
+  size_t arena_bytes() const;   // memory of the intermediates after lifetime planning
   void reset();                 // forget the capture (e.g. after weights change shape)
 
  private:

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "kiln/error.h"
+#include "runtime/capture.h"
 
 namespace kiln::detail {
 
@@ -59,6 +60,7 @@ bool is_binary(Op op) { return op >= Op::Add && op <= Op::Pow; }
 bool is_ternary(Op op) { return op == Op::Where || op == Op::MulAdd; }
 
 DeviceBuffer::DeviceBuffer(Device* d, size_t nbytes) : device(d), bytes(nbytes) {
+  if (CaptureRecorder* rec = active_recorder()) rec->allocated.push_back(this);
   char err[512] = {0};
   // zero-size tensors still get a (1-byte) allocation so every buffer has a handle
   kiln_status st = d->api().alloc(d->handle(), nbytes ? nbytes : 1, &handle, {err, sizeof err});

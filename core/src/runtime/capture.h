@@ -21,6 +21,7 @@ struct CapturedLaunch {
 
 struct CaptureRecorder {
   std::vector<CapturedLaunch> launches;
+  std::vector<const DeviceBuffer*> allocated;  // buffers created while capturing
   bool unsupported = false;  // a copy between devices happened: not replayable
 };
 

@@ -1,6 +1,8 @@
 #include "kiln/jit.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 
 #include "kiln/device_runtime.h"
 #include "kiln/error.h"
@@ -27,6 +29,7 @@ struct Jit::State {
   std::vector<UOpRef> outputs;                          // realized output nodes
   Device* device = nullptr;
   kiln_graph* graph = nullptr;
+  size_t arena_bytes = 0;
 };
 
 Jit::Jit(Fn fn) : state_(std::make_unique<State>()) { state_->fn = std::move(fn); }
@@ -35,6 +38,7 @@ Jit::~Jit() { reset(); }
 
 bool Jit::captured() const { return state_->captured; }
 size_t Jit::kernel_count() const { return state_->launches.size(); }
+size_t Jit::arena_bytes() const { return state_->arena_bytes; }
 
 void Jit::reset() {
   if (state_->graph && state_->device && state_->device->api().graph_destroy)
@@ -58,6 +62,54 @@ std::vector<Tensor> realized_inputs(const std::vector<Tensor>& inputs) {
     in.push_back(c);
   }
   return in;
+}
+
+// Buffers made during capture and used only inside it are intermediates: those whose
+// lifetimes (first to last launch using them) do not overlap share one allocation.
+size_t plan_memory(std::vector<CapturedLaunch>& launches, const std::vector<const DeviceBuffer*>& allocated,
+                   const std::set<const DeviceBuffer*>& keep) {
+  std::set<const DeviceBuffer*> made(allocated.begin(), allocated.end());
+  std::map<const DeviceBuffer*, std::pair<size_t, size_t>> life;
+  std::map<const DeviceBuffer*, BufferRef> refs;
+  for (size_t i = 0; i < launches.size(); ++i)
+    for (const auto& b : launches[i].buffers) {
+      if (!made.count(b.get()) || keep.count(b.get())) continue;
+      auto it = life.find(b.get());
+      if (it == life.end()) life[b.get()] = {i, i};
+      else it->second.second = i;
+      refs[b.get()] = b;
+    }
+  // greedy by first use: reuse the smallest free allocation that fits
+  std::vector<std::pair<size_t, const DeviceBuffer*>> order;
+  for (const auto& [b, l] : life) order.push_back({l.first, b});
+  std::sort(order.begin(), order.end());
+  struct Slot {
+    BufferRef buf;
+    size_t free_after;
+  };
+  std::vector<Slot> slots;
+  std::map<const DeviceBuffer*, BufferRef> assigned;
+  size_t total = 0;
+  for (const auto& [first, b] : order) {
+    Slot* best = nullptr;
+    for (auto& sl : slots)
+      if (sl.free_after < first && sl.buf->bytes >= b->bytes && sl.buf->device == b->device &&
+          (!best || sl.buf->bytes < best->buf->bytes))
+        best = &sl;
+    if (!best) {
+      slots.push_back({refs[b], 0});
+      best = &slots.back();
+      total += b->bytes;
+    }
+    best->free_after = life[b].second;
+    assigned[b] = best->buf;
+  }
+  for (auto& l : launches)
+    for (auto& b : l.buffers) {
+      auto it = assigned.find(b.get());
+      if (it != assigned.end()) b = it->second;
+    }
+  return total;
 }
 
 void build_launch(const CapturedLaunch& l, const std::map<const DeviceBuffer*, kiln_buffer*>& swap,
@@ -106,6 +158,10 @@ std::vector<Tensor> Jit::operator()(const std::vector<Tensor>& inputs_in) {
     active_recorder() = prev;
     if (rec.unsupported) return outs;  // ran fine, but is not replayable: stay uncaptured
     s.launches = std::move(rec.launches);
+    std::set<const DeviceBuffer*> keep;
+    for (const auto& o : outs) keep.insert(o.node()->buffer.get());
+    for (const auto& t : inputs) keep.insert(t.node()->buffer.get());
+    s.arena_bytes = plan_memory(s.launches, rec.allocated, keep);
     for (const auto& t : inputs) {
       s.input_buffers.push_back(t.node()->buffer.get());
       s.input_sig.push_back({t.shape(), t.dtype()});
