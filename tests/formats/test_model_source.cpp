@@ -87,6 +87,7 @@ TEST_CASE("ModelSource: a diffusers folder has one source per component", "[mode
   const ModelSource* unet = src.component("unet");
   REQUIRE(unet != nullptr);
   CHECK(unet->config()["in_channels"] == 4);
+  CHECK(unet->architectures() == std::vector<std::string>{"UNet2DConditionModel"});
   CHECK(unet->tensors().at("conv_in.weight").shape == std::vector<int64_t>{4, 4, 3, 3});
   CHECK(unet->tensors().at("conv_in.weight").type == kiln::WeightType::F16);
   const ModelSource* te = src.component("text_encoder");

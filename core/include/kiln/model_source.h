@@ -69,7 +69,8 @@ class ModelSource {
   const ModelSource* component(std::string_view name) const;
 
   // Names a model plugin may claim, most specific first, no duplicates: config.json
-  // "architectures", its "model_type", GGUF general.architecture, model_index "_class_name".
+  // "architectures", its "model_type" and "_class_name" (diffusers), GGUF general.architecture,
+  // model_index.json "_class_name".
   std::vector<std::string> architectures() const;
 
  private:

@@ -269,6 +269,8 @@ std::vector<std::string> ModelSource::architectures() const {
       for (const json& a : *it)
         if (a.is_string()) add(a.get<std::string>());
     if (auto it = cfg.find("model_type"); it != cfg.end() && it->is_string()) add(it->get<std::string>());
+    // diffusers model configs name their class here
+    if (auto it = cfg.find("_class_name"); it != cfg.end() && it->is_string()) add(it->get<std::string>());
   }
   if (const gguf::File* g = gguf()) add(g->architecture());
   const json& mi = model_index();
