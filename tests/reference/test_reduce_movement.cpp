@@ -117,3 +117,13 @@ TEST_CASE("reference squeeze, unsqueeze, flatten, repeat, cat, stack", "[referen
   CHECK(s.data == std::vector<double>{0, 0, 1, 1, 2, 2, 3, 3});
   CHECK_THROWS_AS(stack({x, y}, 0), Error);
 }
+
+TEST_CASE("reference assign into a slice", "[reference]") {
+  NDArray a = iota(DType::F32, {3, 4});
+  NDArray v(DType::F16, {2}, {-1, -2});
+  NDArray out = assign_slice(a, 1, 0, std::nullopt, 2, v);  // columns 0 and 2, broadcast rows
+  CHECK(out.data == std::vector<double>{-1, 1, -2, 3, -1, 5, -2, 7, -1, 9, -2, 11});
+  NDArray row = assign_slice(a, 0, -1, std::nullopt, 1, NDArray(DType::F32, {}, {7}));
+  CHECK(row.data == std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7, 7, 7, 7, 7});
+  CHECK_THROWS_AS(assign_slice(a, 0, 0, 2, 1, NDArray(DType::F32, {3})), Error);
+}

@@ -177,6 +177,23 @@ NDArray slice(const NDArray& a, int axis, std::optional<int64_t> start,
   });
 }
 
+NDArray assign_slice(const NDArray& a, int axis, std::optional<int64_t> start,
+                     std::optional<int64_t> stop, int64_t step, const NDArray& value) {
+  int d = normalize_axis(axis, a.ndim(), a.shape);
+  SliceRange r = slice_range(a.shape[d], start, stop, step);
+  Shape shape = a.shape;
+  shape[d] = r.count;
+  NDArray v = cast(broadcast_to(value, shape), a.dtype);
+  NDArray out = a;
+  int64_t i = 0;
+  for_each_index(shape, [&](const Index& idx) {
+    Index dst = idx;
+    dst[d] = r.first + idx[d] * r.step;
+    out.at(dst) = v.data[static_cast<size_t>(i++)];
+  });
+  return out;
+}
+
 NDArray squeeze(const NDArray& a, std::optional<int> axis) {
   Shape shape;
   if (axis) {

@@ -27,6 +27,11 @@ NDArray repeat(const NDArray& a, const std::vector<int64_t>& times);
 NDArray cat(const std::vector<NDArray>& arrays, int axis);
 NDArray stack(const std::vector<NDArray>& arrays, int axis);
 
+// `a` with the slice (axis, start, stop, step) overwritten by value (broadcast to the slice's
+// shape and cast to a's dtype): Tensor::slice(...).assign(value).
+NDArray assign_slice(const NDArray& a, int axis, std::optional<int64_t> start,
+                     std::optional<int64_t> stop, int64_t step, const NDArray& value);
+
 // Python's slice bounds: the first index, step and count a slice selects from n elements.
 struct SliceRange {
   int64_t first, step, count;
