@@ -57,3 +57,8 @@ RuntimeStats runtime_stats();
 void reset_runtime_stats();
 
 }  // namespace kiln
+
+namespace kiln {
+// BEAM search width for kernels compiled from now on (0 = off); overrides KILN_BEAM.
+void set_beam_width(int n);
+}  // namespace kiln

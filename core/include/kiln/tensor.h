@@ -174,6 +174,9 @@ class Tensor {
   Tensor pad(const std::vector<std::pair<int64_t, int64_t>>& padding, double value = 0) const;
   Tensor shrink(const std::vector<std::pair<int64_t, int64_t>>& bounds) const;  // [lo, hi)
   Tensor flip(const std::vector<int>& axes) const;
+  // [start, start + length) along axis where start is a Variable: one compiled kernel serves
+  // every position (KV cache writes and reads at start_pos). start.max + length must fit.
+  Tensor shrink_at(int axis, const Variable& start, int64_t length) const;
   // Python-style slice along one axis: negative indices count from the end, step may be
   // negative; bounds are clamped like Python's.
   Tensor slice(int axis, std::optional<int64_t> start, std::optional<int64_t> stop,
