@@ -1,11 +1,42 @@
 // Composite ops built from the primitives: matmul, softmax, cumsum, topk, gather, random.
 #include <cmath>
 
+#include "kiln/device_runtime.h"
+
 #include "tensor/tensor_internal.h"
 
 namespace kiln {
 
 using namespace detail;
+
+namespace {
+// Large matmuls on CPUs: B is first copied into column panels (N/P, K, P) so the kernel
+// streams each panel contiguously instead of striding a whole row of B per k (which also
+// maps every load to the same L1 set). The copy is O(K*N) against O(M*N*K) of work.
+Tensor packed_matmul(const Tensor& a, const Tensor& b, const Shape& batch, int64_t m, int64_t k,
+                     int64_t n) {
+  const int64_t P = 16;
+  Device* d = a.device();
+  bool cpu_like = d->caps().warp_size <= 1 && d->caps().preferred_vector_bytes >= 16;
+  if (!cpu_like || !batch.empty() || a.ndim() != 2 || b.ndim() != 2 || m < 32 || k < 64 ||
+      n < 64 || n % P != 0 || a.dtype() == DType::Bool || !is_float(a.dtype()))
+    return Tensor();
+  Tensor bp = b.reshape({k, n / P, P}).permute({1, 0, 2}).contiguous();  // (N/P, K, P)
+  const int64_t R = 4;
+  if (m % R != 0) {
+    // out[m, j, l] = sum_k a[m, k] * bp[j, k, l]
+    Tensor x = a.reshape({m, 1, 1, k}).expand({m, n / P, P, k});
+    Tensor y = bp.permute({0, 2, 1}).reshape({1, n / P, P, k}).expand({m, n / P, P, k});
+    return (x * y).sum({-1}).reshape({m, n});
+  }
+  // rows of A interleaved by R as well: ap[i, k, r] = a[i*R + r, k]
+  Tensor ap = a.reshape({m / R, R, k}).permute({0, 2, 1}).contiguous();  // (M/R, K, R)
+  Shape full = {m / R, R, n / P, P, k};
+  Tensor x = ap.permute({0, 2, 1}).reshape({m / R, R, 1, 1, k}).expand(full);
+  Tensor y = bp.permute({0, 2, 1}).reshape({1, 1, n / P, P, k}).expand(full);
+  return (x * y).sum({-1}).reshape({m, n});
+}
+}  // namespace
 
 Tensor Tensor::matmul(const Tensor& o) const {
   node_of(*this, "matmul");
@@ -30,6 +61,11 @@ Tensor Tensor::matmul(const Tensor& o) const {
   }
   int64_t m = a.dim(-2), n = b.dim(-1);
   DType t = promote(a.dtype(), b.dtype());
+  if (Tensor packed = packed_matmul(a.cast(t), b.cast(t), batch, m, k, n); packed.defined()) {
+    if (squeeze_a) packed = packed.squeeze(-2);
+    if (squeeze_b) packed = packed.squeeze(-1);
+    return packed;
+  }
   // (..., M, 1, K) * (..., 1, N, K) summed over K
   Shape sa = batch, sb = batch, full = batch;
   sa.insert(sa.end(), {m, 1, k});
