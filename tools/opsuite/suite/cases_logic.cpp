@@ -64,10 +64,16 @@ void add_logic_cases(CaseList& cases) {
     for (DType t : bit_types)
       for (const PairLayout& l : {two[0], two[1], binary_layouts_short()[4]})
         add(cases, op, t, l, full_domain(t), full_domain(t));
-  for (Binary op : {Binary::Shl, Binary::Shr})
-    for (DType t : int_dtypes())
-      for (const PairLayout& l : {two[0], two[1], binary_layouts_short()[1]})
-        add(cases, op, t, l, full_domain(t), Domain::range(0, ref::bit_width(t) - 1));
+  for (Binary op : {Binary::Shl, Binary::Shr}) {
+    for (DType t : int_dtypes()) {
+      Domain a = full_domain(t), s = Domain::range(0, ref::bit_width(t) - 1);
+      if (ref::size_of(t) == 8 && op == Binary::Shl) {  // 64-bit results stay exact in a double
+        a = Domain::range(ref::is_unsigned_type(t) ? 0 : -0x1p20, 0x1p20);
+        s = Domain::range(0, 32);
+      }
+      for (const PairLayout& l : {two[0], two[1], binary_layouts_short()[1]}) add(cases, op, t, l, a, s);
+    }
+  }
 
   // where(cond, a, b): cond, a and b broadcast against each other.
   struct WhereLayout {

@@ -85,10 +85,13 @@ void add_unary_cases(CaseList& cases) {
       {Unary::Relu, [](const Tensor& x) { return x.relu(); }, {}},
       {Unary::BitwiseNot, [](const Tensor& x) { return x.bitwise_not(); }, {}},
   };
-  for (const UnaryOp& u : int_ops)
-    for (DType t : int_dtypes())
-      for (const Layout& l : unary_layouts_short())
-        add(cases, "unary", u.op, u.fn, t, l, full_domain(t));
+  for (const UnaryOp& u : int_ops) {
+    for (DType t : int_dtypes()) {
+      // -x and ~x of a u64 are near 2^64: beyond what the reference's doubles hold exactly.
+      if (t == DType::U64 && (u.op == Unary::Neg || u.op == Unary::BitwiseNot)) continue;
+      for (const Layout& l : unary_layouts_short()) add(cases, "unary", u.op, u.fn, t, l, full_domain(t));
+    }
+  }
   for (const Layout& l : unary_layouts_short()) {
     add(cases, "unary", Unary::LogicalNot, [](const Tensor& x) { return x.logical_not(); },
         DType::Bool, l, full_domain(DType::Bool));
