@@ -1,0 +1,36 @@
+// Paths and small helpers shared by the tokenizer tests.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "kiln/error.h"
+#include "kiln/tokenizer.h"
+
+namespace kiln::test {
+
+inline std::filesystem::path tokenizer_data(const std::string& rel) { return std::filesystem::path(TOKENIZER_DATA_DIR) / rel; }
+inline std::filesystem::path tokenizer_src_data(const std::string& rel) {
+  return std::filesystem::path(TOKENIZER_SRC_DATA_DIR) / rel;
+}
+
+inline std::string read_all(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Loading the big vocabularies takes a moment: each is loaded once per test run.
+inline const Tokenizer& cached_tokenizer(const std::filesystem::path& p) {
+  static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
+  auto& slot = cache[p.string()];
+  if (!slot) slot = load_tokenizer(p);
+  return *slot;
+}
+
+}  // namespace kiln::test
