@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <mutex>
 
 #include "text/utf8.h"
 
@@ -209,30 +208,35 @@ void BpeModel::merge_word(std::string_view word, std::vector<TokenId>& out) cons
   }
 }
 
-void BpeModel::tokenize(std::string_view word, std::vector<TokenId>& out) const {
-  if (word.empty()) return;
-  if (opt_.ignore_merges || (opt_.whole_newline_runs && word.find_first_not_of('\n') == std::string_view::npos)) {
+void BpeModel::compute(std::string_view word, std::vector<TokenId>& out) const {
+  const bool whole = opt_.ignore_merges ||
+                     (opt_.whole_newline_runs && word.find_first_not_of('\n') == std::string_view::npos);
+  if (whole) {
     if (auto id = vocab_->find(word)) {
       out.push_back(*id);
       return;
     }
   }
-  const bool cacheable = word.size() < kMaxCachedWord;
-  if (cacheable) {
-    std::shared_lock lock(cache_mutex_);
-    auto it = cache_.find(word);
-    if (it != cache_.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
-  const size_t before = out.size();
   merge_word(word, out);
-  if (cacheable) {
-    std::vector<TokenId> ids(out.begin() + static_cast<std::ptrdiff_t>(before), out.end());
-    std::unique_lock lock(cache_mutex_);
-    if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-    cache_.emplace(std::string(word), std::move(ids));
+}
+
+void BpeModel::tokenize(std::string_view word, std::vector<TokenId>& out) const {
+  if (word.empty()) return;
+  if (cache_.lookup(word, out)) return;
+  const size_t before = out.size();
+  compute(word, out);
+  // A word's ids never change, so results with and without ignore_merges cache alike.
+  cache_.insert(word, out.data() + before, out.size() - before);
+}
+
+void BpeModel::tokenize_words(const Pieces& words, std::vector<TokenId>& out) const {
+  // One reader lock per batch of words; misses are computed meanwhile and inserted together.
+  thread_local std::vector<WordCache::Pending> pending;
+  size_t next = 0;
+  while (next < words.spans.size()) {
+    pending.clear();
+    next = cache_.lookup_batch(words, next, out, pending, [this](std::string_view w, std::vector<TokenId>& o) { compute(w, o); });
+    cache_.insert_batch(words, out, pending);
   }
 }
 

@@ -7,12 +7,12 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "text/pipeline.h"
 #include "text/vocab.h"
+#include "text/word_cache.h"
 
 namespace kiln::text {
 
@@ -70,9 +70,12 @@ class BpeModel : public Model {
  public:
   BpeModel(std::shared_ptr<const Vocab> vocab, PairMap merges, BpeOptions options);
   void tokenize(std::string_view word, std::vector<TokenId>& out) const override;
+  void tokenize_words(const Pieces& words, std::vector<TokenId>& out) const override;
 
  private:
   void merge_word(std::string_view word, std::vector<TokenId>& out) const;
+  // The ids of a word not in the cache (ignore_merges / newline rules, then merges).
+  void compute(std::string_view word, std::vector<TokenId>& out) const;
   // The id of one character as a symbol (with the subword prefix / suffix), or -1.
   TokenId char_id(std::string_view ch, bool first, bool last) const;
 
@@ -82,10 +85,7 @@ class BpeModel : public Model {
   std::vector<TokenId> bmp_ids_;      // code point < 0x10000 -> id of that one-character token
   TokenId byte_ids_[256];             // byte -> id of <0xXX>, or -1
 
-  static constexpr size_t kMaxCachedWord = 256;
-  static constexpr size_t kMaxCacheEntries = 1 << 16;
-  mutable std::shared_mutex cache_mutex_;
-  mutable StringMap<std::vector<TokenId>> cache_;
+  mutable WordCache cache_;
 };
 
 }  // namespace kiln::text

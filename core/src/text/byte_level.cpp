@@ -36,7 +36,17 @@ int char_to_byte(uint32_t cp) { return cp < 512 ? tables().byte_of_cp[cp] : -1; 
 
 void byte_level_encode(std::string_view in, std::string& out) {
   const Tables& t = tables();
-  for (char c : in) out += t.utf8[static_cast<uint8_t>(c)];
+  // Every character is one or two bytes: size once, then write in place.
+  const size_t start = out.size();
+  out.resize(start + in.size() * 2);
+  char* dst = out.data() + start;
+  for (char c : in) {
+    const std::string& u = t.utf8[static_cast<uint8_t>(c)];
+    dst[0] = u[0];
+    if (u.size() == 2) dst[1] = u[1];
+    dst += u.size();
+  }
+  out.resize(static_cast<size_t>(dst - out.data()));
 }
 
 }  // namespace kiln::text

@@ -171,6 +171,7 @@ std::unique_ptr<Tokenizer> load_gguf_tokenizer(const std::filesystem::path& path
 
   PipelineParts parts;
   parts.vocab = std::make_shared<Vocab>();
+  parts.vocab->reserve(n);
   for (size_t i = 0; i < n; ++i) {
     std::string text = tokens[i].empty() ? "[EMPTY_" + std::to_string(i) + "]" : tokens[i];
     if (parts.vocab->find(text)) throw Error(file + ": tokenizer.ggml.tokens[" + std::to_string(i) + "]: duplicate token '" + text + "'");

@@ -57,6 +57,10 @@ class Model {
   virtual ~Model() = default;
   // Appends the ids of one pre-tokenized word.
   virtual void tokenize(std::string_view word, std::vector<TokenId>& out) const = 0;
+  // Appends the ids of every word in `words` (models with caches batch their locking).
+  virtual void tokenize_words(const Pieces& words, std::vector<TokenId>& out) const {
+    for (const Span& s : words.spans) tokenize(words.view(s), out);
+  }
 };
 
 class PostProcessor {

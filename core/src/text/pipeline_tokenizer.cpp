@@ -26,7 +26,7 @@ std::vector<TokenId> PipelineTokenizer::encode(std::string_view text, bool add_s
   }
   std::vector<TokenId> ids;
   ids.reserve(text.size() / 3 + 4);
-  Pieces in, out;
+  thread_local Pieces in, out;  // reused between calls
   for (const Segment& seg : p_.added.split(text, p_.normalizer.get())) {
     if (seg.id >= 0) {
       ids.push_back(seg.id);
@@ -39,7 +39,7 @@ std::vector<TokenId> PipelineTokenizer::encode(std::string_view text, bool add_s
       p_.pre_tokenizer->pre_tokenize(in, out);
       words = &out;
     }
-    for (const Span& s : words->spans) p_.model->tokenize(words->view(s), ids);
+    p_.model->tokenize_words(*words, ids);
   }
   if (add_special && p_.post_processor) p_.post_processor->process(ids);
   return ids;

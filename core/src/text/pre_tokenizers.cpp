@@ -87,7 +87,18 @@ void SequencePreTokenizer::pre_tokenize(const Pieces& in, Pieces& out) const {
     out = in;
     return;
   }
-  Pieces a, b;
+  // Scratch buffers are reused between calls (no allocation per text), one pair per nesting
+  // level since a Sequence may contain a Sequence.
+  thread_local std::vector<std::unique_ptr<Pieces>> pool;
+  thread_local size_t depth = 0;
+  struct Level {
+    size_t& d;
+    explicit Level(size_t& depth) : d(depth) { ++d; }
+    ~Level() { --d; }
+  } level(depth);
+  while (pool.size() < 2 * depth) pool.push_back(std::make_unique<Pieces>());
+  Pieces& a = *pool[2 * depth - 2];
+  Pieces& b = *pool[2 * depth - 1];
   const Pieces* src = &in;
   for (size_t i = 0; i < steps_.size(); ++i) {
     Pieces* dst = i + 1 == steps_.size() ? &out : (src == &a ? &b : &a);
@@ -130,9 +141,9 @@ ByteLevelPreTokenizer::ByteLevelPreTokenizer(bool add_prefix_space, bool use_reg
 void ByteLevelPreTokenizer::pre_tokenize(const Pieces& in, Pieces& out) const {
   out.clear();
   out.buf.reserve(in.buf.size() * 2);
-  std::vector<Match> matches;
-  Pieces split;
-  std::string prefixed;
+  thread_local std::vector<Match> matches;
+  thread_local Pieces split;
+  thread_local std::string prefixed;
   for (const Span& s : in.spans) {
     std::string_view text = in.view(s);
     if (add_prefix_space_ && text[0] != ' ') {

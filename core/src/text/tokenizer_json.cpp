@@ -252,6 +252,7 @@ std::unique_ptr<PostProcessor> parse_post_processor(const Json& j, const JsonPat
 std::unique_ptr<Model> parse_bpe(const Json& j, const JsonPath& at, std::shared_ptr<Vocab> vocab, bool& byte_fallback) {
   const Json* v = field(j, "vocab");
   if (v == nullptr || !v->is_object()) (at / "vocab").fail("expected an object of token -> id");
+  vocab->reserve(v->size());
   for (auto it = v->begin(); it != v->end(); ++it) {
     if (!it.value().is_number_integer()) (at / "vocab" / it.key()).fail("expected an integer id");
     const auto id = it.value().get<int64_t>();
