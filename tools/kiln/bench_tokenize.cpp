@@ -181,7 +181,7 @@ Timing time_runs(const std::function<void()>& fn, int runs) {
 }
 
 int run_bench_tokenize(const std::vector<std::string>& argv) {
-  Args args(argv, {"--tokenizer", "--model", "--bytes", "--runs"}, {"--json", "--no-special", "--no-peer"});
+  Args args(argv, {"--tokenizer", "--model", "--bytes", "--runs", "--save-text"}, {"--json", "--no-special", "--no-peer"});
   const auto model = args.get("--model");
   const fs::path path = args.get("--tokenizer") ? fs::path(*args.get("--tokenizer")) : model ? fs::path(*model) : default_tokenizer();
   const auto bytes = static_cast<size_t>(args.get_int("--bytes", 1 << 20));
@@ -193,6 +193,7 @@ int run_bench_tokenize(const std::vector<std::string>& argv) {
   const auto tok = load_tokenizer(path);
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   const std::string text = mixed_text(bytes);
+  if (auto save = args.get("--save-text")) std::ofstream(*save, std::ios::binary) << text;
 
   std::vector<TokenId> ids;
   const Timing kiln_t = time_runs([&] { ids = tok->encode(text, add_special); }, runs);
@@ -286,7 +287,7 @@ int run_bench_tokenize(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-KILN_BENCHMARK("tokenize", "[--tokenizer FILE | --model PATH] [--bytes N] [--runs N] [--no-special] [--no-peer] [--json]",
+KILN_BENCHMARK("tokenize", "[--tokenizer FILE | --model PATH] [--bytes N] [--runs N] [--no-special] [--no-peer] [--save-text FILE] [--json]",
                "encode throughput on 1 MB of mixed text vs Hugging Face tokenizers (same run)", run_bench_tokenize);
 
 }  // namespace kiln::cli

@@ -48,7 +48,7 @@ void PairMap::insert(TokenId a, TokenId b, uint32_t rank, TokenId merged, bool o
 }
 
 BpeModel::BpeModel(std::shared_ptr<const Vocab> vocab, PairMap merges, BpeOptions options)
-    : vocab_(std::move(vocab)), merges_(std::move(merges)), opt_(std::move(options)) {
+    : CachedModel(*vocab), vocab_(std::move(vocab)), merges_(std::move(merges)), opt_(std::move(options)) {
   bmp_ids_.assign(0x10000, -1);
   for (size_t id = 0; id < vocab_->size(); ++id) {
     const std::string* t = vocab_->token(static_cast<TokenId>(id));
@@ -218,26 +218,6 @@ void BpeModel::compute(std::string_view word, std::vector<TokenId>& out) const {
     }
   }
   merge_word(word, out);
-}
-
-void BpeModel::tokenize(std::string_view word, std::vector<TokenId>& out) const {
-  if (word.empty()) return;
-  if (cache_.lookup(word, out)) return;
-  const size_t before = out.size();
-  compute(word, out);
-  // A word's ids never change, so results with and without ignore_merges cache alike.
-  cache_.insert(word, out.data() + before, out.size() - before);
-}
-
-void BpeModel::tokenize_words(const Pieces& words, std::vector<TokenId>& out) const {
-  // One reader lock per batch of words; misses are computed meanwhile and inserted together.
-  thread_local std::vector<WordCache::Pending> pending;
-  size_t next = 0;
-  while (next < words.spans.size()) {
-    pending.clear();
-    next = cache_.lookup_batch(words, next, out, pending, [this](std::string_view w, std::vector<TokenId>& o) { compute(w, o); });
-    cache_.insert_batch(words, out, pending);
-  }
 }
 
 }  // namespace kiln::text

@@ -12,7 +12,7 @@
 
 #include "text/pipeline.h"
 #include "text/vocab.h"
-#include "text/word_cache.h"
+#include "text/cached_model.h"
 
 namespace kiln::text {
 
@@ -66,16 +66,16 @@ struct BpeOptions {
   std::string end_of_word_suffix;
 };
 
-class BpeModel : public Model {
+class BpeModel : public CachedModel {
  public:
   BpeModel(std::shared_ptr<const Vocab> vocab, PairMap merges, BpeOptions options);
-  void tokenize(std::string_view word, std::vector<TokenId>& out) const override;
-  void tokenize_words(const Pieces& words, std::vector<TokenId>& out) const override;
+
+ protected:
+  // The ids of one word: the ignore_merges / newline rules, then merges.
+  void compute(std::string_view word, std::vector<TokenId>& out) const override;
 
  private:
   void merge_word(std::string_view word, std::vector<TokenId>& out) const;
-  // The ids of a word not in the cache (ignore_merges / newline rules, then merges).
-  void compute(std::string_view word, std::vector<TokenId>& out) const;
   // The id of one character as a symbol (with the subword prefix / suffix), or -1.
   TokenId char_id(std::string_view ch, bool first, bool last) const;
 
@@ -85,7 +85,6 @@ class BpeModel : public Model {
   std::vector<TokenId> bmp_ids_;      // code point < 0x10000 -> id of that one-character token
   TokenId byte_ids_[256];             // byte -> id of <0xXX>, or -1
 
-  mutable WordCache cache_;
 };
 
 }  // namespace kiln::text

@@ -9,7 +9,7 @@ namespace kiln::text {
 
 SpmScoreModel::SpmScoreModel(std::shared_ptr<const Vocab> vocab, std::vector<float> scores,
                              std::optional<TokenId> unk)
-    : vocab_(std::move(vocab)), scores_(std::move(scores)), unk_(unk) {
+    : CachedModel(*vocab), vocab_(std::move(vocab)), scores_(std::move(scores)), unk_(unk) {
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof(name), "<0x%02X>", b);
@@ -42,7 +42,7 @@ struct PopsLater {
 
 }  // namespace
 
-void SpmScoreModel::tokenize(std::string_view text, std::vector<TokenId>& out) const {
+void SpmScoreModel::compute(std::string_view text, std::vector<TokenId>& out) const {
   if (text.empty()) return;
   std::vector<Symbol> syms;
   syms.reserve(text.size());

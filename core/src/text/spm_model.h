@@ -7,15 +7,18 @@
 #include <memory>
 #include <vector>
 
+#include "text/cached_model.h"
 #include "text/pipeline.h"
 #include "text/vocab.h"
 
 namespace kiln::text {
 
-class SpmScoreModel : public Model {
+class SpmScoreModel : public CachedModel {
  public:
   SpmScoreModel(std::shared_ptr<const Vocab> vocab, std::vector<float> scores, std::optional<TokenId> unk);
-  void tokenize(std::string_view word, std::vector<TokenId>& out) const override;
+
+ protected:
+  void compute(std::string_view word, std::vector<TokenId>& out) const override;
 
  private:
   std::shared_ptr<const Vocab> vocab_;
