@@ -138,7 +138,8 @@ std::string find_python(const std::string& module) {
 
 const char* kPeerScript = R"PY(
 import json, sys, time
-kind, tok_path, text_path, runs, add_special = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
+kind, tok_path, text_path, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+add_special, add_bos, add_eos = sys.argv[5] == "1", sys.argv[6] == "1", sys.argv[7] == "1"
 with open(text_path, encoding="utf-8", newline="") as f:
     text = f.read()
 if kind == "json":
@@ -149,7 +150,7 @@ if kind == "json":
 else:
     import sentencepiece as spm
     sp = spm.SentencePieceProcessor(model_file=tok_path)
-    encode = lambda: sp.encode(text)
+    encode = lambda: sp.encode(text, add_bos=add_bos, add_eos=add_eos)
     name = "sentencepiece " + spm.__version__
 ids = encode()
 times = []
@@ -236,7 +237,9 @@ int run_bench_tokenize(const std::vector<std::string>& argv) {
     }
     const std::string cmd = shell_quote(python) + " " + shell_quote((dir / "peer.py").string()) + " " + peer_kind + " " +
                             shell_quote(fs::absolute(tok_file).string()) + " " + shell_quote((dir / "text.txt").string()) +
-                            " " + std::to_string(runs) + " " + (add_special ? "1" : "0") + " 2>&1";
+                            " " + std::to_string(runs) + " " + (add_special ? "1" : "0") + " " +
+                            (add_special && tok->config().add_bos_token.value_or(true) && tok->bos_id() ? "1" : "0") + " " +
+                            (add_special && tok->config().add_eos_token.value_or(false) && tok->eos_id() ? "1" : "0") + " 2>&1";
     std::string result;
     if (FILE* p = popen(cmd.c_str(), "r")) {
       char buf[4096];
