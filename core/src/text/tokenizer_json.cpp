@@ -18,6 +18,106 @@ namespace kiln::text {
 
 namespace {
 
+// model.vocab and model.merges hold most of a tokenizer.json (hundreds of thousands of
+// entries): they are taken out while parsing instead of being built into the JSON tree.
+struct MergeEntry {
+  std::string a, b;
+  std::string raw;  // the string form as written, for messages
+  bool ok = false;
+};
+
+struct StreamedModel {
+  std::vector<std::pair<std::string, Json>> vocab;
+  std::vector<MergeEntry> merges;
+  bool has_vocab = false;
+  bool has_merges = false;
+};
+
+Json parse_streaming(std::string_view text, const std::string& name, StreamedModel& model) {
+  std::vector<std::string> keys(8);
+  std::vector<Json::value_t> kinds(8, Json::value_t::null);
+  std::vector<std::string> pair;
+  bool pair_bad = false;
+  auto in = [&](const char* container, Json::value_t kind) {
+    return keys[1] == "model" && keys[2] == container && kinds[1] == Json::value_t::object && kinds[2] == kind;
+  };
+  auto cb = [&](int depth, Json::parse_event_t event, Json& parsed) -> bool {
+    const auto d = static_cast<size_t>(depth);
+    if (d + 1 >= keys.size()) {
+      keys.resize(d + 2);
+      kinds.resize(d + 2, Json::value_t::null);
+    }
+    switch (event) {
+      case Json::parse_event_t::key:
+        keys[d] = parsed.get<std::string>();
+        // A vocabulary entry's key is kept here, not in the tree; its value is taken below.
+        return !(d == 3 && in("vocab", Json::value_t::object));
+      case Json::parse_event_t::object_start:
+      case Json::parse_event_t::array_start:
+        kinds[d] = event == Json::parse_event_t::object_start ? Json::value_t::object : Json::value_t::array;
+        keys[d + 1].clear();
+        if (d == 2 && keys[1] == "model" && keys[2] == "vocab" && kinds[2] == Json::value_t::object) model.has_vocab = true;
+        if (d == 2 && keys[1] == "model" && keys[2] == "merges" && kinds[2] == Json::value_t::array) model.has_merges = true;
+        if (d == 3 && in("vocab", Json::value_t::object)) {
+          model.vocab.emplace_back(keys[3], Json());  // not an integer: reported later
+        } else if (d == 3 && in("merges", Json::value_t::array)) {
+          pair.clear();
+          pair_bad = event != Json::parse_event_t::array_start;
+        } else if (d == 4 && in("merges", Json::value_t::array)) {
+          pair_bad = true;
+        }
+        return true;
+      case Json::parse_event_t::object_end:
+      case Json::parse_event_t::array_end:
+        if (d == 3 && in("merges", Json::value_t::array)) {
+          MergeEntry m;
+          m.ok = !pair_bad && pair.size() == 2 && kinds[3] == Json::value_t::array;
+          if (m.ok) {
+            m.a = std::move(pair[0]);
+            m.b = std::move(pair[1]);
+          }
+          model.merges.push_back(std::move(m));
+          return false;
+        }
+        return true;
+      case Json::parse_event_t::value:
+        if (d == 3 && in("vocab", Json::value_t::object)) {
+          model.vocab.emplace_back(keys[3], std::move(parsed));
+          return false;
+        }
+        if (d == 3 && in("merges", Json::value_t::array)) {
+          MergeEntry m;
+          if (parsed.is_string()) {
+            m.raw = parsed.get<std::string>();
+            const size_t sp = m.raw.find(' ');
+            m.ok = sp != std::string::npos && m.raw.find(' ', sp + 1) == std::string::npos;
+            if (m.ok) {
+              m.a = m.raw.substr(0, sp);
+              m.b = m.raw.substr(sp + 1);
+            }
+          }
+          model.merges.push_back(std::move(m));
+          return false;
+        }
+        if (d == 4 && in("merges", Json::value_t::array) && kinds[3] == Json::value_t::array) {
+          if (parsed.is_string()) {
+            pair.push_back(parsed.get<std::string>());
+          } else {
+            pair_bad = true;
+          }
+          return false;
+        }
+        return true;
+    }
+    return true;
+  };
+  try {
+    return Json::parse(text.begin(), text.end(), cb);
+  } catch (const Json::exception& e) {
+    throw Error(name + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
 std::string type_of(const Json& j, const JsonPath& at) {
   require_object(j, at);
   return get_string(j, "type", at);
@@ -249,15 +349,15 @@ std::unique_ptr<PostProcessor> parse_post_processor(const Json& j, const JsonPat
   unsupported(at, "post-processor", type);
 }
 
-std::unique_ptr<Model> parse_bpe(const Json& j, const JsonPath& at, std::shared_ptr<Vocab> vocab, bool& byte_fallback) {
-  const Json* v = field(j, "vocab");
-  if (v == nullptr || !v->is_object()) (at / "vocab").fail("expected an object of token -> id");
-  vocab->reserve(v->size());
-  for (auto it = v->begin(); it != v->end(); ++it) {
-    if (!it.value().is_number_integer()) (at / "vocab" / it.key()).fail("expected an integer id");
-    const auto id = it.value().get<int64_t>();
-    if (id < 0 || id >= (int64_t{1} << 30)) (at / "vocab" / it.key()).fail("id " + std::to_string(id) + " is out of range");
-    vocab->set(static_cast<TokenId>(id), it.key());
+std::unique_ptr<Model> parse_bpe(const Json& j, const JsonPath& at, StreamedModel& streamed, std::shared_ptr<Vocab> vocab,
+                                 bool& byte_fallback) {
+  if (!streamed.has_vocab) (at / "vocab").fail("expected an object of token -> id");
+  vocab->reserve(streamed.vocab.size());
+  for (auto& [token, value] : streamed.vocab) {
+    if (!value.is_number_integer()) (at / "vocab" / token).fail("expected an integer id");
+    const auto id = value.get<int64_t>();
+    if (id < 0 || id >= (int64_t{1} << 30)) (at / "vocab" / token).fail("id " + std::to_string(id) + " is out of range");
+    vocab->set(static_cast<TokenId>(id), std::move(token));
   }
 
   if (const Json* d = field(j, "dropout"); d != nullptr && !(d->is_number() && d->get<double>() == 0.0)) {
@@ -271,32 +371,30 @@ std::unique_ptr<Model> parse_bpe(const Json& j, const JsonPath& at, std::shared_
   opt.end_of_word_suffix = get_optional_string(j, "end_of_word_suffix", at).value_or("");
   if (auto unk = get_optional_string(j, "unk_token", at)) opt.unk = vocab->find(*unk);
 
-  const Json& merges = get_array(j, "merges", at);
+  if (!streamed.has_merges) {
+    const Json* m = field(j, "merges");
+    (at / "merges").fail(m == nullptr ? "missing" : "expected an array");
+  }
   PairMap map;
-  map.reserve(merges.size());
+  map.reserve(streamed.merges.size());
   const size_t prefix_len = opt.continuing_subword_prefix.size();
-  for (size_t i = 0; i < merges.size(); ++i) {
+  std::string merged;
+  for (size_t i = 0; i < streamed.merges.size(); ++i) {
+    const MergeEntry& m = streamed.merges[i];
     const JsonPath m_at = (at / "merges")[i];
-    std::string a, b;
-    if (merges[i].is_string()) {
-      const std::string& s = merges[i].get_ref<const std::string&>();
-      const size_t sp = s.find(' ');
-      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) {
-        m_at.fail("expected two tokens separated by one space, got '" + s + "'");
-      }
-      a = s.substr(0, sp);
-      b = s.substr(sp + 1);
-    } else if (merges[i].is_array() && merges[i].size() == 2 && merges[i][0].is_string() && merges[i][1].is_string()) {
-      a = merges[i][0].get<std::string>();
-      b = merges[i][1].get<std::string>();
-    } else {
-      m_at.fail("expected \"a b\" or [\"a\", \"b\"]");
+    if (!m.ok) {
+      m_at.fail(m.raw.empty() ? "expected \"a b\" or [\"a\", \"b\"]"
+                              : "expected two tokens separated by one space, got '" + m.raw + "'");
     }
-    const auto ia = vocab->find(a), ib = vocab->find(b);
-    if (!ia || !ib || b.size() < prefix_len) m_at.fail("merge '" + a + " " + b + "' uses a token missing from the vocabulary");
-    const auto merged = vocab->find(a + b.substr(prefix_len));
-    if (!merged) m_at.fail("the result of merge '" + a + " " + b + "' is missing from the vocabulary");
-    map.insert(*ia, *ib, static_cast<uint32_t>(i), *merged, /*overwrite=*/true);
+    const auto ia = vocab->find(m.a), ib = vocab->find(m.b);
+    if (!ia || !ib || m.b.size() < prefix_len) {
+      m_at.fail("merge '" + m.a + " " + m.b + "' uses a token missing from the vocabulary");
+    }
+    merged.assign(m.a);
+    merged.append(m.b, prefix_len, std::string::npos);
+    const auto id = vocab->find(merged);
+    if (!id) m_at.fail("the result of merge '" + m.a + " " + m.b + "' is missing from the vocabulary");
+    map.insert(*ia, *ib, static_cast<uint32_t>(i), *id, /*overwrite=*/true);
   }
   return std::make_unique<BpeModel>(std::move(vocab), std::move(map), std::move(opt));
 }
@@ -311,12 +409,8 @@ bool contains_type(const Json* j, const char* type) {
 
 std::unique_ptr<Tokenizer> load_tokenizer_json(std::string_view json_text, const std::string& name,
                                                TokenizerConfig config) {
-  Json root;
-  try {
-    root = Json::parse(json_text.begin(), json_text.end());
-  } catch (const Json::exception& e) {
-    throw Error(name + ": not valid JSON (" + e.what() + ")");
-  }
+  StreamedModel streamed;
+  const Json root = parse_streaming(json_text, name, streamed);
   const JsonPath at(name, "");
   if (!root.is_object()) at.fail("expected a JSON object at the top level");
 
@@ -329,7 +423,7 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(std::string_view json_text, const
   std::string model_type = get_optional_string(*model, "type", at / "model").value_or(field(*model, "merges") ? "BPE" : "");
   bool byte_fallback = false;
   if (model_type == "BPE") {
-    parts.model = parse_bpe(*model, at / "model", parts.vocab, byte_fallback);
+    parts.model = parse_bpe(*model, at / "model", streamed, parts.vocab, byte_fallback);
   } else {
     (at / "model" / "type").fail("model '" + model_type + "' is not supported (supported: BPE)");
   }
