@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "test_data.h"
 
 namespace {
@@ -70,4 +73,23 @@ TEST_CASE("tokenizer_config.json beside tokenizer.json is read", "[tokenizer][hf
   // A model folder loads its tokenizer.json.
   const auto folder = kiln::load_tokenizer(kiln::test::tokenizer_data("llama2"));
   CHECK(folder->encode("Hello", true) == llama2.encode("Hello", true));
+}
+
+TEST_CASE("concurrent encodes share the word cache safely", "[tokenizer][hf]") {
+  const auto& tok = kiln::test::cached_tokenizer(kiln::test::tokenizer_data("llama3/tokenizer.json"));
+  const auto& strings = fixtures()["strings"];
+  const auto& cases = fixtures()["tokenizers"]["llama3"];
+  std::vector<std::thread> threads;
+  std::atomic<size_t> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t round = 0; round < 3; ++round) {
+        for (size_t i = t; i < strings.size(); ++i) {
+          if (tok.encode(strings[i].get<std::string>(), true) != cases[i]["ids"].get<std::vector<kiln::TokenId>>()) ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(mismatches == 0);
 }

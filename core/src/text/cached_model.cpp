@@ -52,13 +52,13 @@ void CachedModel::tokenize(std::string_view word, std::vector<TokenId>& out) con
 }
 
 void CachedModel::tokenize_words(const Pieces& words, std::vector<TokenId>& out) const {
+  thread_local Pieces cut;  // reused between calls
   const Pieces* src = &words;
   if (cut_spaces_) {
     const bool long_word = std::any_of(words.spans.begin(), words.spans.end(), [](const Span& s) {
       return s.end - s.begin > WordCache::kMaxWordBytes;
     });
     if (long_word) {
-      thread_local Pieces cut;
       cut.clear();
       for (const Span& s : words.spans) cut_at_spaces(words.view(s), s.offset, cut);
       src = &cut;
@@ -73,6 +73,7 @@ void CachedModel::tokenize_words(const Pieces& words, std::vector<TokenId>& out)
                                [this](std::string_view w, std::vector<TokenId>& o) { compute(w, o); });
     cache_.insert_batch(*src, out, pending);
   }
+  cut.trim();
 }
 
 }  // namespace kiln::text

@@ -30,6 +30,13 @@ struct Pieces {
     buf.clear();
     spans.clear();
   }
+  // Scratch Pieces are kept between calls; one that grew for a huge text gives its memory back.
+  void trim() {
+    if (buf.capacity() > (size_t{16} << 20)) {
+      std::string().swap(buf);
+      std::vector<Span>().swap(spans);
+    }
+  }
   // Copies `text` into buf as a new span (empty text adds nothing).
   void add(std::string_view text, uint32_t offset) {
     if (text.empty()) return;

@@ -41,6 +41,8 @@ std::vector<TokenId> PipelineTokenizer::encode(std::string_view text, bool add_s
     }
     p_.model->tokenize_words(*words, ids);
   }
+  in.trim();
+  out.trim();
   if (add_special && p_.post_processor) p_.post_processor->process(ids);
   return ids;
 }

@@ -105,6 +105,8 @@ void SequencePreTokenizer::pre_tokenize(const Pieces& in, Pieces& out) const {
     steps_[i]->pre_tokenize(*src, *dst);
     src = dst;
   }
+  a.trim();
+  b.trim();
 }
 
 void SplitPreTokenizer::pre_tokenize(const Pieces& in, Pieces& out) const {
