@@ -15,9 +15,7 @@ struct Run {
 };
 
 Run kiln_tokenize(const std::string& args, const std::string& stdin_text) {
-  const auto dir = std::filesystem::path(KILN_BUILD_DIR) / "tests" / "tokenizers" / "scratch";
-  std::filesystem::create_directories(dir);
-  const auto in = dir / "cli_stdin.txt";
+  const auto in = kiln::test::scratch_dir() / "cli_stdin.txt";
   std::ofstream(in, std::ios::binary) << stdin_text;
   const std::string cmd = std::string(KILN_BUILD_DIR) + "/bin/kiln tokenize " + args + " < '" + in.string() + "' 2>&1";
   Run r{-1, ""};

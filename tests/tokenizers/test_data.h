@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 
 #include "kiln/error.h"
 #include "kiln/tokenizer.h"
@@ -23,6 +24,22 @@ inline std::string read_all(const std::filesystem::path& p) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// A folder for files a test writes, private to this process (ctest runs test cases in
+// parallel processes) and removed at exit.
+inline std::filesystem::path scratch_dir() {
+  struct Dir {
+    std::filesystem::path path = std::filesystem::path(KILN_BUILD_DIR) / "tests" / "tokenizers" / "scratch" /
+                                 std::to_string(getpid());
+    Dir() { std::filesystem::create_directories(path); }
+    ~Dir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  };
+  static Dir dir;
+  return dir.path;
 }
 
 // Loading the big vocabularies takes a moment: each is loaded once per test run.

@@ -10,11 +10,7 @@
 
 namespace {
 
-std::filesystem::path scratch_dir() {
-  const auto dir = std::filesystem::path(KILN_BUILD_DIR) / "tests" / "tokenizers" / "scratch";
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+using kiln::test::scratch_dir;
 
 std::filesystem::path write_file(const std::string& name, const std::string& content) {
   const auto p = scratch_dir() / name;
