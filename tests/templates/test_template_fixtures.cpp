@@ -52,6 +52,7 @@ Result run_one(const std::string& source, const json& conv, const json& expected
   options.bos_token = doc.at("bos_token").get<std::string>();
   options.eos_token = doc.at("eos_token").get<std::string>();
   options.now = doc.at("now").get<std::string>();
+  if (conv.contains("extra")) options.extra_context = conv.at("extra");
   json tools = conv.contains("tools") ? conv.at("tools") : json();
   std::string got;
   try {

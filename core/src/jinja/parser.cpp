@@ -161,19 +161,43 @@ class Parser {
   }
 
   // ---- statements ----
+  // jinja2's wording for an unknown tag (`tag`) or an unexpected end of template (null).
+  std::string unknown_tag_message(const std::string* tag) const {
+    std::string message = tag ? "Encountered unknown tag '" + *tag + "'." : "Unexpected end of template.";
+    if (!end_stack_.empty()) {
+      std::string looking;
+      for (const auto& name : end_stack_.back()) looking += (looking.empty() ? "'" : " or '") + name + "'";
+      bool expected = false;
+      for (const auto& level : end_stack_)
+        for (const auto& name : level) expected = expected || (tag && *tag == name);
+      if (expected)
+        message += " You probably made a nesting mistake. Jinja is expecting this tag, but currently looking for " +
+                   looking + ".";
+      else
+        message += " Jinja was looking for the following tags: " + looking + ".";
+    }
+    if (!tag_stack_.empty()) message += " The innermost block that needs to be closed is '" + tag_stack_.back() + "'.";
+    return message;
+  }
+
   StmtList subparse(const std::vector<std::string>& end_tokens) {
     DepthGuard guard(*this);
+    struct EndStackGuard {
+      EndStackGuard(std::vector<std::vector<std::string>>& stack, const std::vector<std::string>& tokens)
+          : stack_(stack), pushed_(!tokens.empty()) {
+        if (pushed_) stack_.push_back(tokens);
+      }
+      ~EndStackGuard() {
+        if (pushed_) stack_.pop_back();
+      }
+      std::vector<std::vector<std::string>>& stack_;
+      bool pushed_;
+    } end_guard(end_stack_, end_tokens);
     StmtList body;
     while (true) {
       const Token& t = cur();
       if (t.type == TokenType::Eof) {
-        if (!end_tokens.empty()) {
-          std::string wanted;
-          for (size_t i = 0; i < end_tokens.size(); ++i)
-            wanted += (i ? (i + 1 == end_tokens.size() ? " or " : ", ") : "") + ("'" + end_tokens[i] + "'");
-          std::string innermost = tag_stack_.empty() ? "" : " The innermost block that needs to be closed is '" + tag_stack_.back() + "'.";
-          fail_at(t, "Unexpected end of template. Jinja was looking for the following tags: " + wanted + "." + innermost);
-        }
+        if (!end_tokens.empty()) fail_at(t, unknown_tag_message(nullptr));
         return body;
       }
       if (t.type == TokenType::Data) {
@@ -238,7 +262,7 @@ class Parser {
               ErrorKind::Unsupported);
     } else {
       tag_stack_.pop_back();
-      fail_at(t, "Encountered unknown tag '" + tag + "'.");
+      fail_at(t, unknown_tag_message(&tag));
     }
     tag_stack_.pop_back();
     return out;
@@ -900,6 +924,7 @@ class Parser {
   int depth_ = 0;
   int loop_depth_ = 0;
   std::vector<std::string> tag_stack_;
+  std::vector<std::vector<std::string>> end_stack_;
 };
 
 }  // namespace
