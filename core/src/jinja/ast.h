@@ -47,6 +47,7 @@ struct Expr {
   ExprKind kind;
   int line = 0;
   int column = 0;
+  int depth = 1;  // of the expression tree below, bounded by the parser
   Value literal;
   std::string name;  // Name, NSRef, GetAttr, Filter, Test; operator for Binary
   std::string attr;  // NSRef attribute

@@ -69,8 +69,10 @@ DictData make_dict(const CallArgs& a, const char* fn) {
 
 Value g_dict(Interpreter&, CallArgs& a) { return Value::dict(make_dict(a, "dict")); }
 
-Value g_namespace(Interpreter&, CallArgs& a) {
-  return Value::object(std::make_shared<NamespaceObject>(make_dict(a, "namespace")));
+Value g_namespace(Interpreter& interp, CallArgs& a) {
+  auto ns = std::make_shared<NamespaceObject>(make_dict(a, "namespace"));
+  interp.track_namespace(ns);
+  return Value::object(std::move(ns));
 }
 
 class Cycler : public Object, public std::enable_shared_from_this<Cycler> {

@@ -42,6 +42,24 @@ Interpreter::Interpreter(const DictData& context, const std::tm& now, RenderLimi
   globals_ = context_frame;
 }
 
+Interpreter::~Interpreter() {
+  // Move everything out first, then let it go: destroying one frame or namespace then never
+  // walks into another's contents, so long chains cannot recurse deeply.
+  std::vector<std::vector<std::pair<std::string, Value>>> vars;
+  for (auto& weak : captured_frames_) {
+    if (FramePtr f = weak.lock()) vars.push_back(std::move(f->vars));
+  }
+  std::vector<DictData> attrs;
+  for (auto& weak : namespaces_) {
+    if (auto obj = weak.lock()) attrs.push_back(static_cast<NamespaceObject&>(*obj).take_attrs());
+  }
+}
+
+const FramePtr& Interpreter::capture_frame(const FramePtr& frame) {
+  captured_frames_.push_back(frame);
+  return frame;
+}
+
 std::string Interpreter::render(const StmtList& body) {
   std::string out;
   exec(body, child_of(globals_), out);
@@ -104,7 +122,7 @@ Interpreter::Flow Interpreter::exec_stmt(const Stmt& stmt, const FramePtr& frame
     case StmtKind::Macro: {
       MacroDef def{stmt.name, &stmt.params, &stmt.defaults, &stmt.body,
                    stmt.uses_caller, stmt.uses_varargs, stmt.uses_kwargs};
-      frame->set(stmt.name, Value::object(std::make_shared<MacroObject>(def, frame)));
+      frame->set(stmt.name, Value::object(std::make_shared<MacroObject>(def, capture_frame(frame))));
       break;
     }
     case StmtKind::CallBlock: exec_call_block(stmt, frame, out); break;
@@ -130,7 +148,7 @@ Interpreter::Flow Interpreter::exec_stmt(const Stmt& stmt, const FramePtr& frame
 void Interpreter::exec_call_block(const Stmt& stmt, const FramePtr& frame, std::string& out) {
   MacroDef def{"caller", &stmt.params, &stmt.defaults, &stmt.body,
                stmt.uses_caller, stmt.uses_varargs, stmt.uses_kwargs};
-  Value caller = Value::object(std::make_shared<MacroObject>(def, frame));
+  Value caller = Value::object(std::make_shared<MacroObject>(def, capture_frame(frame)));
   append(out, to_str(eval_call(*stmt.expr, frame, &caller)));
 }
 
@@ -150,7 +168,8 @@ std::string Interpreter::run_loop(const Stmt& loop, const FramePtr& frame, const
     exec(loop.else_body, child_of(frame), out);
     return out;
   }
-  auto context = std::make_shared<LoopObject>(items, depth, loop.recursive ? &loop : nullptr, frame);
+  auto context = loop.recursive ? std::make_shared<LoopObject>(items, depth, &loop, capture_frame(frame))
+                                : std::make_shared<LoopObject>(items, depth, nullptr, nullptr);
   Value loop_value = Value::object(context);
   for (size_t i = 0; i < context->items().size(); ++i) {
     step();
@@ -265,6 +284,13 @@ Value Interpreter::lookup(const std::string& name, const FramePtr& frame) const 
 }
 
 Value Interpreter::eval(const Expr& e, const FramePtr& frame) {
+  if (eval_depth_ >= limits_.max_eval_depth)
+    throw TemplateError(ErrorKind::Overflow, "maximum recursion depth exceeded", e.line, e.column);
+  struct Enter {
+    int& d;
+    explicit Enter(int& depth) : d(depth) { ++d; }
+    ~Enter() { --d; }
+  } enter(eval_depth_);
   try {
     return eval_inner(e, frame);
   } catch (const TemplateError& err) {

@@ -26,6 +26,7 @@ using FramePtr = std::shared_ptr<Frame>;
 struct RenderLimits {
   size_t max_output_bytes = size_t{256} << 20;
   int max_call_depth = 200;              // nested macro calls (Python's recursion limit)
+  int max_eval_depth = 1000;             // nested expression evaluations, across macro calls
   uint64_t max_steps = 20'000'000;       // loop iterations + calls, against runaway templates
 };
 
@@ -33,6 +34,11 @@ class Interpreter {
  public:
   // `context` holds the render variables, `now` the instant strftime_now() formats.
   Interpreter(const DictData& context, const std::tm& now, RenderLimits limits = {});
+  // Empties every frame a macro or loop captured and every namespace, so the reference
+  // cycles they form (a frame holding a macro that holds the frame) are freed.
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
 
   std::string render(const StmtList& body);
 
@@ -41,6 +47,7 @@ class Interpreter {
   Value call_filter(const std::string& name, const Value& value, const CallArgs& args);
   bool call_test(const std::string& name, const Value& value, const CallArgs& args);
   const std::tm& now() const { return now_; }
+  void track_namespace(const std::shared_ptr<Object>& ns) { namespaces_.push_back(ns); }
 
   // Macros and recursive loops re-enter the interpreter.
   struct MacroDef {
@@ -75,10 +82,15 @@ class Interpreter {
   void step();
   void append(std::string& out, std::string_view text);
 
+  const FramePtr& capture_frame(const FramePtr& frame);
+
   FramePtr globals_;
+  std::vector<std::weak_ptr<Frame>> captured_frames_;
+  std::vector<std::weak_ptr<Object>> namespaces_;
   std::tm now_;
   RenderLimits limits_;
   int call_depth_ = 0;
+  int eval_depth_ = 0;
   uint64_t steps_ = 0;
 };
 

@@ -9,8 +9,12 @@
 
 namespace kiln::jinja {
 
-Value from_json(const nlohmann::ordered_json& j) {
+namespace {
+
+Value from_json_at(const nlohmann::ordered_json& j, uint32_t depth) {
   using T = nlohmann::ordered_json::value_t;
+  if (depth > kMaxNesting)
+    fail(ErrorKind::Overflow, "JSON input nests more than " + std::to_string(kMaxNesting) + " levels deep");
   switch (j.type()) {
     case T::null: return Value::none();
     case T::boolean: return Value::boolean(j.get<bool>());
@@ -26,17 +30,21 @@ Value from_json(const nlohmann::ordered_json& j) {
     case T::array: {
       std::vector<Value> items;
       items.reserve(j.size());
-      for (const auto& item : j) items.push_back(from_json(item));
+      for (const auto& item : j) items.push_back(from_json_at(item, depth + 1));
       return Value::list(std::move(items));
     }
     case T::object: {
       DictData d;
-      for (const auto& [k, v] : j.items()) d.set(Value::string(k), from_json(v));
+      for (const auto& [k, v] : j.items()) d.items.emplace_back(Value::string(k), from_json_at(v, depth + 1));  // keys are unique
       return Value::dict(std::move(d));
     }
     default: fail(ErrorKind::Type, "unsupported JSON value (binary or discarded)");
   }
 }
+
+}  // namespace
+
+Value from_json(const nlohmann::ordered_json& j) { return from_json_at(j, 0); }
 
 namespace {
 

@@ -1,8 +1,19 @@
 #include "jinja/objects.h"
 
+#include <algorithm>
+
 namespace kiln::jinja {
 
-std::string NamespaceObject::repr() const { return "<Namespace " + jinja::repr(Value::dict(attrs_)) + ">"; }
+std::string NamespaceObject::repr() const {
+  // Python's dict repr prints a dict already being printed as {...}.
+  static thread_local std::vector<const NamespaceObject*> active;
+  if (std::find(active.begin(), active.end(), this) != active.end()) return "<Namespace {...}>";
+  active.push_back(this);
+  struct Pop {
+    ~Pop() { active.pop_back(); }
+  } pop;
+  return std::string("<Namespace ").append(jinja::repr(Value::dict(attrs_))).append(">");
+}
 
 Value NamespaceObject::attr(const std::string& name) const {
   if (const Value* v = attrs_.find(std::string_view(name))) return *v;

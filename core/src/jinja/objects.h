@@ -17,6 +17,7 @@ class NamespaceObject : public Object {
   std::string repr() const override;
   Value attr(const std::string& name) const override;
   void set(const std::string& name, Value value) { attrs_.set(Value::string(name), std::move(value)); }
+  DictData take_attrs() { return std::move(attrs_); }
 
  private:
   DictData attrs_;

@@ -1,5 +1,6 @@
 #include "jinja/parser.h"
 
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -90,6 +91,30 @@ class Parser {
   };
 
   ExprPtr make(ExprKind kind, const Token& at) { return std::make_unique<Expr>(kind, at.line, at.column); }
+
+  // Records how deep the finished node's tree is; operator chains (a + b + c ..., x|f|g ...)
+  // build deep trees without deep parser recursion, and evaluating or freeing them recurses.
+  ExprPtr seal(ExprPtr e) {
+    int inner = 0;
+    auto see = [&](const ExprPtr& c) {
+      if (c) inner = std::max(inner, c->depth);
+    };
+    for (const ExprPtr* c : {&e->a, &e->b, &e->c, &e->d, &e->dyn_args, &e->dyn_kwargs}) see(*c);
+    for (const auto& x : e->items) see(x);
+    for (const auto& p : e->pairs) {
+      see(p.first);
+      see(p.second);
+    }
+    for (const auto& kw : e->kwargs) see(kw.second);
+    for (const auto& op : e->ops) see(op.second);
+    e->depth = inner + 1;
+    if (e->depth > kMaxDepth) fail_at_node(*e, "the expression nests too deeply");
+    return e;
+  }
+
+  [[noreturn]] void fail_at_node(const Expr& e, const std::string& message) const {
+    throw TemplateError(ErrorKind::Syntax, message, e.line, e.column);
+  }
 
   // ---- unknown filters and tests ----
   // jinja2 refuses an unknown filter or test when compiling, except inside an {% if %} (in the
@@ -482,7 +507,7 @@ class Parser {
       node->a = std::move(expr2);
       node->b = std::move(expr1);
       node->c = std::move(expr3);
-      expr1 = std::move(node);
+      expr1 = seal(std::move(node));
     }
     return expr1;
   }
@@ -494,7 +519,7 @@ class Parser {
       advance();
       node->a = std::move(left);
       node->b = parse_and();
-      left = std::move(node);
+      left = seal(std::move(node));
     }
     return left;
   }
@@ -506,7 +531,7 @@ class Parser {
       advance();
       node->a = std::move(left);
       node->b = parse_not();
-      left = std::move(node);
+      left = seal(std::move(node));
     }
     return left;
   }
@@ -517,7 +542,7 @@ class Parser {
       auto node = make(ExprKind::Not, cur());
       advance();
       node->a = parse_not();
-      return node;
+      return seal(std::move(node));
     }
     return parse_compare();
   }
@@ -553,7 +578,7 @@ class Parser {
     auto node = make(ExprKind::Compare, start);
     node->a = std::move(expr);
     node->ops = std::move(ops);
-    return node;
+    return seal(std::move(node));
   }
 
   ExprPtr binary(const Token& at, const char* op, ExprPtr left, ExprPtr right) {
@@ -561,7 +586,7 @@ class Parser {
     node->name = op;
     node->a = std::move(left);
     node->b = std::move(right);
-    return node;
+    return seal(std::move(node));
   }
 
   ExprPtr parse_math1() {
@@ -582,7 +607,7 @@ class Parser {
     auto node = make(ExprKind::Concat, start);
     node->items.push_back(std::move(first));
     while (skip_op("~")) node->items.push_back(parse_math2());
-    return node;
+    return seal(std::move(node));
   }
 
   ExprPtr parse_math2() {
@@ -615,6 +640,7 @@ class Parser {
       node = make(is_op("-") ? ExprKind::Neg : ExprKind::Pos, cur());
       advance();
       node->a = parse_unary(false);
+      node = seal(std::move(node));
     } else {
       node = parse_primary(false);
     }
@@ -708,7 +734,7 @@ class Parser {
     }
     auto node = make(ExprKind::Tuple, start);
     node->items = std::move(args);
-    return node;
+    return seal(std::move(node));
   }
 
   ExprPtr parse_list() {
@@ -720,7 +746,7 @@ class Parser {
       node->items.push_back(parse_expression(true));
     }
     expect_op("]");
-    return node;
+    return seal(std::move(node));
   }
 
   ExprPtr parse_dict() {
@@ -735,7 +761,7 @@ class Parser {
       node->pairs.emplace_back(std::move(key), std::move(value));
     }
     expect_op("}");
-    return node;
+    return seal(std::move(node));
   }
 
   ExprPtr parse_postfix(ExprPtr node) {
@@ -768,7 +794,7 @@ class Parser {
         auto node = make(ExprKind::GetAttr, t);
         node->a = std::move(obj);
         node->name = attr.text;
-        return node;
+        return seal(std::move(node));
       }
       if (attr.type != TokenType::Integer) fail_at(attr, "expected name or number");
       advance();
@@ -777,7 +803,7 @@ class Parser {
       auto node = make(ExprKind::GetItem, t);
       node->a = std::move(obj);
       node->b = std::move(key);
-      return node;
+      return seal(std::move(node));
     }
     std::vector<ExprPtr> args;
     while (!is_op("]")) {
@@ -792,9 +818,9 @@ class Parser {
     } else {
       auto tuple = make(ExprKind::Tuple, t);
       tuple->items = std::move(args);
-      node->b = std::move(tuple);
+      node->b = seal(std::move(tuple));
     }
-    return node;
+    return seal(std::move(node));
   }
 
   ExprPtr parse_subscribed() {
@@ -823,7 +849,7 @@ class Parser {
     node->b = std::move(args[0]);
     node->c = std::move(args[1]);
     node->d = std::move(args[2]);
-    return node;
+    return seal(std::move(node));
   }
 
   void parse_call_args(Expr& node) {
@@ -866,7 +892,7 @@ class Parser {
     auto node = make(ExprKind::Call, cur());
     node->a = std::move(callee);
     parse_call_args(*node);
-    return node;
+    return seal(std::move(node));
   }
 
   std::string dotted_name() {
@@ -890,7 +916,7 @@ class Parser {
       filter->filter = find_filter(name);  // unknown: checked by validate_names()
       filter->a = std::move(node);
       if (is_op("(")) parse_call_args(*filter);
-      node = std::move(filter);
+      node = seal(std::move(filter));
       start_inline = false;
     }
     return node;
@@ -916,7 +942,7 @@ class Parser {
       if (is_name("is")) fail_here("You cannot chain multiple tests with is");
       test->items.push_back(parse_postfix(parse_primary(false)));
     }
-    return test;
+    return seal(std::move(test));
   }
 
   std::vector<Token> toks_;

@@ -120,6 +120,13 @@ std::string join_repr(const char* open, const std::vector<Value>& items, const c
 }  // namespace
 
 std::string repr(const Value& v) {
+  static thread_local int depth = 0;
+  if (depth > static_cast<int>(kMaxNesting))
+    fail(ErrorKind::Overflow, "maximum recursion depth exceeded while getting the repr of an object");
+  struct Enter {
+    Enter() { ++depth; }
+    ~Enter() { --depth; }
+  } enter;
   switch (v.kind()) {
     case Value::Kind::Undefined: return "Undefined";
     case Value::Kind::String:

@@ -1,5 +1,7 @@
 #include "jinja/value.h"
 
+#include <algorithm>
+
 namespace kiln::jinja {
 
 std::string Object::repr() const { return std::string("<").append(type_name()).append(" object>"); }
@@ -53,18 +55,39 @@ Value Value::string(std::string s, bool markup) {
   return v;
 }
 
+namespace {
+
+uint32_t checked_depth(uint32_t inner) {
+  if (inner + 1 > kMaxNesting)
+    fail(ErrorKind::Overflow, "values nest more than " + std::to_string(kMaxNesting) + " levels deep");
+  return inner + 1;
+}
+
+}  // namespace
+
 Value Value::list(std::vector<Value> items, SeqKind kind) {
+  uint32_t inner = 0;
+  for (const Value& item : items) inner = std::max(inner, item.nesting());
   Value v;
   v.kind_ = Kind::List;
-  v.ptr_ = std::make_shared<ListData>(ListData{std::move(items), kind});
+  v.ptr_ = std::make_shared<ListData>(ListData{std::move(items), kind, checked_depth(inner)});
   return v;
 }
 
 Value Value::dict(DictData data) {
+  uint32_t inner = 0;
+  for (const auto& [k, val] : data.items) inner = std::max({inner, k.nesting(), val.nesting()});
+  data.depth = checked_depth(inner);
   Value v;
   v.kind_ = Kind::Dict;
   v.ptr_ = std::make_shared<DictData>(std::move(data));
   return v;
+}
+
+uint32_t Value::nesting() const {
+  if (kind_ == Kind::List) return list_data().depth;
+  if (kind_ == Kind::Dict) return dict_data().depth;
+  return 0;
 }
 
 Value Value::iterator(std::vector<Value> items, std::string type_name) {

@@ -21,13 +21,18 @@ class Interpreter;
 
 enum class SeqKind : uint8_t { List, Tuple, DictKeys, DictValues, DictItems };
 
+// Lists and dicts nest at most this deep (Python's recursion limit would stop deeper ones).
+constexpr uint32_t kMaxNesting = 400;
+
 struct ListData {
   std::vector<Value> items;
   SeqKind kind = SeqKind::List;
+  uint32_t depth = 1;
 };
 
 struct DictData {
   std::vector<std::pair<Value, Value>> items;
+  uint32_t depth = 1;  // set by Value::dict
   const Value* find(const Value& key) const;
   const Value* find(std::string_view key) const;
   // Python assignment: replaces the value of an equal key in place, else appends.
@@ -105,6 +110,8 @@ class Value {
   Object& object_ref() const;
   std::shared_ptr<Object> object_ptr() const;
   const UndefinedData* undefined_data() const;
+  // How deeply lists and dicts nest inside this value (0 for scalars and objects).
+  uint32_t nesting() const;
   // True when both refer to the same container/object (Python `is`).
   bool same_identity(const Value& other) const { return ptr_ && ptr_ == other.ptr_; }
 
