@@ -113,6 +113,24 @@ TEST_CASE("kiln template prints exactly the rendered prompt", "[templates][cli]"
     }
   }
 
+  SECTION("a chat_template list: tool_use with --tools, default without; AddedToken specials") {
+    json config = {{"chat_template", json::array({{{"name", "default"}, {"template", "D{{ bos_token }}{{ messages|length }}"}},
+                                                  {{"name", "tool_use"}, {"template", "T{{ tools|length }}{{ eos_token }}"}}})},
+                   {"bos_token", {{"content", "<s>"}, {"lstrip", false}}},
+                   {"eos_token", "</s>"}};
+    std::string file = box.write("tokenizer_config.json", config.dump());
+    std::string messages = box.write("messages.json", "[{\"role\": \"user\", \"content\": \"x\"}]");
+    std::string tools = box.write("tools.json", "[{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]");
+    Run plain = box.run("--template '" + file + "' --messages '" + messages + "'");
+    CHECK(plain.status == 0);
+    CHECK(plain.out == "D<s>1");
+    Run with_tools = box.run("--template '" + file + "' --messages '" + messages + "' --tools '" + tools + "'");
+    CHECK(with_tools.status == 0);
+    CHECK(with_tools.out == "T1</s>");
+    Run overridden = box.run("--template '" + file + "' --messages '" + messages + "' --bos-token B");
+    CHECK(overridden.out == "DB1");
+  }
+
   SECTION("raise_exception: exit status 1, the message on stderr, nothing on stdout") {
     std::string tpl, conv, message;
     for (const auto& [name, results] : doc.at("templates").items()) {

@@ -1,6 +1,7 @@
 // Every real chat template, over every fixture conversation, against what Python jinja2
 // rendered (tools/fixtures/templates/make_fixtures.py): the output byte for byte, the
-// raise_exception message exactly, or — where jinja2 failed — a failure here too.
+// raise_exception message exactly, or — where jinja2 failed — the same exception class and
+// message.
 #include <catch2/catch.hpp>
 
 #include <iostream>
@@ -8,6 +9,7 @@
 #include <set>
 
 #include "fixture_reader.h"
+#include "jinja/errors.h"
 #include "kiln/chat_template.h"
 
 namespace {
@@ -60,9 +62,11 @@ Result run_one(const std::string& source, const json& conv, const json& expected
   } catch (const kiln::ChatTemplateRaised& e) {
     if (expected.contains("raise") && expected.at("raise").get<std::string>() == e.what()) return {true, ""};
     return {false, "raise_exception(" + std::string(e.what()) + "), jinja2 gave " + expected.dump()};
-  } catch (const kiln::Error& e) {
-    if (expected.contains("error")) return {true, ""};
-    return {false, std::string("error: ") + e.what() + "\n      jinja2 gave " + expected.dump().substr(0, 200)};
+  } catch (const kiln::jinja::TemplateError& e) {
+    // jinja2's exception class and message, e.g. "TypeError: can only concatenate str ...".
+    std::string got_error = std::string(kiln::jinja::error_kind_name(e.kind())) + ": " + e.message();
+    if (expected.contains("error") && expected.at("error").get<std::string>() == got_error) return {true, ""};
+    return {false, "error " + got_error + "\n      jinja2 gave " + expected.dump().substr(0, 300)};
   }
   if (!expected.contains("output")) return {false, "rendered, but jinja2 gave " + expected.dump()};
   const std::string want = expected.at("output").get<std::string>();
