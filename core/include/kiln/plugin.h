@@ -44,13 +44,14 @@ typedef const kiln_plugin_descriptor* (*kiln_plugin_entry_fn)(void);
 /* Exports FN (a function returning const kiln_plugin_descriptor*) as the plugin entry.
  * Same layout as BOOST_DLL_ALIAS: an exported pointer-sized variable named after the alias,
  * placed in the "boostdll" section so boost::dll::library_info can list it. */
+#define KILN_PLUGIN_ENTRY_DEFINITION(FN)                                     \
+  __attribute__((visibility("default"), section("boostdll"), used)) const void* \
+      kiln_plugin_entry = (const void*)(&FN)
 #if defined(__cplusplus)
-#define KILN_PLUGIN_EXTERN_C extern "C"
+/* The braced form: `extern "C" T x = v;` draws "initialized and declared extern" from g++. */
+#define KILN_DECLARE_PLUGIN(FN) extern "C" { KILN_PLUGIN_ENTRY_DEFINITION(FN); }
 #else
-#define KILN_PLUGIN_EXTERN_C
+#define KILN_DECLARE_PLUGIN(FN) KILN_PLUGIN_ENTRY_DEFINITION(FN)
 #endif
-#define KILN_DECLARE_PLUGIN(FN)                                                         \
-  KILN_PLUGIN_EXTERN_C __attribute__((visibility("default"), section("boostdll"), used)) \
-  const void* kiln_plugin_entry = (const void*)(&FN)
 
 #endif /* KILN_PLUGIN_H */
