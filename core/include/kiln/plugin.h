@@ -45,12 +45,17 @@ typedef const kiln_plugin_descriptor* (*kiln_plugin_entry_fn)(void);
  * Same layout as BOOST_DLL_ALIAS: an exported pointer-sized variable named after the alias,
  * placed in the "boostdll" section so boost::dll::library_info can list it. */
 #if defined(__cplusplus)
-#define KILN_PLUGIN_EXTERN_C extern "C"
+/* The block form: `extern "C" T x = v;` draws a warning from GCC in C++. */
+#define KILN_PLUGIN_EXTERN_C_BEGIN extern "C" {
+#define KILN_PLUGIN_EXTERN_C_END }
 #else
-#define KILN_PLUGIN_EXTERN_C
+#define KILN_PLUGIN_EXTERN_C_BEGIN
+#define KILN_PLUGIN_EXTERN_C_END
 #endif
-#define KILN_DECLARE_PLUGIN(FN)                                                         \
-  KILN_PLUGIN_EXTERN_C __attribute__((visibility("default"), section("boostdll"), used)) \
-  const void* kiln_plugin_entry = (const void*)(&FN)
+#define KILN_DECLARE_PLUGIN(FN)                                                      \
+  KILN_PLUGIN_EXTERN_C_BEGIN                                                         \
+  __attribute__((visibility("default"), section("boostdll"), used)) const void*      \
+      kiln_plugin_entry = (const void*)(&FN);                                        \
+  KILN_PLUGIN_EXTERN_C_END
 
 #endif /* KILN_PLUGIN_H */
