@@ -413,7 +413,10 @@ json Supervisor::State::status_json() {
   out["endpoints"] = json::array();
   for (const auto& fe : frontends) out["endpoints"].push_back(fe.url);
   size_t open = 0;
-  for (const auto& [uid, job] : jobs) open += job.state != Job::State::Done;
+  // Jobs the supervisor answers at once (this Status among them) are not counted.
+  for (const auto& [uid, job] : jobs) {
+    open += job.state != Job::State::Done && (ipc::runs_on_model(job.kind) || job.state == Job::State::Waiting);
+  }
   out["jobs_in_flight"] = open;
   out["clients"] = client_jobs.size();
   out["shm_segments_with_clients"] = client_segments.size();

@@ -136,6 +136,7 @@ json SupervisorProcess::status() const {
 
 int SupervisorProcess::runner_pid(const std::string& model, int replica, std::chrono::milliseconds timeout) const {
   auto until = std::chrono::steady_clock::now() + timeout;
+  client().call(json{{"kind", "Load"}, {"model", model}}, timeout);
   while (std::chrono::steady_clock::now() < until) {
     json st = status();
     for (const auto& m : st["models"]) {
