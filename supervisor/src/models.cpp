@@ -147,7 +147,7 @@ void Supervisor::State::ensure_runners(Model& m) {
 }
 
 void Supervisor::State::spawn_runner(Model& m, int replica) {
-  const std::string uid = "r" + std::to_string(next_runner++);
+  const std::string uid = std::string("r") + std::to_string(next_runner++);
   std::vector<std::string> args = {"--backend", backend_url, "--id", uid, "--instance", config.instance,
                                    "--parent-pid", std::to_string(getpid())};
   std::unique_ptr<RunnerProcess> process;

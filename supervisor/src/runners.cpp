@@ -166,10 +166,11 @@ void Supervisor::State::on_backend_message(std::vector<zmq::message_t>& frames) 
     if (now - r.last_progress_log > std::chrono::seconds(1)) {
       r.last_progress_log = now;
       uint64_t read = p.value("bytes_read", uint64_t{0}), total = p.value("bytes_total", uint64_t{0});
-      uint64_t kern = p.value("kernels_compiled", uint64_t{0});
-      spdlog::info("model '{}' replica {}: {} {}{}{} , {} kernels compiled", r.model, r.replica,
-                   p.value("stage", std::string("loading")), human_bytes(read),
-                   total ? " of " : "", total ? human_bytes(total) : "", kern);
+      uint64_t kern = p.value("kernels_compiled", uint64_t{0}), kern_total = p.value("kernels_total", uint64_t{0});
+      std::string line = p.value("stage", std::string("loading"));
+      if (read || total) line += " " + human_bytes(read) + (total ? " of " + human_bytes(total) : "");
+      line += ", " + std::to_string(kern) + (kern_total ? " of " + std::to_string(kern_total) : "") + " kernels compiled";
+      spdlog::info("model '{}' replica {}: {}", r.model, r.replica, line);
     }
     for (uint64_t w : m->load_waiters) {
       auto it = jobs.find(w);
