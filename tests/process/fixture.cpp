@@ -1,6 +1,9 @@
 #include "fixture.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -151,6 +154,43 @@ int SupervisorProcess::runner_pid(const std::string& model, int replica, std::ch
 
 std::vector<std::string> SupervisorProcess::shm_segments() const {
   return ipc::shm_list(ipc::shm_prefix(instance_));
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw Error("bind failed");
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+RawClient::RawClient(const std::string& endpoint, const std::string& server_key, const std::string& public_key,
+                     const std::string& secret_key) {
+  socket_.set(zmq::sockopt::linger, 0);
+  if (!server_key.empty()) {
+    socket_.set(zmq::sockopt::curve_serverkey, server_key);
+    socket_.set(zmq::sockopt::curve_publickey, public_key);
+    socket_.set(zmq::sockopt::curve_secretkey, secret_key);
+  }
+  socket_.connect(endpoint);
+}
+
+void RawClient::send(const json& message) {
+  std::string body = ipc::encode(message);
+  socket_.send(zmq::buffer(body), zmq::send_flags::none);
+}
+
+std::optional<json> RawClient::receive(std::chrono::milliseconds timeout) {
+  zmq::pollitem_t item{static_cast<void*>(socket_), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, timeout) <= 0) return std::nullopt;
+  zmq::message_t m;
+  if (!socket_.recv(m, zmq::recv_flags::dontwait)) return std::nullopt;
+  return ipc::decode(m.data(), m.size());
 }
 
 }  // namespace kiln::test

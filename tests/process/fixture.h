@@ -7,8 +7,11 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <zmq.hpp>
 
 #include "kiln/ipc/client.h"
 #include "kiln/ipc/codec.h"
@@ -71,5 +74,21 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log);
 int wait_exit(pid_t pid, std::chrono::milliseconds timeout);
 
 std::string bin(const std::string& name);  // build/bin/<name>
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int free_port();
+
+// A DEALER socket that shows replies exactly as they arrive (no blob handling).
+class RawClient {
+ public:
+  RawClient(const std::string& endpoint, const std::string& server_key = "", const std::string& public_key = "",
+            const std::string& secret_key = "");
+  void send(const json& message);
+  std::optional<json> receive(std::chrono::milliseconds timeout);
+
+ private:
+  zmq::context_t ctx_{1};
+  zmq::socket_t socket_{ctx_, zmq::socket_type::dealer};
+};
 
 }  // namespace kiln::test
