@@ -115,10 +115,23 @@ ModelHost::ModelHost(const supervisor::ModelConfig& cfg, const std::vector<std::
   opts.threads = cfg.threads;
   opts.options = cfg.options;
   opts.progress = progress;
-  model_ = factory_->create(opts);
-  if (!model_) throw Error("model plugin '" + plugin_.name() + "' created no model");
-  capabilities_ = model_->capabilities();
-  metadata_ = model_->metadata();
+  // An exception thrown inside the plugin must not outlive it: its code (what(), the
+  // destructor) is unmapped when this constructor's unwinding unloads the plugin. It is
+  // copied into a kiln::Error of our own while the plugin is still loaded.
+  try {
+    model_ = factory_->create(opts);
+    if (!model_) throw Error("model plugin '" + plugin_.name() + "' created no model");
+    capabilities_ = model_->capabilities();
+    metadata_ = model_->metadata();
+  } catch (const std::exception& e) {
+    if (model_) factory_->destroy(model_);
+    model_ = nullptr;
+    throw Error(e.what());
+  } catch (...) {
+    if (model_) factory_->destroy(model_);
+    model_ = nullptr;
+    throw Error("model plugin '" + plugin_.name() + "' threw a non-standard exception while loading");
+  }
   if (!metadata_.is_object()) metadata_ = nlohmann::json::object();
   metadata_["plugin"] = plugin_.name();
   metadata_["plugin_version"] = plugin_.descriptor().version ? plugin_.descriptor().version : "";
@@ -131,6 +144,14 @@ ModelHost::ModelHost(const supervisor::ModelConfig& cfg, const std::vector<std::
                        ? it->get<std::string>() : "none";
   }
   metadata_["tool_parser"] = tool_parser_;
+}
+
+void ModelHost::warmup(const ProgressFn& progress) {
+  try {
+    model_->warmup(progress);
+  } catch (const std::exception& e) {
+    throw Error(std::string("warmup: ") + e.what());  // see the constructor
+  }
 }
 
 ModelHost::~ModelHost() {

@@ -21,6 +21,8 @@ class ModelHost {
   ModelHost& operator=(const ModelHost&) = delete;
 
   Model& model() { return *model_; }
+  // Model::warmup, with plugin exceptions turned into kiln::Error (see model_host.cpp).
+  void warmup(const ProgressFn& progress);
   const nlohmann::json& metadata() const { return metadata_; }
   uint32_t capabilities() const { return capabilities_; }
   const std::string& plugin_name() const { return plugin_.name(); }

@@ -110,7 +110,7 @@ void Runner::Impl::load_model() {
     auto h = std::make_unique<ModelHost>(cfg, paths, progress);
     if (cfg.warmup) {
       post({{"t", "state"}, {"state", "warming"}});
-      h->model().warmup([&](const LoadProgress& p) {
+      h->warmup([&](const LoadProgress& p) {
         LoadProgress q = p;
         if (q.stage.empty()) q.stage = "warming";
         progress(q);
