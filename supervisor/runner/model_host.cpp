@@ -107,6 +107,7 @@ ModelHost::ModelHost(const supervisor::ModelConfig& cfg, const std::vector<std::
   ModelLoadOptions opts;
   opts.name = cfg.name;
   opts.path = cfg.path;
+  opts.source = probe.source;
   opts.config = probe.config;
   opts.device = device_;
   opts.device_index = cfg.device_index;

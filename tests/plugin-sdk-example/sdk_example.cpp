@@ -46,7 +46,9 @@ class ReverseModel final : public kiln::Model {
 };
 
 int claims(const kiln::ModelProbe& probe) {
-  return probe.config.is_object() && probe.config.value("architecture", "") == "reverse" ? 50 : 0;
+  for (const auto& a : probe.architectures)
+    if (a == "reverse") return 50;
+  return 0;
 }
 kiln::Model* create(const kiln::ModelLoadOptions&) { return new ReverseModel(); }
 void destroy(kiln::Model* m) { delete m; }

@@ -66,3 +66,14 @@ TEST_CASE("load by name: found, not found (search path listed), wrong kind", "[d
   CHECK_THROWS_WITH(kiln::load_plugin_by_name("../etc", KILN_PLUGIN_MODEL), Contains("not a valid plugin name"));
   CHECK_THROWS_WITH(kiln::probe_model("/nonexistent/model"), Contains("no such file"));
 }
+
+TEST_CASE("probe: core/io's view for weight files, the JSON of a model description", "[discovery]") {
+  kiln::ModelProbe gguf = kiln::probe_model(std::string(KILN_TEST_DATA_DIR) + "/formats/gguf_v3_all.gguf");
+  REQUIRE(gguf.source);
+  CHECK(gguf.source->gguf() != nullptr);
+  CHECK(gguf.architectures == gguf.source->architectures());
+  kiln::ModelProbe desc = kiln::probe_model(std::string(KILN_TEST_DATA_DIR) + "/process/echo.testmodel.json");
+  CHECK_FALSE(desc.source);
+  CHECK(desc.architectures == std::vector<std::string>{"kiln_test_bytes"});
+  CHECK(kiln::probe_model("").architectures.empty());
+}

@@ -12,12 +12,14 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "kiln/model_source.h"
 #include "kiln/plugin_loader.h"
 
 #define KILN_MODEL_API_VERSION 1
@@ -55,14 +57,21 @@ using ProgressFn = std::function<void(const LoadProgress&)>;
 
 // What the runner knows about a model before any plugin opens it: used by claims().
 struct ModelProbe {
-  std::string path;       // file or directory as configured ("" when the plugin needs none)
-  nlohmann::json config;  // generic metadata view: config.json of a directory, the JSON of a
-                          // .json model file, GGUF metadata as a flat map; null when unknown
+  std::string path;  // file or directory as configured ("" when the plugin needs none)
+  // core/io's generic view (config files, GGUF metadata, tensor index) when the path is a
+  // model folder, a .gguf, a .safetensors or a *.safetensors.index.json; null otherwise.
+  std::shared_ptr<const ModelSource> source;
+  // Names to claim, most specific first: source->architectures(), or a .json model file's
+  // "architecture"/"architectures".
+  std::vector<std::string> architectures;
+  // config.json of a folder, or the content of a .json model file; null when there is none.
+  nlohmann::json config;
 };
 
 struct ModelLoadOptions {
   std::string name;            // the model's name in the supervisor configuration
   std::string path;            // as in ModelProbe
+  std::shared_ptr<const ModelSource> source;  // as in ModelProbe (already opened, mmapped)
   nlohmann::json config;       // as in ModelProbe
   // The device plugin chosen in the configuration, already loaded and checked by the runner;
   // an empty handle means device "none" (only for plugins without KILN_MODEL_NEEDS_DEVICE).
@@ -210,9 +219,9 @@ struct ModelFactory {
   void (*destroy)(Model* model);
 };
 
-// Builds a ModelProbe for `path`: a directory's config.json, or a .json file's content.
-// (Other formats add their metadata here as core/io learns them.) Throws kiln::Error when
-// the path does not exist or its JSON is malformed.
+// Builds a ModelProbe for `path`: ModelSource::open for model folders and weight files, the
+// parsed content of other .json files (small model descriptions such as the test model's).
+// Throws kiln::Error naming the file when the path does not exist or cannot be read.
 ModelProbe probe_model(const std::string& path);
 
 }  // namespace kiln

@@ -349,7 +349,8 @@ class TestModel final : public kiln::Model {
 };
 
 int claims(const kiln::ModelProbe& probe) {
-  if (probe.config.is_object() && probe.config.value("architecture", "") == kArchitecture) return 100;
+  for (const auto& a : probe.architectures)
+    if (a == kArchitecture) return 100;
   return 0;
 }
 
