@@ -12,7 +12,7 @@ using detail::node_of;
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
   node_of(x, "layer_norm");
-  Tensor xf = detail::to_float(x);
+  Tensor xf = detail::to_float(x).cast(compute_dtype(detail::to_float(x).dtype()));  // statistics in f32 for every input type
   Tensor mu = xf.mean({-1}, true);
   Tensor d = xf - mu;
   Tensor y = d * ((d * d).mean({-1}, true) + eps).rsqrt();
@@ -23,7 +23,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
 
 Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   node_of(x, "rms_norm");
-  Tensor xf = detail::to_float(x);
+  Tensor xf = detail::to_float(x).cast(compute_dtype(detail::to_float(x).dtype()));
   Tensor y = xf * ((xf * xf).mean({-1}, true) + eps).rsqrt();
   if (weight.defined()) y = y * weight;
   return y.cast(x.dtype());
@@ -37,7 +37,7 @@ Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const T
   if (groups <= 0 || c % groups != 0)
     throw Error("group_norm: " + std::to_string(c) + " channels of " + shape_str(x.shape()) +
                 " do not split into " + std::to_string(groups) + " groups");
-  Tensor g = detail::to_float(x).reshape({n, groups, -1});
+  Tensor g = detail::to_float(x).cast(compute_dtype(detail::to_float(x).dtype())).reshape({n, groups, -1});
   Tensor mu = g.mean({-1}, true);
   Tensor d = g - mu;
   Tensor y = (d * ((d * d).mean({-1}, true) + eps).rsqrt()).reshape(x.shape());

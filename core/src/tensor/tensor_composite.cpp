@@ -83,16 +83,22 @@ Tensor Tensor::matmul(const Tensor& o) const {
   return r;
 }
 
+// Halves compute in f32 and round once at the end (torch's opmath behaviour).
+static Tensor widened(const Tensor& t) {
+  Tensor f = to_float(t);
+  return f.cast(compute_dtype(f.dtype()));
+}
+
 Tensor Tensor::softmax(int axis) const {
-  Tensor x = to_float(*this);
+  Tensor x = widened(*this);
   Tensor e = (x - x.max({axis}, true)).exp();
-  return e / e.sum({axis}, true);
+  return (e / e.sum({axis}, true)).cast(to_float(*this).dtype());
 }
 
 Tensor Tensor::log_softmax(int axis) const {
-  Tensor x = to_float(*this);
+  Tensor x = widened(*this);
   Tensor s = x - x.max({axis}, true);
-  return s - s.exp().sum({axis}, true).log();
+  return (s - s.exp().sum({axis}, true).log()).cast(to_float(*this).dtype());
 }
 
 Tensor Tensor::cumsum(int axis_in) const {

@@ -40,7 +40,13 @@ Tensor Tensor::exp() const { return (to_float(*this) * kLog2E).exp2(); }
 Tensor Tensor::log2() const { Tensor x = to_float(*this); return unary(Op::Log2, x); }
 Tensor Tensor::log() const { return to_float(*this).log2() * kLn2; }
 Tensor Tensor::sin() const { Tensor x = to_float(*this); return unary(Op::Sin, x); }
-Tensor Tensor::cos() const { return (kPi / 2 - to_float(*this)).sin(); }
+Tensor Tensor::cos() const {
+  // cos x = sin(pi/2 - x); the subtraction in f64 so large |x| keeps its phase exactly
+  Tensor x = to_float(*this);
+  if (x.dtype() == DType::F32 || x.dtype() == DType::F64)
+    return (kPi / 2 - x.cast(DType::F64)).sin().cast(x.dtype());
+  return (kPi / 2 - x.cast(DType::F32)).sin().cast(x.dtype());
+}
 Tensor Tensor::sqrt() const { Tensor x = to_float(*this); return unary(Op::Sqrt, x); }
 Tensor Tensor::reciprocal() const { Tensor x = to_float(*this); return unary(Op::Recip, x); }
 Tensor Tensor::rsqrt() const { return sqrt().reciprocal(); }

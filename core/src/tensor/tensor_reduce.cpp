@@ -115,10 +115,12 @@ Tensor Tensor::var(std::vector<int> axes_in, bool keepdim, int64_t correction) c
   auto axes = normalize_axes(axes_in, ndim(), "var", n->shape);
   int64_t count = 1;
   for (int a : axes) count *= n->shape[a];
-  Tensor x = to_float(*this);
+  // halves compute in f32 (like torch's opmath): a rounded mean would swamp the deviations
+  Tensor x = to_float(*this).cast(compute_dtype(to_float(*this).dtype()));
   Tensor d = x - x.mean(axes, true);
   double denom = static_cast<double>(std::max<int64_t>(0, count - correction));
-  return (d * d).sum(axes, keepdim) / denom;
+  Tensor r = (d * d).sum(axes, keepdim) / denom;
+  return is_float(dtype()) ? r.cast(dtype()) : r;
 }
 
 namespace {
@@ -127,8 +129,13 @@ Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
   int axis = normalize_axis(axis_in, x.ndim(), is_max ? "argmax" : "argmin", n->shape);
   int64_t len = n->shape[axis];
   if (len == 0) throw Error("argmax: empty axis in shape " + shape_str(n->shape));
-  Tensor v = is_max ? x : (x.dtype() == DType::Bool ? x.logical_not() : -x);
-  if (is_unsigned(x.dtype()) && !is_max) v = x.bitwise_not();
+  // min of x = max of a decreasing map: ~x for integers never overflows (-x does at INT_MIN)
+  Tensor v = x;
+  if (!is_max) {
+    if (x.dtype() == DType::Bool) v = x.logical_not();
+    else if (is_int(x.dtype())) v = x.bitwise_not();
+    else v = -x;
+  }
   Tensor m = v.max({axis}, true);
   // first index of the extreme: max over (v == m) * (len - i), then len - that
   Shape ishape(x.ndim(), 1);
