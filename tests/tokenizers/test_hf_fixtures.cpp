@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "test_data.h"
+#include "text/loaders.h"
 
 namespace {
 
@@ -92,4 +93,42 @@ TEST_CASE("concurrent encodes share the word cache safely", "[tokenizer][hf]") {
   }
   for (auto& th : threads) th.join();
   CHECK(mismatches == 0);
+}
+
+// Variants of the real files (tools/fixtures/tokenizers/make_fixtures.py VARIANTS) that use the
+// stages the real files do not: Metaspace, NFKC/NFKD, StripAccents, Lowercase, Strip, regex
+// Replace, Digits, ByteLevel with its regex and prefix space, every Split behavior, invert,
+// Punctuation, WhitespaceSplit, Roberta/three-part templates, added-token flags, WordPiece and
+// Strip decoders.
+TEST_CASE("variants of the real tokenizer.json files match Hugging Face tokenizers", "[tokenizer][hf]") {
+  const auto& fx = fixtures();
+  const auto& strings = fx["variant_strings"];
+  std::map<std::string, nlohmann::json> bases;
+  for (const auto& [name, v] : fx["variants"].items()) {
+    const std::string base = v["base"].get<std::string>();
+    if (!bases.count(base)) bases[base] = nlohmann::json::parse(kiln::test::read_all(kiln::test::tokenizer_data(base + "/tokenizer.json")));
+    nlohmann::json j = bases[base];
+    if (v.contains("patch")) {
+      for (const auto& [key, value] : v["patch"].items()) j[key] = value;
+    }
+    for (auto& tok : j["added_tokens"]) {
+      const std::string id = std::to_string(tok["id"].get<int64_t>());
+      if (v.contains("added_update") && v["added_update"].contains(id)) {
+        for (const auto& [key, value] : v["added_update"][id].items()) tok[key] = value;
+      }
+    }
+    if (v.contains("added_append")) {
+      for (const auto& t : v["added_append"]) j["added_tokens"].push_back(t);
+    }
+    const auto tok = kiln::text::load_tokenizer_json(j.dump(), name + ".json", {});
+    const auto& cases = v["cases"];
+    REQUIRE(cases.size() == strings.size());
+    for (size_t i = 0; i < strings.size(); ++i) {
+      const std::string text = strings[i].get<std::string>();
+      INFO(name << " case " << i << " text: [" << text << "]");
+      const auto expected = cases[i]["ids"].get<std::vector<kiln::TokenId>>();
+      CHECK(tok->encode(text, true) == expected);
+      CHECK(tok->decode(expected, false) == cases[i]["decoded"].get<std::string>());
+    }
+  }
 }

@@ -51,7 +51,7 @@ constexpr const char* kDeepseek3Regex =
 struct PreType {
   std::vector<const char*> names;
   std::vector<const char*> regexes;  // applied in order, each splitting the pieces further
-  bool ascii_digits_first = false;   // Digits(individual_digits) before the regexes
+  bool digits_first = false;         // Digits(individual_digits) before the regexes
   bool ignore_merges = false;
   bool add_bos = false;
 };
@@ -105,8 +105,8 @@ std::optional<bool> bool_key(const gguf::File& f, const char* key) {
 
 std::unique_ptr<PreTokenizer> regex_splits(const PreType& pre, const std::string& file, bool byte_level) {
   std::vector<std::unique_ptr<PreTokenizer>> steps;
-  if (pre.ascii_digits_first) {
-    steps.push_back(std::make_unique<CharClassPreTokenizer>(CharClassPreTokenizer::Class::AsciiDigit, SplitBehavior::Isolated));
+  if (pre.digits_first) {
+    steps.push_back(std::make_unique<CharClassPreTokenizer>(CharClassPreTokenizer::Class::Numeric, SplitBehavior::Isolated));
   }
   for (const char* r : pre.regexes) {
     steps.push_back(std::make_unique<SplitPreTokenizer>(std::make_unique<Regex>(r, file + ": tokenizer.ggml.pre"),

@@ -204,7 +204,7 @@ void CharClassPreTokenizer::pre_tokenize(const Pieces& in, Pieces& out) const {
       bool hit = false;
       switch (cls_) {
         case Class::Whitespace: hit = is_white_space(c.cp); break;
-        case Class::AsciiDigit: hit = c.cp >= '0' && c.cp <= '9'; break;
+        case Class::Numeric: hit = is_numeric(c.cp); break;
         case Class::Punctuation: hit = is_punctuation(c.cp); break;
       }
       if (hit) matches.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(i + c.len)});
