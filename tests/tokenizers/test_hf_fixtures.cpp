@@ -41,6 +41,26 @@ void check_tokenizer(const std::string& name) {
 
 }  // namespace
 
+// Decoding arbitrary id lists: byte tokens that form partial or invalid UTF-8 must become U+FFFD
+// exactly where Hugging Face puts them; special tokens are kept or skipped.
+void check_decode(const std::string& name) {
+  const kiln::Tokenizer& tok = kiln::test::cached_tokenizer(kiln::test::tokenizer_data(name + "/tokenizer.json"));
+  const auto& cases = fixtures()["decode_cases"][name];
+  REQUIRE(cases.size() >= 100);
+  for (const auto& c : cases) {
+    const auto ids = c["ids"].get<std::vector<kiln::TokenId>>();
+    INFO(name << " ids: " << c["ids"].dump());
+    CHECK(tok.decode(ids, false) == c["decoded"].get<std::string>());
+    CHECK(tok.decode(ids, true) == c["decoded_skip"].get<std::string>());
+  }
+}
+
+TEST_CASE("decoding arbitrary ids matches Hugging Face tokenizers", "[tokenizer][hf]") {
+  check_decode("llama3");
+  check_decode("llama2");
+  check_decode("qwen3");
+}
+
 TEST_CASE("llama3 tokenizer.json matches Hugging Face tokenizers", "[tokenizer][hf]") { check_tokenizer("llama3"); }
 TEST_CASE("llama2 tokenizer.json matches Hugging Face tokenizers", "[tokenizer][hf]") { check_tokenizer("llama2"); }
 TEST_CASE("qwen3 tokenizer.json matches Hugging Face tokenizers", "[tokenizer][hf]") { check_tokenizer("qwen3"); }

@@ -214,9 +214,13 @@ void CharClassPreTokenizer::pre_tokenize(const Pieces& in, Pieces& out) const {
   }
 }
 
+// Hugging Face runs \w+|[^\w\s]+ here with the Rust regex crate, whose Unicode \w and \s are
+// these properties (not Oniguruma's classes).
 std::unique_ptr<PreTokenizer> make_whitespace_pre_tokenizer() {
-  return std::make_unique<SplitPreTokenizer>(
-      std::make_unique<Regex>("\\w+|[^\\w\\s]+", "Whitespace pre-tokenizer"), SplitBehavior::Removed, true);
+  constexpr const char* kWord = "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}";
+  const std::string pattern = std::string("[") + kWord + "]+|[^" + kWord + "\\p{White_Space}]+";
+  return std::make_unique<SplitPreTokenizer>(std::make_unique<Regex>(pattern, "Whitespace pre-tokenizer"),
+                                             SplitBehavior::Removed, true);
 }
 
 std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer() {
