@@ -52,3 +52,18 @@ std::shared_ptr<const MappedFile> in_memory(std::vector<std::byte> bytes, const 
 }
 
 }  // namespace kiln::test
+
+namespace kiln::test {
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+void write_bytes(const std::filesystem::path& path, const std::vector<std::byte>& bytes) {
+  write_text(path, std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+}  // namespace kiln::test

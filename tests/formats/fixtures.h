@@ -19,3 +19,8 @@ std::shared_ptr<const MappedFile> in_memory(std::vector<std::byte> bytes,
                                             const std::string& name = "mem.bin");
 
 }  // namespace kiln::test
+
+namespace kiln::test {
+void write_text(const std::filesystem::path& path, const std::string& text);
+void write_bytes(const std::filesystem::path& path, const std::vector<std::byte>& bytes);
+}  // namespace kiln::test

@@ -1,33 +1,30 @@
-// `kiln bench NAME [flags]`: each benchmark registers itself (one bench_*.cpp per benchmark),
-// the way subcommands do. Benchmarks print figures (JSON with --json) and measure Kiln and
-// its peers in the same run.
+// `kiln bench NAME` suites register themselves like commands (one bench_*.cpp each).
 #pragma once
 
 #include <functional>
+
+#include "command.h"
 #include <map>
 #include <string>
 #include <vector>
 
 namespace kiln::cli {
 
-struct Benchmark {
+struct BenchSuite {
   std::string name;
-  std::string usage;
   std::string summary;
-  std::function<int(const std::vector<std::string>& args)> run;  // args after the name
+  // args after "bench NAME"; prints JSON when json is true, else a readable table
+  std::function<int(const std::vector<std::string>& args, bool json)> run;
 };
 
-std::map<std::string, Benchmark>& benchmark_registry();
+std::map<std::string, BenchSuite>& bench_registry();
 
-struct BenchmarkRegistrar {
-  explicit BenchmarkRegistrar(Benchmark b) { benchmark_registry()[b.name] = std::move(b); }
+struct BenchRegistrar {
+  explicit BenchRegistrar(BenchSuite s) { bench_registry()[s.name] = std::move(s); }
 };
 
 }  // namespace kiln::cli
 
-#define KILN_BENCH_CONCAT2(a, b) a##b
-#define KILN_BENCH_CONCAT(a, b) KILN_BENCH_CONCAT2(a, b)
-// KILN_BENCHMARK("name", "usage", "summary", function)
-#define KILN_BENCHMARK(NAME, USAGE, SUMMARY, FN)                                                \
-  static const ::kiln::cli::BenchmarkRegistrar KILN_BENCH_CONCAT(kiln_benchmark_, __LINE__){ \
-      ::kiln::cli::Benchmark{NAME, USAGE, SUMMARY, FN}}
+#define KILN_BENCH(NAME, SUMMARY, FN)                                                 \
+  static const ::kiln::cli::BenchRegistrar KILN_CLI_CONCAT(kiln_bench_, __LINE__){ \
+      ::kiln::cli::BenchSuite{NAME, SUMMARY, FN}}

@@ -290,7 +290,13 @@ int run_bench_tokenize(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-KILN_BENCHMARK("tokenize", "[--tokenizer FILE | --model PATH] [--bytes N] [--runs N] [--no-special] [--no-peer] [--save-text FILE] [--json]",
-               "encode throughput on 1 MB of mixed text vs Hugging Face tokenizers (same run)", run_bench_tokenize);
+// flags: [--tokenizer FILE | --model PATH] [--bytes N] [--runs N] [--no-special] [--no-peer]
+// [--save-text FILE] [--json]
+KILN_BENCH("tokenize", "encode throughput on 1 MB of mixed text vs Hugging Face tokenizers (same run)",
+           [](const std::vector<std::string>& args, bool json) {
+             std::vector<std::string> all = args;
+             if (json) all.push_back("--json");
+             return run_bench_tokenize(all);
+           });
 
 }  // namespace kiln::cli

@@ -1,4 +1,4 @@
-// `kiln bench NAME [flags]`: runs one registered benchmark (bench.h).
+// `kiln bench SUITE [--json] ...`: benchmark suites (figures, never pass/fail).
 #include <iostream>
 
 #include "bench.h"
@@ -7,28 +7,31 @@
 
 namespace kiln::cli {
 
-std::map<std::string, Benchmark>& benchmark_registry() {
-  static std::map<std::string, Benchmark> registry;
-  return registry;
+std::map<std::string, BenchSuite>& bench_registry() {
+  static std::map<std::string, BenchSuite> r;
+  return r;
 }
 
 namespace {
-
 int run_bench(const std::vector<std::string>& args) {
-  auto& registry = benchmark_registry();
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << "usage: kiln bench NAME [flags]\n\nbenchmarks:\n";
-    for (const auto& [name, b] : registry) std::cout << "  " << name << " " << b.usage << "\n      " << b.summary << "\n";
-    return args.empty() ? 2 : 0;
+  if (args.empty()) {
+    std::cerr << "usage: kiln bench SUITE [--json] ...\nsuites:\n";
+    for (const auto& [name, s] : bench_registry()) std::cerr << "  " << name << "  " << s.summary << "\n";
+    return 2;
   }
-  auto it = registry.find(args[0]);
-  if (it == registry.end()) throw Error("unknown benchmark '" + args[0] + "' (kiln bench --help lists them)");
-  return it->second.run(std::vector<std::string>(args.begin() + 1, args.end()));
+  auto it = bench_registry().find(args[0]);
+  if (it == bench_registry().end()) throw Error("unknown bench suite '" + args[0] + "'");
+  std::vector<std::string> rest;
+  bool json = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--json") json = true;
+    else rest.push_back(args[i]);
+  }
+  return it->second.run(rest, json);
 }
-
 }  // namespace
 
-KILN_COMMAND("bench", "NAME [flags] [--json]", "benchmarks, machine-readable with --json (kiln bench --help lists them)",
+KILN_COMMAND("bench", "SUITE [--json] [...]", "benchmarks: kiln and its peers in one run, as ratios",
              run_bench);
 
 }  // namespace kiln::cli
