@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "kiln/error.h"
 #include "kiln/gguf.h"
 #include "text/bpe_model.h"
@@ -85,14 +87,18 @@ const PreType& find_pre_type(const std::string& pre, const std::string& file) {
   throw Error(file + ": tokenizer.ggml.pre '" + pre + "' is not supported");
 }
 
+// A special token id from the metadata. Converters sometimes write ids past the vocabulary
+// (or -1 for "none"); like llama.cpp, such an id is ignored with a warning rather than
+// refusing an otherwise usable model.
 std::optional<TokenId> token_id_key(const gguf::File& f, const char* key, size_t n_tokens) {
   const gguf::Value* v = f.find(key);
   if (v == nullptr) return std::nullopt;
   const int64_t id = v->as_int();
   if (id < 0 || static_cast<size_t>(id) >= n_tokens) {
-    if (id == -1 || id == 0xFFFFFFFF) return std::nullopt;  // "none" as some converters write it
-    throw Error(f.path() + ": " + key + " = " + std::to_string(id) + " is not a token id (vocabulary size " +
-                std::to_string(n_tokens) + ")");
+    if (id != -1 && id != 0xFFFFFFFF) {
+      spdlog::warn("{}: {} = {} is not a token id (vocabulary size {}); ignored", f.path(), key, id, n_tokens);
+    }
+    return std::nullopt;
   }
   return static_cast<TokenId>(id);
 }
