@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "test_data.h"
+#include "text/loaders.h"
 
 namespace {
 
@@ -39,6 +40,26 @@ void check_tokenizer(const std::string& name) {
 }
 
 }  // namespace
+
+// Decoding arbitrary id lists: byte tokens that form partial or invalid UTF-8 must become U+FFFD
+// exactly where Hugging Face puts them; special tokens are kept or skipped.
+void check_decode(const std::string& name) {
+  const kiln::Tokenizer& tok = kiln::test::cached_tokenizer(kiln::test::tokenizer_data(name + "/tokenizer.json"));
+  const auto& cases = fixtures()["decode_cases"][name];
+  REQUIRE(cases.size() >= 100);
+  for (const auto& c : cases) {
+    const auto ids = c["ids"].get<std::vector<kiln::TokenId>>();
+    INFO(name << " ids: " << c["ids"].dump());
+    CHECK(tok.decode(ids, false) == c["decoded"].get<std::string>());
+    CHECK(tok.decode(ids, true) == c["decoded_skip"].get<std::string>());
+  }
+}
+
+TEST_CASE("decoding arbitrary ids matches Hugging Face tokenizers", "[tokenizer][hf]") {
+  check_decode("llama3");
+  check_decode("llama2");
+  check_decode("qwen3");
+}
 
 TEST_CASE("llama3 tokenizer.json matches Hugging Face tokenizers", "[tokenizer][hf]") { check_tokenizer("llama3"); }
 TEST_CASE("llama2 tokenizer.json matches Hugging Face tokenizers", "[tokenizer][hf]") { check_tokenizer("llama2"); }
@@ -92,4 +113,42 @@ TEST_CASE("concurrent encodes share the word cache safely", "[tokenizer][hf]") {
   }
   for (auto& th : threads) th.join();
   CHECK(mismatches == 0);
+}
+
+// Variants of the real files (tools/fixtures/tokenizers/make_fixtures.py VARIANTS) that use the
+// stages the real files do not: Metaspace, NFKC/NFKD, StripAccents, Lowercase, Strip, regex
+// Replace, Digits, ByteLevel with its regex and prefix space, every Split behavior, invert,
+// Punctuation, WhitespaceSplit, Roberta/three-part templates, added-token flags, WordPiece and
+// Strip decoders.
+TEST_CASE("variants of the real tokenizer.json files match Hugging Face tokenizers", "[tokenizer][hf]") {
+  const auto& fx = fixtures();
+  const auto& strings = fx["variant_strings"];
+  std::map<std::string, nlohmann::json> bases;
+  for (const auto& [name, v] : fx["variants"].items()) {
+    const std::string base = v["base"].get<std::string>();
+    if (!bases.count(base)) bases[base] = nlohmann::json::parse(kiln::test::read_all(kiln::test::tokenizer_data(base + "/tokenizer.json")));
+    nlohmann::json j = bases[base];
+    if (v.contains("patch")) {
+      for (const auto& [key, value] : v["patch"].items()) j[key] = value;
+    }
+    for (auto& tok : j["added_tokens"]) {
+      const std::string id = std::to_string(tok["id"].get<int64_t>());
+      if (v.contains("added_update") && v["added_update"].contains(id)) {
+        for (const auto& [key, value] : v["added_update"][id].items()) tok[key] = value;
+      }
+    }
+    if (v.contains("added_append")) {
+      for (const auto& t : v["added_append"]) j["added_tokens"].push_back(t);
+    }
+    const auto tok = kiln::text::load_tokenizer_json(j.dump(), name + ".json", {});
+    const auto& cases = v["cases"];
+    REQUIRE(cases.size() == strings.size());
+    for (size_t i = 0; i < strings.size(); ++i) {
+      const std::string text = strings[i].get<std::string>();
+      INFO(name << " case " << i << " text: [" << text << "]");
+      const auto expected = cases[i]["ids"].get<std::vector<kiln::TokenId>>();
+      CHECK(tok->encode(text, true) == expected);
+      CHECK(tok->decode(expected, false) == cases[i]["decoded"].get<std::string>());
+    }
+  }
 }

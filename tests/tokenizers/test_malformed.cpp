@@ -120,3 +120,44 @@ TEST_CASE("invalid UTF-8 input is read as U+FFFD, not rejected", "[tokenizer][er
   CHECK(tok.encode("a\xff" "b", false) == tok.encode("a\xEF\xBF\xBD" "b", false));
   CHECK(tok.encode("\xE2\x82", false) == tok.encode("\xEF\xBF\xBD", false));
 }
+
+namespace {
+
+// The GGUF file with the value right after metadata key `key` overwritten by `bytes`
+// (scalar values follow the key as: u32 type, then the value).
+std::string patch_gguf_value(std::string gguf, const std::string& key, const std::string& bytes, size_t skip = 4) {
+  const size_t at = gguf.find(key);
+  REQUIRE(at != std::string::npos);
+  gguf.replace(at + key.size() + skip, bytes.size(), bytes);
+  return gguf;
+}
+
+}  // namespace
+
+TEST_CASE("GGUF tokenizer metadata problems", "[tokenizer][errors]") {
+  const std::string qwen = kiln::test::read_all(kiln::test::tokenizer_data("vocab/ggml-vocab-qwen2.gguf"));
+
+  // A special-token id past the vocabulary is ignored (as llama.cpp does), not fatal.
+  const auto bad_pad = write_file("bad_pad.gguf", patch_gguf_value(qwen, "tokenizer.ggml.padding_token_id", std::string("\x3f\x42\x0f\x00", 4)));
+  const auto tok = kiln::load_tokenizer(bad_pad);
+  CHECK_FALSE(tok->pad_id().has_value());
+  CHECK(tok->eos_id() == 151643);
+
+  // An unknown tokenizer model: the string value is u32 type, u64 length, then the bytes.
+  const auto bad_model = write_file("bad_model.gguf", patch_gguf_value(qwen, "tokenizer.ggml.model", "gpt3", 12));
+  try {
+    kiln::load_tokenizer(bad_model);
+    FAIL("no error");
+  } catch (const kiln::Error& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("bad_model.gguf") != std::string::npos);
+    CHECK(msg.find("'gpt3'") != std::string::npos);
+  }
+  const auto bad_pre = write_file("bad_pre.gguf", patch_gguf_value(qwen, "tokenizer.ggml.pre", "qwen9", 12));
+  try {
+    kiln::load_tokenizer(bad_pre);
+    FAIL("no error");
+  } catch (const kiln::Error& e) {
+    CHECK(std::string(e.what()).find("tokenizer.ggml.pre 'qwen9'") != std::string::npos);
+  }
+}

@@ -142,28 +142,53 @@ kind, tok_path, text_path, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys
 add_special, add_bos, add_eos = sys.argv[5] == "1", sys.argv[6] == "1", sys.argv[7] == "1"
 with open(text_path, encoding="utf-8", newline="") as f:
     text = f.read()
+pieces = text.split("\n")
+lines = [p + "\n" for p in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
 if kind == "json":
     import tokenizers
     tok = tokenizers.Tokenizer.from_file(tok_path)
     encode = lambda: tok.encode(text, add_special_tokens=add_special).ids
+    # Every line as its own text: encode_batch, on the library's thread pool (its best case).
+    encode_lines = lambda: [i for e in tok.encode_batch(lines, add_special_tokens=add_special) for i in e.ids]
     name = "huggingface tokenizers " + tokenizers.__version__
 else:
     import sentencepiece as spm
     sp = spm.SentencePieceProcessor(model_file=tok_path)
     encode = lambda: sp.encode(text, add_bos=add_bos, add_eos=add_eos)
+    encode_lines = lambda: [i for e in sp.encode(lines, add_bos=add_bos, add_eos=add_eos) for i in e]
     name = "sentencepiece " + spm.__version__
-ids = encode()
-times = []
-for _ in range(runs):
-    t = time.perf_counter()
-    ids = encode()
-    times.append(time.perf_counter() - t)
-h = 1469598103934665603
-for i in ids:
-    h = ((h ^ i) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-times.sort()
-print(json.dumps({"name": name, "seconds": times[len(times) // 2], "best_seconds": times[0], "tokens": len(ids), "checksum": "%016x" % h}))
+
+def measure(fn):
+    ids = fn()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        ids = fn()
+        times.append(time.perf_counter() - t)
+    h = 1469598103934665603
+    for i in ids:
+        h = ((h ^ i) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    times.sort()
+    return {"seconds": times[len(times) // 2], "best_seconds": times[0], "tokens": len(ids), "checksum": "%016x" % h}
+
+out = measure(encode)
+out["name"] = name
+out["lines"] = measure(encode_lines)
+print(json.dumps(out))
 )PY";
+
+// The text cut after every '\n' (each line keeps its newline), as the peer cuts it.
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t nl = text.find('\n', start);
+    const size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
+    lines.push_back(text.substr(start, end - start));
+    start = end;
+  }
+  return lines;
+}
 
 struct Timing {
   double median = 0, best = 0;
@@ -199,6 +224,17 @@ int run_bench_tokenize(const std::vector<std::string>& argv) {
   std::vector<TokenId> ids;
   const Timing kiln_t = time_runs([&] { ids = tok->encode(text, add_special); }, runs);
   const std::string checksum = hex(ids_checksum(ids));
+  // The same text as separate lines (a chat server's many short texts), one after another.
+  const auto lines = split_lines(text);
+  std::vector<TokenId> line_ids;
+  const Timing lines_t = time_runs([&] {
+    line_ids.clear();
+    for (std::string_view line : lines) {
+      const auto v = tok->encode(line, add_special);
+      line_ids.insert(line_ids.end(), v.begin(), v.end());
+    }
+  }, runs);
+  const std::string lines_checksum = hex(ids_checksum(line_ids));
 
   nlohmann::json out;
   out["benchmark"] = "tokenize";
@@ -209,6 +245,9 @@ int run_bench_tokenize(const std::vector<std::string>& argv) {
   out["kiln"] = {{"seconds", kiln_t.median}, {"best_seconds", kiln_t.best}, {"load_seconds", load_s},
                  {"tokens", ids.size()}, {"mb_per_s", text.size() / kiln_t.median / 1e6},
                  {"tokens_per_s", ids.size() / kiln_t.median}, {"checksum", checksum}};
+  out["lines"] = {{"count", lines.size()},
+                  {"kiln", {{"seconds", lines_t.median}, {"best_seconds", lines_t.best}, {"tokens", line_ids.size()},
+                            {"mb_per_s", text.size() / lines_t.median / 1e6}, {"checksum", lines_checksum}}}};
 
   // The peer: Hugging Face tokenizers for tokenizer.json, sentencepiece for tokenizer.model.
   std::string peer_kind, module, reason;
@@ -261,6 +300,13 @@ int run_bench_tokenize(const std::vector<std::string>& argv) {
                        {"checksum", peer.at("checksum")}};
         out["speedup"] = peer_s / kiln_t.median;
         out["ids_match"] = peer.at("checksum").get<std::string>() == checksum && peer.at("tokens").get<size_t>() == ids.size();
+        const auto& pl = peer.at("lines");
+        const double peer_lines_s = pl.at("seconds").get<double>();
+        out["lines"]["peer"] = {{"name", peer.at("name").get<std::string>() + (peer_kind == "json" ? " encode_batch (thread pool)" : " (list)")},
+                                {"seconds", peer_lines_s}, {"best_seconds", pl.at("best_seconds")}, {"tokens", pl.at("tokens")},
+                                {"mb_per_s", text.size() / peer_lines_s / 1e6}, {"checksum", pl.at("checksum")}};
+        out["lines"]["speedup"] = peer_lines_s / lines_t.median;
+        out["lines"]["ids_match"] = pl.at("checksum").get<std::string>() == lines_checksum;
       } catch (const std::exception& e) {
         reason = std::string("unreadable peer output: ") + e.what();
       }
@@ -282,6 +328,11 @@ int run_bench_tokenize(const std::vector<std::string>& argv) {
     std::printf("  %s: %.2f MB/s in %.4f s\n  speedup: %.2fx, ids %s\n", out["peer"]["name"].get<std::string>().c_str(),
                 out["peer"]["mb_per_s"].get<double>(), out["peer"]["seconds"].get<double>(), out["speedup"].get<double>(),
                 out["ids_match"].get<bool>() ? "identical" : "DIFFER");
+    const auto& l = out["lines"];
+    std::printf("  as %zu separate lines: kiln %.2f MB/s, %s %.2f MB/s, speedup %.2fx, ids %s\n", lines.size(),
+                l["kiln"]["mb_per_s"].get<double>(), l["peer"]["name"].get<std::string>().c_str(),
+                l["peer"]["mb_per_s"].get<double>(), l["speedup"].get<double>(),
+                l["ids_match"].get<bool>() ? "identical" : "DIFFER");
   } else {
     std::printf("  peer unavailable (%s)\n", reason.c_str());
   }

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "kiln/error.h"
 #include "kiln/gguf.h"
 #include "text/bpe_model.h"
@@ -51,7 +53,7 @@ constexpr const char* kDeepseek3Regex =
 struct PreType {
   std::vector<const char*> names;
   std::vector<const char*> regexes;  // applied in order, each splitting the pieces further
-  bool ascii_digits_first = false;   // Digits(individual_digits) before the regexes
+  bool digits_first = false;         // Digits(individual_digits) before the regexes
   bool ignore_merges = false;
   bool add_bos = false;
 };
@@ -85,14 +87,18 @@ const PreType& find_pre_type(const std::string& pre, const std::string& file) {
   throw Error(file + ": tokenizer.ggml.pre '" + pre + "' is not supported");
 }
 
+// A special token id from the metadata. Converters sometimes write ids past the vocabulary
+// (or -1 for "none"); like llama.cpp, such an id is ignored with a warning rather than
+// refusing an otherwise usable model.
 std::optional<TokenId> token_id_key(const gguf::File& f, const char* key, size_t n_tokens) {
   const gguf::Value* v = f.find(key);
   if (v == nullptr) return std::nullopt;
   const int64_t id = v->as_int();
   if (id < 0 || static_cast<size_t>(id) >= n_tokens) {
-    if (id == -1 || id == 0xFFFFFFFF) return std::nullopt;  // "none" as some converters write it
-    throw Error(f.path() + ": " + key + " = " + std::to_string(id) + " is not a token id (vocabulary size " +
-                std::to_string(n_tokens) + ")");
+    if (id != -1 && id != 0xFFFFFFFF) {
+      spdlog::warn("{}: {} = {} is not a token id (vocabulary size {}); ignored", f.path(), key, id, n_tokens);
+    }
+    return std::nullopt;
   }
   return static_cast<TokenId>(id);
 }
@@ -105,8 +111,8 @@ std::optional<bool> bool_key(const gguf::File& f, const char* key) {
 
 std::unique_ptr<PreTokenizer> regex_splits(const PreType& pre, const std::string& file, bool byte_level) {
   std::vector<std::unique_ptr<PreTokenizer>> steps;
-  if (pre.ascii_digits_first) {
-    steps.push_back(std::make_unique<CharClassPreTokenizer>(CharClassPreTokenizer::Class::AsciiDigit, SplitBehavior::Isolated));
+  if (pre.digits_first) {
+    steps.push_back(std::make_unique<CharClassPreTokenizer>(CharClassPreTokenizer::Class::Numeric, SplitBehavior::Isolated));
   }
   for (const char* r : pre.regexes) {
     steps.push_back(std::make_unique<SplitPreTokenizer>(std::make_unique<Regex>(r, file + ": tokenizer.ggml.pre"),

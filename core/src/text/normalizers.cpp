@@ -28,16 +28,25 @@ void StripNormalizer::normalize(std::string& s) const {
   s = s.substr(b, e - b);
 }
 
-void StripAccentsNormalizer::normalize(std::string& s) const {
+namespace {
+
+template <typename Drop>
+void remove_chars(std::string& s, Drop drop) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     const Utf8Char c = utf8_decode(s, i);
-    if (!is_nonspacing_mark(c.cp)) out.append(s, i, c.len);
+    if (!drop(c.cp)) out.append(s, i, c.len);
     i += c.len;
   }
   s = std::move(out);
 }
+
+}  // namespace
+
+// Hugging Face's StripAccents drops every combining mark (Mn, Mc, Me); BertNormalizer's
+// strip_accents only the nonspacing ones (Mn).
+void StripAccentsNormalizer::normalize(std::string& s) const { remove_chars(s, is_mark); }
 
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
   if (from.empty()) return std::string(s);
@@ -97,7 +106,7 @@ void BertNormalizer::normalize(std::string& s) const {
   }
   if (strip_accents_) {
     out = unicode_normalize(out, NormalForm::NFD);
-    StripAccentsNormalizer{}.normalize(out);
+    remove_chars(out, is_nonspacing_mark);
   }
   if (lowercase_) out = unicode_lowercase(out);
   s = std::move(out);

@@ -204,7 +204,7 @@ void CharClassPreTokenizer::pre_tokenize(const Pieces& in, Pieces& out) const {
       bool hit = false;
       switch (cls_) {
         case Class::Whitespace: hit = is_white_space(c.cp); break;
-        case Class::AsciiDigit: hit = c.cp >= '0' && c.cp <= '9'; break;
+        case Class::Numeric: hit = is_numeric(c.cp); break;
         case Class::Punctuation: hit = is_punctuation(c.cp); break;
       }
       if (hit) matches.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(i + c.len)});
@@ -214,9 +214,13 @@ void CharClassPreTokenizer::pre_tokenize(const Pieces& in, Pieces& out) const {
   }
 }
 
+// Hugging Face runs \w+|[^\w\s]+ here with the Rust regex crate, whose Unicode \w and \s are
+// these properties (not Oniguruma's classes).
 std::unique_ptr<PreTokenizer> make_whitespace_pre_tokenizer() {
-  return std::make_unique<SplitPreTokenizer>(
-      std::make_unique<Regex>("\\w+|[^\\w\\s]+", "Whitespace pre-tokenizer"), SplitBehavior::Removed, true);
+  constexpr const char* kWord = "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}";
+  const std::string pattern = std::string("[") + kWord + "]+|[^" + kWord + "\\p{White_Space}]+";
+  return std::make_unique<SplitPreTokenizer>(std::make_unique<Regex>(pattern, "Whitespace pre-tokenizer"),
+                                             SplitBehavior::Removed, true);
 }
 
 std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer() {

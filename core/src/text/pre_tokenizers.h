@@ -63,10 +63,11 @@ class MetaspacePreTokenizer : public PreTokenizer {
   bool split_;
 };
 
-// Splits on a per-character predicate (whitespace, digits, punctuation).
+// Splits on a per-character predicate: White_Space, numeric (Nd/Nl/No, as Hugging Face's
+// Digits), punctuation (ASCII or P*).
 class CharClassPreTokenizer : public PreTokenizer {
  public:
-  enum class Class { Whitespace, AsciiDigit, Punctuation };
+  enum class Class { Whitespace, Numeric, Punctuation };
   CharClassPreTokenizer(Class cls, SplitBehavior behavior) : cls_(cls), behavior_(behavior) {}
   void pre_tokenize(const Pieces& in, Pieces& out) const override;
 

@@ -14,6 +14,19 @@ namespace kiln::text {
 
 namespace {
 
+// "<0xAB>" -> 0xAB, else -1.
+int byte_piece_value(const std::string& piece) {
+  if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return -1;
+  int v = 0;
+  for (size_t i = 3; i < 5; ++i) {
+    const char c = piece[i];
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
 class SentencePieceTokenizer : public Tokenizer {
  public:
   SentencePieceTokenizer(const std::filesystem::path& file, TokenizerConfig config) {
@@ -111,8 +124,8 @@ class SentencePieceTokenizer : public Tokenizer {
         continue;
       }
       const std::string piece = sp_.IdToPiece(id);
-      if (sp_.IsByte(id) && piece.size() == 6) {
-        out.push_back(static_cast<char>(std::stoi(piece.substr(3, 2), nullptr, 16)));
+      if (int byte = sp_.IsByte(id) ? byte_piece_value(piece) : -1; byte >= 0) {
+        out.push_back(static_cast<char>(byte));
       } else {
         std::string t;
         for (size_t i = 0; i < piece.size(); ++i) {

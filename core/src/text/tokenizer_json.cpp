@@ -243,7 +243,7 @@ std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const Json& j, const JsonPath&
   }
   if (type == "Digits") {
     return std::make_unique<CharClassPreTokenizer>(
-        CharClassPreTokenizer::Class::AsciiDigit,
+        CharClassPreTokenizer::Class::Numeric,
         get_bool(j, "individual_digits", false, at) ? SplitBehavior::Isolated : SplitBehavior::Contiguous);
   }
   if (type == "Punctuation") {
@@ -448,6 +448,9 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(std::string_view json_text, const
       tok.rstrip = get_bool(t, "rstrip", false, t_at);
       tok.single_word = get_bool(t, "single_word", false, t_at);
       tok.normalized = get_bool(t, "normalized", !tok.special, t_at);
+      // Hugging Face gives an added token that is already in the model's vocabulary the
+      // model's id, whatever id the file lists.
+      if (auto in_model = parts.vocab->find(tok.content)) tok.id = *in_model;
       parts.added.add(std::move(tok));
     }
   }

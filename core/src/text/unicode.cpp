@@ -1,12 +1,14 @@
 #include "text/unicode.h"
 
 #include <unicode/uchar.h>
+#include <unicode/utf16.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 
 #include <vector>
 
 #include "kiln/error.h"
+#include "text/utf8.h"
 
 namespace kiln::text {
 
@@ -29,6 +31,16 @@ bool is_punctuation(uint32_t cp) {
 
 bool is_nonspacing_mark(uint32_t cp) {
   return u_charType(static_cast<UChar32>(cp)) == U_NON_SPACING_MARK;
+}
+
+bool is_mark(uint32_t cp) {
+  const int8_t t = u_charType(static_cast<UChar32>(cp));
+  return t == U_NON_SPACING_MARK || t == U_COMBINING_SPACING_MARK || t == U_ENCLOSING_MARK;
+}
+
+bool is_numeric(uint32_t cp) {
+  const int8_t t = u_charType(static_cast<UChar32>(cp));
+  return t == U_DECIMAL_DIGIT_NUMBER || t == U_LETTER_NUMBER || t == U_OTHER_NUMBER;
 }
 
 bool is_control(uint32_t cp) {
@@ -111,24 +123,38 @@ std::string unicode_normalize(std::string_view s, NormalForm form) {
   return to_utf8(out);
 }
 
+// Hugging Face lowercases character by character (Rust char::to_lowercase): full mappings such
+// as U+0130 -> "i\u0307", but no context, so a word-final sigma stays U+03C3.
 std::string unicode_lowercase(std::string_view s) {
-  if (is_ascii(s)) {
-    std::string out(s);
-    for (char& c : out) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      out.push_back(b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : static_cast<char>(b));
+      ++i;
+      continue;
     }
-    return out;
+    const Utf8Char c = utf8_decode(s, i);
+    i += c.len;
+    UChar src[2];
+    int32_t src_len = 0;
+    UBool error = false;
+    U16_APPEND(src, src_len, 2, static_cast<UChar32>(c.cp), error);
+    UChar dst[8];
+    UErrorCode status = U_ZERO_ERROR;
+    const int32_t n = u_strToLower(dst, 8, src, src_len, "", &status);
+    if (U_FAILURE(status) || error) {
+      utf8_append(out, c.cp);
+      continue;
+    }
+    for (int32_t k = 0; k < n;) {
+      UChar32 cp;
+      U16_NEXT(dst, k, n, cp);
+      utf8_append(out, static_cast<uint32_t>(cp));
+    }
   }
-  const std::u16string in = to_utf16(s);
-  UErrorCode status = U_ZERO_ERROR;
-  const auto* src = reinterpret_cast<const UChar*>(in.data());
-  int32_t need = u_strToLower(nullptr, 0, src, static_cast<int32_t>(in.size()), "", &status);
-  if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status)) throw Error(std::string("tokenizer: lowercase failed (") + u_errorName(status) + ")");
-  std::u16string out(static_cast<size_t>(need), u'\0');
-  status = U_ZERO_ERROR;
-  u_strToLower(reinterpret_cast<UChar*>(out.data()), need, src, static_cast<int32_t>(in.size()), "", &status);
-  if (U_FAILURE(status)) throw Error(std::string("tokenizer: lowercase failed (") + u_errorName(status) + ")");
-  return to_utf8(out);
+  return out;
 }
 
 }  // namespace kiln::text

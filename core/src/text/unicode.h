@@ -13,6 +13,8 @@ bool is_white_space(uint32_t cp);   // Unicode White_Space (Rust char::is_whites
 bool is_alphanumeric(uint32_t cp);  // Alphabetic or Numeric (Rust char::is_alphanumeric)
 bool is_punctuation(uint32_t cp);   // ASCII punctuation or general category P*
 bool is_nonspacing_mark(uint32_t cp);  // general category Mn
+bool is_mark(uint32_t cp);              // general categories Mn, Mc, Me
+bool is_numeric(uint32_t cp);           // Nd, Nl, No (Rust char::is_numeric)
 bool is_control(uint32_t cp);          // general category Cc/Cf/Co/Cn... as BERT's clean_text
 bool is_cjk_ideograph(uint32_t cp);    // the CJK blocks BERT pads with spaces
 
