@@ -44,13 +44,18 @@ typedef const kiln_plugin_descriptor* (*kiln_plugin_entry_fn)(void);
 /* Exports FN (a function returning const kiln_plugin_descriptor*) as the plugin entry.
  * Same layout as BOOST_DLL_ALIAS: an exported pointer-sized variable named after the alias,
  * placed in the "boostdll" section so boost::dll::library_info can list it. */
+#define KILN_PLUGIN_ENTRY_DEFINITION_(FN)                                  \
+  __attribute__((visibility("default"), section("boostdll"), used)) const void* \
+      kiln_plugin_entry = (const void*)(&FN)
+/* In C++ the definition sits in an extern "C" block: `extern "C" T x = init;` makes GCC warn
+ * "initialized and declared 'extern'" in every C++ plugin. */
 #if defined(__cplusplus)
-#define KILN_PLUGIN_EXTERN_C extern "C"
+#define KILN_DECLARE_PLUGIN(FN) \
+  extern "C" {                  \
+  KILN_PLUGIN_ENTRY_DEFINITION_(FN); \
+  }
 #else
-#define KILN_PLUGIN_EXTERN_C
+#define KILN_DECLARE_PLUGIN(FN) KILN_PLUGIN_ENTRY_DEFINITION_(FN)
 #endif
-#define KILN_DECLARE_PLUGIN(FN)                                                         \
-  KILN_PLUGIN_EXTERN_C __attribute__((visibility("default"), section("boostdll"), used)) \
-  const void* kiln_plugin_entry = (const void*)(&FN)
 
 #endif /* KILN_PLUGIN_H */

@@ -24,7 +24,8 @@ class PluginHandle {
   explicit operator bool() const { return desc_ != nullptr; }
 
  private:
-  friend PluginHandle load_plugin(const std::string&, kiln_plugin_kind, uint32_t);
+  friend PluginHandle load_plugin_checked(const std::string&, const kiln_plugin_kind*,
+                                          const uint32_t*);
   std::shared_ptr<void> library_;  // keeps the .so mapped
   const kiln_plugin_descriptor* desc_ = nullptr;
   std::string path_;
@@ -45,5 +46,13 @@ uint32_t expected_contract_version(kiln_plugin_kind kind);
 inline PluginHandle load_plugin(const std::string& path, kiln_plugin_kind expected_kind) {
   return load_plugin(path, expected_kind, expected_contract_version(expected_kind));
 }
+
+// Loads a plugin of any kind, checking its contract against the one this Kiln expects for
+// the kind its descriptor declares (what `kiln plugins` and discovery use).
+PluginHandle inspect_plugin(const std::string& path);
+
+// Shared implementation: null pointers mean "take it from the descriptor".
+PluginHandle load_plugin_checked(const std::string& path, const kiln_plugin_kind* expected_kind,
+                                 const uint32_t* expected_contract);
 
 }  // namespace kiln

@@ -45,6 +45,15 @@ uint32_t expected_contract_version(kiln_plugin_kind kind) {
 
 PluginHandle load_plugin(const std::string& path, kiln_plugin_kind expected_kind,
                          uint32_t expected_contract) {
+  return load_plugin_checked(path, &expected_kind, &expected_contract);
+}
+
+PluginHandle inspect_plugin(const std::string& path) {
+  return load_plugin_checked(path, nullptr, nullptr);
+}
+
+PluginHandle load_plugin_checked(const std::string& path, const kiln_plugin_kind* want_kind,
+                                 const uint32_t* want_contract) {
   const std::string where = "plugin " + path + ": ";
   if (!std::filesystem::exists(path)) throw Error(where + "file not found");
 
@@ -73,9 +82,23 @@ PluginHandle load_plugin(const std::string& path, kiln_plugin_kind expected_kind
   const std::string name = desc->name ? desc->name : "";
   if (name.empty()) throw Error(where + "descriptor has no name");
   auto kind = static_cast<kiln_plugin_kind>(desc->kind);
+  if (kind != KILN_PLUGIN_DEVICE && kind != KILN_PLUGIN_MODEL && kind != KILN_PLUGIN_TOOLPARSER) {
+    throw Error(where + "descriptor declares unknown plugin kind " + std::to_string(desc->kind));
+  }
+  const kiln_plugin_kind expected_kind = want_kind ? *want_kind : kind;
   if (kind != expected_kind) {
     throw Error(where + "is a " + plugin_kind_name(kind) + " plugin ('" + name +
                 "'), expected a " + plugin_kind_name(expected_kind) + " plugin");
+  }
+  uint32_t expected_contract = 0;
+  if (want_contract) {
+    expected_contract = *want_contract;
+  } else {
+    try {
+      expected_contract = expected_contract_version(kind);
+    } catch (const Error& e) {
+      throw Error(where + e.what());
+    }
   }
   if (desc->contract_version != expected_contract) {
     throw Error(where + plugin_kind_name(kind) + " plugin '" + name + "' implements contract " +

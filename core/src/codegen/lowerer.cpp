@@ -1,0 +1,1002 @@
+#include "codegen/lowerer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <string>
+
+#include "codegen/ir_builder.h"
+#include "kiln/error.h"
+
+namespace kiln::detail {
+
+namespace {
+
+// Where a value is evaluated: coordinates in `shape` (or only the row-major flat index).
+// With lanes > 1 it stands for `lanes` consecutive positions: lane l is the base plus l along
+// lane_axis (flat: plus l * lane_flat).
+struct Index {
+  Shape shape;
+  std::vector<Val> dims;  // scalar bases; empty when only the flat index is known
+  Val flat = -1;
+  int lanes = 1;
+  int lane_axis = -1;     // in shape/dims, when dims are known
+  int64_t lane_flat = 0;  // flat step per lane
+  bool aligned = false;   // base along lane_axis is a multiple of lanes and the axis divides
+};
+
+Shape squeezed(const Shape& s) {
+  Shape out;
+  for (auto d : s)
+    if (d != 1) out.push_back(d);
+  return out;
+}
+
+kiln_ir_op alu_op(Op op) {
+  switch (op) {
+    case Op::Neg: return KILN_IR_NEG;
+    case Op::Exp2: return KILN_IR_EXP2;
+    case Op::Log2: return KILN_IR_LOG2;
+    case Op::Sin: return KILN_IR_SIN;
+    case Op::Sqrt: return KILN_IR_SQRT;
+    case Op::Recip: return KILN_IR_RECIP;
+    case Op::Trunc: return KILN_IR_TRUNC;
+    case Op::Not: return KILN_IR_NOT;
+    case Op::Add: return KILN_IR_ADD;
+    case Op::Sub: return KILN_IR_SUB;
+    case Op::Mul: return KILN_IR_MUL;
+    case Op::FDiv: return KILN_IR_FDIV;
+    case Op::IDiv: return KILN_IR_IDIV;
+    case Op::Mod: return KILN_IR_MOD;
+    case Op::Max: return KILN_IR_MAX;
+    case Op::Min: return KILN_IR_MIN;
+    case Op::CmpLt: return KILN_IR_CMPLT;
+    case Op::CmpNe: return KILN_IR_CMPNE;
+    case Op::CmpEq: return KILN_IR_CMPEQ;
+    case Op::And: return KILN_IR_AND;
+    case Op::Or: return KILN_IR_OR;
+    case Op::Xor: return KILN_IR_XOR;
+    case Op::Shl: return KILN_IR_SHL;
+    case Op::Shr: return KILN_IR_SHR;
+    case Op::Pow: return KILN_IR_POW;
+    case Op::Where: return KILN_IR_WHERE;
+    case Op::MulAdd: return KILN_IR_MULADD;
+    default: throw Error(std::string("internal: no IR op for ") + op_name(op));
+  }
+}
+
+double reduce_identity(ReduceOp op, DType t) {
+  bool f = is_float(t);
+  switch (op) {
+    case ReduceOp::Sum: return 0;
+    case ReduceOp::Prod: return 1;
+    case ReduceOp::Max:
+      if (f) return -std::numeric_limits<double>::infinity();
+      if (t == DType::Bool || is_unsigned(t)) return 0;
+      return t == DType::I8 ? -128 : t == DType::I16 ? -32768 : t == DType::I32 ? -2147483648.0
+                                                                                : -9.2233720368547758e18;
+    case ReduceOp::Min:
+      if (f) return std::numeric_limits<double>::infinity();
+      return 0;  // integer min identities are set exactly below
+  }
+  return 0;
+}
+
+int64_t int_min_identity(DType t) {
+  switch (t) {
+    case DType::Bool: return 1;
+    case DType::I8: return 127;
+    case DType::U8: return 255;
+    case DType::I16: return 32767;
+    case DType::U16: return 65535;
+    case DType::I32: return 2147483647;
+    case DType::U32: return 4294967295ll;
+    case DType::I64: return std::numeric_limits<int64_t>::max();
+    case DType::U64: return -1;  // all bits set
+    default: return 0;
+  }
+}
+
+int64_t int_max_identity(DType t) {
+  switch (t) {
+    case DType::I8: return -128;
+    case DType::I16: return -32768;
+    case DType::I32: return -2147483648ll;
+    case DType::I64: return std::numeric_limits<int64_t>::min();
+    default: return 0;
+  }
+}
+
+class Lowerer {
+ public:
+  Lowerer(const kiln_device_caps& caps, const KernelOpts& opts = {}) : caps_(caps), opts_(opts) {}
+
+  LoweredKernel run_assign(const UOpRef& target, const UOpRef& value) {
+    UOpRef base = target;
+    if (target->op == Op::View && !target->realized()) base = target->src[0];
+    root_ = value;
+    idx_t_ = (needs_i64(value) || needs_i64(target)) ? DType::I64 : DType::I32;
+    LoweredKernel k;
+    k.params.push_back(base);
+    params_ = &k.params;
+    vars_ = &k.vars;
+    param_vals_[base.get()] = b_.param(0, base->dtype, KILN_IR_FLAG_WRITTEN);
+    Val out = param_vals_[base.get()];
+    int64_t total = target->numel();
+    check_grid(total, target);
+    Val gid = b_.cast(b_.special(0), idx_t_);
+    Index idx{target->shape, {}, gid};
+    Val where = gid;
+    if (target.get() != base.get()) {
+      // the store position goes through the target's views
+      std::vector<Val> dims = unravel(gid, target->shape);
+      const auto& views = target->st.views();
+      for (size_t vi = views.size(); vi-- > 0;) {
+        const View& v = views[vi];
+        Val flat = view_offset(v);
+        for (size_t a = 0; a < v.shape.size(); ++a)
+          if (v.strides[a] != 0) flat = b_.add(flat, b_.mul_const(dims[a], v.strides[a]));
+        if (vi > 0) dims = unravel(flat, views[vi - 1].shape);
+        where = flat;
+      }
+    }
+    Val v = emit(value.get(), idx, -1, true);
+    b_.store(out, where, b_.cast(v, base->dtype));
+    k.global_size[0] = static_cast<uint32_t>(total);
+    finish(k, "assign_" + shape_name(target->shape));
+    return k;
+  }
+
+  // One group per (batch, head, query): a loop over the allowed keys with an online softmax,
+  // the output row kept in vector accumulators. The (Lq, Lk) scores never reach memory.
+  LoweredKernel run_attention(const UOpRef& root) {
+    root_ = root;
+    idx_t_ = needs_i64(root) ? DType::I64 : DType::I32;
+    LoweredKernel k;
+    k.params.push_back(root);
+    params_ = &k.params;
+    vars_ = &k.vars;
+    const AttentionArgs& a = root->attention;
+    const UOp* q = root->src[0].get();
+    const UOp* kk = root->src[1].get();
+    const UOp* v = root->src[2].get();
+    int64_t B = q->shape[0], Hq = q->shape[1], Lq = q->shape[2], D = q->shape[3];
+    int64_t Hk = kk->shape[1], Lk = kk->shape[2], Dv = v->shape[3];
+    int64_t rep = Hq / Hk;
+    const DType f = DType::F32;
+    int lanes = vector_lanes(f);
+    int ql = (lanes > 1 && D % lanes == 0) ? lanes : 1;
+    int vl = (lanes > 1 && Dv % lanes == 0) ? lanes : 1;
+    Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
+    check_grid(B * Hq * Lq, root);
+    Val gid = b_.cast(b_.special(0), idx_t_);
+    std::vector<Val> bhi = unravel(gid, {B, Hq, Lq});
+    Val bb = bhi[0], h = bhi[1], i = bhi[2];
+    Val hk = b_.idiv_const(h, rep);
+    auto at = [&](const UOp* t, Val head, Val row, int64_t col, int l) {
+      Index idx{t->shape, {bb, head, row, b_.const_int(col, idx_t_)}, -1};
+      if (l > 1) {
+        idx.lanes = l;
+        idx.lane_axis = 3;
+        idx.aligned = true;
+      }
+      return b_.cast(emit(t, idx, -1), f);
+    };
+    std::vector<Val> qv;
+    for (int64_t c = 0; c < D; c += ql) qv.push_back(at(q, h, i, c, ql));
+    Val qpos = b_.add_const(i, a.q_offset);
+    if (a.q_offset_var)
+      qpos = b_.add(qpos, b_.cast(b_.var(var_slot(*a.q_offset_var), a.q_offset_var->min_value(),
+                                         a.q_offset_var->max_value()), idx_t_));
+    Val lo = b_.const_int(0, idx_t_), hi = b_.const_int(Lk, idx_t_);
+    if (a.causal) hi = b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(qpos, 1));
+    if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(qpos, 1 - a.window));
+    Val m = b_.acc(b_.const_float(-INFINITY, f));
+    Val l = b_.acc(b_.const_float(0, f));
+    std::vector<Val> accs;
+    for (int64_t c = 0; c < Dv; c += vl) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
+    Val r = b_.range(lo, hi, KILN_IR_FLAG_REDUCE);
+    memo_.emplace_back();
+    Val dot = -1;
+    for (size_t c = 0; c < qv.size(); ++c) {
+      Val prod = b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, r, static_cast<int64_t>(c) * ql, ql));
+      dot = dot < 0 ? prod : b_.alu(KILN_IR_ADD, f, dot, prod);
+    }
+    Val sc = b_.gep(dot, 0);
+    for (int x = 1; x < ql; ++x) sc = b_.alu(KILN_IR_ADD, f, sc, b_.gep(dot, x));
+    sc = b_.alu(KILN_IR_MUL, f, sc, b_.const_float(a.scale * 1.4426950408889634, f));  // log2 units
+    Val m_new = b_.alu(KILN_IR_MAX, f, m, sc);
+    Val corr = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m, m_new));
+    Val p = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, sc, m_new));
+    b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, corr, p));
+    for (size_t c = 0; c < accs.size(); ++c) {
+      Val vv = at(v, hk, r, static_cast<int64_t>(c) * vl, vl);
+      b_.assign(accs[c], b_.alu(KILN_IR_MULADD, f, accs[c], corr, b_.alu(KILN_IR_MUL, f, p, vv)));
+    }
+    b_.assign(m, m_new);
+    memo_.pop_back();
+    b_.end_range(r);
+    Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l),
+                     b_.alu(KILN_IR_RECIP, f, l), b_.const_float(0, f));
+    Val base = b_.mul_const(gid, Dv);
+    for (size_t c = 0; c < accs.size(); ++c) {
+      Val o = b_.alu(KILN_IR_MUL, f, accs[c], inv);
+      b_.store(out, b_.add_const(base, static_cast<int64_t>(c) * vl), b_.cast(o, root->dtype));
+    }
+    k.global_size[0] = static_cast<uint32_t>(B * Hq * Lq);
+    has_reduce_ = true;
+    finish(k, "attn_" + shape_name(root->shape));
+    return k;
+  }
+
+  LoweredKernel run(const UOpRef& root) {
+    if (root->op == Op::Attention) return run_attention(root);
+    root_ = root;
+    idx_t_ = needs_i64(root) ? DType::I64 : DType::I32;
+    LoweredKernel k;
+    k.params.push_back(root);
+    params_ = &k.params;
+    vars_ = &k.vars;
+    Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
+    int64_t total = root->numel();
+    int lanes = output_lanes(root);
+    int rows = lanes > 1 ? output_rows(root) : 1;
+    if (opts_.lanes > 0 && valid_lanes(root, opts_.lanes)) lanes = opts_.lanes;
+    if (opts_.rows > 0) rows = valid_rows(root, opts_.rows) ? opts_.rows : 1;
+    if (lanes == 1 && opts_.rows < 0) rows = 1;
+    if (rows > 1) {
+      if (opts_.lanes < 0 && lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0) lanes *= 2;
+      emit_tiled(root, out, rows, lanes);
+      k.global_size[0] = static_cast<uint32_t>(total / (rows * lanes));
+      finish(k, "r_" + shape_name(root->shape) + "_t" + std::to_string(rows) + "x" + std::to_string(lanes));
+      return k;
+    }
+    check_grid(total / lanes, root);
+    Val gid = b_.cast(b_.special(0), idx_t_);
+    Val base = b_.mul_const(gid, lanes);
+    Index idx{root->shape, {}, base};
+    if (lanes > 1) {
+      idx.lanes = lanes;
+      idx.lane_flat = 1;
+      idx.aligned = true;
+      idx.dims = unravel(base, root->shape);
+      idx.lane_axis = static_cast<int>(root->shape.size()) - 1;
+    }
+    Val v = emit(root.get(), idx, -1, true);
+    v = b_.cast(v, root->dtype);
+    if (lanes > 1 && b_.vcount_of(v) == 1) v = b_.broadcast(v, lanes);
+    b_.store(out, base, v);
+    k.global_size[0] = static_cast<uint32_t>(total / lanes);
+    finish(k, (has_reduce_ ? "r_" : "E_") + shape_name(root->shape));
+    return k;
+  }
+
+ private:
+  const kiln_device_caps& caps_;
+  KernelOpts opts_;
+  IrBuilder b_;
+  UOpRef root_;
+  DType idx_t_ = DType::I32;
+  std::vector<UOpRef>* params_ = nullptr;
+  std::vector<Variable>* vars_ = nullptr;
+  std::map<const UOp*, Val> param_vals_;
+  using MemoKey = std::tuple<const UOp*, std::vector<Val>, Val, int, int, int64_t>;
+  std::vector<std::map<MemoKey, Val>> memo_{1};
+  bool has_reduce_ = false;
+
+  void check_grid(int64_t groups, const UOpRef& node) {
+    if (groups > std::numeric_limits<int32_t>::max())
+      throw Error("kernel of " + std::to_string(groups) + " groups exceeds the 2^31 grid limit: " +
+                  node->str());
+  }
+
+  void finish(LoweredKernel& k, const std::string& name) {
+    k.insts = b_.insts();
+    k.operands = b_.operands();
+    k.name = name;
+    for (auto& inst : k.insts)
+      if (inst.op == KILN_IR_PARAM && inst.arg != 0) inst.flags |= KILN_IR_FLAG_READ;
+  }
+
+  static std::string shape_name(const Shape& s) {
+    std::string n;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (i) n.push_back('_');
+      n.append(std::to_string(s[i]));
+    }
+    return n.empty() ? "1" : n;
+  }
+
+  int vector_lanes(DType t) const {
+    int bytes = static_cast<int>(std::max<size_t>(4, dtype_size(compute_dtype(t))));
+    int pref = static_cast<int>(caps_.preferred_vector_bytes);
+    if (pref <= 0) return 1;
+    return std::clamp(pref / bytes, 1, 16);
+  }
+
+  // ---- choosing vector lanes ----
+
+  // Counts loads inside `frag` (not crossing realized nodes) whose stride along `axis` of
+  // `shape` is 1; views over memory whose shape equals `shape` are what matmul-like kernels
+  // read.
+  int contiguous_loads(const UOp* frag, const Shape& shape, int axis) const {
+    int count = 0;
+    std::vector<const UOp*> stack{frag};
+    std::map<const UOp*, bool> seen;
+    while (!stack.empty()) {
+      const UOp* u = stack.back();
+      stack.pop_back();
+      if (seen[u]) continue;
+      seen[u] = true;
+      bool memory = u->realized() || u->op == Op::Buffer;
+      if (memory) {
+        if (u->shape == shape && contiguous_strides(shape)[axis] == 1) ++count;
+        continue;
+      }
+      if (u->op == Op::View && u->shape == shape && u->st.views().size() == 1) {
+        const UOp* src = u->src[0].get();
+        if ((src->realized() || src->op == Op::Buffer) && u->st.views()[0].strides[axis] == 1) ++count;
+      }
+      for (const auto& s : u->src) stack.push_back(s.get());
+    }
+    return count;
+  }
+
+  const UOp* find_reduce(const UOp* root) const {
+    std::vector<const UOp*> stack{root};
+    while (!stack.empty()) {
+      const UOp* u = stack.back();
+      stack.pop_back();
+      if (u != root && u->realized()) continue;
+      if (u->op == Op::Reduce) return u;
+      for (const auto& s : u->src) stack.push_back(s.get());
+    }
+    return nullptr;
+  }
+
+  int output_lanes(const UOpRef& root) {
+    if (root->shape.empty()) return 1;
+    int lanes = vector_lanes(root->dtype);
+    int64_t last = root->shape.back();
+    if (lanes <= 1 || last % lanes != 0) return 1;
+    if (const UOp* r = find_reduce(root.get())) {
+      const UOp* src = r->src[0].get();
+      int out_axis = -1;
+      for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
+        if (std::find(r->axes.begin(), r->axes.end(), a) == r->axes.end() && src->shape[a] > 1) {
+          out_axis = a;
+          break;
+        }
+      if (out_axis < 0) return 1;
+      // lanes walk the root's last axis and, in the reduce's output, its innermost axis
+      if (src->shape[out_axis] % lanes != 0) return 1;
+      int red_axis = r->axes.back();
+      if (src->shape[red_axis] % vector_lanes(src->dtype) == 0 &&
+          contiguous_loads(src, src->shape, red_axis) > contiguous_loads(src, src->shape, out_axis))
+        return 1;  // the reduce loop vectorizes better
+    }
+    return lanes;
+  }
+
+  // Output rows computed together (a register tile sharing one reduce loop) for matmul-like
+  // kernels: a reduce whose source broadcasts some operand along the rows.
+  bool valid_lanes(const UOpRef& root, int lanes) const {
+    return lanes == 1 || (!root->shape.empty() && lanes <= 16 && root->shape.back() % lanes == 0);
+  }
+  bool valid_rows(const UOpRef& root, int rows) const {
+    const Shape& s = root->shape;
+    return rows == 1 || (s.size() >= 2 && find_reduce(root.get()) && s[s.size() - 2] % rows == 0);
+  }
+
+  int output_rows(const UOpRef& root) {
+    const Shape& s = root->shape;
+    if (s.size() < 2 || !find_reduce(root.get())) return 1;
+    int64_t m = s[s.size() - 2];
+    const int rows = 4;
+    return (m % rows == 0 && m >= rows) ? rows : 1;
+  }
+
+  // Groups walk the rows fastest (consecutive groups share the columns' data in cache).
+  void emit_tiled(const UOpRef& root, Val out, int rows, int lanes) {
+    const Shape& s = root->shape;
+    size_t n = s.size();
+    Shape grid(s.begin(), s.end() - 2);
+    grid.push_back(s[n - 1] / lanes);
+    grid.push_back(s[n - 2] / rows);
+    check_grid(shape_numel(grid), root);
+    Val gid = b_.cast(b_.special(0), idx_t_);
+    std::vector<Val> g = unravel(gid, grid);
+    std::vector<Index> idxs;
+    for (int r = 0; r < rows; ++r) {
+      std::vector<Val> dims(g.begin(), g.end() - 2);
+      dims.push_back(b_.add_const(b_.mul_const(g[n - 1], rows), r));
+      dims.push_back(b_.mul_const(g[n - 2], lanes));
+      Index idx{s, dims, -1};
+      idx.lanes = lanes;
+      idx.lane_axis = static_cast<int>(n) - 1;
+      idx.aligned = true;
+      idxs.push_back(idx);
+    }
+    std::vector<Val> vals = emit_group(root.get(), idxs, -1, true);
+    for (int r = 0; r < rows; ++r) {
+      Val v = b_.cast(vals[r], root->dtype);
+      if (b_.vcount_of(v) == 1) v = b_.broadcast(v, lanes);
+      b_.store(out, flat_of(idxs[r]), v);
+    }
+  }
+
+  bool needs_i64(const UOpRef& root) {
+    std::vector<const UOp*> stack{root.get()};
+    std::map<const UOp*, bool> seen;
+    while (!stack.empty()) {
+      const UOp* u = stack.back();
+      stack.pop_back();
+      if (seen[u]) continue;
+      seen[u] = true;
+      if (u->numel() >= std::numeric_limits<int32_t>::max()) return true;
+      if (u->op == Op::View)
+        for (const auto& v : u->st.views()) {
+          int64_t span = std::abs(v.offset);
+          for (size_t i = 0; i < v.shape.size(); ++i) span += std::abs(v.strides[i]) * v.shape[i];
+          if (span >= std::numeric_limits<int32_t>::max() / 2) return true;
+        }
+      if (u != root.get() && u->realized()) continue;
+      for (const auto& s : u->src) stack.push_back(s.get());
+    }
+    return false;
+  }
+
+  // ---- index math ----
+
+  Val flat_of(Index& idx) {
+    if (idx.flat >= 0) return idx.flat;
+    auto strides = contiguous_strides(idx.shape);
+    Val f = b_.const_int(0, idx_t_);
+    for (size_t i = 0; i < idx.dims.size(); ++i) f = b_.add(f, b_.mul_const(idx.dims[i], strides[i]));
+    idx.flat = f;
+    if (idx.lanes > 1 && idx.lane_axis >= 0) idx.lane_flat = strides[idx.lane_axis];
+    return f;
+  }
+
+  std::vector<Val> unravel(Val flat, const Shape& shape) {
+    std::vector<Val> dims(shape.size());
+    int64_t acc = 1;
+    for (size_t i = shape.size(); i-- > 0;) {
+      if (shape[i] == 1) {
+        dims[i] = b_.const_int(0, idx_t_);
+        continue;
+      }
+      Val d = b_.idiv_const(flat, acc);
+      bool outermost = true;
+      for (size_t j = 0; j < i; ++j) outermost &= shape[j] == 1;
+      dims[i] = outermost ? d : b_.mod_const(d, shape[i]);
+      acc *= shape[i];
+    }
+    return dims;
+  }
+
+  // Coordinates of idx in `shape` (same numel, row-major). Returns false when the lanes do not
+  // map to one axis of `shape` (the caller then evaluates lane by lane).
+  bool dims_for(Index& idx, const Shape& shape, std::vector<Val>& dims, int& lane_axis) {
+    lane_axis = -1;
+    if (!idx.dims.empty()) {
+      if (idx.shape == shape) {
+        dims = idx.dims;
+        lane_axis = idx.lane_axis;
+        return idx.lanes == 1 || lane_axis >= 0;
+      }
+      if (squeezed(idx.shape) == squeezed(shape)) {
+        std::vector<Val> big;
+        std::vector<int> big_axis;
+        for (size_t i = 0; i < idx.shape.size(); ++i)
+          if (idx.shape[i] != 1) {
+            big.push_back(idx.dims[i]);
+            big_axis.push_back(static_cast<int>(i));
+          }
+        dims.clear();
+        size_t k = 0;
+        for (size_t i = 0; i < shape.size(); ++i) {
+          if (shape[i] == 1) {
+            dims.push_back(b_.const_int(0, idx_t_));
+            continue;
+          }
+          if (big_axis[k] == idx.lane_axis) lane_axis = static_cast<int>(i);
+          dims.push_back(big[k++]);
+        }
+        return idx.lanes == 1 || lane_axis >= 0;
+      }
+    }
+    Val f = flat_of(idx);
+    dims = unravel(f, shape);
+    if (idx.lanes == 1) return true;
+    if (!idx.aligned) return false;
+    auto strides = contiguous_strides(shape);
+    for (size_t j = 0; j < shape.size(); ++j)
+      if (shape[j] > 1 && strides[j] == idx.lane_flat && shape[j] % idx.lanes == 0) {
+        lane_axis = static_cast<int>(j);
+        return true;
+      }
+    return false;
+  }
+
+  Index lane_scalar(const Index& idx, int l) {
+    Index s = idx;
+    s.lanes = 1;
+    s.lane_axis = -1;
+    s.aligned = false;
+    if (!idx.dims.empty() && idx.lane_axis >= 0) {
+      s.dims[idx.lane_axis] = b_.add_const(idx.dims[idx.lane_axis], l);
+      s.flat = -1;
+    } else {
+      s.dims.clear();
+      s.flat = b_.add_const(idx.flat, l * idx.lane_flat);
+    }
+    return s;
+  }
+
+  Val devectorize(const UOp* u, Index& idx, Val gate) {
+    std::vector<Val> lanes;
+    for (int l = 0; l < idx.lanes; ++l) lanes.push_back(b_.gep(emit(u, lane_scalar(idx, l), gate), 0));
+    return b_.vectorize(lanes);
+  }
+
+  Val param_for(const UOp* u) {
+    auto it = param_vals_.find(u);
+    if (it != param_vals_.end()) return it->second;
+    int slot = static_cast<int>(params_->size());
+    params_->push_back(find_ref(u));
+    Val p = b_.param(slot, u->dtype, KILN_IR_FLAG_READ);
+    param_vals_[u] = p;
+    return p;
+  }
+
+  UOpRef find_ref(const UOp* target) {
+    if (target == root_.get()) return root_;
+    std::vector<const UOp*> stack{root_.get()};
+    std::map<const UOp*, bool> seen;
+    while (!stack.empty()) {
+      const UOp* u = stack.back();
+      stack.pop_back();
+      if (seen[u]) continue;
+      seen[u] = true;
+      for (const auto& s : u->src) {
+        if (s.get() == target) return s;
+        if (!s->realized()) stack.push_back(s.get());
+      }
+    }
+    throw Error("internal: lost a kernel input");
+  }
+
+  int var_slot(const Variable& v) {
+    for (size_t i = 0; i < vars_->size(); ++i)
+      if ((*vars_)[i] == v) return static_cast<int>(i);
+    vars_->push_back(v);
+    return static_cast<int>(vars_->size() - 1);
+  }
+
+  Val zero(DType t) { return b_.const_of(0, compute_dtype(t)); }
+
+  Val view_offset(const View& v) {
+    Val off = b_.const_int(v.offset, idx_t_);
+    if (v.var && v.var_coef != 0) {
+      Val var = b_.cast(b_.var(var_slot(*v.var), v.var->min_value(), v.var->max_value()), idx_t_);
+      off = b_.add(off, b_.mul_const(var, v.var_coef));
+    }
+    return off;
+  }
+
+  // ---- emission ----
+
+  Val emit(const UOp* u, Index idx, Val gate, bool is_root = false) {
+    std::vector<Val> key = idx.dims.empty() ? std::vector<Val>{idx.flat} : idx.dims;
+    MemoKey mkey{u, key, gate, idx.lanes, idx.lane_axis, idx.lane_flat};
+    for (auto it = memo_.rbegin(); it != memo_.rend(); ++it) {
+      auto f = it->find(mkey);
+      if (f != it->end()) return f->second;
+    }
+    Val v = emit_uncached(u, idx, gate, is_root);
+    memo_.back()[mkey] = v;
+    return v;
+  }
+
+  Val emit_load(const UOp* u, Index& idx, Val gate) {
+    Val p = param_for(u);
+    Val base = flat_of(idx);
+    Val l;
+    if (idx.lanes == 1 || idx.lane_flat == 0) {
+      l = b_.load(p, base, u->dtype, gate);
+    } else if (idx.lane_flat == 1) {
+      l = b_.load(p, base, u->dtype, gate, -1, idx.lanes);
+    } else {
+      std::vector<Val> lanes;
+      for (int i = 0; i < idx.lanes; ++i)
+        lanes.push_back(b_.load(p, b_.add_const(base, i * idx.lane_flat), u->dtype, gate));
+      l = b_.vectorize(lanes);
+    }
+    return b_.cast(l, compute_dtype(u->dtype));
+  }
+
+  Val emit_uncached(const UOp* u, Index& idx, Val gate, bool is_root) {
+    DType ct = compute_dtype(u->dtype);
+    if ((u->realized() && !is_root) || u->op == Op::Buffer) return emit_load(u, idx, gate);
+    switch (u->op) {
+      case Op::Const:
+        return is_float(ct) ? b_.const_float(u->const_value, ct) : b_.const_int(u->const_int, ct);
+      case Op::Arange: {
+        Val base = flat_of(idx);
+        if (idx.lanes == 1) return b_.cast(base, ct);
+        std::vector<Val> lanes;
+        for (int i = 0; i < idx.lanes; ++i) lanes.push_back(b_.add_const(base, i * idx.lane_flat));
+        return b_.cast(b_.vectorize(lanes), ct);
+      }
+      case Op::Var:
+        return b_.cast(b_.var(var_slot(*u->var), u->var->min_value(), u->var->max_value()), ct);
+      case Op::View: return emit_view(u, idx, gate);
+      case Op::Reduce: return emit_reduce(u, idx, gate);
+      case Op::Gather: return emit_gather(u, idx, gate);
+      default: break;
+    }
+    if (is_elementwise(u)) {
+      std::vector<Val> s;
+      for (const auto& src : u->src) s.push_back(emit(src.get(), idx, gate));
+      return combine(u, s);
+    }
+    throw Error(std::string("internal: cannot lower ") + op_name(u->op));
+  }
+
+  // Where a view reads its source for idx: the source index and the mask condition.
+  struct ViewStep {
+    bool per_lane = false;     // lanes cannot be mapped: evaluate lane by lane
+    bool all_invalid = false;  // the mask excludes everything
+    Index sidx;
+    Val valid = -1;            // -1: always valid
+  };
+
+  ViewStep view_step(const UOp* u, Index idx) {
+    ViewStep out;
+    if (u->st.is_contiguous()) {
+      // a plain reshape: the source in row-major order is this index, as it is
+      out.sidx = idx;
+      return out;
+    }
+    const auto& views = u->st.views();
+    std::vector<Val> dims;
+    int lane_axis = -1;
+    if (!dims_for(idx, u->shape, dims, lane_axis)) {
+      out.per_lane = true;
+      return out;
+    }
+    if (idx.lanes > 1) {
+      const View& v = views.back();
+      bool lane_masked = !v.mask.empty() &&
+                         (v.mask[lane_axis].first > 0 || v.mask[lane_axis].second < v.shape[lane_axis]);
+      if (lane_masked) {
+        out.per_lane = true;
+        return out;
+      }
+      if (views.size() > 1) {
+        if (v.strides[lane_axis] != 0) {
+          out.per_lane = true;
+          return out;
+        }
+        // every lane reads the same element: evaluate once, as a scalar
+        idx.lanes = 1;
+        lane_axis = -1;
+      }
+    }
+    Val valid = -1, flat = -1;
+    int64_t lane_step = idx.lanes > 1 ? views.back().strides[lane_axis] : 0;
+    for (size_t vi = views.size(); vi-- > 0;) {
+      const View& v = views[vi];
+      if (!v.mask.empty()) {
+        for (size_t a = 0; a < v.shape.size(); ++a) {
+          auto [lo, hi] = v.mask[a];
+          if (lo >= hi) {
+            out.all_invalid = true;
+            return out;
+          }
+          if (lo > 0) valid = b_.and_(valid, b_.lt(b_.const_int(lo - 1, idx_t_), dims[a]));
+          if (hi < v.shape[a]) valid = b_.and_(valid, b_.lt(dims[a], b_.const_int(hi, idx_t_)));
+        }
+      }
+      flat = view_offset(v);
+      for (size_t a = 0; a < v.shape.size(); ++a)
+        if (v.strides[a] != 0) flat = b_.add(flat, b_.mul_const(dims[a], v.strides[a]));
+      if (vi > 0) dims = unravel(flat, views[vi - 1].shape);
+    }
+    if (valid >= 0 && b_.is_const(valid)) {
+      if (!b_.const_value_int(valid)) {
+        out.all_invalid = true;
+        return out;
+      }
+      valid = -1;
+    }
+    out.sidx = Index{u->src[0]->shape, {}, flat};
+    if (idx.lanes > 1 && lane_step != 0) {
+      out.sidx.lanes = idx.lanes;
+      out.sidx.lane_flat = lane_step;
+    }
+    out.valid = valid;
+    return out;
+  }
+
+  Val emit_view(const UOp* u, Index& idx, Val gate) {
+    ViewStep st = view_step(u, idx);
+    if (st.per_lane) return devectorize(u, idx, gate);
+    if (st.all_invalid) return zero(u->dtype);
+    Val val = emit(u->src[0].get(), st.sidx, b_.and_(gate, st.valid));
+    if (st.valid < 0) return val;
+    return b_.alu(KILN_IR_WHERE, compute_dtype(u->dtype), st.valid, val, zero(u->dtype));
+  }
+
+  // ---- several output positions at once (register tiles): one reduce loop serves them ----
+
+  bool is_elementwise(const UOp* u) const {
+    return is_alu(u->op) || u->op == Op::Cast || u->op == Op::Bitcast || u->op == Op::Contiguous;
+  }
+
+  // The value of an elementwise node from its sources' values.
+  Val combine(const UOp* u, const std::vector<Val>& s) {
+    DType ct = compute_dtype(u->dtype);
+    switch (u->op) {
+      case Op::Contiguous: return s[0];
+      case Op::Cast:
+        if (ct != u->dtype) return b_.cast(b_.cast(s[0], u->dtype), ct);  // round to f16/bf16
+        return b_.cast(s[0], ct);
+      case Op::Bitcast:
+        return b_.cast(b_.bitcast(b_.cast(s[0], u->src[0]->dtype), u->dtype), ct);
+      default: {
+        std::vector<Val> x = s;
+        while (x.size() < 3) x.push_back(-1);
+        return b_.alu(alu_op(u->op), ct, x[0], x[1], x[2]);
+      }
+    }
+  }
+
+  std::vector<Val> emit_group(const UOp* u, std::vector<Index>& idxs, Val gate, bool is_root = false) {
+    std::vector<Val> out;
+    bool memory = (u->realized() && !is_root) || u->op == Op::Buffer;
+    if (idxs.size() == 1 || memory) {
+      for (auto& i : idxs) out.push_back(emit(u, i, gate, is_root));
+      return out;
+    }
+    if (is_elementwise(u)) {
+      std::vector<std::vector<Val>> srcs;
+      for (const auto& src : u->src) srcs.push_back(emit_group(src.get(), idxs, gate));
+      for (size_t r = 0; r < idxs.size(); ++r) {
+        std::vector<Val> s;
+        for (auto& v : srcs) s.push_back(v[r]);
+        out.push_back(combine(u, s));
+      }
+      return out;
+    }
+    if (u->op == Op::View) {
+      std::vector<Index> sidxs;
+      bool simple = true;
+      for (auto& i : idxs) {
+        ViewStep st = view_step(u, i);
+        simple &= !st.per_lane && !st.all_invalid && st.valid < 0;
+        sidxs.push_back(st.sidx);
+      }
+      if (simple) return emit_group(u->src[0].get(), sidxs, gate);
+    }
+    if (u->op == Op::Reduce) return emit_reduce_group(u, idxs, gate);
+    for (auto& i : idxs) out.push_back(emit(u, i, gate));
+    return out;
+  }
+
+  Val reduce_init(const UOp* u, DType ct) {
+    if (u->reduce_op == ReduceOp::Min && !is_float(ct)) return b_.const_int(int_min_identity(ct), ct);
+    if (u->reduce_op == ReduceOp::Max && !is_float(ct)) return b_.const_int(int_max_identity(ct), ct);
+    return b_.const_of(reduce_identity(u->reduce_op, ct), ct);
+  }
+
+  kiln_ir_op reduce_alu(const UOp* u, DType ct) {
+    kiln_ir_op op = u->reduce_op == ReduceOp::Sum    ? KILN_IR_ADD
+                    : u->reduce_op == ReduceOp::Prod ? KILN_IR_MUL
+                    : u->reduce_op == ReduceOp::Max  ? KILN_IR_MAX
+                                                     : KILN_IR_MIN;
+    if (ct == DType::Bool) op = (op == KILN_IR_ADD || op == KILN_IR_MAX) ? KILN_IR_OR : KILN_IR_AND;
+    return op;
+  }
+
+  Val emit_reduce(const UOp* u, Index& idx, Val gate) {
+    std::vector<Index> one{idx};
+    return emit_reduce_group(u, one, gate)[0];
+  }
+
+  std::vector<Val> emit_reduce_group(const UOp* u, std::vector<Index>& idxs, Val gate) {
+    has_reduce_ = true;
+    const UOp* src = u->src[0].get();
+    DType ct = compute_dtype(u->dtype);
+    size_t n_out = idxs.size();
+    std::vector<std::vector<Val>> dims(n_out);
+    std::vector<int> lane_axes(n_out, -1);
+    for (size_t r = 0; r < n_out; ++r) {
+      if (!dims_for(idxs[r], u->shape, dims[r], lane_axes[r])) {
+        if (n_out == 1) return {devectorize(u, idxs[0], gate)};
+        std::vector<Val> out;
+        for (auto& i : idxs) out.push_back(emit(u, i, gate));
+        return out;
+      }
+    }
+    kiln_ir_op op = reduce_alu(u, ct);
+    int lanes = idxs[0].lanes;
+    // vectorize the innermost reduce axis when the output is scalar and loads run along it
+    int red_lanes = 1;
+    int last = u->axes.back();
+    if (lanes == 1 && n_out == 1 && opts_.red_lanes > 0) {
+      if (src->shape[last] % opts_.red_lanes == 0) red_lanes = opts_.red_lanes;
+    } else if (lanes == 1 && n_out == 1) {
+      int l = vector_lanes(src->dtype);
+      int other = -1;
+      for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
+        if (std::find(u->axes.begin(), u->axes.end(), a) == u->axes.end() && src->shape[a] > 1) {
+          other = a;
+          break;
+        }
+      if (l > 1 && src->shape[last] % l == 0 && src->shape[last] >= l &&
+          contiguous_loads(src, src->shape, last) > 0 &&
+          (other < 0 || contiguous_loads(src, src->shape, last) >= contiguous_loads(src, src->shape, other)))
+        red_lanes = l;
+    }
+    int acc_lanes = std::max(lanes, red_lanes);
+    std::vector<Val> accs;
+    for (size_t r = 0; r < n_out; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
+    std::vector<Val> ranges;
+    std::vector<Val> loop_dims;
+    for (int a : u->axes) {
+      int64_t n = src->shape[a];
+      if (a == last && red_lanes > 1) n /= red_lanes;
+      Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
+      memo_.emplace_back();
+      loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(rg, red_lanes) : rg);
+      ranges.push_back(rg);
+    }
+    std::vector<Index> sidxs;
+    for (size_t r = 0; r < n_out; ++r) {
+      std::vector<Val> d = dims[r];
+      for (size_t k = 0; k < u->axes.size(); ++k) d[u->axes[k]] = loop_dims[k];
+      Index sidx{src->shape, d, -1};
+      if (lanes > 1) {
+        sidx.lanes = lanes;
+        sidx.lane_axis = lane_axes[r];
+        sidx.aligned = idxs[r].aligned;
+      } else if (red_lanes > 1) {
+        sidx.lanes = red_lanes;
+        sidx.lane_axis = last;
+        sidx.aligned = true;
+      }
+      sidxs.push_back(sidx);
+    }
+    std::vector<Val> vals = emit_group(src, sidxs, gate);
+    for (size_t r = 0; r < n_out; ++r) {
+      Val next = op == KILN_IR_ADD ? b_.accumulate_add(accs[r], b_.broadcast(vals[r], acc_lanes), ct)
+                                   : b_.alu(op, ct, accs[r], vals[r]);
+      b_.assign(accs[r], next);
+    }
+    for (size_t i = ranges.size(); i-- > 0;) {
+      memo_.pop_back();
+      b_.end_range(ranges[i]);
+    }
+    if (red_lanes == 1) return accs;
+    // horizontal: fold the lanes of the vector accumulator
+    Val h = b_.gep(accs[0], 0);
+    for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(accs[0], l));
+    return {h};
+  }
+
+  Val emit_gather(const UOp* u, Index& idx, Val gate) {
+    if (idx.lanes > 1) return devectorize(u, idx, gate);
+    const UOp* table = u->src[0].get();
+    const UOp* index = u->src[1].get();
+    std::vector<Val> dims;
+    int lane_axis = -1;
+    dims_for(idx, u->shape, dims, lane_axis);
+    Val iv = b_.cast(emit(index, idx, gate), idx_t_);
+    int64_t n = table->shape[u->axis];
+    Val valid = b_.and_(b_.lt(b_.const_int(-1, idx_t_), iv), b_.lt(iv, b_.const_int(n, idx_t_)));
+    dims[u->axis] = iv;
+    Index tidx{table->shape, dims, -1};
+    Val val = emit(table, tidx, b_.and_(gate, valid));
+    return b_.alu(KILN_IR_WHERE, compute_dtype(u->dtype), valid, val, zero(u->dtype));
+  }
+};
+
+}  // namespace
+
+kiln_kernel LoweredKernel::view() const {
+  kiln_kernel k{};
+  k.ir_version = KILN_IR_VERSION;
+  k.name = name.c_str();
+  k.insts = insts.data();
+  k.n_insts = static_cast<uint32_t>(insts.size());
+  k.operands = operands.data();
+  k.n_operands = static_cast<uint32_t>(operands.size());
+  k.n_params = static_cast<uint32_t>(params.size());
+  k.n_vars = static_cast<uint32_t>(vars.size());
+  for (int i = 0; i < 3; ++i) {
+    k.global_size[i] = global_size[i];
+    k.local_size[i] = local_size[i];
+  }
+  return k;
+}
+
+uint64_t LoweredKernel::ir_hash() const {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the instruction bytes
+  auto feed = [&](const void* p, size_t n) {
+    auto* c = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ c[i]) * 1099511628211ull;
+  };
+  for (const auto& i : insts) {
+    feed(&i.op, sizeof i.op);
+    feed(&i.dtype, 1);
+    feed(&i.vcount, 1);
+    feed(&i.flags, sizeof i.flags);
+    feed(i.src, sizeof i.src);
+    feed(&i.arg, 8);
+    feed(&i.arg2, 8);
+    feed(&i.imm, 8);
+  }
+  feed(operands.data(), operands.size() * sizeof(int32_t));
+  feed(name.data(), name.size());
+  feed(global_size, sizeof global_size);
+  feed(local_size, sizeof local_size);
+  return h;
+}
+
+LoweredKernel lower_assign(const UOpRef& target, const UOpRef& value,
+                           const kiln_device_caps& caps) {
+  Lowerer l(caps);
+  return l.run_assign(target, value);
+}
+
+LoweredKernel lower_kernel(const UOpRef& root, const kiln_device_caps& caps,
+                           const KernelOpts& opts) {
+  Lowerer l(caps, opts);
+  return l.run(root);
+}
+
+std::string KernelOpts::str() const {
+  return "lanes=" + std::to_string(lanes) + " rows=" + std::to_string(rows) +
+         " red_lanes=" + std::to_string(red_lanes);
+}
+
+std::vector<KernelOpts> candidate_opts(const UOpRef& root, const kiln_device_caps& caps) {
+  std::vector<KernelOpts> out;
+  if (root->op == Op::Attention || root->shape.empty()) return out;
+  int64_t last = root->shape.back();
+  bool has_reduce = false;
+  {
+    std::vector<const UOp*> stack{root.get()};
+    while (!stack.empty() && !has_reduce) {
+      const UOp* u = stack.back();
+      stack.pop_back();
+      if (u != root.get() && u->realized()) continue;
+      has_reduce |= u->op == Op::Reduce;
+      for (const auto& s : u->src) stack.push_back(s.get());
+    }
+  }
+  int64_t m = root->shape.size() >= 2 ? root->shape[root->shape.size() - 2] : 1;
+  int max_lanes = std::max(1, std::min(16, static_cast<int>(caps.preferred_vector_bytes) / 2));
+  for (int lanes : {1, 4, 8, 16}) {
+    if (lanes > max_lanes || (lanes > 1 && last % lanes != 0)) continue;
+    if (!has_reduce) {
+      out.push_back({lanes, 1, -1});
+      continue;
+    }
+    for (int rows : {1, 2, 4, 6, 8}) {
+      if (rows > 1 && (m % rows != 0 || lanes == 1)) continue;
+      if (lanes == 1 && rows == 1) {
+        for (int red : {1, 4, 8, 16}) out.push_back({1, 1, red});
+      } else {
+        out.push_back({lanes, rows, 1});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace kiln::detail

@@ -1,0 +1,30 @@
+// Recording of launches for kiln::Jit: while a recorder is active on this thread, every
+// kernel launch and copy is appended to it.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "graph/uop.h"
+#include "runtime/program_cache.h"
+
+namespace kiln::detail {
+
+struct CapturedLaunch {
+  ProgramRef program;
+  std::vector<BufferRef> buffers;
+  std::vector<Variable> vars;
+  uint32_t global_size[3];
+  uint32_t local_size[3];
+  std::string name;
+};
+
+struct CaptureRecorder {
+  std::vector<CapturedLaunch> launches;
+  std::vector<const DeviceBuffer*> allocated;  // buffers created while capturing
+  bool unsupported = false;  // a copy between devices happened: not replayable
+};
+
+CaptureRecorder*& active_recorder();
+
+}  // namespace kiln::detail

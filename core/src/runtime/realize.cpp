@@ -1,0 +1,166 @@
+#include "runtime/realize.h"
+
+#include <chrono>
+#include <iostream>
+#include <vector>
+
+#include "codegen/lowerer.h"
+#include "kiln/error.h"
+#include "runtime/beam.h"
+#include "runtime/capture.h"
+#include "runtime/debug.h"
+#include "runtime/program_cache.h"
+#include "runtime/stats.h"
+#include "schedule/scheduler.h"
+
+namespace kiln::detail {
+
+namespace {
+
+void check(Device* d, kiln_status st, const char* what, const char* err) {
+  if (st != KILN_OK) throw Error("device " + d->spec() + ": " + what + " failed: " + err);
+}
+
+void launch_kernel(const LoweredKernel& k, const ProgramRef& prog, Device* d) {
+  std::vector<kiln_buffer*> bufs;
+  for (const auto& p : k.params) {
+    if (!p->buffer) throw Error("internal: kernel " + k.name + " reads an unrealized node");
+    bufs.push_back(p->buffer->handle);
+  }
+  std::vector<int64_t> vars;
+  for (const auto& v : k.vars) vars.push_back(v.value());
+  kiln_launch l{};
+  l.program = prog->handle;
+  l.buffers = bufs.data();
+  l.n_buffers = static_cast<uint32_t>(bufs.size());
+  l.vars = vars.data();
+  l.n_vars = static_cast<uint32_t>(vars.size());
+  for (int i = 0; i < 3; ++i) {
+    l.global_size[i] = k.global_size[i];
+    l.local_size[i] = k.local_size[i];
+  }
+  char err[2048] = {0};
+  double t = 0;
+  auto start = std::chrono::steady_clock::now();
+  check(d, d->api().launch(d->handle(), &l, debug_level() >= 2 ? &t : nullptr, {err, sizeof err}),
+        "launch", err);
+  stats().kernels_launched++;
+  if (CaptureRecorder* rec = active_recorder()) {
+    CapturedLaunch c;
+    c.program = prog;
+    for (const auto& p : k.params) c.buffers.push_back(p->buffer);
+    c.vars = k.vars;
+    for (int i = 0; i < 3; ++i) {
+      c.global_size[i] = k.global_size[i];
+      c.local_size[i] = k.local_size[i];
+    }
+    c.name = k.name;
+    rec->launches.push_back(std::move(c));
+  }
+  if (debug_level() >= 2) {
+    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    std::cerr << "kiln: " << k.name << " " << us << " us\n";
+  }
+}
+
+void run_copy(const UOpRef& node) {
+  const UOp* src = node->src[0].get();
+  if (CaptureRecorder* rec = active_recorder()) rec->unsupported = true;
+  auto out = std::make_shared<DeviceBuffer>(node->device, node->numel() * dtype_size(node->dtype));
+  size_t bytes = out->bytes;
+  char err[1024] = {0};
+  if (bytes) {
+    if (src->device == node->device) {
+      check(node->device, node->device->api().copy_device(node->device->handle(), out->handle, 0,
+                                                          src->buffer->handle, 0, bytes,
+                                                          {err, sizeof err}),
+            "copy", err);
+    } else {
+      std::vector<char> host(bytes);
+      check(src->device, src->device->api().copy_out(src->device->handle(), host.data(),
+                                                      src->buffer->handle, 0, bytes,
+                                                      {err, sizeof err}),
+            "copy out", err);
+      check(node->device, node->device->api().copy_in(node->device->handle(), out->handle, 0,
+                                                      host.data(), bytes, {err, sizeof err}),
+            "copy in", err);
+    }
+  }
+  set_realized(node, out);
+}
+
+}  // namespace
+
+namespace {
+void run_schedule(Schedule& s, const UOp* skip) {
+  if (s.items.empty()) return;
+  stats().schedules_built++;
+  for (auto& item : s.items) {
+    if (item.root.get() == skip) continue;
+    if (item.kind == ScheduleItem::Kind::Copy) {
+      run_copy(item.root);
+      continue;
+    }
+    Device* d = item.root->device;
+    auto out = std::make_shared<DeviceBuffer>(d, item.root->numel() * dtype_size(item.root->dtype));
+    if (item.root->numel() == 0) {
+      set_realized(item.root, out);
+      continue;
+    }
+    // the output slot reads the fresh buffer (BEAM times candidates into it)
+    item.root->buffer = out;
+    try {
+      LoweredKernel k = choose_kernel(item.root, d);
+      stats().kernels_lowered++;
+      ProgramRef prog = get_program(d, k);
+      launch_kernel(k, prog, d);
+    } catch (...) {
+      item.root->buffer = nullptr;
+      throw;
+    }
+    set_realized(item.root, out);
+  }
+  if (debug_level() >= 1)
+    std::cerr << "kiln: scheduled " << s.items.size() << " kernel(s)\n";
+}
+}  // namespace
+
+void realize_nodes(const std::vector<UOpRef>& outputs) {
+  Schedule s = create_schedule(outputs);
+  run_schedule(s, nullptr);
+}
+
+namespace {
+bool reads_buffer(const UOp* u, const DeviceBuffer* buf) {
+  std::vector<const UOp*> stack{u};
+  while (!stack.empty()) {
+    const UOp* n = stack.back();
+    stack.pop_back();
+    if (n->buffer.get() == buf) return true;
+    for (const auto& s : n->src) stack.push_back(s.get());
+  }
+  return false;
+}
+}  // namespace
+
+void run_assign(const UOpRef& target, const UOpRef& value_in) {
+  UOpRef base = target->op == Op::View && !target->realized() ? target->src[0] : target;
+  UOpRef value = value_in;
+  // A kernel never reads the memory it writes at other positions: compute such a value first.
+  if (reads_buffer(value.get(), base->buffer.get())) {
+    value = make_contiguous(value);
+    realize_nodes({value});
+  } else {
+    // the value is fused into the assign kernel; only the boundaries inside it run first
+    Schedule s = create_schedule({value});
+    run_schedule(s, value.get());
+  }
+  if (target->numel() == 0) return;
+  Device* d = base->device;
+  LoweredKernel k = lower_assign(target, value, d->caps());
+  stats().kernels_lowered++;
+  ProgramRef prog = get_program(d, k);
+  launch_kernel(k, prog, d);
+}
+
+}  // namespace kiln::detail

@@ -1,0 +1,147 @@
+// Reductions. Each is one REDUCE node (keepdim shape) plus a reshape when keepdim is false.
+#include <algorithm>
+#include <cmath>
+
+#include "kiln/device_runtime.h"
+
+#include "tensor/tensor_internal.h"
+
+namespace kiln {
+
+using namespace detail;
+
+namespace {
+double identity_for(ReduceOp op, DType t) {
+  switch (op) {
+    case ReduceOp::Sum: return 0;
+    case ReduceOp::Prod: return 1;
+    case ReduceOp::Max: return is_float(t) ? -INFINITY : (is_unsigned(t) ? 0 : -std::ldexp(1.0, 8 * int(dtype_size(t)) - 1));
+    case ReduceOp::Min: return is_float(t) ? INFINITY : (is_unsigned(t) ? std::ldexp(1.0, 8 * int(dtype_size(t))) - 1 : std::ldexp(1.0, 8 * int(dtype_size(t)) - 1) - 1);
+  }
+  return 0;
+}
+
+// A long reduction with few outputs would run on one core: reduce it in two steps, first into
+// `parts` partial results per output (spread over all cores), then over the parts.
+Tensor split_reduce(ReduceOp op, const Tensor& x, const std::vector<int>& axes) {
+  const Shape& s = x.shape();
+  int64_t outputs = 1, length = 1;
+  for (int i = 0; i < x.ndim(); ++i) {
+    if (std::find(axes.begin(), axes.end(), i) != axes.end()) length *= s[i];
+    else outputs *= s[i];
+  }
+  int cores = std::max<int>(1, static_cast<int>(x.device()->caps().compute_units));
+  bool few_outputs = outputs < static_cast<int64_t>(cores) * 8;
+  if (!few_outputs || length < 32768 || dtype_size(x.dtype()) > 4) return Tensor(make_reduce(op, x.node(), axes));
+  int64_t parts = std::min<int64_t>(256, std::max<int64_t>(cores * 16 / outputs, 2));
+  // reduced axes last, flattened: (kept..., length)
+  std::vector<int> order, kept;
+  for (int i = 0; i < x.ndim(); ++i)
+    if (std::find(axes.begin(), axes.end(), i) == axes.end()) {
+      order.push_back(i);
+      kept.push_back(i);
+    }
+  for (int a : axes) order.push_back(a);
+  Shape ks;
+  for (int i : kept) ks.push_back(s[i]);
+  Shape flat = ks;
+  flat.push_back(length);
+  Tensor t = x.permute(order).reshape(flat);
+  int64_t chunk = (length + parts - 1) / parts;
+  if (chunk * parts != length) {
+    std::vector<std::pair<int64_t, int64_t>> pad(flat.size(), {0, 0});
+    pad.back() = {0, chunk * parts - length};
+    t = t.pad(pad, identity_for(op, x.dtype()));
+  }
+  Shape split = ks;
+  split.push_back(parts);
+  split.push_back(chunk);
+  t = t.reshape(split);
+  int last = static_cast<int>(split.size()) - 1;
+  Tensor partial = Tensor(make_reduce(op, t.node(), {last}));            // (kept..., parts, 1)
+  Tensor total = Tensor(make_reduce(op, partial.node(), {last - 1}));    // (kept..., 1, 1)
+  // back to the keepdim shape of the original reduce
+  Shape keep = s;
+  for (int a : axes) keep[a] = 1;
+  return total.reshape(keep);
+}
+}  // namespace
+
+Tensor Tensor::reduce(ReduceOp op, std::vector<int> axes_in, bool keepdim) const {
+  const UOpRef& n = node_of(*this, "reduce");
+  auto axes = normalize_axes(axes_in, ndim(), "reduce", n->shape);
+  Tensor x = *this;
+  // like torch: sums and products of integers and bools accumulate in i64
+  if ((op == ReduceOp::Sum || op == ReduceOp::Prod) && !is_float(x.dtype()) && x.dtype() != DType::U64)
+    x = x.cast(DType::I64);
+  if (op == ReduceOp::Max || op == ReduceOp::Min) {
+    bool empty_axis = false;
+    for (int a : axes) empty_axis |= n->shape[a] == 0;
+    if (empty_axis && numel() == 0 && [&] {
+          int64_t out = 1;
+          for (int i = 0; i < ndim(); ++i)
+            if (std::find(axes.begin(), axes.end(), i) == axes.end()) out *= n->shape[i];
+          return out > 0;
+        }())
+      throw Error("reduce: max/min over an empty axis of shape " + shape_str(n->shape));
+  }
+  std::vector<int> real;
+  for (int a : axes)
+    if (n->shape[a] != 1) real.push_back(a);
+  Tensor r = real.empty() ? x : split_reduce(op, x, real);
+  if (keepdim) return r;
+  Shape out;
+  for (int i = 0; i < ndim(); ++i)
+    if (std::find(axes.begin(), axes.end(), i) == axes.end()) out.push_back(n->shape[i]);
+  return r.reshape(out);
+}
+
+Tensor Tensor::sum(std::vector<int> axes, bool keepdim) const { return reduce(ReduceOp::Sum, axes, keepdim); }
+Tensor Tensor::max(std::vector<int> axes, bool keepdim) const { return reduce(ReduceOp::Max, axes, keepdim); }
+Tensor Tensor::min(std::vector<int> axes, bool keepdim) const { return reduce(ReduceOp::Min, axes, keepdim); }
+Tensor Tensor::prod(std::vector<int> axes, bool keepdim) const { return reduce(ReduceOp::Prod, axes, keepdim); }
+
+Tensor Tensor::mean(std::vector<int> axes_in, bool keepdim) const {
+  const UOpRef& n = node_of(*this, "mean");
+  auto axes = normalize_axes(axes_in, ndim(), "mean", n->shape);
+  int64_t count = 1;
+  for (int a : axes) count *= n->shape[a];
+  Tensor s = to_float(*this).sum(axes, keepdim);
+  return s * (1.0 / static_cast<double>(count));
+}
+
+Tensor Tensor::var(std::vector<int> axes_in, bool keepdim, int64_t correction) const {
+  const UOpRef& n = node_of(*this, "var");
+  auto axes = normalize_axes(axes_in, ndim(), "var", n->shape);
+  int64_t count = 1;
+  for (int a : axes) count *= n->shape[a];
+  Tensor x = to_float(*this);
+  Tensor d = x - x.mean(axes, true);
+  double denom = static_cast<double>(std::max<int64_t>(0, count - correction));
+  return (d * d).sum(axes, keepdim) / denom;
+}
+
+namespace {
+Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
+  const UOpRef& n = node_of(x, is_max ? "argmax" : "argmin");
+  int axis = normalize_axis(axis_in, x.ndim(), is_max ? "argmax" : "argmin", n->shape);
+  int64_t len = n->shape[axis];
+  if (len == 0) throw Error("argmax: empty axis in shape " + shape_str(n->shape));
+  Tensor v = is_max ? x : (x.dtype() == DType::Bool ? x.logical_not() : -x);
+  if (is_unsigned(x.dtype()) && !is_max) v = x.bitwise_not();
+  Tensor m = v.max({axis}, true);
+  // first index of the extreme: max over (v == m) * (len - i), then len - that
+  Shape ishape(x.ndim(), 1);
+  ishape[axis] = len;
+  Tensor rev = (Tensor::full({}, double(len), DType::I32, x.device()) -
+                Tensor::arange(len, DType::I32, x.device())).reshape(ishape);
+  Tensor hit = Tensor::where(v.eq(m), rev, Tensor::full({}, 0, DType::I32, x.device()));
+  Tensor best = hit.max({axis}, keepdim);
+  return Tensor::full({}, double(len), DType::I32, x.device()) - best;
+}
+}  // namespace
+
+Tensor Tensor::argmax(int axis, bool keepdim) const { return arg_extreme(*this, axis, keepdim, true); }
+Tensor Tensor::argmin(int axis, bool keepdim) const { return arg_extreme(*this, axis, keepdim, false); }
+
+}  // namespace kiln

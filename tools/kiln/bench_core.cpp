@@ -1,0 +1,137 @@
+// `kiln bench core`: GEMV (f32, bf16) against memcpy bandwidth, GEMM against OpenBLAS sgemm on
+// the same threads, and JIT replay overhead per kernel.
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "args.h"
+#include "bench.h"
+#include "kiln/device_runtime.h"
+#include "kiln/jit.h"
+#include "kiln/tensor.h"
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace kiln::cli {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+template <class F>
+double best_seconds(F&& f, int reps) {
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    auto t0 = Clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return best;
+}
+
+int threads() {
+  if (const char* e = std::getenv("KILN_THREADS")) return std::max(1, std::atoi(e));
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+double memcpy_gbps(size_t bytes, int nthreads) {
+  std::vector<char> src(bytes, 1), dst(bytes, 0);
+  auto run = [&] {
+    std::vector<std::thread> ts;
+    size_t chunk = bytes / nthreads;
+    for (int t = 0; t < nthreads; ++t)
+      ts.emplace_back([&, t] {
+        size_t off = t * chunk, n = t == nthreads - 1 ? bytes - off : chunk;
+        std::memcpy(dst.data() + off, src.data() + off, n);
+      });
+    for (auto& th : ts) th.join();
+  };
+  run();
+  double s = best_seconds(run, 10);
+  return 2.0 * bytes / s / 1e9;  // read + write
+}
+
+double gemv_gbps(DType wt, int64_t n) {
+  Tensor w = Tensor::randn({n, n}, 1, wt).contiguous().realize();
+  Tensor x = Tensor::randn({n, 1}, 2, wt).contiguous().realize();
+  Jit f([&](const std::vector<Tensor>& in) { return std::vector<Tensor>{w.matmul(in[0])}; });
+  for (int i = 0; i < 2; ++i) f({x});
+  Device* d = w.device();
+  double s = best_seconds([&] { f({x}); d->synchronize(); }, 10);
+  return double(n) * n * dtype_size(wt) / s / 1e9;
+}
+
+std::pair<double, double> gemm_gflops(int64_t n, int nthreads) {
+  Tensor a = Tensor::randn({n, n}, 3).contiguous().realize();
+  Tensor b = Tensor::randn({n, n}, 4).contiguous().realize();
+  Jit f([&](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0].matmul(in[1])}; });
+  for (int i = 0; i < 2; ++i) f({a, b});
+  Device* d = a.device();
+  double s = best_seconds([&] { f({a, b}); d->synchronize(); }, 3);
+  double kiln = 2.0 * n * n * n / s / 1e9;
+  std::vector<float> A = a.to_vector<float>(), B = b.to_vector<float>(), C(n * n);
+  openblas_set_num_threads(nthreads);
+  auto blas = [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A.data(), n, B.data(), n,
+                0.0f, C.data(), n);
+  };
+  blas();
+  double sb = best_seconds(blas, 5);
+  return {kiln, 2.0 * n * n * n / sb / 1e9};
+}
+
+double replay_us_per_kernel() {
+  Tensor x = Tensor::zeros({16}).contiguous().realize();
+  const int chain = 64;
+  Jit f([&](const std::vector<Tensor>& in) {
+    Tensor t = in[0];
+    for (int i = 0; i < chain; ++i) t = (t + 1.0).contiguous();
+    return std::vector<Tensor>{t};
+  });
+  for (int i = 0; i < 2; ++i) f({x});
+  Device* d = x.device();
+  double s = best_seconds([&] { f({x}); d->synchronize(); }, 50);
+  return s / chain * 1e6;
+}
+
+int bench_core(const std::vector<std::string>& argv, bool json) {
+  Args args(argv, {"--size", "--gemm-size"}, {});
+  int64_t n = args.get_int("--size", 4096), m = args.get_int("--gemm-size", 1024);
+  int nt = threads();
+  double mem = memcpy_gbps(static_cast<size_t>(n) * n * 4, nt);
+  double g32 = gemv_gbps(DType::F32, n);
+  double g16 = gemv_gbps(DType::BF16, n);
+  auto [kg, bg] = gemm_gflops(m, nt);
+  double replay = replay_us_per_kernel();
+  Device* d = Device::default_device();
+  char buf[1024];
+  std::snprintf(buf, sizeof buf,
+                "{\"device\": \"%s\", \"threads\": %d, \"gemv_size\": %lld, \"gemm_size\": %lld, "
+                "\"memcpy_gbps\": %.2f, \"gemv_f32_gbps\": %.2f, \"gemv_bf16_gbps\": %.2f, "
+                "\"gemv_f32_vs_memcpy\": %.3f, \"gemv_bf16_vs_memcpy\": %.3f, "
+                "\"gemm_gflops\": %.2f, \"openblas_gflops\": %.2f, \"gemm_vs_openblas\": %.3f, "
+                "\"replay_us_per_kernel\": %.2f}",
+                d->caps().description, nt, static_cast<long long>(n), static_cast<long long>(m), mem,
+                g32, g16, g32 / mem, g16 / mem, kg, bg, kg / bg, replay);
+  if (json) {
+    std::cout << buf << "\n";
+  } else {
+    std::printf("device %s, %d threads\n", d->caps().description, nt);
+    std::printf("memcpy          %8.2f GB/s (read+write)\n", mem);
+    std::printf("gemv f32 %lld   %8.2f GB/s  (%.2fx memcpy)\n", static_cast<long long>(n), g32, g32 / mem);
+    std::printf("gemv bf16 %lld  %8.2f GB/s  (%.2fx memcpy)\n", static_cast<long long>(n), g16, g16 / mem);
+    std::printf("gemm f32 %lld^3 %8.2f GFLOP/s, OpenBLAS %.2f (%.2fx)\n", static_cast<long long>(m), kg, bg, kg / bg);
+    std::printf("replay          %8.2f us/kernel\n", replay);
+  }
+  return 0;
+}
+}  // namespace
+
+KILN_BENCH("core", "GEMV/GEMM/replay against memcpy and OpenBLAS", bench_core);
+
+}  // namespace kiln::cli

@@ -1,0 +1,108 @@
+// matmul (numpy semantics: 1-D operands, broadcast batches, empty and k = 0 products, transposed
+// and other non-contiguous operands) and nn::linear.
+#include "cases.h"
+#include "kiln/nn.h"
+
+namespace kiln::opsuite {
+
+namespace {
+
+struct MatmulLayout {
+  Shape a, b;
+  View va = View::Contiguous, vb = View::Contiguous;
+  bool transpose_b = false;  // b is stored (n, k) and read through transpose()
+};
+
+const std::vector<MatmulLayout>& layouts() {
+  static const std::vector<MatmulLayout> v{
+      {{3, 4}, {4, 5}},
+      {{1, 4}, {4, 1}},
+      {{17, 33}, {33, 9}},
+      {{7}, {7, 3}},
+      {{3, 7}, {7}},
+      {{7}, {7}},
+      {{2, 3, 4}, {4, 5}},
+      {{2, 1, 3, 4}, {3, 4, 2}},
+      {{0, 4}, {4, 3}},
+      {{3, 0}, {0, 4}},
+      {{64, 64}, {64, 64}},
+      {{5, 300}, {300, 3}},
+      {{6, 8}, {5, 8}, View::Contiguous, View::Contiguous, true},
+      {{2, 3, 4}, {4, 5}, View::Strided, View::Flipped},
+      {{4, 6}, {6, 4}, View::Permuted, View::Padded},
+      {{8, 16}, {16, 8}, View::Expanded, View::Shrunk},
+  };
+  return v;
+}
+
+std::string detail(DType t, const MatmulLayout& l) {
+  Shape b = l.b;
+  std::string vb = view_name(effective_view(l.vb, l.b));
+  if (l.transpose_b) {
+    std::swap(b[0], b[1]);
+    vb = "transposed";
+  }
+  return dtype_str(t) + " " + shape_str_of(l.a) + "@" + shape_str_of(b) + " " +
+         view_name(effective_view(l.va, l.a)) + "/" + vb;
+}
+
+Tolerance dot_tolerance(DType t) {
+  if (!ref::is_float_type(t)) return exact();
+  return {ref::epsilon(t), 0, t == DType::F32 ? 1e-5 : 1e-4};
+}
+
+}  // namespace
+
+void add_matmul_cases(CaseList& cases) {
+  const std::vector<DType> types{DType::F32, DType::F16, DType::BF16, DType::I32, DType::I8, DType::U8};
+  for (DType t : types) {
+    const auto& all = layouts();
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (t != DType::F32 && i % 3 != 0) continue;  // other dtypes: every third layout
+      MatmulLayout l = all[i];
+      bool is_float = ref::is_float_type(t);
+      for (const auto& [values, d] : std::vector<std::pair<std::string, Domain>>{
+               {"typical", is_float ? Domain::range(-2, 2) : full_domain(t)},
+               {is_float ? "wide" : "small", is_float ? Domain::range(-100, 100) : Domain::range(-10, 10)}}) {
+        Domain dom = d;
+        cases.push_back({"matmul", case_name("matmul", "matmul", detail(t, l) + " " + values), {t}, [=](Context& cx) {
+                           Input a = make_input(cx, t, l.a, dom, l.va);
+                           Input b = make_input(cx, t, l.b, dom, l.vb);
+                           ref::NDArray rb = l.transpose_b ? ref::transpose(b.ref, 0, 1) : b.ref;
+                           Tensor tb = l.transpose_b ? b.t.transpose() : b.t;
+                           ref::NDArray mag = ref::abs_matmul(a.ref, rb);
+                           return compare(ref::matmul(a.ref, rb), a.t.matmul(tb), dot_tolerance(t), &mag);
+                         }});
+      }
+    }
+  }
+  // A mixed-dtype product promotes like elementwise ops.
+  cases.push_back({"matmul", "matmul/matmul f16,f32 (3, 4)@(4, 5)", {DType::F16, DType::F32}, [](Context& cx) {
+                     Input a = make_input(cx, DType::F16, {3, 4});
+                     Input b = make_input(cx, DType::F32, {4, 5});
+                     ref::NDArray mag = ref::abs_matmul(a.ref, b.ref);
+                     return compare(ref::matmul(a.ref, b.ref), a.t.matmul(b.t), dot_tolerance(DType::F32), &mag);
+                   }});
+  struct LinearLayout {
+    Shape x, w;
+    bool bias;
+  };
+  for (DType t : float_dtypes()) {
+    for (const LinearLayout& l : {LinearLayout{{2, 3, 4}, {5, 4}, true}, LinearLayout{{7, 16}, {3, 16}, false},
+                                  LinearLayout{{16}, {8, 16}, true}}) {
+      std::string name = case_name("matmul", "linear", dtype_str(t) + " x" + shape_str_of(l.x) + " w" +
+                                                           shape_str_of(l.w) + (l.bias ? " bias" : ""));
+      cases.push_back({"matmul", name, {t}, [=](Context& cx) {
+                         Input x = make_input(cx, t, l.x);
+                         Input w = make_input(cx, t, l.w);
+                         Input b = make_input(cx, t, {l.w[0]});
+                         ref::NDArray want = ref::linear(x.ref, w.ref, l.bias ? &b.ref : nullptr);
+                         ref::NDArray mag = ref::abs_matmul(x.ref, ref::transpose(w.ref, 0, 1));
+                         if (l.bias) mag = ref::binary(ref::Binary::Add, mag, ref::unary(ref::Unary::Abs, ref::cast(b.ref, DType::F64)));
+                         return compare(want, nn::linear(x.t, w.t, l.bias ? b.t : Tensor()), dot_tolerance(t), &mag);
+                       }});
+    }
+  }
+}
+
+}  // namespace kiln::opsuite
