@@ -12,6 +12,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::Security: return "SecurityError";
     case ErrorKind::Runtime: return "TemplateRuntimeError";
     case ErrorKind::Overflow: return "OverflowError";
+    case ErrorKind::Assertion: return "AssertionError";
     case ErrorKind::Unsupported: return "UnsupportedFeature";
     case ErrorKind::Raised: return "TemplateError";
   }

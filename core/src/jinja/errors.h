@@ -18,6 +18,7 @@ enum class ErrorKind {
   Security,       // SecurityError: the sandbox refuses (e.g. list.append)
   Runtime,        // TemplateRuntimeError and friends
   Overflow,       // OverflowError / resource limits
+  Assertion,      // AssertionError (a filter's argument check)
   Unsupported,    // a real Jinja feature this engine does not implement
   Raised,         // raise_exception() called by the template
 };

@@ -171,8 +171,8 @@ Value f_truncate(Interpreter&, const Value& v, const CallArgs& a) {
   std::u32string end = utf8_decode(args.has(2) ? text_of(args.get(2)) : std::string("..."));
   int64_t leeway = args.has(3) && !args.get(3).is_none() ? args.int_or(3, 5) : 5;
   if (length < static_cast<int64_t>(end.size()))
-    fail(ErrorKind::Runtime, "expected length >= " + std::to_string(end.size()) + ", got " + std::to_string(length));
-  if (leeway < 0) fail(ErrorKind::Runtime, "expected leeway >= 0, got " + std::to_string(leeway));
+    fail(ErrorKind::Assertion, "expected length >= " + std::to_string(end.size()) + ", got " + std::to_string(length));
+  if (leeway < 0) fail(ErrorKind::Assertion, "expected leeway >= 0, got " + std::to_string(leeway));
   if (static_cast<int64_t>(s.size()) <= length + leeway) return Value::string(utf8_encode(s));
   std::u32string head = s.substr(0, static_cast<size_t>(length - static_cast<int64_t>(end.size())));
   if (!killwords) {
