@@ -118,6 +118,11 @@ class ToolResultBuilder {
   std::vector<int> withdrawn_;
 };
 
+// Checks a delta stream against the protocol above (indices in order, arguments only for the
+// latest started call and never after its withdrawal, no empty text deltas). Returns "" when it
+// is well-formed, else what is wrong.
+std::string check_tool_delta_stream(const std::vector<ToolDelta>& deltas);
+
 const char* tool_problem_name(ToolProblem problem);
 const char* tool_delta_type_name(ToolDeltaType type);
 // {"content":..,"reasoning":..,"tool_calls":[{"id","type":"function","function":{"name","arguments"}}],

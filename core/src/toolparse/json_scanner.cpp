@@ -64,7 +64,7 @@ JsonScanner::Status JsonScanner::push(char c) {
       if (!number_can_end()) return fail();
       token_ = Token::none;
       value_complete(at);
-      if (status_ == Status::done) return fail();  // a byte after a complete top-level number
+      if (status_ == Status::done) return is_space(c) ? status_ : fail();
       return structural(c);
     case Token::none: return structural(c);
   }

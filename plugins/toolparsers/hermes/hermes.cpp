@@ -84,8 +84,8 @@ class HermesParser final : public StreamingToolParser {
         consume(kClose.size());
         return set(State::text);
       case FrontMatch::maybe:
-        if (!final) return;
-        [[fallthrough]];
+        if (final) fail(ToolProblem::truncated, "output ended inside <tool_call>");
+        return;
       case FrontMatch::no:
         fail(ToolProblem::unbalanced_markup, "expected </tool_call> after the tool call");
     }

@@ -137,7 +137,8 @@ class Llama3JsonParser final : public StreamingToolParser {
   std::optional<JsonCallReader> reader_;
 };
 
-const char* const kMarkers[] = {"<|python_tag|>", "{\"name\":", "<|eom_id|>", nullptr};
+const char* const kMarkers[] = {"<|python_tag|>", "<|eom_id|>", "<|eot_id|>", "<think>",
+                                "</think>", nullptr};
 
 }  // namespace
 

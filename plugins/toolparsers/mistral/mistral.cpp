@@ -144,7 +144,10 @@ class MistralParser final : public StreamingToolParser {
         out().arguments(index_, v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
     }
-    if (v.is_discarded() || !v.is_object()) {
+    if (v.is_discarded()) {
+      return fail(ToolProblem::invalid_json, "tool call arguments are not valid JSON");
+    }
+    if (!v.is_object()) {
       return fail(ToolProblem::invalid_arguments, "tool call arguments are not a JSON object");
     }
     out().end_call(index_);

@@ -103,6 +103,7 @@ class Qwen3XmlParser final : public StreamingToolParser {
     index_ = out().start_call(name);
     block_calls_.push_back(index_);
     params_ = 0;
+    args_.clear();
     set(State::body);
   }
 
@@ -114,7 +115,11 @@ class Qwen3XmlParser final : public StreamingToolParser {
       case FrontMatch::no: break;
     }
     if (expect(kFunctionClose, final, "unexpected text inside <function=...>")) {
-      out().arguments(index_, params_ == 0 ? "{}" : "}");
+      emit(params_ == 0 ? "{}" : "}");
+      // Values pass through byte for byte; invalid UTF-8 in them would make invalid JSON.
+      if (!nlohmann::json::accept(args_)) {
+        return fail(ToolProblem::invalid_json, "tool call arguments are not valid UTF-8 JSON");
+      }
       out().end_call(index_);
       set(State::after_function);
     }
@@ -128,7 +133,7 @@ class Qwen3XmlParser final : public StreamingToolParser {
     std::string head = params_ == 0 ? "{\"" : ", \"";
     head += json_escape(name) + "\": ";
     if (as_string_) head += '"';
-    out().arguments(index_, head);
+    emit(head);
     ++params_;
     set(State::value);
   }
@@ -156,10 +161,10 @@ class Qwen3XmlParser final : public StreamingToolParser {
     value_text(in.substr(0, n > 0 && in[n - 1] == '\n' ? n - 1 : n));
     take(n);
     if (as_string_) {
-      out().arguments(index_, "\"");
+      emit("\"");
     } else {
-      out().arguments(index_, convert_parameter_value(value_, schema_)
-                                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      emit(convert_parameter_value(value_, schema_)
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     if (hit.which == 0) take(kParamClose.size());
     set(State::body);
@@ -167,7 +172,7 @@ class Qwen3XmlParser final : public StreamingToolParser {
 
   void value_text(std::string_view text) {
     if (text.empty()) return;
-    if (as_string_) out().arguments(index_, json_escape(text));
+    if (as_string_) emit(json_escape(text));
     else value_.append(text);
   }
 
@@ -236,6 +241,11 @@ class Qwen3XmlParser final : public StreamingToolParser {
     set(State::reject);
   }
 
+  void emit(std::string_view fragment) {
+    args_.append(fragment);
+    out().arguments(index_, fragment);
+  }
+
   // Consumes n bytes that belong to the current block.
   void take(size_t n) {
     raw_.append(input().substr(0, n));
@@ -268,6 +278,7 @@ class Qwen3XmlParser final : public StreamingToolParser {
   bool as_string_ = true;
   bool value_begun_ = false;
   std::string value_;  // a non-string value, converted when complete
+  std::string args_;   // the current call's arguments as emitted
 };
 
 const char* const kMarkers[] = {"<tool_call>", "<function=", "<parameter=", "</parameter>",
