@@ -11,7 +11,7 @@ PACKAGES=(
   llvm-16-dev libzstd-dev zlib1g-dev libtinfo-dev libxml2-dev libedit-dev libffi-dev
   libspdlog-dev libfmt-dev catch2
   libsentencepiece-dev libsndfile1-dev
-  libyaml-cpp-dev nlohmann-json3-dev libpcre2-dev
+  libyaml-cpp-dev nlohmann-json3-dev libpcre2-dev libicu-dev xz-utils liblzma-dev
   libopenblas-dev libamdhip64-dev
   python3 python3-venv python3-zmq python3-msgpack
 )

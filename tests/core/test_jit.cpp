@@ -1,6 +1,8 @@
 // JIT: after capture, a replay builds no graph, lowers nothing and compiles nothing.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "kiln/device_runtime.h"
 #include "kiln/jit.h"
 #include "kiln/nn.h"
@@ -53,4 +55,51 @@ TEST_CASE("jit plans intermediate memory by lifetime") {
   for (auto& v : ref)
     for (int i = 0; i < 8; ++i) v = v * 1.5f + 1.0f;
   for (size_t i = 0; i < ref.size(); ++i) CHECK(again[i] == Approx(ref[i]).epsilon(1e-5));
+}
+
+TEST_CASE("KV cache write at a symbolic position and decode attention replay") {
+  const int64_t ctx = 16, d = 8;
+  Tensor kcache = Tensor::zeros({1, 1, ctx, d}).contiguous().realize();
+  Tensor vcache = Tensor::zeros({1, 1, ctx, d}).contiguous().realize();
+  Variable pos("start_pos", 0, ctx - 1);
+  Jit step([&](const std::vector<Tensor>& in) {
+    // in[0]: (1, 1, 1, d) — the new token's q = k = v
+    kcache.shrink_at(2, pos, 1).assign(in[0]);
+    vcache.shrink_at(2, pos, 1).assign(in[0] * 2.0);
+    nn::AttentionOptions o;
+    o.causal = true;
+    o.q_offset_var = pos;
+    return std::vector<Tensor>{nn::scaled_dot_product_attention(in[0], kcache, vcache, o)};
+  });
+  std::vector<std::vector<float>> rows;
+  for (int64_t p = 0; p < 6; ++p) {
+    pos.bind(p);
+    std::vector<float> x(d);
+    for (int64_t j = 0; j < d; ++j) x[j] = 0.1f * static_cast<float>((p + 1) * (j + 1) % 7);
+    rows.push_back(x);
+    auto before = runtime_stats();
+    std::vector<float> got = step({Tensor::from_vector(x, {1, 1, 1, d})})[0].to_vector<float>();
+    if (p >= 1) CHECK(runtime_stats().kernels_compiled == before.kernels_compiled);
+    // reference: softmax over keys 0..p of q.k/sqrt(d), values 2*row
+    std::vector<double> w;
+    double mx = -1e30;
+    for (int64_t k = 0; k <= p; ++k) {
+      double s = 0;
+      for (int64_t j = 0; j < d; ++j) s += double(x[j]) * rows[k][j];
+      s /= std::sqrt(double(d));
+      w.push_back(s);
+      mx = std::max(mx, s);
+    }
+    double z = 0;
+    for (auto& v : w) z += (v = std::exp(v - mx));
+    for (int64_t j = 0; j < d; ++j) {
+      double ref = 0;
+      for (int64_t k = 0; k <= p; ++k) ref += w[k] / z * 2.0 * rows[k][j];
+      CHECK(got[j] == Approx(ref).margin(1e-5));
+    }
+  }
+  // the cache holds every written row
+  auto kc = kcache.to_vector<float>();
+  for (int64_t p = 0; p < 6; ++p)
+    for (int64_t j = 0; j < d; ++j) CHECK(kc[p * d + j] == rows[p][j]);
 }

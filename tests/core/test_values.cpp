@@ -63,3 +63,22 @@ TEST_CASE("attention with a causal mask matches a hand computation") {
   CHECK(r[0] == Approx(1.0));
   CHECK(r[1] == Approx((w0 * 1 + w1 * 2) / (w0 + w1)));
 }
+
+TEST_CASE("reinterpret: Q8_0-style blocks read as f16 scales and i8 quants, dequantized in a kernel") {
+  // two blocks of (f16 scale, 4 x i8)
+  std::vector<uint8_t> raw;
+  auto put_block = [&](float scale, std::vector<int8_t> q) {
+    uint16_t h = f32_to_f16(scale);
+    raw.push_back(static_cast<uint8_t>(h & 0xff));
+    raw.push_back(static_cast<uint8_t>(h >> 8));
+    for (auto v : q) raw.push_back(static_cast<uint8_t>(v));
+  };
+  put_block(0.5f, {1, -2, 3, -4});
+  put_block(2.0f, {10, 0, -1, 7});
+  Tensor bytes = Tensor::from_vector(raw, {2, 6}).realize();
+  Tensor scales = bytes.reinterpret(DType::U16, {2, 3}).slice(1, 0, 1).bitcast(DType::F16);
+  Tensor quants = bytes.slice(1, 2, 6).bitcast(DType::I8);
+  auto w = (quants.cast(DType::F32) * scales.cast(DType::F32)).to_vector<float>();
+  CHECK(w == std::vector<float>{0.5f, -1, 1.5f, -2, 20, 0, -2, 14});
+  CHECK_THROWS_AS(bytes.reinterpret(DType::F32, {5}), Error);
+}

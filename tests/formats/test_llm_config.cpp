@@ -103,7 +103,7 @@ TEST_CASE("RoPE: classic Gemma-3 keys give sliding layers their local base", "[r
   CHECK(full.factor == 8.0);
 }
 
-TEST_CASE("RoPE: malformed values name the key; text_config", "[rope]") {
+TEST_CASE("RoPE: malformed values name the key, and text_config", "[rope]") {
   CHECK_THROWS_WITH(rope_parameters(json{{"rope_theta", "big"}}), Catch::Contains("rope_theta must be a number"));
   CHECK_THROWS_WITH(rope_parameters(json::parse(R"({"rope_scaling": {"rope_type": "linear", "factor": "2"}})")),
                     Catch::Contains("rope_scaling.factor"));

@@ -63,7 +63,7 @@ TEST_CASE("safetensors: every dtype reads as the reference wrote it", "[safetens
     size_t count = e["count"];
     REQUIRE(t.elements == count);
     std::vector<float> want(count);
-    std::memcpy(want.data(), floats.data() + e["expected_offset"].get<size_t>(), count * 4);
+    if (count) std::memcpy(want.data(), floats.data() + e["expected_offset"].get<size_t>(), count * 4);
     std::vector<float> got = kiln::dequantize(t.type, t.data, t.elements);
     for (size_t i = 0; i < count; ++i)
       if (!same_float(got[i], want[i])) FAIL("element " << i << ": " << got[i] << " vs " << want[i]);

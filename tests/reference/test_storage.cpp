@@ -100,7 +100,8 @@ TEST_CASE("reference dtype promotion", "[reference]") {
   CHECK(promote_types(DType::I8, DType::U8) == DType::I16);
   CHECK(promote_types(DType::U16, DType::I16) == DType::I32);
   CHECK(promote_types(DType::U32, DType::I32) == DType::I64);
-  CHECK(promote_types(DType::I8, DType::U16) == DType::U16);
+  CHECK(promote_types(DType::I8, DType::U16) == DType::I32);
+  CHECK(promote_types(DType::I32, DType::U16) == DType::I32);
   CHECK(promote_types(DType::F16, DType::BF16) == DType::F32);
   CHECK(promote_types(DType::F16, DType::I64) == DType::F16);
   CHECK(promote_types(DType::Bool, DType::U8) == DType::U8);

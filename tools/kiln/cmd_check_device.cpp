@@ -63,10 +63,11 @@ nlohmann::json to_json(const kiln::opsuite::Summary& s) {
                      {"status", status_name(r.status)},
                      {"max_error", r.max_error},
                      {"message", r.message},
-                     {"seconds", r.seconds}});
+                     {"seconds", r.seconds},
+                     {"kernels_compiled", r.kernels_compiled}});
   return {{"device", s.device}, {"run", s.run},         {"passed", s.passed},
           {"failed", s.failed}, {"skipped", s.skipped}, {"seconds", s.seconds},
-          {"cases", cases}};
+          {"kernels_compiled", s.kernels_compiled}, {"cases", cases}};
 }
 
 int check_device(const std::vector<std::string>& argv) {
@@ -112,7 +113,7 @@ int check_device(const std::vector<std::string>& argv) {
     std::cout << (summary.failed == 0 && summary.run > 0 ? "PASS" : "FAIL") << " "
               << summary.device << ": " << summary.passed << " of " << summary.run
               << " cases passed, " << summary.failed << " failed, " << summary.skipped
-              << " skipped\n";
+              << " skipped (" << summary.kernels_compiled << " kernels compiled)\n";
   }
   return summary.failed == 0 && summary.run > 0 ? 0 : 1;
 }

@@ -57,7 +57,8 @@ typedef struct kiln_device_caps {
   uint32_t unified_memory;       /* host pointers of buffers are directly usable */
 } kiln_device_caps;
 
-/* One launch inside a graph. */
+/* One launch (also one entry of a graph). A buffer the kernel writes must be bound to one slot
+ * only: devices may treat parameters as non-aliasing (the CPU device refuses such a launch). */
 typedef struct kiln_launch {
   kiln_program* program;
   kiln_buffer* const* buffers;

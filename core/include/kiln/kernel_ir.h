@@ -60,8 +60,8 @@ typedef enum kiln_ir_op {
   KILN_IR_SUB = 41,
   KILN_IR_MUL = 42,
   KILN_IR_FDIV = 43, /* float division */
-  KILN_IR_IDIV = 44, /* integer division, truncating toward zero (C) */
-  KILN_IR_MOD = 45,  /* integer remainder, sign of the dividend (C) */
+  KILN_IR_IDIV = 44, /* integer division, truncating toward zero (C); x/0 = 0, MIN/-1 = MIN */
+  KILN_IR_MOD = 45,  /* integer remainder, sign of the dividend (C); x%0 = 0, x%-1 = 0 */
   KILN_IR_MAX = 46,  /* a < b ? b : a */
   KILN_IR_MIN = 47,  /* b < a ? b : a */
   KILN_IR_CMPLT = 48, /* result BOOL; sources of any equal type */
@@ -77,7 +77,8 @@ typedef enum kiln_ir_op {
   KILN_IR_WHERE = 60,  /* src0 (BOOL) ? src1 : src2 */
   KILN_IR_MULADD = 61, /* src0 * src1 + src2, may be fused */
   /* ---- conversions and vectors ---- */
-  KILN_IR_CAST = 70,      /* value conversion to dtype (float->int truncates; ->BOOL is != 0) */
+  KILN_IR_CAST = 70,      /* value conversion to dtype (float->int truncates; ->BOOL is != 0;
+                             out-of-range float->int and NaN->int are unspecified) */
   KILN_IR_BITCAST = 71,   /* reinterpret bits, same width */
   KILN_IR_VECTORIZE = 72, /* lanes from scalars: src0 = first entry in the operand pool,
                              vcount entries; each entry is an instruction index. */

@@ -153,6 +153,10 @@ class Tensor {
   Tensor where(const Tensor& a, const Tensor& b) const { return where(*this, a, b); }
   Tensor cast(DType dtype) const;
   Tensor bitcast(DType dtype) const;  // same element size
+  // The same memory seen as other elements (zero-copy): this must be realized memory (a
+  // buffer, not a view); shape x dtype must cover exactly its bytes. Quantized weight blocks
+  // are read this way (e.g. Q8_0 bytes as u16 scales and i8 quants).
+  Tensor reinterpret(DType dtype, const Shape& shape) const;
 
   // ---- reductions (axes may be negative; empty axes = all) ----
   Tensor sum(std::vector<int> axes = {}, bool keepdim = false) const;

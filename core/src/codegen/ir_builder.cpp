@@ -104,6 +104,13 @@ Val IrBuilder::alu(kiln_ir_op op, DType t, Val a, Val b, Val c) {
   return emit(i, true);
 }
 
+Val IrBuilder::accumulate_add(Val acc, Val v, DType t) {
+  const kiln_ir_inst& i = insts_[v];
+  if (is_float(t) && i.op == KILN_IR_MUL && i.dtype == static_cast<uint8_t>(t))
+    return alu(KILN_IR_MULADD, t, i.src[0], i.src[1], acc);
+  return alu(KILN_IR_ADD, t, acc, v);
+}
+
 Val IrBuilder::vectorize(const std::vector<Val>& lanes) {
   if (lanes.size() == 1) return lanes[0];
   bool same = true;

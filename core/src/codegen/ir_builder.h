@@ -34,6 +34,8 @@ class IrBuilder {
   Val broadcast(Val v, int lanes);  // a scalar repeated (vectors pass through)
   Val gep(Val v, int lane);         // lane of a vector (scalars pass through)
   int vcount_of(Val v) const { return insts_.at(v).vcount; }
+  // acc + v, as one fused multiply-add when v is a float product (reduction bodies)
+  Val accumulate_add(Val acc, Val v, DType t);
   void store(Val buf, Val index, Val value, Val gate = -1);
   Val acc(Val init);
   void assign(Val acc, Val value);

@@ -370,8 +370,8 @@ class Lowerer {
           break;
         }
       if (out_axis < 0) return 1;
-      // the reduce's output lane axis must be the root's last axis
-      if (src->shape[out_axis] != last) return 1;
+      // lanes walk the root's last axis and, in the reduce's output, its innermost axis
+      if (src->shape[out_axis] % lanes != 0) return 1;
       int red_axis = r->axes.back();
       if (src->shape[red_axis] % vector_lanes(src->dtype) == 0 &&
           contiguous_loads(src, src->shape, red_axis) > contiguous_loads(src, src->shape, out_axis))
@@ -654,7 +654,7 @@ class Lowerer {
     Val valid = -1;            // -1: always valid
   };
 
-  ViewStep view_step(const UOp* u, Index& idx) {
+  ViewStep view_step(const UOp* u, Index idx) {
     ViewStep out;
     if (u->st.is_contiguous()) {
       // a plain reshape: the source in row-major order is this index, as it is
@@ -672,9 +672,18 @@ class Lowerer {
       const View& v = views.back();
       bool lane_masked = !v.mask.empty() &&
                          (v.mask[lane_axis].first > 0 || v.mask[lane_axis].second < v.shape[lane_axis]);
-      if (views.size() > 1 || lane_masked) {
+      if (lane_masked) {
         out.per_lane = true;
         return out;
+      }
+      if (views.size() > 1) {
+        if (v.strides[lane_axis] != 0) {
+          out.per_lane = true;
+          return out;
+        }
+        // every lane reads the same element: evaluate once, as a scalar
+        idx.lanes = 1;
+        lane_axis = -1;
       }
     }
     Val valid = -1, flat = -1;
@@ -863,7 +872,11 @@ class Lowerer {
       sidxs.push_back(sidx);
     }
     std::vector<Val> vals = emit_group(src, sidxs, gate);
-    for (size_t r = 0; r < n_out; ++r) b_.assign(accs[r], b_.alu(op, ct, accs[r], vals[r]));
+    for (size_t r = 0; r < n_out; ++r) {
+      Val next = op == KILN_IR_ADD ? b_.accumulate_add(accs[r], b_.broadcast(vals[r], acc_lanes), ct)
+                                   : b_.alu(op, ct, accs[r], vals[r]);
+      b_.assign(accs[r], next);
+    }
     for (size_t i = ranges.size(); i-- > 0;) {
       memo_.pop_back();
       b_.end_range(ranges[i]);

@@ -270,6 +270,22 @@ ShapeTracker ShapeTracker::shrink_var(int axis, const Variable& start, int64_t l
   return ShapeTracker(std::move(views));
 }
 
+ShapeTracker ShapeTracker::stride_axis(int axis, int64_t step) const {
+  std::vector<View> views = views_;
+  View& v = views.back();
+  int64_t n = v.shape[axis];
+  int64_t count = (n + step - 1) / step;
+  if (!v.mask.empty()) {
+    auto [lo, hi] = v.mask[axis];
+    int64_t nlo = (lo + step - 1) / step, nhi = (hi + step - 1) / step;
+    v.mask[axis] = {std::min(nlo, count), std::min(std::max(nhi, nlo), count)};
+  }
+  v.strides[axis] *= step;
+  v.shape[axis] = count;
+  v = normalized(v);
+  return ShapeTracker(std::move(views));
+}
+
 bool ShapeTracker::has_var() const {
   for (const auto& v : views_)
     if (v.var) return true;

@@ -50,6 +50,8 @@ class ShapeTracker {
   ShapeTracker pad(const std::vector<std::pair<int64_t, int64_t>>& padding) const;
   ShapeTracker shrink(const std::vector<std::pair<int64_t, int64_t>>& bounds) const;
   ShapeTracker flip(const std::vector<int>& axes) const;
+  // every step-th element along axis (step > 0), starting at 0
+  ShapeTracker stride_axis(int axis, int64_t step) const;
   // [start, start + length) along axis, with start a variable (unpadded views only).
   ShapeTracker shrink_var(int axis, const Variable& start, int64_t length) const;
   bool has_var() const;

@@ -49,6 +49,11 @@ Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const T
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  node_of(x, "linear");
+  node_of(weight, "linear");
+  if (weight.ndim() != 2 || x.ndim() < 1 || x.dim(-1) != weight.dim(1))
+    throw Error("linear: weight " + shape_str(weight.shape()) + " (out, in) does not fit input " +
+                shape_str(x.shape()));
   Tensor y = x.matmul(weight.transpose(-1, -2));
   if (bias.defined()) y = y + bias;
   return y;
@@ -86,7 +91,9 @@ Tensor conv_nd(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvO
   for (size_t i = 0; i < nsp; ++i) {
     int axis = 2 + static_cast<int>(i);
     int64_t L = win.dim(axis), span = dil[i] * (k[i] - 1) + 1;
-    if (L < span) throw Error(std::string(name) + ": padded input " + shape_str(xp.shape()) + " smaller than the dilated kernel");
+    if (L < span)
+      throw Error(std::string(name) + ": padded input " + shape_str(xp.shape()) +
+                  " is smaller than the dilated kernel of weight " + shape_str(w.shape()));
     int64_t out = (L - span) / stride[i] + 1;
     outs.push_back(out);
     // index [o, j] = o*stride + j*dil, built as a gather-free view: stack k shifted slices

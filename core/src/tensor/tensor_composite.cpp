@@ -1,11 +1,42 @@
 // Composite ops built from the primitives: matmul, softmax, cumsum, topk, gather, random.
 #include <cmath>
 
+#include "kiln/device_runtime.h"
+
 #include "tensor/tensor_internal.h"
 
 namespace kiln {
 
 using namespace detail;
+
+namespace {
+// Large matmuls on CPUs: B is first copied into column panels (N/P, K, P) so the kernel
+// streams each panel contiguously instead of striding a whole row of B per k (which also
+// maps every load to the same L1 set). The copy is O(K*N) against O(M*N*K) of work.
+Tensor packed_matmul(const Tensor& a, const Tensor& b, const Shape& batch, int64_t m, int64_t k,
+                     int64_t n) {
+  const int64_t P = 16;
+  Device* d = a.device();
+  bool cpu_like = d->caps().warp_size <= 1 && d->caps().preferred_vector_bytes >= 16;
+  if (!cpu_like || !batch.empty() || a.ndim() != 2 || b.ndim() != 2 || m < 32 || k < 64 ||
+      n < 64 || n % P != 0 || a.dtype() == DType::Bool || !is_float(a.dtype()))
+    return Tensor();
+  Tensor bp = b.reshape({k, n / P, P}).permute({1, 0, 2}).contiguous();  // (N/P, K, P)
+  const int64_t R = 4;
+  if (m % R != 0) {
+    // out[m, j, l] = sum_k a[m, k] * bp[j, k, l]
+    Tensor x = a.reshape({m, 1, 1, k}).expand({m, n / P, P, k});
+    Tensor y = bp.permute({0, 2, 1}).reshape({1, n / P, P, k}).expand({m, n / P, P, k});
+    return (x * y).sum({-1}).reshape({m, n});
+  }
+  // rows of A interleaved by R as well: ap[i, k, r] = a[i*R + r, k]
+  Tensor ap = a.reshape({m / R, R, k}).permute({0, 2, 1}).contiguous();  // (M/R, K, R)
+  Shape full = {m / R, R, n / P, P, k};
+  Tensor x = ap.permute({0, 2, 1}).reshape({m / R, R, 1, 1, k}).expand(full);
+  Tensor y = bp.permute({0, 2, 1}).reshape({1, 1, n / P, P, k}).expand(full);
+  return (x * y).sum({-1}).reshape({m, n});
+}
+}  // namespace
 
 Tensor Tensor::matmul(const Tensor& o) const {
   node_of(*this, "matmul");
@@ -21,9 +52,20 @@ Tensor Tensor::matmul(const Tensor& o) const {
     throw Error("matmul: shapes " + shape_str(shape()) + " and " + shape_str(o.shape()) +
                 " do not align (" + std::to_string(k) + " != " + std::to_string(b.dim(-2)) + ")");
   Shape ba(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
-  Shape batch = broadcast_shapes(ba, bb, "matmul");
+  Shape batch;
+  try {
+    batch = broadcast_shapes(ba, bb, "matmul");
+  } catch (const Error&) {
+    throw Error("matmul: batch dims of " + shape_str(shape()) + " and " + shape_str(o.shape()) +
+                " cannot be broadcast");
+  }
   int64_t m = a.dim(-2), n = b.dim(-1);
   DType t = promote(a.dtype(), b.dtype());
+  if (Tensor packed = packed_matmul(a.cast(t), b.cast(t), batch, m, k, n); packed.defined()) {
+    if (squeeze_a) packed = packed.squeeze(-2);
+    if (squeeze_b) packed = packed.squeeze(-1);
+    return packed;
+  }
   // (..., M, 1, K) * (..., 1, N, K) summed over K
   Shape sa = batch, sb = batch, full = batch;
   sa.insert(sa.end(), {m, 1, k});
@@ -34,8 +76,8 @@ Tensor Tensor::matmul(const Tensor& o) const {
   eb.insert(eb.end(), {k, n});
   Tensor x = broadcast_to(a.cast(t), ea).reshape(sa).expand(full);
   Tensor y = broadcast_to(b.cast(t), eb).transpose(-1, -2).reshape(sb).expand(full);
-  Tensor r = (x * y).sum({-1});
-  if (t == DType::Bool) r = r.cast(DType::Bool);
+  // integer products accumulate in i64 and wrap to the operand type, as torch does
+  Tensor r = (x * y).sum({-1}).cast(t);
   if (squeeze_a) r = r.squeeze(-2);
   if (squeeze_b) r = r.squeeze(-1);
   return r;
@@ -97,7 +139,7 @@ std::pair<Tensor, Tensor> Tensor::topk(int64_t k, int axis_in) const {
   Tensor vals = Tensor::where(hit, x.unsqueeze(-2).expand(sel), x.scalar_like(0)).sum({-1});
   Tensor inds = Tensor::where(hit, idx.reshape({1, n}).expand(sel),
                               Tensor::full({}, 0, DType::I32, device())).sum({-1});
-  return {vals.cast(dtype()).transpose(axis, -1), inds.transpose(axis, -1)};
+  return {vals.cast(dtype()).transpose(axis, -1), inds.cast(DType::I32).transpose(axis, -1)};
 }
 
 Tensor Tensor::gather(int axis_in, const Tensor& index) const {
@@ -166,16 +208,20 @@ Tensor random_bits(const Shape& shape, uint64_t seed, uint32_t stream, Device* d
   return h.reshape(shape);
 }
 
-Tensor uniform01(const Shape& shape, uint64_t seed, uint32_t stream, Device* device) {
+// Uniform [0, 1) with as many random bits as `t` holds exactly, so rounding to t never
+// reaches 1.
+Tensor uniform01(const Shape& shape, uint64_t seed, uint32_t stream, Device* device,
+                 DType t = DType::F32) {
+  int bits_kept = t == DType::F16 ? 11 : t == DType::BF16 ? 8 : 24;
   Tensor bits = random_bits(shape, seed, stream, device);
-  Tensor top24 = bits.shr(Tensor::full({}, 8, DType::U32, device));
-  return top24.cast(DType::F32) * (1.0 / 16777216.0);
+  Tensor top = bits.shr(Tensor::full({}, 32 - bits_kept, DType::U32, device));
+  return top.cast(DType::F32) * std::ldexp(1.0, -bits_kept);
 }
 }  // namespace
 
 Tensor Tensor::rand(const Shape& shape, uint64_t seed, DType dtype, Device* device) {
   if (!is_float(dtype)) throw Error(std::string("rand: dtype must be a float, got ") + dtype_name(dtype));
-  return uniform01(shape, seed, 0, device).cast(dtype);
+  return uniform01(shape, seed, 0, device, dtype).cast(dtype);
 }
 
 Tensor Tensor::randn(const Shape& shape, uint64_t seed, DType dtype, Device* device) {

@@ -289,6 +289,19 @@ KILN_INSTANTIATE(int64_t)
 KILN_INSTANTIATE(uint64_t)
 #undef KILN_INSTANTIATE
 
+Tensor Tensor::reinterpret(DType t, const Shape& s) const {
+  const UOpRef& n = node_of(*this, "reinterpret");
+  if (!(n->realized() || n->op == Op::Buffer))
+    throw Error("reinterpret: tensor of shape " + shape_str(n->shape) +
+                " is not realized memory (realize or contiguous() it first)");
+  size_t have = n->numel() * dtype_size(n->dtype), want = shape_numel(s) * dtype_size(t);
+  if (have != want)
+    throw Error("reinterpret: " + shape_str(n->shape) + " " + dtype_name(n->dtype) + " holds " +
+                std::to_string(have) + " bytes, " + shape_str(s) + " " + dtype_name(t) + " needs " +
+                std::to_string(want));
+  return Tensor(make_buffer_node(n->buffer, t, s));
+}
+
 double Tensor::item() const {
   if (numel() != 1)
     throw Error("item: tensor of shape " + shape_str(shape()) + " has " +

@@ -196,7 +196,18 @@ Tensor operator*(const Tensor& a, const Tensor& b) {
   return alu(Op::Mul, x.dtype(), {x, y});
 }
 Tensor operator/(const Tensor& a, const Tensor& b) {
-  auto [x, y] = binary_operands(to_float(a), to_float(b), "div");
+  // true division: the float type present wins (i32 / f16 -> f16); two integers give f32
+  bool af = is_float(a.dtype()), bf = is_float(b.dtype());
+  Tensor x0 = a, y0 = b;
+  if (!af && !bf) {
+    x0 = to_float(a);
+    y0 = to_float(b);
+  } else if (!af) {
+    x0 = a.cast(b.dtype());
+  } else if (!bf) {
+    y0 = b.cast(a.dtype());
+  }
+  auto [x, y] = binary_operands(x0, y0, "div");
   return alu(Op::FDiv, x.dtype(), {x, y});
 }
 Tensor operator+(const Tensor& a, double b) { return a + a.scalar_like(b); }

@@ -29,10 +29,11 @@ Tensor Tensor::reshape(const Shape& shape_in) const {
   int64_t known = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
-      if (infer >= 0) throw Error("reshape: more than one -1 in " + shape_str(shape_in));
+      if (infer >= 0)
+        throw Error("reshape: more than one -1 in " + shape_str(shape_in) + " for " + shape_str(s));
       infer = static_cast<int>(i);
     } else if (shape[i] < 0) {
-      throw Error("reshape: negative dimension in " + shape_str(shape_in));
+      throw Error("reshape: negative dimension in " + shape_str(shape_in) + " for " + shape_str(s));
     } else {
       known *= shape[i];
     }
@@ -206,21 +207,7 @@ Tensor Tensor::slice(int axis_in, std::optional<int64_t> start_in, std::optional
   b[axis] = {first, first + span};
   t = t.shrink(b);
   if (astep == 1) return t;
-  // pad to count*step, split the axis into (count, step) and keep column 0
-  std::vector<std::pair<int64_t, int64_t>> p(s.size(), {0, 0});
-  p[axis] = {0, count * astep - span};
-  t = t.pad(p);
-  Shape split = t.shape();
-  split[axis] = count;
-  split.insert(split.begin() + axis + 1, astep);
-  t = t.reshape(split);
-  std::vector<std::pair<int64_t, int64_t>> keep;
-  for (size_t i = 0; i < split.size(); ++i) keep.push_back({0, split[i]});
-  keep[axis + 1] = {0, 1};
-  t = t.shrink(keep);
-  Shape out = t.shape();
-  out.erase(out.begin() + axis + 1);
-  return t.reshape(out);
+  return move(t, [&](const ShapeTracker& st) { return st.stride_axis(axis, astep); });
 }
 
 Tensor Tensor::squeeze(std::optional<int> axis) const {

@@ -71,9 +71,20 @@ Tensor Tensor::reduce(ReduceOp op, std::vector<int> axes_in, bool keepdim) const
   const UOpRef& n = node_of(*this, "reduce");
   auto axes = normalize_axes(axes_in, ndim(), "reduce", n->shape);
   Tensor x = *this;
-  if (x.dtype() == DType::Bool && (op == ReduceOp::Sum)) x = x.cast(DType::I32);
-  if ((op == ReduceOp::Max || op == ReduceOp::Min) && numel() == 0)
-    throw Error("reduce: max/min of an empty tensor of shape " + shape_str(n->shape));
+  // like torch: sums and products of integers and bools accumulate in i64
+  if ((op == ReduceOp::Sum || op == ReduceOp::Prod) && !is_float(x.dtype()) && x.dtype() != DType::U64)
+    x = x.cast(DType::I64);
+  if (op == ReduceOp::Max || op == ReduceOp::Min) {
+    bool empty_axis = false;
+    for (int a : axes) empty_axis |= n->shape[a] == 0;
+    if (empty_axis && numel() == 0 && [&] {
+          int64_t out = 1;
+          for (int i = 0; i < ndim(); ++i)
+            if (std::find(axes.begin(), axes.end(), i) == axes.end()) out *= n->shape[i];
+          return out > 0;
+        }())
+      throw Error("reduce: max/min over an empty axis of shape " + shape_str(n->shape));
+  }
   std::vector<int> real;
   for (int a : axes)
     if (n->shape[a] != 1) real.push_back(a);

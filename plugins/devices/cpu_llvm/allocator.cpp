@@ -1,5 +1,7 @@
 // Host memory: 64-byte aligned (a cache line, and an AVX-512 vector), copies are memcpy after
 // a bounds check against the allocation.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -20,9 +22,17 @@ void check_range(const Buffer& b, size_t offset, size_t bytes, const char* what)
 
 }  // namespace
 
+uint64_t host_memory_bytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
+}
+
 Buffer* alloc_buffer(Device& dev, size_t bytes) {
-  if (bytes > (SIZE_MAX - kAlign))
-    fail(KILN_ERR_OUT_OF_MEMORY, "cpu_llvm: cannot allocate " + std::to_string(bytes) + " bytes");
+  // A request beyond the machine's memory is refused outright rather than left to overcommit.
+  static const uint64_t limit = host_memory_bytes();
+  if (bytes > SIZE_MAX - kAlign || (limit > 0 && bytes > limit))
+    fail(KILN_ERR_OUT_OF_MEMORY, "cpu_llvm: cannot allocate " + std::to_string(bytes) +
+                                     " bytes (host memory is " + std::to_string(limit) + " bytes)");
   // Round up so vector code may read the last aligned block; never 0 bytes.
   size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
   if (rounded == 0) rounded = kAlign;

@@ -1,6 +1,4 @@
 // Renderer + compiler + program loading: kernel IR -> LLVM text -> blob -> loaded kernel.
-#include <cstdio>
-
 #include "blob.h"
 #include "device.h"
 #include "errors.h"
@@ -25,11 +23,9 @@ bool is_c_identifier(const char* s) {
 
 }  // namespace
 
-std::string render(Device& dev, const kiln_kernel* kernel) {
+std::string render(Device&, const kiln_kernel* kernel) {
   if (kernel == nullptr) fail(KILN_ERR_INVALID, "cpu_llvm: render of a NULL kernel");
-  std::string text = render_llvm(*kernel);
-  if (dev.debug_level >= 5) std::fprintf(stderr, "--- cpu_llvm: rendered ---\n%s\n", text.c_str());
-  return text;
+  return render_llvm(*kernel);  // core prints it at KILN_DEBUG >= 4
 }
 
 std::vector<char> compile(Device& dev, const char* source, size_t len) {

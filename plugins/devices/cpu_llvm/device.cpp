@@ -1,6 +1,4 @@
 // Device lifetime and capabilities.
-#include <unistd.h>
-
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -81,7 +79,7 @@ Device* open_device(int index) {
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(host.features_hash));
   dev->compiler_id = "cpu_llvm-" KILN_CPU_LLVM_VERSION "-abi" + std::to_string(kKernelAbiVersion) +
                      " llvm-" + host.llvm_version + " O3 " + host.triple + " cpu=" + host.cpu +
-                     " features=" + hash;
+                     " features=" + hash + (host.libmvec ? " libmvec" : "");
   dev->description = cpu_model_name() + " (" + std::to_string(dev->pool->threads()) +
                      " threads, " + host.cpu + ", " + host.isa + ")";
   return dev.release();
@@ -127,8 +125,7 @@ void fill_caps(Device& dev, kiln_device_caps* caps) {
   }
   caps->max_threads_per_group = 1;
   caps->local_memory_bytes = 0;
-  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  caps->global_memory_bytes = pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
+  caps->global_memory_bytes = host_memory_bytes();
   caps->preferred_vector_bytes = host.vector_bytes;
   for (unsigned dt = KILN_DTYPE_BOOL; dt < KILN_DTYPE_COUNT; ++dt) caps->dtype_mask |= 1u << dt;
   caps->has_tensor_cores = 0;

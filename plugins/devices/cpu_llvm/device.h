@@ -81,6 +81,7 @@ Device* open_device(int index);
 void close_device(Device& dev);
 void fill_caps(Device& dev, kiln_device_caps* caps);
 
+uint64_t host_memory_bytes();  // physical memory, 0 when unknown
 Buffer* alloc_buffer(Device& dev, size_t bytes);
 void free_buffer(Device& dev, Buffer* buf);
 void copy_in(Buffer& dst, size_t offset, const void* src, size_t bytes);

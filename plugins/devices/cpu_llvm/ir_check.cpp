@@ -11,7 +11,8 @@ namespace kiln::cpu {
 namespace {
 
 constexpr uint64_t kMaxLocalBytes = 1u << 20;  // LOCAL lives on the calling thread's stack
-constexpr uint64_t kUnknownTripCount = 256;    // work estimate for loops with symbolic bounds
+constexpr uint64_t kUnknownTripCount = 256;    // work estimate for loops with computed bounds
+constexpr int64_t kVarTripCap = 4096;          // ... and for loops up to a VAR
 constexpr uint64_t kWorkCap = uint64_t{1} << 50;
 
 bool is_c_identifier(const char* s) {
@@ -226,6 +227,8 @@ class Checker {
         uint64_t trips = kUnknownTripCount;
         if (a.op == KILN_IR_CONST && b.op == KILN_IR_CONST)
           trips = b.imm.i > a.imm.i ? uint64_t(b.imm.i) - uint64_t(a.imm.i) : 0;
+        else if (b.op == KILN_IR_VAR)  // e.g. up to start_pos: count on its maximum, within reason
+          trips = uint64_t(std::clamp<int64_t>(b.arg2, 1, kVarTripCap));
         add_work(1);
         multiplier_.push_back(std::min(kWorkCap, multiplier_.back() * std::max<uint64_t>(trips, 1)));
         open_scope();

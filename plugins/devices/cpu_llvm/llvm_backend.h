@@ -18,6 +18,9 @@ struct HostInfo {
   uint64_t features_hash = 0;
   std::string isa;           // best vector ISA: "avx512", "avx2", "avx", "sse", "neon", "scalar"
   unsigned vector_bytes = 16;  // widest vector register the code generator should target
+  // glibc's libmvec is present with the vector variants this CPU can run: vectorized loops
+  // and vector EXP2/LOG2/SIN/POW call them instead of one libm call per lane.
+  bool libmvec = false;
 };
 
 // Computed once per process.

@@ -20,6 +20,8 @@
 #include <llvm/TargetParser/Triple.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <csetjmp>
 #include <cstdio>
@@ -61,6 +63,48 @@ void init_llvm() {
   });
 }
 
+// libmvec's vector variants (x86-64 vector function ABI: b = SSE, d = AVX2, e = AVX-512) of
+// the libm functions kernels call. Only those the host CPU can run and libmvec exports are
+// handed to LLVM (vector_functions()).
+struct VecFn {
+  const char* scalar;  // LLVM's name of the scalar function
+  const char* vector;
+  unsigned lanes;
+  const char* isa;     // host feature the variant needs
+};
+const VecFn kLibmvec[] = {
+    {"llvm.exp2.f32", "_ZGVbN4v_exp2f", 4, "sse4.1"},   {"llvm.exp2.f32", "_ZGVdN8v_exp2f", 8, "avx2"},
+    {"llvm.exp2.f32", "_ZGVeN16v_exp2f", 16, "avx512f"}, {"llvm.log2.f32", "_ZGVbN4v_log2f", 4, "sse4.1"},
+    {"llvm.log2.f32", "_ZGVdN8v_log2f", 8, "avx2"},      {"llvm.log2.f32", "_ZGVeN16v_log2f", 16, "avx512f"},
+    {"llvm.sin.f32", "_ZGVbN4v_sinf", 4, "sse4.1"},      {"llvm.sin.f32", "_ZGVdN8v_sinf", 8, "avx2"},
+    {"llvm.sin.f32", "_ZGVeN16v_sinf", 16, "avx512f"},   {"llvm.pow.f32", "_ZGVbN4vv_powf", 4, "sse4.1"},
+    {"llvm.pow.f32", "_ZGVdN8vv_powf", 8, "avx2"},       {"llvm.pow.f32", "_ZGVeN16vv_powf", 16, "avx512f"},
+    {"llvm.exp2.f64", "_ZGVbN2v_exp2", 2, "sse4.1"},     {"llvm.exp2.f64", "_ZGVdN4v_exp2", 4, "avx2"},
+    {"llvm.exp2.f64", "_ZGVeN8v_exp2", 8, "avx512f"},    {"llvm.log2.f64", "_ZGVbN2v_log2", 2, "sse4.1"},
+    {"llvm.log2.f64", "_ZGVdN4v_log2", 4, "avx2"},       {"llvm.log2.f64", "_ZGVeN8v_log2", 8, "avx512f"},
+    {"llvm.sin.f64", "_ZGVbN2v_sin", 2, "sse4.1"},       {"llvm.sin.f64", "_ZGVdN4v_sin", 4, "avx2"},
+    {"llvm.sin.f64", "_ZGVeN8v_sin", 8, "avx512f"},      {"llvm.pow.f64", "_ZGVbN2vv_pow", 2, "sse4.1"},
+    {"llvm.pow.f64", "_ZGVdN4vv_pow", 4, "avx2"},        {"llvm.pow.f64", "_ZGVeN8vv_pow", 8, "avx512f"},
+};
+
+// The usable libmvec variants; computed once with the host info.
+std::vector<llvm::VecDesc>& vector_functions() {
+  static std::vector<llvm::VecDesc> fns;
+  return fns;
+}
+
+void find_libmvec(const llvm::StringMap<bool>& features, HostInfo& h) {
+  void* lib = dlopen("libmvec.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) return;
+  for (const VecFn& f : kLibmvec) {
+    auto it = features.find(f.isa);
+    if (it == features.end() || !it->second || dlsym(lib, f.vector) == nullptr) continue;
+    vector_functions().push_back({f.scalar, f.vector, llvm::ElementCount::getFixed(f.lanes)});
+  }
+  h.libmvec = !vector_functions().empty();
+  // The handle stays open: the JIT resolves these symbols from libmvec (llvm_jit.cpp).
+}
+
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
@@ -88,6 +132,7 @@ HostInfo detect_host() {
     else if (has("avx2")) h.isa = "avx2", h.vector_bytes = 32;
     else if (has("avx")) h.isa = "avx", h.vector_bytes = 32;
     else h.isa = "sse", h.vector_bytes = 16;
+    find_libmvec(map, h);
   } else if (triple.isAArch64()) {
     h.isa = "neon", h.vector_bytes = 16;
   } else {
@@ -129,6 +174,12 @@ std::unique_ptr<llvm::TargetMachine> host_target_machine() {
   return tm;
 }
 
+llvm::TargetLibraryInfoImpl library_info(const llvm::Module& m) {
+  llvm::TargetLibraryInfoImpl tlii{llvm::Triple(m.getTargetTriple())};
+  tlii.addVectorizableFunctions(vector_functions());
+  return tlii;
+}
+
 void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
@@ -140,7 +191,7 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   pto.LoopUnrolling = true;
   pto.LoopInterleaving = true;
   llvm::PassBuilder pb(&tm, pto);
-  llvm::TargetLibraryInfoImpl tlii(llvm::Triple(m.getTargetTriple()));
+  llvm::TargetLibraryInfoImpl tlii = library_info(m);
   fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
@@ -155,6 +206,8 @@ void emit(llvm::Module& m, llvm::TargetMachine& tm, llvm::CodeGenFileType kind,
           llvm::SmallVectorImpl<char>& out, const std::string& text) {
   llvm::raw_svector_ostream os(out);
   llvm::legacy::PassManager pm;
+  // Code generation turns explicit vector EXP2/LOG2/SIN/POW into libmvec calls too.
+  pm.add(new llvm::TargetLibraryInfoWrapperPass(library_info(m)));
   if (tm.addPassesToEmitFile(pm, os, nullptr, kind))
     compile_error("the target cannot emit this file type", text);
   pm.run(m);

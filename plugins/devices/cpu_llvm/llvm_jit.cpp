@@ -38,6 +38,12 @@ Jit::Jit() : impl_(std::make_unique<Impl>()) {
       impl_->jit->getDataLayout().getGlobalPrefix());
   if (!gen) fail(KILN_ERR_NO_DEVICE, "cpu_llvm: cannot expose process symbols: " + message(gen.takeError()));
   impl_->jit->getMainJITDylib().addGenerator(std::move(*gen));
+  if (host_info().libmvec) {  // vector math variants (see llvm_compile.cpp)
+    auto mvec = llvm::orc::DynamicLibrarySearchGenerator::Load(
+        "libmvec.so.1", impl_->jit->getDataLayout().getGlobalPrefix());
+    if (!mvec) fail(KILN_ERR_NO_DEVICE, "cpu_llvm: cannot load libmvec: " + message(mvec.takeError()));
+    impl_->jit->getMainJITDylib().addGenerator(std::move(*mvec));
+  }
 }
 
 Jit::~Jit() = default;

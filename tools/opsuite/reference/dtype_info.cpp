@@ -70,10 +70,11 @@ DType promote_types(DType a, DType b) {
     return size_of(a) >= size_of(b) ? a : b;
   }
   if (is_unsigned_type(a) == is_unsigned_type(b)) return size_of(a) >= size_of(b) ? a : b;
-  if (size_of(a) != size_of(b)) return size_of(a) > size_of(b) ? a : b;
-  if (size_of(a) == 8)
+  DType s = is_unsigned_type(a) ? b : a, u = is_unsigned_type(a) ? a : b;
+  if (size_of(s) > size_of(u)) return s;  // the signed type holds every unsigned value
+  if (size_of(u) == 8)
     throw Error(std::string("reference: no promotion for ") + name_of(a) + " with " + name_of(b));
-  return signed_of_size(size_of(a) * 2);
+  return signed_of_size(size_of(u) * 2);
 }
 
 DType float_result(DType t) { return is_float_type(t) ? t : DType::F32; }

@@ -258,4 +258,6 @@ double epsilon(DType t) {
   return std::ldexp(1.0, 1 - format_of(t).p);
 }
 
+double float_max(DType t) { return format_of(t).max_finite(); }
+
 }  // namespace kiln::ref

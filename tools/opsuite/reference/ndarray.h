@@ -59,5 +59,7 @@ int bit_width(DType dtype);
 // Unit roundoff-ish spacing of a float dtype at 1.0 (2^-mantissa_bits): f32 2^-23, f16 2^-10,
 // bf16 2^-7, f64 2^-52; 0 for integers.
 double epsilon(DType dtype);
+// Largest finite value of a float dtype (f16 65504).
+double float_max(DType dtype);
 
 }  // namespace kiln::ref

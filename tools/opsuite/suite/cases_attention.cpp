@@ -29,9 +29,10 @@ Tolerance attention_tolerance(DType t) {
   return {4 * ref::epsilon(t), 4 * ref::epsilon(t), 0};
 }
 
-Input qkv_input(Context& cx, DType t, const Shape& s, bool from_blhd) {
-  if (!from_blhd) return make_input(cx, t, s, Domain::range(-1, 1));
-  Input x = make_input(cx, t, {s[0], s[2], s[1], s[3]}, Domain::range(-1, 1));
+Input qkv_input(Context& cx, DType t, const Shape& s, bool from_blhd, double range = 1) {
+  Domain d = Domain::range(-range, range);
+  if (!from_blhd) return make_input(cx, t, s, d);
+  Input x = make_input(cx, t, {s[0], s[2], s[1], s[3]}, d);
   return {ref::transpose(x.ref, 1, 2), x.t.transpose(1, 2)};
 }
 
@@ -67,14 +68,17 @@ void add_attention_cases(CaseList& cases) {
       AttnLayout l = layouts[i];
       std::string name = case_name("attention", "sdpa", dtype_str(t) + " " + l.tag + " q" + shape_str_of(l.q) +
                                                             " kv" + shape_str_of(l.kv));
-      cases.push_back({"attention", name, {t}, [=](Context& cx) {
-                         Input q = qkv_input(cx, t, l.q, l.from_blhd);
-                         Input k = qkv_input(cx, t, l.kv, l.from_blhd);
+      // "peaky": larger q and k make the softmax close to one-hot.
+      for (double range : {1.0, 4.0}) {
+      cases.push_back({"attention", name + (range == 1 ? " typical" : " peaky"), {t}, [=](Context& cx) {
+                         Input q = qkv_input(cx, t, l.q, l.from_blhd, range);
+                         Input k = qkv_input(cx, t, l.kv, l.from_blhd, range);
                          Input v = qkv_input(cx, t, l.kv, l.from_blhd);
                          return compare(ref::attention(q.ref, k.ref, v.ref, l.p),
                                         nn::scaled_dot_product_attention(q.t, k.t, v.t, options_of(l.p)),
                                         attention_tolerance(t));
                        }});
+      }
     }
   }
   // One compiled kernel serves every position: a symbolic q_offset bound to two values.

@@ -20,6 +20,15 @@ Domain cast_domain(DType from, DType to) {
   return full_domain(from);
 }
 
+// A second set of values for the same kernel.
+Domain other_cast_domain(DType from, DType to) {
+  if (to == DType::Bool) return full_domain(from);
+  if (ref::is_float_type(from) && !ref::is_float_type(to))  // fractions truncate toward zero
+    return ref::is_unsigned_type(to) ? Domain::range(-0.99, 2.9) : Domain::range(-2.9, 2.9);
+  if (ref::is_float_type(from)) return Domain::range(-1e5, 1e5);  // overflows f16
+  return Domain::range(-10, 10);
+}
+
 ref::NDArray specials(DType t, bool second) {
   const double big = 3.4e38;
   std::vector<double> a{INFINITY, -INFINITY, NAN, -0.0, 0.0, 1e-40, big, 1, -1, 2, 70000, 1e-8};
@@ -30,16 +39,22 @@ ref::NDArray specials(DType t, bool second) {
 }  // namespace
 
 void add_cast_cases(CaseList& cases) {
-  for (DType from : all_dtypes()) {
-    for (DType to : all_dtypes()) {
+  const std::vector<Layout> layouts{{{3, 5}, View::Contiguous}, {{2, 3, 4}, View::Strided},
+                                    {{4, 6}, View::Padded},        {{2, 3, 4}, View::Permuted},
+                                    {{33, 17}, View::Contiguous},  {{}, View::Contiguous},
+                                    {{2, 3, 4}, View::Flipped}};
+  for (size_t i = 0; i < all_dtypes().size(); ++i) {
+    for (size_t j = 0; j < all_dtypes().size(); ++j) {
+      DType from = all_dtypes()[i], to = all_dtypes()[j];
       if (from == to) continue;
-      std::vector<Layout> layouts{{{3, 5}, View::Contiguous}};
-      if (from == DType::F32 || to == DType::F32) layouts.push_back({{2, 3, 4}, View::Strided});
-      for (const Layout& l : layouts) {
-        std::string name = case_name("cast", "cast", dtype_str(from) + "->" + dtype_str(to) + " " + layout_str(l));
-        Domain d = cast_domain(from, to);
-        cases.push_back({"cast", name, {from, to}, [=](Context& cx) {
-                           Input x = make_input(cx, from, l.shape, d, l.view);
+      Layout l = layouts[(i * 5 + j) % layouts.size()];
+      std::string pair = dtype_str(from) + "->" + dtype_str(to) + " " + layout_str(l);
+      std::vector<std::pair<std::string, Domain>> value_sets{{"typical", cast_domain(from, to)}};
+      if (from != DType::Bool) value_sets.push_back({"other", other_cast_domain(from, to)});
+      for (const auto& [values, d] : value_sets) {
+        Domain dom = d;
+        cases.push_back({"cast", case_name("cast", "cast", pair + " " + values), {from, to}, [=](Context& cx) {
+                           Input x = make_input(cx, from, l.shape, dom, l.view);
                            return compare(ref::cast(x.ref, to), x.t.cast(to), exact());
                          }});
       }

@@ -25,7 +25,7 @@ Tensor apply(Binary op, const Tensor& a, const Tensor& b) {
 }
 
 void add(CaseList& cases, Binary op, DType t, const PairLayout& l, Domain da, Domain db,
-         const std::string& tag = "") {
+         const std::string& tag) {
   std::string name =
       case_name("logic", ref::binary_name(op), dtype_str(t) + " " + layout_str(l) + tag);
   cases.push_back({"logic", name, {t}, [=](Context& cx) {
@@ -45,29 +45,46 @@ Domain few_values(DType t) {
 }  // namespace
 
 void add_logic_cases(CaseList& cases) {
-  const std::vector<PairLayout> two{
-      {{3, 5}, {5}, View::Contiguous, View::Contiguous},
-      {{2, 3, 4, 5}, {2, 3, 4, 5}, View::Strided, View::Permuted},
-  };
-  for (Binary op : {Binary::Lt, Binary::Le, Binary::Gt, Binary::Ge, Binary::Eq, Binary::Ne}) {
-    for (DType t : all_dtypes()) {
+  // Each (op, dtype) compiles a few shapes/views (rotating through the list), each run with two
+  // sets of values: a handful (equal pairs are common) and the full range (ordering of large,
+  // negative and, for unsigned types, above-2^31 values).
+  const std::vector<Binary> cmp{Binary::Lt, Binary::Le, Binary::Gt, Binary::Ge, Binary::Eq, Binary::Ne};
+  for (size_t k = 0; k < cmp.size(); ++k) {
+    for (size_t j = 0; j < all_dtypes().size(); ++j) {
+      DType t = all_dtypes()[j];
       bool main = t == DType::F32 || t == DType::I32;
-      for (const PairLayout& l : main ? binary_layouts_short() : two)
-        add(cases, op, t, l, few_values(t), few_values(t));
-      // Full-range values: ordering of large and negative numbers (unsigned ones above 2^31).
-      add(cases, op, t, two[0], full_domain(t), full_domain(t), " full-range");
+      for (const PairLayout& l : rotate_pick(binary_layouts(), main ? 3 : 1, 3 * k + j)) {
+        add(cases, cmp[k], t, l, few_values(t), few_values(t), " few-values");
+        add(cases, cmp[k], t, l, full_domain(t), full_domain(t), " full-range");
+      }
     }
   }
   std::vector<DType> bit_types = int_dtypes();
   bit_types.push_back(DType::Bool);
-  for (Binary op : {Binary::And, Binary::Or, Binary::Xor})
-    for (DType t : bit_types)
-      for (const PairLayout& l : {two[0], two[1], binary_layouts_short()[4]})
-        add(cases, op, t, l, full_domain(t), full_domain(t));
-  for (Binary op : {Binary::Shl, Binary::Shr})
-    for (DType t : int_dtypes())
-      for (const PairLayout& l : {two[0], two[1], binary_layouts_short()[1]})
-        add(cases, op, t, l, full_domain(t), Domain::range(0, ref::bit_width(t) - 1));
+  const std::vector<Binary> bitwise{Binary::And, Binary::Or, Binary::Xor};
+  for (size_t k = 0; k < bitwise.size(); ++k) {
+    for (size_t j = 0; j < bit_types.size(); ++j) {
+      DType t = bit_types[j];
+      for (const PairLayout& l : rotate_pick(binary_layouts(), 2, 2 * k + 3 * j)) {
+        add(cases, bitwise[k], t, l, full_domain(t), full_domain(t), " full-range");
+        if (t != DType::Bool) add(cases, bitwise[k], t, l, few_values(t), few_values(t), " few-values");
+      }
+    }
+  }
+  for (Binary op : {Binary::Shl, Binary::Shr}) {
+    for (size_t j = 0; j < int_dtypes().size(); ++j) {
+      DType t = int_dtypes()[j];
+      Domain a = full_domain(t), s = Domain::range(0, ref::bit_width(t) - 1);
+      if (ref::size_of(t) == 8 && op == Binary::Shl) {  // 64-bit results stay exact in a double
+        a = Domain::range(ref::is_unsigned_type(t) ? 0 : -0x1p20, 0x1p20);
+        s = Domain::range(0, 32);
+      }
+      for (const PairLayout& l : rotate_pick(binary_layouts(), 2, 5 * j + (op == Binary::Shl ? 0 : 1))) {
+        add(cases, op, t, l, a, s, " full-range");
+        add(cases, op, t, l, few_values(t), Domain::range(0, 3), " small");
+      }
+    }
+  }
 
   // where(cond, a, b): cond, a and b broadcast against each other.
   struct WhereLayout {
@@ -79,17 +96,21 @@ void add_logic_cases(CaseList& cases) {
       {{3, 1}, {5}, {}, View::Contiguous},
       {{2, 3, 4}, {3, 4}, {2, 1, 4}, View::Permuted},
   };
-  for (DType t : all_dtypes()) {
-    for (const WhereLayout& l : where_layouts) {
+  for (size_t j = 0; j < all_dtypes().size(); ++j) {
+    DType t = all_dtypes()[j];
+    for (const WhereLayout& l : rotate_pick(where_layouts, 2, j)) {
+      for (bool few : {false, true}) {
       std::string name = case_name("logic", "where", dtype_str(t) + " " + shape_str_of(l.c) + "?" +
-                                                         shape_str_of(l.a) + ":" + shape_str_of(l.b));
+                                                         shape_str_of(l.a) + ":" + shape_str_of(l.b) +
+                                                         (few ? " few-values" : " full-range"));
       cases.push_back({"logic", name, {t}, [=](Context& cx) {
                          Input c = make_input(cx, DType::Bool, l.c, full_domain(DType::Bool), l.vc);
-                         Input a = make_input(cx, t, l.a, full_domain(t));
-                         Input b = make_input(cx, t, l.b, full_domain(t));
+                         Input a = make_input(cx, t, l.a, few ? few_values(t) : full_domain(t));
+                         Input b = make_input(cx, t, l.b, few ? few_values(t) : full_domain(t));
                          return compare(ref::where(c.ref, a.ref, b.ref), Tensor::where(c.t, a.t, b.t),
                                         exact());
                        }});
+      }
     }
   }
   // A non-bool condition is cast to bool (nonzero is true).

@@ -60,15 +60,20 @@ void add_matmul_cases(CaseList& cases) {
     for (size_t i = 0; i < all.size(); ++i) {
       if (t != DType::F32 && i % 3 != 0) continue;  // other dtypes: every third layout
       MatmulLayout l = all[i];
-      Domain d = ref::is_float_type(t) ? Domain::range(-2, 2) : full_domain(t);
-      cases.push_back({"matmul", case_name("matmul", "matmul", detail(t, l)), {t}, [=](Context& cx) {
-                         Input a = make_input(cx, t, l.a, d, l.va);
-                         Input b = make_input(cx, t, l.b, d, l.vb);
-                         ref::NDArray rb = l.transpose_b ? ref::transpose(b.ref, 0, 1) : b.ref;
-                         Tensor tb = l.transpose_b ? b.t.transpose() : b.t;
-                         ref::NDArray mag = ref::abs_matmul(a.ref, rb);
-                         return compare(ref::matmul(a.ref, rb), a.t.matmul(tb), dot_tolerance(t), &mag);
-                       }});
+      bool is_float = ref::is_float_type(t);
+      for (const auto& [values, d] : std::vector<std::pair<std::string, Domain>>{
+               {"typical", is_float ? Domain::range(-2, 2) : full_domain(t)},
+               {is_float ? "wide" : "small", is_float ? Domain::range(-100, 100) : Domain::range(-10, 10)}}) {
+        Domain dom = d;
+        cases.push_back({"matmul", case_name("matmul", "matmul", detail(t, l) + " " + values), {t}, [=](Context& cx) {
+                           Input a = make_input(cx, t, l.a, dom, l.va);
+                           Input b = make_input(cx, t, l.b, dom, l.vb);
+                           ref::NDArray rb = l.transpose_b ? ref::transpose(b.ref, 0, 1) : b.ref;
+                           Tensor tb = l.transpose_b ? b.t.transpose() : b.t;
+                           ref::NDArray mag = ref::abs_matmul(a.ref, rb);
+                           return compare(ref::matmul(a.ref, rb), a.t.matmul(tb), dot_tolerance(t), &mag);
+                         }});
+      }
     }
   }
   // A mixed-dtype product promotes like elementwise ops.

@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "cases.h"
+#include "layouts.h"
 #include "reference/lines.h"
 
 namespace kiln::opsuite {
@@ -34,22 +35,25 @@ std::string detail(DType t, const AxisLayout& l) {
 }  // namespace
 
 void add_softmax_cases(CaseList& cases) {
-  for (DType t : float_dtypes()) {
-    const auto& all = softmax_layouts();
-    for (size_t i = 0; i < all.size(); ++i) {
-      if (t != DType::F32 && i % 2) continue;
-      AxisLayout l = all[i];
-      // Several exp/sum/div steps, each may round in the storage dtype between kernels.
-      Tolerance tol{t == DType::F32 ? 1e-5 : 4 * ref::epsilon(t), 1e-6, 0};
-      cases.push_back({"softmax", case_name("softmax", "softmax", detail(t, l)), {t}, [=](Context& cx) {
-                         Input x = make_input(cx, t, l.shape, Domain::range(-8, 8), l.view);
-                         return compare(ref::softmax(x.ref, l.axis), x.t.softmax(l.axis), tol);
-                       }});
-      Tolerance ltol{t == DType::F32 ? 1e-5 : 4 * ref::epsilon(t), t == DType::F32 ? 1e-5 : 8 * ref::epsilon(t), 0};
-      cases.push_back({"softmax", case_name("softmax", "log_softmax", detail(t, l)), {t}, [=](Context& cx) {
-                         Input x = make_input(cx, t, l.shape, Domain::range(-8, 8), l.view);
-                         return compare(ref::log_softmax(x.ref, l.axis), x.t.log_softmax(l.axis), ltol);
-                       }});
+  for (size_t j = 0; j < float_dtypes().size(); ++j) {
+    DType t = float_dtypes()[j];
+    // Several exp/sum/div steps, each may round in the storage dtype between kernels.
+    Tolerance tol{t == DType::F32 ? 1e-5 : 4 * ref::epsilon(t), 1e-6, 0};
+    Tolerance ltol{t == DType::F32 ? 1e-5 : 4 * ref::epsilon(t), t == DType::F32 ? 1e-5 : 8 * ref::epsilon(t), 0};
+    for (bool log : {false, true}) {
+      auto layouts = t == DType::F32 ? softmax_layouts() : rotate_pick(softmax_layouts(), 3, 3 * j + (log ? 1 : 0));
+      for (const AxisLayout& l : layouts) {
+        for (const auto& [values, d] : std::vector<std::pair<std::string, Domain>>{
+                 {"typical", Domain::range(-8, 8)}, {"wide", Domain::range(-60, 60)}}) {
+          Domain dom = d;
+          std::string name = case_name("softmax", log ? "log_softmax" : "softmax", detail(t, l) + " " + values);
+          cases.push_back({"softmax", name, {t}, [=](Context& cx) {
+                             Input x = make_input(cx, t, l.shape, dom, l.view);
+                             if (log) return compare(ref::log_softmax(x.ref, l.axis), x.t.log_softmax(l.axis), ltol);
+                             return compare(ref::softmax(x.ref, l.axis), x.t.softmax(l.axis), tol);
+                           }});
+        }
+      }
     }
   }
   // Large logits: softmax must subtract the maximum first.
@@ -70,12 +74,16 @@ void add_softmax_cases(CaseList& cases) {
       AxisLayout l = cumsum_layouts[i];
       Domain d = full_domain(t);
       if (ref::size_of(t) == 8) d = Domain::range(ref::is_unsigned_type(t) ? 0 : -0x1p30, 0x1p30);
-      cases.push_back({"softmax", case_name("softmax", "cumsum", detail(t, l)), {t}, [=](Context& cx) {
-                         Input x = make_input(cx, t, l.shape, d, l.view);
+      Domain positive = ref::is_float_type(t) ? Domain::range(0, 1e4) : Domain::range(0, 10);
+      for (const auto& [values, dom] : std::vector<std::pair<std::string, Domain>>{{"full-range", d}, {"positive", positive}}) {
+      Domain vd = dom;
+      cases.push_back({"softmax", case_name("softmax", "cumsum", detail(t, l) + " " + values), {t}, [=](Context& cx) {
+                         Input x = make_input(cx, t, l.shape, vd, l.view);
                          ref::NDArray mag = ref::cumsum(ref::unary(ref::Unary::Abs, ref::cast(x.ref, DType::F64)), l.axis);
                          Tolerance tol = ref::is_float_type(t) ? Tolerance{ref::epsilon(t), 0, 1e-5} : exact();
                          return compare(ref::cumsum(x.ref, l.axis), x.t.cumsum(l.axis), tol, &mag);
                        }});
+      }
     }
   }
 

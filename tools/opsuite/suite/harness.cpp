@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -20,13 +21,17 @@ ref::NDArray random_array(Rng& rng, DType t, const Shape& shape, const Domain& d
   ref::NDArray a(t, shape);
   bool is_float = ref::is_float_type(t);
   double lo = d.lo, hi = d.hi;
-  if (!is_float) {
+  if (is_float) {
+    double m = ref::float_max(t) / 2;
+    lo = std::clamp(lo, -m, m);
+    hi = std::clamp(hi, -m, m);
+  } else {
     lo = std::ceil(std::max(lo, ref::int_min(t)));
     hi = std::floor(std::min(hi, t == DType::U64 || t == DType::I64 ? 0x1p62 : ref::int_max(t)));
   }
   for (double& v : a.data) {
     for (int attempt = 0;; ++attempt) {
-      double u = rng.uniform(lo, hi);
+      double u = d.log_uniform ? std::exp(rng.uniform(std::log(lo), std::log(hi))) : rng.uniform(lo, hi);
       v = is_float ? ref::round_to(t, d.whole ? std::round(u) : u)
                    : static_cast<double>(rng.integer(static_cast<int64_t>(lo),
                                                      static_cast<int64_t>(hi)));
@@ -126,7 +131,8 @@ Input make_input(Context& cx, DType t, const Shape& shape, const Domain& d, View
       base_shape[axis] -= 2;
       std::vector<std::pair<int64_t, int64_t>> padding(n, {0, 0});
       padding[axis] = {1, 1};
-      double value = random_array(cx.rng, t, {}, d).data[0];
+      // A fixed value (not a random one): the pad value is folded into the kernel.
+      double value = d.lo <= 1 && 1 <= d.hi && d.min_abs <= 1 ? 1.0 : ref::is_float_type(t) ? ref::round_to(t, d.lo) : std::ceil(d.lo);
       ref::NDArray base = random_array(cx.rng, t, base_shape, d);
       return {ref::pad(base, padding, value), upload(cx, base).pad(padding, value)};
     }

@@ -38,13 +38,16 @@ using CaseList = std::vector<Case>;
 // ---- inputs ----
 // Values drawn uniformly from [lo, hi] (integers: whole numbers, clipped to the dtype's range),
 // avoiding |x| < min_abs (denominators).
+// Float bounds beyond a dtype's range are clipped to half its largest finite value.
 struct Domain {
   double lo = -3, hi = 3;
   double min_abs = 0;
-  bool whole = false;  // floats too are whole numbers (so comparisons meet equal values)
-  static Domain range(double lo, double hi) { return {lo, hi, 0, false}; }
-  static Domain nonzero(double lo, double hi, double min_abs) { return {lo, hi, min_abs, false}; }
-  static Domain whole_numbers(double lo, double hi) { return {lo, hi, 0, true}; }
+  bool whole = false;        // floats too are whole numbers (so comparisons meet equal values)
+  bool log_uniform = false;  // 0 < lo < hi: uniform in log(x), for ranges over many decades
+  static Domain range(double lo, double hi) { return {lo, hi, 0, false, false}; }
+  static Domain nonzero(double lo, double hi, double min_abs) { return {lo, hi, min_abs, false, false}; }
+  static Domain whole_numbers(double lo, double hi) { return {lo, hi, 0, true, false}; }
+  static Domain decades(double lo, double hi) { return {lo, hi, 0, false, true}; }
 };
 // The dtype's full range for integers up to 32 bits, +-2^40 for 64-bit ones (so products stay
 // exact in the reference), [-3, 3] for floats, {0, 1} for bool.

@@ -26,6 +26,15 @@ struct PairLayout {
 const std::vector<PairLayout>& binary_layouts();
 const std::vector<PairLayout>& binary_layouts_short();
 
+// n entries of a list starting at `start` (wrapping around): spreads the shapes and views over
+// the ops and dtypes of a family while each (op, dtype) compiles only a few kernels.
+template <class T>
+std::vector<T> rotate_pick(const std::vector<T>& all, size_t n, size_t start) {
+  std::vector<T> out;
+  for (size_t i = 0; i < n && i < all.size(); ++i) out.push_back(all[(start + i) % all.size()]);
+  return out;
+}
+
 std::string layout_str(const Layout& l);      // "(2, 3) strided"
 std::string layout_str(const PairLayout& l);  // "(2, 3)+(3) contiguous/flipped"
 

@@ -99,6 +99,7 @@ Summary run_suite(Device& device, const Options& options,
     r.name = c.name;
     r.family = c.family;
     auto start = clock::now();
+    uint64_t compiled_before = runtime_stats().kernels_compiled;
     Outcome o;
     for (DType t : c.dtypes)
       if (!(mask & (1u << static_cast<unsigned>(t))))
@@ -117,6 +118,8 @@ Summary run_suite(Device& device, const Options& options,
     r.max_error = o.max_error;
     r.message = o.message;
     r.seconds = std::chrono::duration<double>(clock::now() - start).count();
+    r.kernels_compiled = runtime_stats().kernels_compiled - compiled_before;
+    summary.kernels_compiled += r.kernels_compiled;
     if (r.status == Status::Skipped) ++summary.skipped;
     else ++summary.run;
     if (r.status == Status::Passed) ++summary.passed;

@@ -31,6 +31,7 @@ struct CaseResult {
   double max_error = 0;  // largest |device - reference| over compared elements
   std::string message;   // why it failed or was skipped
   double seconds = 0;
+  uint64_t kernels_compiled = 0;  // device compiles the case caused (0 when all were cached)
 };
 
 struct Summary {
@@ -38,6 +39,7 @@ struct Summary {
   int run = 0, passed = 0, failed = 0;  // run = passed + failed
   int skipped = 0;                      // not run: the device lacks a dtype it needs
   double seconds = 0;
+  uint64_t kernels_compiled = 0;
   std::vector<CaseResult> results;
 };
 
