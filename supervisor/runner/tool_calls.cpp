@@ -6,10 +6,7 @@
 #include "kiln/error.h"
 #include "kiln/plugin_path.h"
 
-#if __has_include("kiln/toolparser_host.h")
 #include "kiln/toolparser_host.h"
-#define KILN_RUNNER_HAS_TOOLPARSERS 1
-#endif
 
 namespace kiln::runner {
 
@@ -32,8 +29,6 @@ class Passthrough final : public ToolCallStream {
  private:
   std::string text_;
 };
-
-#ifdef KILN_RUNNER_HAS_TOOLPARSERS
 
 // Plugins stay loaded for the runner's life: one load per parser name.
 const ToolParserPlugin& parser_plugin(const std::string& name, const std::vector<std::string>& paths) {
@@ -91,19 +86,11 @@ class PluginStream final : public ToolCallStream {
   ToolParserPtr parser_;
 };
 
-#endif
-
 }  // namespace
 
 std::unique_ptr<ToolCallStream> make_tool_call_stream(const ToolStreamOptions& options) {
   if (options.parser == "none") return std::make_unique<Passthrough>();
-#ifdef KILN_RUNNER_HAS_TOOLPARSERS
   return std::make_unique<PluginStream>(options);
-#else
-  // This Kiln predates the tool-parser contract: the loader refuses such plugins.
-  PluginHandle h = load_plugin_by_name(options.parser, KILN_PLUGIN_TOOLPARSER, options.plugin_paths);
-  throw Error("tool parser '" + options.parser + "' (" + h.path() + ") cannot be used by this runner");
-#endif
 }
 
 std::string auto_tool_parser(const nlohmann::json& metadata) {
@@ -111,11 +98,9 @@ std::string auto_tool_parser(const nlohmann::json& metadata) {
   if (auto it = metadata.find("tool_parser"); it != metadata.end() && it->is_string() && !it->get<std::string>().empty()) {
     return *it;
   }
-#ifdef KILN_RUNNER_HAS_TOOLPARSERS
   if (auto it = metadata.find("chat_template"); it != metadata.end() && it->is_string()) {
     if (auto name = detect_tool_parser(it->get<std::string>())) return *name;
   }
-#endif
   return "none";
 }
 

@@ -1,7 +1,7 @@
 // The runner's tool-call hookup: generated text goes in piece by piece; content, reasoning
 // and tool-call deltas come out, and at the end the folded result. "none" passes text
 // through as content; a named parser is a tool-parser plugin (core/include/kiln/
-// toolparser.h), used when this Kiln has that contract (tool_calls.cpp).
+// toolparser.h), loaded once per runner and kept mapped.
 #pragma once
 
 #include <memory>
