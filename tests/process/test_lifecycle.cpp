@@ -196,3 +196,29 @@ models:
   CHECK_FALSE(alive(runner));
   CHECK(kiln::ipc::shm_list(kiln::ipc::shm_prefix(instance)).empty());
 }
+
+TEST_CASE("the runner opens the configured device plugin, or says why it cannot", "[process][lifecycle]") {
+  SupervisorProcess sup(R"(
+models:
+  - name: oncpu
+    plugin: testmodel
+    device: cpu
+  - name: nodevice
+    plugin: testmodel
+    device: warp_drive
+  - name: badindex
+    plugin: testmodel
+    device: cpu
+    device_index: 7
+)");
+  auto c = sup.client();
+  json md = c.call({{"kind", "ModelMetadata"}, {"model", "oncpu"}}, 30s);
+  INFO(md.dump());
+  CHECK(md["metadata"]["device"] == "cpu_llvm");
+  json none = c.call({{"kind", "Load"}, {"model", "nodevice"}}, 30s);
+  CHECK(none["code"] == "load_failed");
+  CHECK_THAT(none["message"].get<std::string>(), Contains("device plugin 'warp_drive' not found"));
+  json idx = c.call({{"kind", "Load"}, {"model", "badindex"}}, 30s);
+  CHECK(idx["code"] == "load_failed");
+  CHECK_THAT(idx["message"].get<std::string>(), Contains("cpu_llvm: sees 1 device(s)"));
+}
