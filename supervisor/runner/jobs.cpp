@@ -65,13 +65,6 @@ std::vector<int32_t> ids_from(const json& r, const char* field) {
   return ids;
 }
 
-json tool_delta_json(const ToolCallDelta& d) {
-  json j = {{"index", d.index}, {"arguments", d.arguments}};
-  if (!d.id.empty()) j["id"] = d.id;
-  if (!d.name.empty()) j["name"] = d.name;
-  return j;
-}
-
 void generate(ModelHost& host, JobContext& ctx, bool stream) {
   need(host, KILN_CAP_GENERATE, "text generation");
   const json& r = ctx.request;
@@ -100,48 +93,37 @@ void generate(ModelHost& host, JobContext& ctx, bool stream) {
     throw ProtocolError(err::kBadRequest, "Predict needs 'messages', 'prompt' or 'prompt_ids'");
   }
   // Tool calls are parsed only when the request offers tools (as in OpenAI's API).
-  auto parser = make_tool_call_stream(tools.empty() ? "none" : host.tool_parser(), tools, host.plugin_paths());
+  ToolStreamOptions topt;
+  topt.parser = tools.empty() ? "none" : host.tool_parser();
+  topt.tools = tools;
+  topt.prompt = req.prompt;
+  topt.id_seed = req.sampling.seed.value_or(ctx.uid);
+  topt.plugin_paths = host.plugin_paths();
+  auto parser = make_tool_call_stream(topt);
 
-  std::string content;
-  std::vector<json> calls;  // accumulated {id, name, arguments}
   int64_t seq = 0;
-  auto absorb = [&](const ParsedDelta& d, const std::vector<int32_t>& ids) {
-    content += d.content;
-    for (const auto& t : d.tool_calls) {
-      if (t.index < 0 || t.index > 1024) continue;
-      while (static_cast<int>(calls.size()) <= t.index) calls.push_back({{"id", ""}, {"name", ""}, {"arguments", ""}});
-      json& c = calls[t.index];
-      if (!t.id.empty()) c["id"] = t.id;
-      if (!t.name.empty()) c["name"] = t.name;
-      c["arguments"] = c["arguments"].get<std::string>() + t.arguments;
-    }
+  auto emit_delta = [&](const StreamDelta& d, const std::vector<int32_t>& ids) {
     if (!stream || (d.empty() && ids.empty())) return;
     json chunk = {{"type", "chunk"}, {"seq", seq++}, {"text", d.content}};
     if (!ids.empty()) chunk["token_ids"] = ids;
-    if (!d.tool_calls.empty()) {
-      chunk["tool_calls"] = json::array();
-      for (const auto& t : d.tool_calls) chunk["tool_calls"].push_back(tool_delta_json(t));
-    }
+    if (!d.reasoning.empty()) chunk["reasoning"] = d.reasoning;
+    if (!d.tool_calls.empty()) chunk["tool_calls"] = d.tool_calls;
+    if (!d.problems.empty()) chunk["problems"] = d.problems;
     ctx.emit(chunk);
   };
   std::vector<int32_t> token_ids;
   auto on_token = [&](const TokenEvent& ev) {
     if (ev.id >= 0) token_ids.push_back(ev.id);
-    absorb(parser->feed(ev.text), ev.id >= 0 ? std::vector<int32_t>{ev.id} : std::vector<int32_t>{});
+    emit_delta(parser->feed(ev.text), ev.id >= 0 ? std::vector<int32_t>{ev.id} : std::vector<int32_t>{});
   };
   GenerateResult res = host.model().generate(req, on_token, *ctx.cancel);
   if (ctx.cancel->load()) throw ProtocolError(err::kCancelled, "cancelled");
-  absorb(parser->finish(), {});
+  emit_delta(parser->finish(), {});
 
-  json result = {{"type", "result"}, {"text", content}, {"token_ids", token_ids}};
-  result["finish_reason"] = calls.empty() ? res.finish_reason : "tool_calls";
-  result["tool_calls"] = json::array();
-  for (size_t i = 0; i < calls.size(); ++i) {
-    std::string id = calls[i]["id"];
-    if (id.empty()) id = "call_" + std::to_string(ctx.uid) + "_" + std::to_string(i);
-    result["tool_calls"].push_back({{"id", id}, {"type", "function"},
-                                    {"function", {{"name", calls[i]["name"]}, {"arguments", calls[i]["arguments"]}}}});
-  }
+  json result = parser->result();
+  result["type"] = "result";
+  result["token_ids"] = token_ids;
+  result["finish_reason"] = result["tool_calls"].empty() ? res.finish_reason : "tool_calls";
   result["usage"] = {{"prompt_tokens", res.prompt_tokens}, {"completion_tokens", res.completion_tokens}};
   result["timings"] = res.timings;
   ctx.emit(result);

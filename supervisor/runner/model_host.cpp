@@ -5,6 +5,7 @@
 #include "kiln/device.h"
 #include "kiln/error.h"
 #include "kiln/plugin_path.h"
+#include "tool_calls.h"
 
 namespace kiln::runner {
 
@@ -138,12 +139,7 @@ ModelHost::ModelHost(const supervisor::ModelConfig& cfg, const std::vector<std::
   metadata_["plugin_version"] = plugin_.descriptor().version ? plugin_.descriptor().version : "";
   metadata_["device"] = device_ ? device_.name() : "none";
   metadata_["capabilities"] = capability_names(capabilities_);
-  tool_parser_ = cfg_.tool_parser;
-  if (tool_parser_ == "auto") {
-    auto it = metadata_.find("tool_parser");
-    tool_parser_ = it != metadata_.end() && it->is_string() && !it->get<std::string>().empty()
-                       ? it->get<std::string>() : "none";
-  }
+  tool_parser_ = cfg_.tool_parser == "auto" ? auto_tool_parser(metadata_) : cfg_.tool_parser;
   metadata_["tool_parser"] = tool_parser_;
 }
 

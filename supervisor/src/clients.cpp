@@ -40,8 +40,11 @@ void Supervisor::State::send_to_client(const std::string& client, const json& me
 
 void Supervisor::State::reply(Job& job, json message) {
   message["id"] = job.id;
-  send_to_client(job.client, message);
-  if (ipc::is_terminal(message)) finish(job);
+  if (!ipc::is_terminal(message)) return send_to_client(job.client, message);
+  // Clean up first (the job's shared memory is gone once its client has the answer).
+  const std::string client = job.client;
+  finish(job);  // `job` may be gone after this
+  send_to_client(client, message);
 }
 
 void Supervisor::State::finish(Job& job) {

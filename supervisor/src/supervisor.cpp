@@ -157,6 +157,7 @@ void Supervisor::State::shutdown() {
   for (uint64_t uid : open) {
     auto it = jobs.find(uid);
     if (it == jobs.end()) continue;
+    if (it->second.state == Job::State::Running) cancel_on_runner(it->second);
     it->second.runner.clear();
     reply(it->second, ipc::make_error(it->second.id, ipc::err::kShuttingDown, "the supervisor is shutting down"));
   }

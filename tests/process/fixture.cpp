@@ -1,5 +1,7 @@
 #include "fixture.h"
 
+#include <catch2/catch.hpp>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -102,6 +104,13 @@ SupervisorProcess::SupervisorProcess(const std::string& body, const std::vector<
 
 SupervisorProcess::~SupervisorProcess() {
   if (pid_ > 0) stop();
+  // The supervisor and its runners write sanitizer reports (ASan/UBSan/LSan builds) into
+  // this log; any report fails the test.
+  const std::string text = log();
+  for (const char* report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+    INFO(text);
+    CHECK(text.find(report) == std::string::npos);
+  }
   // The supervisor removes its segments; whatever a crashed test left is removed here.
   ipc::shm_remove_all(ipc::shm_prefix(instance_));
 }

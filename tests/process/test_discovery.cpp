@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <sys/wait.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -76,4 +78,18 @@ TEST_CASE("probe: core/io's view for weight files, the JSON of a model descripti
   CHECK_FALSE(desc.source);
   CHECK(desc.architectures == std::vector<std::string>{"kiln_test_bytes"});
   CHECK(kiln::probe_model("").architectures.empty());
+}
+
+TEST_CASE("kiln plugins lists accepted plugins and refused files with reasons", "[discovery]") {
+  kiln::test::TempDir d;
+  const std::string out = d.path() + "/out.txt";
+  pid_t pid = kiln::test::spawn({kiln::test::bin("kiln"), "plugins", "--plugin-path", BAD_PLUGIN_DIR}, out);
+  int status = kiln::test::wait_exit(pid, std::chrono::seconds(30));
+  REQUIRE(status != -1);
+  CHECK(WEXITSTATUS(status) == 0);
+  std::ifstream in(out);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_THAT(text, Contains("model      testmodel"));
+  CHECK_THAT(text, Contains("refused:"));
+  CHECK_THAT(text, Contains(std::string(BAD_PLUGIN_DIR) + "/badabi.so: model plugin 'badabi' implements contract version 999, this Kiln needs 1"));
 }

@@ -3,8 +3,11 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <sys/wait.h>
 
 #include "fixture.h"
+#include "kiln/plugin_path.h"
 
 using namespace kiln::test;
 using Catch::Matchers::Contains;
@@ -182,4 +185,89 @@ models:
   CHECK(c.call({{"kind", "Predict"}, {"prompt", "ok"}}, 20s)["text"] == "echo: ok");
   json unknown = c.call({{"kind", "Cancel"}, {"target", "nope"}}, 5s);
   CHECK(unknown["cancelled"] == false);
+}
+
+TEST_CASE("kiln client talks to a running supervisor", "[process]") {
+  SupervisorProcess sup(kEchoModel);
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {bin("kiln"), "client"});
+    args.insert(args.end(), {"--endpoint", sup.endpoint()});
+    const std::string out = sup.dir() + "/client.out";
+    std::remove(out.c_str());
+    pid_t pid = spawn(args, out);
+    int status = wait_exit(pid, 30s);
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::make_pair(status == -1 ? -1 : WEXITSTATUS(status), text);
+  };
+  CHECK(run({"generate", "--prompt", "cli"}) == std::make_pair(0, std::string("echo: cli\n")));
+  CHECK(run({"stream", "--prompt", "cli", "--max-tokens", "4"}) == std::make_pair(0, std::string("echo\n")));
+  CHECK(run({"tokenize", "--text", "A"}) == std::make_pair(0, std::string("[257,65]\n")));
+  auto [code, text] = run({"generate", "--model", "missing", "--prompt", "x"});
+  CHECK(code == 1);
+  CHECK_THAT(text, Contains("kiln client: unknown_model: no model named 'missing'"));
+  auto [scode, status] = run({"status"});
+  CHECK(scode == 0);
+  CHECK_THAT(status, Contains("\"instance\": \"" + sup.instance() + "\""));
+}
+
+TEST_CASE("tool calls: messages + tools through the chat template and the tool-call parser", "[process][tools]") {
+  SupervisorProcess sup(R"(
+models:
+  - name: echo
+    plugin: testmodel
+    tool_parser: auto        # the test model's metadata names hermes
+)");
+  auto c = sup.client();
+  const json tools = json::array({{{"type", "function"},
+                                   {"function", {{"name", "get_weather"},
+                                                 {"parameters", {{"type", "object"}, {"properties", {{"text", {{"type", "string"}}}}}}}}}}});
+  const json messages = json::array({{{"role", "user"}, {"content", "call get_weather Paris"}}});
+
+  // Without tools the text is plain content.
+  json plain = c.call({{"kind", "Predict"}, {"messages", messages}}, 20s);
+  CHECK(plain["text"] == "echo: call get_weather Paris");
+  CHECK(plain["tool_calls"].empty());
+
+  json md = c.call({{"kind", "ModelMetadata"}}, 20s);
+  CHECK(md["metadata"]["tool_parser"] == "hermes");
+  REQUIRE(kiln::find_plugin_file("hermes"));  // plugins/toolparsers/hermes, part of every build
+  json r = c.call({{"kind", "Predict"}, {"messages", messages}, {"tools", tools}}, 20s);
+  INFO(r.dump());
+  REQUIRE(r["type"] == "result");
+  CHECK(r["finish_reason"] == "tool_calls");
+  REQUIRE(r["tool_calls"].size() == 1);
+  CHECK(r["tool_calls"][0]["type"] == "function");
+  CHECK(r["tool_calls"][0]["function"]["name"] == "get_weather");
+  CHECK(json::parse(r["tool_calls"][0]["function"]["arguments"].get<std::string>()) == json{{"text", "Paris"}});
+
+  // Streamed: the deltas fold into the same call.
+  std::string name, args, content;
+  c.call({{"kind", "PredictStream"}, {"messages", messages}, {"tools", tools}}, 20s, [&](const json& ch) {
+    content += ch.value("text", "");
+    for (const auto& d : ch.value("tool_calls", json::array())) {
+      if (d.contains("name")) name = d["name"];
+      args += d.value("arguments", "");
+    }
+  });
+  CHECK(name == "get_weather");
+  CHECK(json::parse(args) == json{{"text", "Paris"}});
+  CHECK(content.find("<tool_call>") == std::string::npos);
+}
+
+TEST_CASE("tool_parser auto falls back to the parser the chat template's markup calls for", "[process][tools]") {
+  SupervisorProcess sup(R"(
+models:
+  - name: echo
+    plugin: testmodel
+    options:
+      tool_parser: ""
+      chat_template: "{% for t in tools %}<tool_call>{\"name\": ...}</tool_call>{% endfor %}"
+  - name: plain
+    plugin: testmodel
+    options: {tool_parser: ""}
+)");
+  auto c = sup.client();
+  CHECK(c.call({{"kind", "ModelMetadata"}, {"model", "echo"}}, 20s)["metadata"]["tool_parser"] == "hermes");
+  CHECK(c.call({{"kind", "ModelMetadata"}, {"model", "plain"}}, 20s)["metadata"]["tool_parser"] == "none");
 }

@@ -3,11 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <fstream>
 #include <thread>
 
 #include "fixture.h"
+#include "kiln/ipc/shm.h"
 
 using namespace kiln::test;
 using Catch::Matchers::Contains;
@@ -160,4 +162,63 @@ models:
   while ((alive(r0) || alive(r1)) && Clock::now() < until) std::this_thread::sleep_for(20ms);
   CHECK_FALSE(alive(r0));
   CHECK_FALSE(alive(r1));
+}
+
+TEST_CASE("SIGTERM: jobs in flight get shutting_down, runners stop, the supervisor exits", "[process][lifecycle]") {
+  SupervisorProcess sup(R"(
+models:
+  - name: echo
+    plugin: testmodel
+    options: {token_delay_ms: 20}
+)");
+  const int runner = sup.runner_pid("echo");
+  auto c = sup.client();
+  c.send({{"id", "s"}, {"kind", "PredictStream"}, {"prompt", "x"}, {"ignore_eos", true}, {"max_tokens", 100000}});
+  REQUIRE(c.receive(5s));
+  const std::string instance = sup.instance();
+  kill(sup.pid(), SIGTERM);
+  bool got = false;
+  for (int i = 0; i < 100 && !got; ++i) {
+    auto r = c.receive(50ms);
+    if (r && (*r)["type"] == "error") {
+      CHECK((*r)["code"] == "shutting_down");
+      got = true;
+    }
+  }
+  CHECK(got);
+  const auto t0 = Clock::now();
+  int status = sup.stop();  // (a second SIGTERM changes nothing) waits and reaps
+  CHECK(Clock::now() - t0 < 5s);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  auto until = Clock::now() + 3s;
+  while (alive(runner) && Clock::now() < until) std::this_thread::sleep_for(20ms);
+  CHECK_FALSE(alive(runner));
+  CHECK(kiln::ipc::shm_list(kiln::ipc::shm_prefix(instance)).empty());
+}
+
+TEST_CASE("the runner opens the configured device plugin, or says why it cannot", "[process][lifecycle]") {
+  SupervisorProcess sup(R"(
+models:
+  - name: oncpu
+    plugin: testmodel
+    device: cpu
+  - name: nodevice
+    plugin: testmodel
+    device: warp_drive
+  - name: badindex
+    plugin: testmodel
+    device: cpu
+    device_index: 7
+)");
+  auto c = sup.client();
+  json md = c.call({{"kind", "ModelMetadata"}, {"model", "oncpu"}}, 30s);
+  INFO(md.dump());
+  CHECK(md["metadata"]["device"] == "cpu_llvm");
+  json none = c.call({{"kind", "Load"}, {"model", "nodevice"}}, 30s);
+  CHECK(none["code"] == "load_failed");
+  CHECK_THAT(none["message"].get<std::string>(), Contains("device plugin 'warp_drive' not found"));
+  json idx = c.call({{"kind", "Load"}, {"model", "badindex"}}, 30s);
+  CHECK(idx["code"] == "load_failed");
+  CHECK_THAT(idx["message"].get<std::string>(), Contains("cpu_llvm: sees 1 device(s)"));
 }

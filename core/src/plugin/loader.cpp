@@ -10,12 +10,8 @@
 #include "kiln/kernel_ir.h"
 #include "kiln/plugin_loader.h"
 
-#if __has_include("kiln/model.h")
 #include "kiln/model.h"
-#endif
-#if __has_include("kiln/toolparser.h")
 #include "kiln/toolparser.h"
-#endif
 
 namespace kiln {
 
@@ -31,12 +27,8 @@ const char* plugin_kind_name(kiln_plugin_kind kind) {
 uint32_t expected_contract_version(kiln_plugin_kind kind) {
   switch (kind) {
     case KILN_PLUGIN_DEVICE: return KILN_DEVICE_ABI_VERSION;
-#ifdef KILN_MODEL_API_VERSION
     case KILN_PLUGIN_MODEL: return KILN_MODEL_API_VERSION;
-#endif
-#ifdef KILN_TOOLPARSER_API_VERSION
     case KILN_PLUGIN_TOOLPARSER: return KILN_TOOLPARSER_API_VERSION;
-#endif
     default: break;
   }
   throw Error(std::string("no contract is defined yet for plugin kind ") +

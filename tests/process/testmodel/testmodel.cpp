@@ -9,7 +9,8 @@
 //   * embeddings are unit vectors derived from an FNV-1a hash of the text;
 //   * images are RGB gradients derived from the prompt; transcription describes the audio.
 // Options (model file JSON or the config's `options:`): token_delay_ms, embedding_dim,
-// load_delay_ms, memory_bytes, context_length, tool_parser.
+// load_delay_ms, memory_bytes, context_length, tool_parser ("" = name none), chat_template
+// (reported in the metadata only, for tool-parser detection).
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -78,6 +79,7 @@ class TestModel final : public kiln::Model {
     memory_bytes_ = get_int("memory_bytes", 1 << 20, 0, int64_t{1} << 50);
     context_length_ = o.context > 0 ? o.context : get_int("context_length", 4096, 16, 1 << 24);
     tool_parser_ = cfg.contains("tool_parser") && cfg["tool_parser"].is_string() ? cfg["tool_parser"].get<std::string>() : "hermes";
+    if (cfg.contains("chat_template") && cfg["chat_template"].is_string()) chat_template_ = cfg["chat_template"];
     const int64_t load_delay_ms = get_int("load_delay_ms", 0, 0, 600000);
 
     // "Loading": read the model file (if any) and report bytes as they come.
@@ -108,10 +110,13 @@ class TestModel final : public kiln::Model {
   }
 
   json metadata() const override {
-    return {{"architecture", kArchitecture}, {"vocab_size", 258},          {"bos_token_id", kBos},
-            {"eos_token_id", kEos},          {"context_length", context_length_},
-            {"embedding_dim", embedding_dim_}, {"tool_parser", tool_parser_}, {"memory_bytes", memory_bytes_},
-            {"token_delay_ms", token_delay_ms_}};
+    json md = {{"architecture", kArchitecture}, {"vocab_size", 258},          {"bos_token_id", kBos},
+               {"eos_token_id", kEos},          {"context_length", context_length_},
+               {"embedding_dim", embedding_dim_}, {"memory_bytes", memory_bytes_},
+               {"token_delay_ms", token_delay_ms_}};
+    if (!tool_parser_.empty()) md["tool_parser"] = tool_parser_;
+    if (!chat_template_.empty()) md["chat_template"] = chat_template_;
+    return md;
   }
 
   void warmup(const kiln::ProgressFn& progress) override {
@@ -346,6 +351,7 @@ class TestModel final : public kiln::Model {
   int64_t memory_bytes_ = 0;
   int64_t context_length_ = 4096;
   std::string tool_parser_;
+  std::string chat_template_;  // only reported (tool-parser detection); rendering is fixed
 };
 
 int claims(const kiln::ModelProbe& probe) {
