@@ -12,6 +12,7 @@
 
 #include "kiln/error.h"
 #include "runtime/debug.h"
+#include "runtime/launch_args.h"
 
 namespace fs = std::filesystem;
 
@@ -75,25 +76,12 @@ void write_opts(const fs::path& p, const KernelOpts& o) {
 
 double time_kernel(const LoweredKernel& k, Device* d) {
   ProgramRef prog = get_program(d, k);
-  std::vector<kiln_buffer*> bufs;
-  for (const auto& p : k.params) bufs.push_back(p->buffer->handle);
-  std::vector<int64_t> vars;
-  for (const auto& v : k.vars) vars.push_back(v.value());
-  kiln_launch l{};
-  l.program = prog->handle;
-  l.buffers = bufs.data();
-  l.n_buffers = static_cast<uint32_t>(bufs.size());
-  l.vars = vars.data();
-  l.n_vars = static_cast<uint32_t>(vars.size());
-  for (int i = 0; i < 3; ++i) {
-    l.global_size[i] = k.global_size[i];
-    l.local_size[i] = k.local_size[i];
-  }
+  LaunchArgs args(k, prog);
   double best = std::numeric_limits<double>::infinity();
   char err[1024] = {0};
   for (int rep = 0; rep < 3; ++rep) {
     double t = 0;
-    if (d->api().launch(d->handle(), &l, &t, {err, sizeof err}) != KILN_OK) return best;
+    if (d->api().launch(d->handle(), &args.launch, &t, {err, sizeof err}) != KILN_OK) return best;
     best = std::min(best, t);
   }
   return best;

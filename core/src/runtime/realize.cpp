@@ -9,6 +9,7 @@
 #include "runtime/beam.h"
 #include "runtime/capture.h"
 #include "runtime/debug.h"
+#include "runtime/launch_args.h"
 #include "runtime/program_cache.h"
 #include "runtime/stats.h"
 #include "schedule/scheduler.h"
@@ -22,27 +23,11 @@ void check(Device* d, kiln_status st, const char* what, const char* err) {
 }
 
 void launch_kernel(const LoweredKernel& k, const ProgramRef& prog, Device* d) {
-  std::vector<kiln_buffer*> bufs;
-  for (const auto& p : k.params) {
-    if (!p->buffer) throw Error("internal: kernel " + k.name + " reads an unrealized node");
-    bufs.push_back(p->buffer->handle);
-  }
-  std::vector<int64_t> vars;
-  for (const auto& v : k.vars) vars.push_back(v.value());
-  kiln_launch l{};
-  l.program = prog->handle;
-  l.buffers = bufs.data();
-  l.n_buffers = static_cast<uint32_t>(bufs.size());
-  l.vars = vars.data();
-  l.n_vars = static_cast<uint32_t>(vars.size());
-  for (int i = 0; i < 3; ++i) {
-    l.global_size[i] = k.global_size[i];
-    l.local_size[i] = k.local_size[i];
-  }
+  LaunchArgs args(k, prog);
   char err[2048] = {0};
   double t = 0;
   auto start = std::chrono::steady_clock::now();
-  check(d, d->api().launch(d->handle(), &l, debug_level() >= 2 ? &t : nullptr, {err, sizeof err}),
+  check(d, d->api().launch(d->handle(), &args.launch, debug_level() >= 2 ? &t : nullptr, {err, sizeof err}),
         "launch", err);
   stats().kernels_launched++;
   if (CaptureRecorder* rec = active_recorder()) {
