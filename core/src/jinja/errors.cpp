@@ -46,4 +46,10 @@ std::string TemplateError::describe(ErrorKind kind, const std::string& message, 
 
 void fail(ErrorKind kind, const std::string& message) { throw TemplateError(kind, message); }
 
+void check_result_size(double bytes, const char* what) {
+  if (bytes > static_cast<double>(kMaxStringBytes))
+    fail(ErrorKind::Overflow, std::string(what) + " result is too large (over " + std::to_string(kMaxStringBytes >> 20) +
+                                  " MiB)");
+}
+
 }  // namespace kiln::jinja

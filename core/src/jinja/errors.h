@@ -3,6 +3,7 @@
 // the template line once known.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "kiln/error.h"
@@ -46,6 +47,12 @@ class TemplateError : public kiln::Error {
 };
 
 [[noreturn]] void fail(ErrorKind kind, const std::string& message);
+
+// Strings a template builds (repetition, padding, replace, indent, tojson) stay below this;
+// Python would run out of memory instead.
+constexpr size_t kMaxStringBytes = size_t{256} << 20;
+// Raises OverflowError when a result of `bytes` would exceed kMaxStringBytes.
+void check_result_size(double bytes, const char* what);
 [[noreturn]] inline void type_error(const std::string& message) { fail(ErrorKind::Type, message); }
 
 }  // namespace kiln::jinja

@@ -141,11 +141,14 @@ Value f_indent(Interpreter&, const Value& v, const CallArgs& a) {
     indention = args.get(0).str();
   } else {
     int64_t width = args.int_or(0, 4);
-    indention = std::string(static_cast<size_t>(std::clamp<int64_t>(width, 0, 1 << 20)), ' ');
+    check_result_size(static_cast<double>(width), "indent");
+    indention = std::string(static_cast<size_t>(std::max<int64_t>(width, 0)), ' ');
   }
   bool first = args.bool_or(1, false), blank = args.bool_or(2, false);
   std::string s = text_of(v) + "\n";
   std::vector<std::string> lines = pystr::splitlines(s, false);
+  check_result_size(static_cast<double>(s.size()) + static_cast<double>(lines.size() + 1) * static_cast<double>(indention.size()),
+                    "indent");
   std::string rv;
   if (blank) {
     for (size_t i = 0; i < lines.size(); ++i) {
@@ -635,7 +638,8 @@ Value f_tojson(Interpreter&, const Value& v, const CallArgs& a) {
       opt.indent = indent.str();
     } else {
       int64_t n = args.int_or(1, 0);
-      opt.indent = std::string(static_cast<size_t>(std::clamp<int64_t>(n, 0, 1 << 16)), ' ');
+      check_result_size(static_cast<double>(n), "tojson indent");
+      opt.indent = std::string(static_cast<size_t>(std::max<int64_t>(n, 0)), ' ');
     }
   }
   if (args.has(2) && !args.get(2).is_none()) {

@@ -117,6 +117,8 @@ class Dumper {
 
  private:
   void newline(std::string& out, int level) {
+    check_result_size(static_cast<double>(out.size()) + static_cast<double>(level) * static_cast<double>(opt_.indent->size()),
+                      "tojson");
     out.push_back('\n');
     for (int i = 0; i < level; ++i) out += *opt_.indent;
   }

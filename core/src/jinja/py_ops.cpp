@@ -13,8 +13,7 @@ namespace kiln::jinja {
 
 namespace {
 
-// Results larger than this are refused rather than exhausting memory ('x' * 10**12).
-constexpr size_t kMaxBuiltSize = size_t{256} << 20;
+constexpr size_t kMaxBuiltSize = kMaxStringBytes;
 
 bool is_sequence_kind(const Value& v) {
   return v.is_list() && (v.list_data().kind == SeqKind::List || v.list_data().kind == SeqKind::Tuple);
@@ -80,7 +79,7 @@ Value repeat(const Value& seq, int64_t times) {
     return Value::string(std::move(out), seq.is_markup());
   }
   const auto& items = seq.items();
-  if (!items.empty() && static_cast<size_t>(times) > kMaxBuiltSize / 16 / items.size())
+  if (!items.empty() && static_cast<size_t>(times) > kMaxBuiltSize / 64 / items.size())
     fail(ErrorKind::Overflow, "list repetition result is too large");
   std::vector<Value> out;
   for (int64_t i = 0; i < times; ++i) out.insert(out.end(), items.begin(), items.end());

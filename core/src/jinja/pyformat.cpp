@@ -91,7 +91,7 @@ std::string ascii_repr(const Value& v) {
 std::string pad_to(const std::string& body, int64_t width, bool left_align, char fill = ' ') {
   int64_t len = static_cast<int64_t>(utf8_length(body));
   if (width <= len) return body;
-  if (width > (int64_t{1} << 28)) fail(ErrorKind::Overflow, "format width is too large");
+  check_result_size(static_cast<double>(width), "format");
   std::string padding(static_cast<size_t>(width - len), fill);
   return left_align ? body + padding : padding + body;
 }
@@ -222,6 +222,7 @@ std::string percent_format(const std::string& fmt, const Value& args, bool marku
     }
     std::string field = sign + body;
     if (numeric && zero && !left && width > static_cast<int64_t>(field.size())) {
+      check_result_size(static_cast<double>(width), "format");
       field = sign + std::string(static_cast<size_t>(width) - field.size(), '0') + body;
     }
     out += pad_to(field, width, left);
@@ -352,6 +353,7 @@ std::string format_value(const Value& value, const std::string& spec) {
   std::string content = sign_str + prefix + body;
   int64_t len = static_cast<int64_t>(utf8_length(content));
   if (width <= len) return content;
+  check_result_size(static_cast<double>(width) * 4, "format");
   std::string fill_s;
   utf8_append(fill_s, fill);
   auto repeat_fill = [&](int64_t count) {

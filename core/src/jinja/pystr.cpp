@@ -137,6 +137,11 @@ std::string replace(std::string_view s, std::string_view old, std::string_view w
                     int64_t count) {
   if (count < 0) count = INT64_MAX;
   std::string out;
+  if (!with.empty()) {  // bound the result before building it
+    double hits = old.empty() ? static_cast<double>(utf8_length(s) + 1) : static_cast<double>(s.size() / old.size());
+    hits = std::min(hits, static_cast<double>(count));
+    check_result_size(static_cast<double>(s.size()) + hits * static_cast<double>(with.size()), "replace");
+  }
   if (old.empty()) {
     std::u32string cps = utf8_decode(s);
     int64_t done = 0;
@@ -237,7 +242,7 @@ int64_t count(std::string_view s, std::string_view sub, std::optional<int64_t> s
 std::string pad(std::string_view s, int64_t width, char32_t fill, Side where) {
   int64_t len = static_cast<int64_t>(utf8_length(s));
   if (width <= len) return std::string(s);
-  if (width > (int64_t{1} << 28)) fail(ErrorKind::Overflow, "padding width is too large");
+  check_result_size(static_cast<double>(width) * 4, "padding");
   int64_t margin = width - len;
   int64_t left = 0;
   if (where == Side::Both)
@@ -256,6 +261,7 @@ std::string pad(std::string_view s, int64_t width, char32_t fill, Side where) {
 std::string zfill(std::string_view s, int64_t width) {
   int64_t len = static_cast<int64_t>(utf8_length(s));
   if (width <= len) return std::string(s);
+  check_result_size(static_cast<double>(width), "zfill");
   std::string out(s);
   size_t at = (!out.empty() && (out[0] == '+' || out[0] == '-')) ? 1 : 0;
   out.insert(at, static_cast<size_t>(width - len), '0');
