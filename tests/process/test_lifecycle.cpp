@@ -80,7 +80,7 @@ models:
   CHECK_FALSE(alive(pid));
 }
 
-TEST_CASE("idle models are unloaded; a memory budget unloads the least recently used", "[process][lifecycle]") {
+TEST_CASE("idle models are unloaded, and a memory budget unloads the least recently used", "[process][lifecycle]") {
   SupervisorProcess sup(R"(
 models:
   - name: idle
@@ -108,7 +108,7 @@ limits:
   CHECK_THAT(sup.log(), Contains("unloading model 'a' (least recently used) to make room for 'b'"));
 }
 
-TEST_CASE("a full queue refuses jobs with queue_full; every job still gets one reply", "[process][lifecycle]") {
+TEST_CASE("a full queue refuses jobs with queue_full, and every job still gets one reply", "[process][lifecycle]") {
   SupervisorProcess sup(R"(
 models:
   - name: echo
@@ -132,7 +132,7 @@ limits:
   CHECK(full == 3);
 }
 
-TEST_CASE("a model whose load fails reports it; a later request tries again", "[process][lifecycle]") {
+TEST_CASE("a model whose load fails reports it, and a later request tries again", "[process][lifecycle]") {
   SupervisorProcess sup(R"(
 models:
   - name: broken
