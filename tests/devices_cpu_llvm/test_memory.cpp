@@ -190,7 +190,7 @@ TEST_CASE("cpu_llvm: row sums with ACC + RANGE", "[memory]") {
   }
 }
 
-TEST_CASE("cpu_llvm: gated loads pad without touching memory; gated stores", "[memory]") {
+TEST_CASE("cpu_llvm: gated loads pad without touching memory, and gated stores", "[memory]") {
   Cpu& cpu = Cpu::get();
   const int n = 100;
   SECTION("3-tap sum with zero padding; a false gate carries a wild index") {
@@ -353,7 +353,7 @@ TEST_CASE("cpu_llvm: IF guards a store", "[memory]") {
   free_all<int64_t>(cpu, p, {bo, bx});
 }
 
-TEST_CASE("cpu_llvm: a symbolic VAR bounds a loop; values outside its range are refused", "[memory]") {
+TEST_CASE("cpu_llvm: a symbolic VAR bounds a loop, and values outside its range are refused", "[memory]") {
   Cpu& cpu = Cpu::get();
   for (kiln_dtype vt : {KILN_DTYPE_I32, KILN_DTYPE_I64}) {
     IrBuilder b(vt == KILN_DTYPE_I32 ? "prefix_sum_i32" : "prefix_sum_i64");
@@ -385,7 +385,7 @@ TEST_CASE("cpu_llvm: a symbolic VAR bounds a loop; values outside its range are 
   }
 }
 
-TEST_CASE("cpu_llvm: 3-D grid: every group sees its x, y, z; local ids are 0", "[memory]") {
+TEST_CASE("cpu_llvm: 3-D grid: every group sees its x, y, z and local ids are 0", "[memory]") {
   Cpu& cpu = Cpu::get();
   IrBuilder b("grid3d");
   int32_t out = b.param(KILN_DTYPE_I32, 0);
