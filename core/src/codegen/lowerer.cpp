@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 
 #include "codegen/ir_builder.h"
@@ -107,6 +108,32 @@ int64_t int_max_identity(DType t) {
     case DType::I64: return std::numeric_limits<int64_t>::min();
     default: return 0;
   }
+}
+
+// Visits each node of the kernel fragment under `root` once (realized nodes other than the root
+// are visited, not entered). `visit` returns false to stop the walk.
+template <class F>
+void walk_fragment(const UOp* root, F&& visit) {
+  std::vector<const UOp*> stack{root};
+  std::set<const UOp*> seen;
+  while (!stack.empty()) {
+    const UOp* u = stack.back();
+    stack.pop_back();
+    if (!seen.insert(u).second) continue;
+    if (!visit(u)) return;
+    if (u != root && u->realized()) continue;
+    for (const auto& s : u->src) stack.push_back(s.get());
+  }
+}
+
+// The reduce whose loop sits in this kernel, if any.
+const UOp* fragment_reduce(const UOp* root) {
+  const UOp* found = nullptr;
+  walk_fragment(root, [&](const UOp* u) {
+    if (u->op == Op::Reduce && (u == root || !u->realized())) found = u;
+    return found == nullptr;
+  });
+  return found;
 }
 
 class Lowerer {
@@ -323,38 +350,19 @@ class Lowerer {
   // read.
   int contiguous_loads(const UOp* frag, const Shape& shape, int axis) const {
     int count = 0;
-    std::vector<const UOp*> stack{frag};
-    std::map<const UOp*, bool> seen;
-    while (!stack.empty()) {
-      const UOp* u = stack.back();
-      stack.pop_back();
-      if (seen[u]) continue;
-      seen[u] = true;
-      bool memory = u->realized() || u->op == Op::Buffer;
-      if (memory) {
+    walk_fragment(frag, [&](const UOp* u) {
+      if (u->realized() || u->op == Op::Buffer) {
         if (u->shape == shape && contiguous_strides(shape)[axis] == 1) ++count;
-        continue;
-      }
-      if (u->op == Op::View && u->shape == shape && u->st.views().size() == 1) {
+      } else if (u->op == Op::View && u->shape == shape && u->st.views().size() == 1) {
         const UOp* src = u->src[0].get();
         if ((src->realized() || src->op == Op::Buffer) && u->st.views()[0].strides[axis] == 1) ++count;
       }
-      for (const auto& s : u->src) stack.push_back(s.get());
-    }
+      return true;
+    });
     return count;
   }
 
-  const UOp* find_reduce(const UOp* root) const {
-    std::vector<const UOp*> stack{root};
-    while (!stack.empty()) {
-      const UOp* u = stack.back();
-      stack.pop_back();
-      if (u != root && u->realized()) continue;
-      if (u->op == Op::Reduce) return u;
-      for (const auto& s : u->src) stack.push_back(s.get());
-    }
-    return nullptr;
-  }
+  const UOp* find_reduce(const UOp* root) const { return fragment_reduce(root); }
 
   int output_lanes(const UOpRef& root) {
     if (root->shape.empty()) return 1;
@@ -428,24 +436,19 @@ class Lowerer {
   }
 
   bool needs_i64(const UOpRef& root) {
-    std::vector<const UOp*> stack{root.get()};
-    std::map<const UOp*, bool> seen;
-    while (!stack.empty()) {
-      const UOp* u = stack.back();
-      stack.pop_back();
-      if (seen[u]) continue;
-      seen[u] = true;
-      if (u->numel() >= std::numeric_limits<int32_t>::max()) return true;
-      if (u->op == Op::View)
+    bool big = false;
+    walk_fragment(root.get(), [&](const UOp* u) {
+      if (u->numel() >= std::numeric_limits<int32_t>::max()) big = true;
+      if (u->op == Op::View && !u->realized())
         for (const auto& v : u->st.views()) {
           int64_t span = std::abs(v.offset);
+          if (v.var) span += std::abs(v.var_coef) * std::max(std::abs(v.var->min_value()), std::abs(v.var->max_value()));
           for (size_t i = 0; i < v.shape.size(); ++i) span += std::abs(v.strides[i]) * v.shape[i];
-          if (span >= std::numeric_limits<int32_t>::max() / 2) return true;
+          if (span >= std::numeric_limits<int32_t>::max() / 2) big = true;
         }
-      if (u != root.get() && u->realized()) continue;
-      for (const auto& s : u->src) stack.push_back(s.get());
-    }
-    return false;
+      return !big;
+    });
+    return big;
   }
 
   // ---- index math ----
@@ -968,17 +971,7 @@ std::vector<KernelOpts> candidate_opts(const UOpRef& root, const kiln_device_cap
   std::vector<KernelOpts> out;
   if (root->op == Op::Attention || root->shape.empty()) return out;
   int64_t last = root->shape.back();
-  bool has_reduce = false;
-  {
-    std::vector<const UOp*> stack{root.get()};
-    while (!stack.empty() && !has_reduce) {
-      const UOp* u = stack.back();
-      stack.pop_back();
-      if (u != root.get() && u->realized()) continue;
-      has_reduce |= u->op == Op::Reduce;
-      for (const auto& s : u->src) stack.push_back(s.get());
-    }
-  }
+  bool has_reduce = fragment_reduce(root.get()) != nullptr;
   int64_t m = root->shape.size() >= 2 ? root->shape[root->shape.size() - 2] : 1;
   int max_lanes = std::max(1, std::min(16, static_cast<int>(caps.preferred_vector_bytes) / 2));
   for (int lanes : {1, 4, 8, 16}) {
