@@ -126,8 +126,5 @@ Program* load_program(Device& dev, const void* blob, size_t len, const char* ker
 void unload_program(Device& dev, Program* prog);
 
 void launch(Device& dev, const kiln_launch* launch, double* time_s);
-Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n);
-void launch_graph(Device& dev, Graph& graph, const kiln_launch* launches, uint32_t n);
-void destroy_graph(Device& dev, Graph* graph);
 
 }  // namespace kiln::cuda
