@@ -84,6 +84,6 @@ SH
 chmod +x "$out/run" "$out/kiln"
 echo "bundle: $out ($(du -sh "$out" | cut -f1)): $(ls "$out/bin" | tr '\n' ' ')"
 if [[ $tar == 1 ]]; then
-  tar -C "$(dirname "$out")" -cJf "$out.tar.xz" "$(basename "$out")"
+  XZ_OPT=${XZ_OPT:--T0} tar -C "$(dirname "$out")" -cJf "$out.tar.xz" "$(basename "$out")"
   echo "bundle: $out.tar.xz ($(du -sh "$out.tar.xz" | cut -f1))"
 fi

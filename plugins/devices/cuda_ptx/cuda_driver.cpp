@@ -83,9 +83,10 @@ Loaded load() {
     out.error = "CUDA driver libcuda.so.1 lacks " + missing;
     return out;
   }
-  resolve(lib, d.cuStreamBeginCapture, {"cuStreamBeginCapture_v2", "cuStreamBeginCapture"});
-  resolve(lib, d.cuStreamEndCapture, {"cuStreamEndCapture"});
+  resolve(lib, d.cuGraphCreate, {"cuGraphCreate"});
+  resolve(lib, d.cuGraphAddKernelNode, {"cuGraphAddKernelNode_v2"});
   resolve(lib, d.cuGraphInstantiateWithFlags, {"cuGraphInstantiateWithFlags"});
+  resolve(lib, d.cuGraphExecKernelNodeSetParams, {"cuGraphExecKernelNodeSetParams_v2"});
   resolve(lib, d.cuGraphLaunch, {"cuGraphLaunch"});
   resolve(lib, d.cuGraphExecDestroy, {"cuGraphExecDestroy"});
   resolve(lib, d.cuGraphDestroy, {"cuGraphDestroy"});

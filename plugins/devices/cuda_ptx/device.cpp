@@ -7,6 +7,7 @@
 
 #include "device.h"
 #include "errors.h"
+#include "launch_args.h"
 
 namespace kiln::cuda {
 
@@ -151,6 +152,7 @@ void close_device(Device& dev) {
       g->magic = 0;
       delete g;
     }
+    dev.graphs.clear();
     for (Program* p : dev.programs) {
       dev.drv->cuModuleUnload(p->module);
       p->magic = 0;

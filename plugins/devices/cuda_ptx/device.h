@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -47,13 +48,16 @@ struct Program {
   uint32_t graph_refs = 0;  // graphs naming it (guarded by Device::mu)
 };
 
+struct LaunchArgs;
+
+// A captured launch list as a CUDA graph: one kernel node per launch, in order. A replay that
+// binds other buffers or variable values updates only the nodes whose arguments changed.
 struct Graph {
   uint32_t magic = kGraphMagic;
   CUgraph graph = nullptr;
   CUgraphExec exec = nullptr;
-  std::vector<Program*> programs;
-  std::vector<std::vector<uint64_t>> args;  // per launch: buffer addresses then variables
-  std::vector<std::array<uint32_t, 6>> dims;
+  std::vector<CUgraphNode> nodes;
+  std::vector<std::unique_ptr<LaunchArgs>> args;  // as the nodes hold them now
 };
 
 // Pinned host memory for copies: pageable host memory cannot be copied asynchronously.
@@ -126,5 +130,8 @@ Program* load_program(Device& dev, const void* blob, size_t len, const char* ker
 void unload_program(Device& dev, Program* prog);
 
 void launch(Device& dev, const kiln_launch* launch, double* time_s);
+Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n);
+void launch_graph(Device& dev, Graph& graph, const kiln_launch* launches, uint32_t n);
+void destroy_graph(Device& dev, Graph* graph);
 
 }  // namespace kiln::cuda

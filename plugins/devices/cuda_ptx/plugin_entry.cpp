@@ -147,6 +147,27 @@ kiln_status api_launch(kiln_device* dev, const kiln_launch* l, double* time_s, k
   return guard(err, [&] { launch(checked(dev), l, time_s); });
 }
 
+kiln_status api_graph_create(kiln_device* dev, const kiln_launch* launches, uint32_t n,
+                             kiln_graph** out, kiln_error_buf err) {
+  return guard(err, [&] {
+    if (out == nullptr) fail(KILN_ERR_INVALID, "cuda_ptx: graph_create: out is NULL");
+    *out = nullptr;
+    *out = reinterpret_cast<kiln_graph*>(create_graph(checked(dev), launches, n));
+  });
+}
+
+kiln_status api_graph_launch(kiln_device* dev, kiln_graph* graph, const kiln_launch* launches,
+                             uint32_t n, kiln_error_buf err) {
+  return guard(err, [&] { launch_graph(checked(dev), checked(graph), launches, n); });
+}
+
+void api_graph_destroy(kiln_device* dev, kiln_graph* graph) {
+  char sink[1];
+  guard({sink, sizeof sink}, [&] {
+    if (graph != nullptr) destroy_graph(checked(dev), reinterpret_cast<Graph*>(graph));
+  });
+}
+
 const kiln_device_api kApi = {
     sizeof(kiln_device_api),
     api_device_count,
@@ -168,9 +189,9 @@ const kiln_device_api kApi = {
     api_load,
     api_unload,
     api_launch,
-    nullptr,  // graphs: core replays launch by launch
-    nullptr,
-    nullptr,
+    api_graph_create,
+    api_graph_launch,
+    api_graph_destroy,
 };
 
 const kiln_plugin_descriptor kDescriptor = {

@@ -57,8 +57,9 @@ std::string first_line(const char* s, size_t n) {
 
 template <class T>
 void put(std::vector<char>& out, const T& v) {
-  const char* p = reinterpret_cast<const char*>(&v);
-  out.insert(out.end(), p, p + sizeof v);
+  size_t at = out.size();
+  out.resize(at + sizeof v);
+  std::memcpy(out.data() + at, &v, sizeof v);
 }
 
 }  // namespace
