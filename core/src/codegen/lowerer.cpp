@@ -199,6 +199,7 @@ class Lowerer {
     int vl = (lanes > 1 && Dv % lanes == 0) ? lanes : 1;
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
     check_grid(B * Hq * Lq, root);
+    groups_ = B * Hq * Lq;
     Val gid = b_.cast(b_.special(0), idx_t_);
     std::vector<Val> bhi = unravel(gid, {B, Hq, Lq});
     Val bb = bhi[0], h = bhi[1], i = bhi[2];
