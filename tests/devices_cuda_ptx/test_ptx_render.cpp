@@ -259,11 +259,30 @@ TEST_CASE("cuda_ptx: a kernel without threads runs flat and bound-checks the gri
   int32_t out = b.param(KILN_DTYPE_F32, 0);
   b.store(out, b.gid(0), b.cf(KILN_DTYPE_F32, 1.0));
   std::string ptx = render(b);
-  CHECK(ptx.rfind("// kiln-meta v1 flat=1 params=1 vars=0 local=0 written=1", 0) == 0);
+  CHECK(ptx.rfind("// kiln-meta v1 flat=1 pack=1 params=1 vars=0 local=0 written=1", 0) == 0);
   CHECK(ptx.find("kiln_grid_x") != std::string::npos);
   CHECK(ptx.find(".entry kiln_flat(") != std::string::npos);
   // f64 math is pasted in only when used
   CHECK(ptx.find("kiln_sin_f64") == std::string::npos);
+}
+
+TEST_CASE("cuda_ptx: one-warp groups that share no memory run several to a block", "[cuda_ptx]") {
+  // a warp-split row sum: lane l adds x[row*1024 + l + 32 j], then a butterfly
+  IrBuilder b("warp_rows");
+  int32_t out = b.param(KILN_DTYPE_F32, 0), in = b.param(KILN_DTYPE_F32, 1);
+  int32_t row = b.gid(0), lane = b.add(KILN_IR_SPECIAL, KILN_DTYPE_I32, {}, 3);
+  int32_t acc = b.acc(b.cf(KILN_DTYPE_F32, 0.0));
+  int32_t j = b.range(b.ci(KILN_DTYPE_I32, 0), b.ci(KILN_DTYPE_I32, 32), KILN_IR_FLAG_REDUCE);
+  int32_t ix = b.alu(KILN_IR_ADD, b.alu(KILN_IR_MUL, row, b.ci(KILN_DTYPE_I32, 1024)),
+                     b.alu(KILN_IR_ADD, b.alu(KILN_IR_MUL, j, b.ci(KILN_DTYPE_I32, 32)), lane));
+  b.assign(acc, b.alu(KILN_IR_ADD, acc, b.load(in, ix)));
+  b.end_range(j);
+  for (int m = 16; m >= 1; m /= 2) b.assign(acc, b.alu(KILN_IR_ADD, acc, b.add(KILN_IR_SHFL_XOR, KILN_DTYPE_F32, {acc}, m)));
+  b.store(out, row, acc);
+  std::string ptx = render(b, 90, 32);
+  CHECK(ptx.find("flat=0 pack=4") != std::string::npos);
+  CHECK(render(b, 90, 64).find("flat=0 pack=1") != std::string::npos);  // two-warp groups
+  check_ptxas(b, 32);
 }
 
 TEST_CASE("cuda_ptx: malformed kernels are refused with the instruction named", "[cuda_ptx]") {

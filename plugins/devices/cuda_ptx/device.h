@@ -34,6 +34,7 @@ struct KernelMeta {
   uint32_t n_params = 0;
   uint32_t n_vars = 0;
   bool flat = false;  // one kernel "group" per CUDA thread (kernel uses no threads of a group)
+  uint32_t pack = 1;  // groups of one warp per CUDA block (groups that share no memory)
   uint64_t local_bytes = 0;
   std::vector<uint8_t> written;  // per slot: 1 when the kernel stores to it
   std::vector<int64_t> var_min, var_max;

@@ -204,6 +204,7 @@ class Checker {
           bad("LOCAL arrays exceed the " + std::to_string(max_local_) +
               " bytes of shared memory a group has on this device");
         sum_.uses_threads = true;
+        sum_.uses_shared = op == KILN_IR_LOCAL || op == KILN_IR_BARRIER || sum_.uses_shared;
         break;
       }
       case KILN_IR_ACC:
@@ -259,6 +260,7 @@ class Checker {
       case KILN_IR_BARRIER:
         no_more_sources(in, 0);
         sum_.uses_threads = true;
+        sum_.uses_shared = op == KILN_IR_LOCAL || op == KILN_IR_BARRIER || sum_.uses_shared;
         break;
       case KILN_IR_LOAD: {
         kiln_dtype b = buffer(in);
@@ -394,6 +396,7 @@ class Checker {
         if (in.arg < 0 || in.arg > 31) bad("lane mask (arg) must be 0..31 (warp size 32)");
         no_more_sources(in, 1);
         sum_.uses_threads = true;
+        sum_.uses_shared = op == KILN_IR_LOCAL || op == KILN_IR_BARRIER || sum_.uses_shared;
         add_work(lanes);
         break;
       }

@@ -21,6 +21,7 @@ struct KernelSummary {
   uint64_t local_bytes = 0;          // LOCAL arrays (shared memory of one group)
   bool uses_threads = false;         // LOCAL, BARRIER, SHFL_XOR or a local thread id
   bool uses_group_yz = false;        // SPECIAL group id y or z
+  bool uses_shared = false;          // LOCAL or BARRIER: the group's threads share memory
 };
 
 // Lanes of an instruction's result (vcount 0 is read as 1).

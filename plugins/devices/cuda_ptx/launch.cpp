@@ -1,7 +1,7 @@
 // Launching: checks a launch against the program's meta (slots, variable ranges, aliasing of
 // written buffers), then cuLaunchKernel on the device's stream. Kernels whose groups use no
-// threads ("flat") run one group per CUDA thread in blocks of 128; the others run
-// global_size groups of local_size threads.
+// threads ("flat") run one group per CUDA thread in blocks of 128; one-warp groups that share
+// no memory run 4 to a block; the others run global_size groups of local_size threads.
 #include <algorithm>
 
 #include "device.h"
@@ -49,6 +49,13 @@ void prepare_launch(Device& dev, const kiln_launch& l, LaunchArgs& out) {
     unsigned threads = l.global_size[0] >= 128 ? 128 : (l.global_size[0] + 31) / 32 * 32;
     out.block = {threads, 1, 1};
     out.grid = {(l.global_size[0] + threads - 1) / threads, l.global_size[1], l.global_size[2]};
+  } else if (m.pack > 1) {
+    if (l.local_size[0] != 32 || l.local_size[1] > 1 || l.local_size[2] > 1)
+      bad("the kernel was rendered for groups of one warp (local size 32), launched with " +
+          std::to_string(l.local_size[0]) + "x" + std::to_string(l.local_size[1]) + "x" +
+          std::to_string(l.local_size[2]));
+    out.block = {32 * m.pack, 1, 1};
+    out.grid = {(l.global_size[0] + m.pack - 1) / m.pack, l.global_size[1], l.global_size[2]};
   } else {
     uint64_t threads = 1;
     for (int a = 0; a < 3; ++a) {

@@ -23,7 +23,7 @@ uint64_t fnv(const void* data, size_t n, uint64_t h = 1469598103934665603ull) {
   return h;
 }
 
-// Parses "// kiln-meta v1 flat=1 params=3 vars=1 local=0 written=100 var0=0:4095".
+// Parses "// kiln-meta v1 flat=1 pack=1 params=3 vars=1 local=0 written=100 var0=0:4095".
 KernelMeta parse_meta(const std::string& line) {
   KernelMeta m;
   std::istringstream in(line);
@@ -35,6 +35,7 @@ KernelMeta parse_meta(const std::string& line) {
     if (eq == std::string::npos) continue;
     std::string key = word.substr(0, eq), val = word.substr(eq + 1);
     if (key == "flat") m.flat = val == "1";
+    else if (key == "pack") m.pack = uint32_t(std::stoul(val));
     else if (key == "params") m.n_params = uint32_t(std::stoul(val));
     else if (key == "vars") m.n_vars = uint32_t(std::stoul(val));
     else if (key == "local") m.local_bytes = std::stoull(val);

@@ -109,12 +109,19 @@ const char* mem_type(kiln_dtype t) {
 
 using Lanes = std::vector<std::string>;
 
+constexpr int kWarpsPerBlock = 4;
+
 class Emitter {
  public:
   Emitter(const kiln_kernel& k, const KernelSummary& sum, const PtxTarget& target)
       : k_(k), sum_(sum), target_(target), vals_(k.n_insts) {
     flat_ = !sum.uses_threads && k.local_size[0] <= 1 && k.local_size[1] <= 1 &&
             k.local_size[2] <= 1;
+    // One-warp groups that share no memory: several groups per block (a block of one warp
+    // would cap an SM at 32 warps' worth of blocks, half its threads).
+    if (!flat_ && !sum.uses_shared && k.local_size[0] == 32 && k.local_size[1] <= 1 &&
+        k.local_size[2] <= 1)
+      pack_ = kWarpsPerBlock;
   }
 
   std::string render() {
@@ -234,6 +241,19 @@ class Emitter {
       tid_[a] = reg(R);
       pro("mov.u32 " + ctaid_[a] + ", %ctaid." + "xyz"[a]);
       pro("mov.u32 " + tid_[a] + ", %tid." + "xyz"[a]);
+    }
+    if (pack_ > 1) {
+      // group x = block * pack + warp; lane = tid.x % 32; a whole warp leaves together
+      std::string warp = reg(R), lane = reg(R), gx = reg(R), lim = reg(R);
+      std::string p = reg(P);
+      pro("shr.u32 " + warp + ", " + tid_[0] + ", 5");
+      pro("and.b32 " + lane + ", " + tid_[0] + ", 31");
+      pro("mad.lo.u32 " + gx + ", " + ctaid_[0] + ", " + std::to_string(pack_) + ", " + warp);
+      pro("ld.param.u32 " + lim + ", [kiln_grid_x]");
+      pro("setp.ge.u32 " + p + ", " + gx + ", " + lim);
+      pro("@" + p + " bra $L_exit");
+      ctaid_[0] = gx;
+      tid_[0] = lane;
     }
     if (flat_) {
       // One kernel group per CUDA thread: threads past the grid's x extent leave at once.
@@ -895,6 +915,7 @@ class Emitter {
 
   std::string meta_line() const {
     std::string s = "// kiln-meta v1 flat=" + std::to_string(flat_ ? 1 : 0) +
+                    " pack=" + std::to_string(pack_) +
                     " params=" + std::to_string(k_.n_params) + " vars=" + std::to_string(k_.n_vars) +
                     " local=" + std::to_string(sum_.local_bytes) + " written=";
     for (uint32_t p = 0; p < k_.n_params; ++p) s += (sum_.param_flags[p] & PARAM_WRITTEN) ? '1' : '0';
@@ -937,6 +958,7 @@ class Emitter {
   const KernelSummary& sum_;
   PtxTarget target_;
   bool flat_ = false;
+  int pack_ = 1;  // groups (warps) per CUDA block for one-warp groups
   std::vector<Lanes> vals_;
   unsigned count_[RC_COUNT] = {0, 0, 0, 0, 0, 0};
   std::string prologue_, body_, shared_;
