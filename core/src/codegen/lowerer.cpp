@@ -226,7 +226,21 @@ class Lowerer {
     Val l = b_.acc(b_.const_float(0, f));
     std::vector<Val> accs;
     for (int64_t c = 0; c < Dv; c += vl) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
-    Val r = b_.range(lo, hi, KILN_IR_FLAG_REDUCE);
+    // GPUs: the keys are split across the lanes of one warp per query (lane l takes keys
+    // lo + l, lo + l + 32, ...); each lane keeps its own online softmax, merged at the end.
+    const int split = caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size
+                          ? static_cast<int>(caps_.warp_size) : 1;
+    Val r, outer = -1, inside = -1;
+    if (split > 1) {
+      warp_split_ = split;
+      Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
+      outer = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, split - 1), split),
+                       KILN_IR_FLAG_REDUCE);
+      r = b_.add(lo, b_.add(b_.mul_const(outer, split), b_.cast(b_.special(3), idx_t_)));
+      inside = b_.if_(b_.lt(r, hi));
+    } else {
+      r = b_.range(lo, hi, KILN_IR_FLAG_REDUCE);
+    }
     memo_.emplace_back();
     Val dot = -1;
     for (size_t c = 0; c < qv.size(); ++c) {
@@ -246,7 +260,30 @@ class Lowerer {
     }
     b_.assign(m, m_new);
     memo_.pop_back();
-    b_.end_range(r);
+    if (split > 1) {
+      b_.end_if(inside);
+      b_.end_range(outer);
+      // merge the lanes' (max, sum, output) pairwise; a pair that saw no key stays empty
+      const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
+      for (int mask = split / 2; mask >= 1; mask /= 2) {
+        Val m_o = b_.shfl_xor(m, mask), l_o = b_.shfl_xor(l, mask);
+        std::vector<Val> acc_o;
+        for (Val acc : accs) acc_o.push_back(b_.shfl_xor(acc, mask));
+        Val m_n = b_.alu(KILN_IR_MAX, f, m, m_o);
+        Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_n, ninf);
+        Val c_self = b_.alu(KILN_IR_WHERE, f, none, zero,
+                            b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m, m_n)));
+        Val c_other = b_.alu(KILN_IR_WHERE, f, none, zero,
+                             b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m_o, m_n)));
+        b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, c_self, b_.alu(KILN_IR_MUL, f, l_o, c_other)));
+        for (size_t c = 0; c < accs.size(); ++c)
+          b_.assign(accs[c], b_.alu(KILN_IR_MULADD, f, accs[c], c_self,
+                                    b_.alu(KILN_IR_MUL, f, acc_o[c], c_other)));
+        b_.assign(m, m_n);
+      }
+    } else {
+      b_.end_range(r);
+    }
     Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l),
                      b_.alu(KILN_IR_RECIP, f, l), b_.const_float(0, f));
     Val base = b_.mul_const(gid, Dv);
@@ -336,8 +373,7 @@ class Lowerer {
         out_axis = a;
         break;
       }
-    const bool coalesced = out_axis < 0 || contiguous_loads(src, src->shape, axis) >
-                                               contiguous_loads(src, src->shape, out_axis);
+    const bool coalesced = out_axis < 0 || unit_stride_loads(src, axis) > unit_stride_loads(src, out_axis);
     const bool few_groups = groups_ < int64_t(caps_.compute_units) * 128;
     return coalesced || few_groups ? w : 1;
   }
@@ -371,6 +407,58 @@ class Lowerer {
     int pref = static_cast<int>(caps_.preferred_vector_bytes);
     if (pref <= 0) return 1;
     return std::clamp(pref / bytes, 1, 16);
+  }
+
+  // ---- memory strides of a fragment's loads (GPU heuristics) ----
+
+  // Element offsets that index `dims` of `u` reaches in each buffer the fragment loads from
+  // (in visiting order), following views numerically (masks and variables ignored).
+  static void leaf_offsets(const UOp* u, const std::vector<int64_t>& dims, std::vector<int64_t>& out,
+                           int depth = 0) {
+    if (depth > 64) return;
+    if (u->realized() || u->op == Op::Buffer) {
+      auto st = contiguous_strides(u->shape);
+      int64_t off = 0;
+      for (size_t a = 0; a < dims.size() && a < st.size(); ++a) off += dims[a] * st[a];
+      out.push_back(off);
+      return;
+    }
+    if (u->op == Op::View) {
+      const auto& views = u->st.views();
+      std::vector<int64_t> d = dims;
+      int64_t flat = 0;
+      for (size_t vi = views.size(); vi-- > 0;) {
+        const View& v = views[vi];
+        flat = v.offset;
+        for (size_t a = 0; a < v.shape.size() && a < d.size(); ++a) flat += d[a] * v.strides[a];
+        const Shape& next = vi > 0 ? views[vi - 1].shape : u->src[0]->shape;
+        d.assign(next.size(), 0);
+        int64_t rest = flat;
+        for (size_t a = next.size(); a-- > 0;) {
+          if (next[a] > 0) {
+            d[a] = ((rest % next[a]) + next[a]) % next[a];
+            rest = (rest - d[a]) / next[a];
+          }
+        }
+      }
+      leaf_offsets(u->src[0].get(), d, out, depth + 1);
+      return;
+    }
+    if (is_alu(u->op) || u->op == Op::Cast || u->op == Op::Bitcast)
+      for (const auto& s : u->src)
+        if (s->shape == u->shape) leaf_offsets(s.get(), dims, out, depth + 1);
+  }
+
+  // How many of the loads under `frag` step by one element when index `axis` of frag's shape
+  // steps by one.
+  static int unit_stride_loads(const UOp* frag, int axis) {
+    std::vector<int64_t> zero(frag->shape.size(), 0), one = zero, base, step;
+    one[axis] = 1;
+    leaf_offsets(frag, zero, base);
+    leaf_offsets(frag, one, step);
+    int count = 0;
+    for (size_t i = 0; i < base.size() && i < step.size(); ++i) count += step[i] - base[i] == 1;
+    return count;
   }
 
   // ---- choosing vector lanes ----
