@@ -153,7 +153,7 @@ class Lowerer {
     Val out = param_vals_[base.get()];
     int64_t total = target->numel();
     check_grid(total, target);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    Val gid = b_.cast(b_.special(0, total), idx_t_);
     Index idx{target->shape, {}, gid};
     Val where = gid;
     if (target.get() != base.get()) {
@@ -198,7 +198,7 @@ class Lowerer {
     int vl = (lanes > 1 && Dv % lanes == 0) ? lanes : 1;
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
     check_grid(B * Hq * Lq, root);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    Val gid = b_.cast(b_.special(0, B * Hq * Lq), idx_t_);
     std::vector<Val> bhi = unravel(gid, {B, Hq, Lq});
     Val bb = bhi[0], h = bhi[1], i = bhi[2];
     Val hk = b_.idiv_const(h, rep);
@@ -281,7 +281,7 @@ class Lowerer {
       return k;
     }
     check_grid(total / lanes, root);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    Val gid = b_.cast(b_.special(0, total / lanes), idx_t_);
     Val base = b_.mul_const(gid, lanes);
     Index idx{root->shape, {}, base};
     if (lanes > 1) {
@@ -414,7 +414,7 @@ class Lowerer {
     grid.push_back(s[n - 1] / lanes);
     grid.push_back(s[n - 2] / rows);
     check_grid(shape_numel(grid), root);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    Val gid = b_.cast(b_.special(0, shape_numel(grid)), idx_t_);
     std::vector<Val> g = unravel(gid, grid);
     std::vector<Index> idxs;
     for (int r = 0; r < rows; ++r) {
