@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kiln/device_runtime.h"
+#include "kiln/quant.h"
 #include "llama_lm.h"
 
 using namespace kiln;
@@ -22,8 +23,8 @@ const char* kFixtures[] = {"llama3_gqa", "llama_tied", "qwen2_bias", "qwen3_qkno
 
 std::string fixture_dir(const std::string& name) { return std::string(KILN_TEST_DATA_DIR) + "/llama/" + name; }
 
-json expected(const std::string& name) {
-  std::ifstream in(fixture_dir(name) + "/expected.json");
+json expected(const std::string& name, const std::string& file = "expected.json") {
+  std::ifstream in(fixture_dir(name) + "/" + file);
   REQUIRE(in);
   return json::parse(in);
 }
@@ -54,8 +55,9 @@ double max_abs_diff(const std::vector<float>& a, const json& b) {
   return m;
 }
 
-void check_against_transformers(const std::string& name, const std::string& file, double tol, int64_t chunk) {
-  json exp = expected(name);
+void check_against_transformers(const std::string& name, const std::string& file, double tol, int64_t chunk,
+                                const std::string& expected_file = "expected.json") {
+  json exp = expected(name, expected_file);
   ModelSource src = ModelSource::open(fixture_dir(name) + file);
   llama::LMOptions o;
   o.prefill_chunk = chunk;
@@ -83,6 +85,33 @@ TEST_CASE("llama plugin: GGUF F32 and F16 from convert_hf_to_gguf match transfor
     if (std::string(name) == "mistral_swa") continue;  // llama.cpp's llama arch has no sliding window
     check_against_transformers(name, "/model.f32.gguf", 1e-4, 16);
     check_against_transformers(name, "/model.f16.gguf", 2e-2, 16);
+  }
+}
+
+TEST_CASE("llama plugin: GGUF Q8_0 and Q4_0 (dequantized inside the matmuls) match transformers on the same weights") {
+  for (const char* name : kFixtures) {
+    if (std::string(name) == "mistral_swa") continue;
+    check_against_transformers(name, "/model.q8_0.gguf", 1e-4, 16, "expected_q8_0.json");
+    check_against_transformers(name, "/model.q4_0.gguf", 1e-4, 16, "expected_q4_0.json");
+    for (const char* t : {"q8_0", "q4_0"}) {
+      json exp = expected(name, std::string("expected_") + t + ".json");
+      if (exp.contains("llama_cpp_greedy")) {
+        INFO(name << " " << t << ": llama.cpp's greedy tokens on the same file");
+        CHECK(exp["llama_cpp_greedy"] == exp["greedy"]);
+      }
+    }
+  }
+}
+
+TEST_CASE("llama plugin: the generated Q8_0/Q4_0 dequantization equals kiln::dequantize bit for bit") {
+  for (const char* t : {"q8_0", "q4_0"}) {
+    ModelSource src = ModelSource::open(fixture_dir("qwen3_qknorm") + "/model." + t + ".gguf");
+    const TensorRef& r = src.tensors().at("blk.0.ffn_down.weight");
+    REQUIRE((r.type == WeightType::Q8_0 || r.type == WeightType::Q4_0));
+    Tensor blocks = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)});
+    std::vector<float> got = llama::quantized_matrix(blocks, r.type, r.shape[0], r.shape[1]).to_vector<float>();
+    std::vector<float> want = dequantize(r.type, r.data, r.elements);
+    CHECK(got == want);
   }
 }
 

@@ -43,7 +43,8 @@ LlamaLM::~LlamaLM() = default;
 std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   const int64_t H = h_.hidden, D = h_.head_dim, Hq = h_.heads, Hk = h_.kv_heads;
   const double eps = h_.rms_eps;
-  Tensor x = w_.embed.embedding(ids).cast(DType::F32);  // (1, L, H)
+  // activations stay 2-d (L, features) so prefill matmuls take the packed (panel) path
+  Tensor x = w_.embed.embedding(ids.reshape({L})).cast(DType::F32);  // (L, H)
   Tensor positions = Tensor::arange(L, DType::I32, device_) + Tensor::from_variable(pos_, device_);
   auto [cos, sin] = nn::rope_cos_sin(positions, rope_, device_);
   for (int64_t i = 0; i < h_.layers; ++i) {
@@ -58,19 +59,19 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     k = nn::apply_rope(k.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
     cache_.write(static_cast<size_t>(i), 0, pos_, k, v.permute({0, 2, 1, 3}));
     Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q);  // (1, Hq, L, D)
-    a = a.permute({0, 2, 1, 3}).reshape({1, L, Hq * D});
+    a = a.permute({0, 2, 1, 3}).reshape({L, Hq * D});
     x = (x + nn::linear(a, lw.wo, lw.bo)).contiguous();
     Tensor hf = nn::rms_norm(x, lw.ffn_norm, eps);
     Tensor g = nn::linear(hf, lw.w_gate).silu() * nn::linear(hf, lw.w_up);
     x = (x + nn::linear(g, lw.w_down)).contiguous();
   }
-  Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (1, L, H)
-  Tensor last = prefill ? hn.shrink_at(1, last_, 1) : hn;
-  Tensor logits = nn::linear(last.reshape({1, H}), w_.lm_head).reshape({h_.vocab});
+  Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
+  Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;
+  Tensor logits = nn::linear(last, w_.lm_head).reshape({h_.vocab});
   if (!prefill) return {logits};
   // sum of the real (unpadded) positions' hidden states, for mean-pooled embeddings
   Tensor keep = Tensor::arange(L, DType::I32, device_).le(Tensor::from_variable(last_, device_));
-  Tensor sum = (hn * keep.cast(DType::F32).reshape({1, L, 1})).sum({1}).reshape({H});
+  Tensor sum = (hn * keep.cast(DType::F32).reshape({L, 1})).sum({0});
   return {logits, sum};
 }
 
