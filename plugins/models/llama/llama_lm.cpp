@@ -41,7 +41,7 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
 LlamaLM::~LlamaLM() = default;
 
 std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
-  const int64_t H = h_.hidden, D = h_.head_dim, Hq = h_.heads, Hk = h_.kv_heads;
+  const int64_t D = h_.head_dim, Hq = h_.heads, Hk = h_.kv_heads;
   const double eps = h_.rms_eps;
   // activations stay 2-d (L, features) so prefill matmuls take the packed (panel) path
   Tensor x = w_.embed.embedding(ids.reshape({L})).cast(DType::F32);  // (L, H)

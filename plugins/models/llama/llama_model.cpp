@@ -8,6 +8,7 @@
 #include "kiln/chat_template.h"
 #include "kiln/device_runtime.h"
 #include "kiln/error.h"
+#include "kiln/generate.h"
 #include "kiln/llm_config.h"
 
 namespace kiln::llama {
@@ -50,11 +51,7 @@ LlamaModel::LlamaModel(const ModelLoadOptions& o) {
   if (o.progress) o.progress(LoadProgress{"reading", 0, source_->tensors().total_bytes(), 0, 0});
   lm_ = std::make_unique<LlamaLM>(*source_, lo);
   tokenizer_ = open_tokenizer(*source_);
-  eos_ids_ = eos_token_ids(*source_);
-  if (tokenizer_)
-    for (TokenId id : tokenizer_->end_of_generation_ids()) eos_ids_.push_back(id);
-  std::sort(eos_ids_.begin(), eos_ids_.end());
-  eos_ids_.erase(std::unique(eos_ids_.begin(), eos_ids_.end()), eos_ids_.end());
+  eos_ids_ = generation_stop_ids(*source_, tokenizer_.get());
   load_s_ = seconds_since(t0);
   if (o.progress) o.progress(LoadProgress{"reading", source_->tensors().total_bytes(), source_->tensors().total_bytes(), 0, 0});
 }
@@ -116,46 +113,10 @@ std::string LlamaModel::detokenize(const std::vector<int32_t>& ids) const {
 
 GenerateResult LlamaModel::generate(const GenerateRequest& req, const TokenSink& on_token, const CancelFlag& cancel) {
   std::lock_guard lock(mutex_);
-  const SamplingParams& sp = req.sampling;
-  if (sp.temperature != 0)
-    throw Error("llama: temperature " + std::to_string(sp.temperature) +
-                " needs core/generate's sampler, which this build does not have yet; use temperature 0");
-  if (sp.max_tokens < 0) throw Error("llama: max_tokens " + std::to_string(sp.max_tokens) + " must be >= 0");
-  std::vector<int32_t> ids = !req.prompt_ids.empty() ? req.prompt_ids : tokenize(req.prompt, true);
-  GenerateResult res;
-  res.prompt_tokens = static_cast<int64_t>(ids.size());
-  auto t0 = Clock::now();
-  std::vector<float> logits = lm_->forward(ids, 0);
-  double prefill_s = seconds_since(t0);
-  auto t1 = Clock::now();
-  int64_t pos = static_cast<int64_t>(ids.size());
-  std::unique_ptr<StreamingDecoder> text;
-  if (tokenizer_) text = std::make_unique<StreamingDecoder>(*tokenizer_);
-  res.finish_reason = "length";
-  for (int64_t n = 0; n < sp.max_tokens; ++n) {
-    if (cancel) {
-      res.finish_reason = "cancelled";
-      break;
-    }
-    // interim greedy choice until core/generate's sampler is merged
-    int32_t tok = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    if (!sp.ignore_eos && std::binary_search(eos_ids_.begin(), eos_ids_.end(), tok)) {
-      res.finish_reason = "stop";
-      break;
-    }
-    ++res.completion_tokens;
-    on_token(TokenEvent{tok, text ? text->feed(tok) : std::string()});
-    if (n + 1 == sp.max_tokens) break;
-    if (pos + 1 > lm_->context_length()) break;
-    std::vector<int32_t> one{tok};
-    logits = lm_->forward(one, pos++);
-  }
-  double decode_s = seconds_since(t1);
-  res.timings = {{"prefill_s", prefill_s},
-                 {"decode_s", decode_s},
-                 {"prefill_tok_s", prefill_s > 0 ? res.prompt_tokens / prefill_s : 0.0},
-                 {"decode_tok_s", decode_s > 0 && res.completion_tokens > 1 ? (res.completion_tokens - 1) / decode_s : 0.0}};
-  return res;
+  GenerateOptions opt;
+  opt.tokenizer = tokenizer_.get();
+  opt.eos_ids = eos_ids_;
+  return kiln::generate(*lm_, req, opt, on_token, &cancel);
 }
 
 EmbedResult LlamaModel::embed(const EmbedRequest& req, const CancelFlag& cancel) {
