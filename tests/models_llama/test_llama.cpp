@@ -103,13 +103,13 @@ TEST_CASE("llama plugin: GGUF Q8_0 and Q4_0 (dequantized inside the matmuls) mat
   }
 }
 
-TEST_CASE("llama plugin: the generated Q8_0/Q4_0 dequantization equals kiln::dequantize bit for bit") {
+TEST_CASE("llama plugin: the generated Q8_0/Q4_0/Q4_1 dequantization equals kiln::dequantize bit for bit") {
   for (const char* t : {"q8_0", "q4_0"}) {
     ModelSource src = ModelSource::open(fixture_dir("qwen3_qknorm") + "/model." + t + ".gguf");
     const TensorRef& r = src.tensors().at("blk.0.ffn_down.weight");
     REQUIRE((r.type == WeightType::Q8_0 || r.type == WeightType::Q4_0));
     Tensor blocks = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)});
-    std::vector<float> got = llama::quantized_matrix(blocks, r.type, r.shape[0], r.shape[1]).to_vector<float>();
+    std::vector<float> got = llama::quantized_blocks(blocks, r.type, r.shape[0], r.shape[1]).to_vector<float>();
     std::vector<float> want = dequantize(r.type, r.data, r.elements);
     CHECK(got == want);
   }

@@ -50,9 +50,9 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   for (int64_t i = 0; i < h_.layers; ++i) {
     const LayerWeights& lw = w_.layers[i];
     Tensor hn = nn::rms_norm(x, lw.attn_norm, eps);
-    Tensor q = nn::linear(hn, lw.wq, lw.bq).reshape({1, L, Hq, D});
-    Tensor k = nn::linear(hn, lw.wk, lw.bk).reshape({1, L, Hk, D});
-    Tensor v = nn::linear(hn, lw.wv, lw.bv).reshape({1, L, Hk, D});
+    Tensor q = apply(hn, lw.wq, lw.bq).reshape({1, L, Hq, D});
+    Tensor k = apply(hn, lw.wk, lw.bk).reshape({1, L, Hk, D});
+    Tensor v = apply(hn, lw.wv, lw.bv).reshape({1, L, Hk, D});
     if (lw.q_norm.defined()) q = nn::rms_norm(q, lw.q_norm, eps);
     if (lw.k_norm.defined()) k = nn::rms_norm(k, lw.k_norm, eps);
     q = nn::apply_rope(q.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
@@ -60,14 +60,14 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     cache_.write(static_cast<size_t>(i), 0, pos_, k, v.permute({0, 2, 1, 3}));
     Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q);  // (1, Hq, L, D)
     a = a.permute({0, 2, 1, 3}).reshape({L, Hq * D});
-    x = (x + nn::linear(a, lw.wo, lw.bo)).contiguous();
+    x = (x + apply(a, lw.wo, lw.bo)).contiguous();
     Tensor hf = nn::rms_norm(x, lw.ffn_norm, eps);
-    Tensor g = nn::linear(hf, lw.w_gate).silu() * nn::linear(hf, lw.w_up);
-    x = (x + nn::linear(g, lw.w_down)).contiguous();
+    Tensor g = apply(hf, lw.w_gate).silu() * apply(hf, lw.w_up);
+    x = (x + apply(g, lw.w_down)).contiguous();
   }
   Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
   Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;
-  Tensor logits = nn::linear(last, w_.lm_head).reshape({h_.vocab});
+  Tensor logits = apply(last, w_.lm_head).reshape({h_.vocab});
   if (!prefill) return {logits};
   // sum of the real (unpadded) positions' hidden states, for mean-pooled embeddings
   Tensor keep = Tensor::arange(L, DType::I32, device_).le(Tensor::from_variable(last_, device_));
