@@ -156,6 +156,13 @@ Val IrBuilder::gep(Val v, int lane) {
   return emit(i, true);
 }
 
+Val IrBuilder::shfl_xor(Val v, int mask) {
+  auto i = make(KILN_IR_SHFL_XOR, dtype_of(v), v);
+  i.vcount = static_cast<uint8_t>(vcount_of(v));
+  i.arg = mask;
+  return emit(i, false);  // reads an accumulator's current value: no CSE
+}
+
 Val IrBuilder::cast(Val v, DType to) {
   if (dtype_of(v) == to) return v;
   if (is_const(v) && !is_float(to) && !is_float(dtype_of(v))) {

@@ -34,6 +34,7 @@ class IrBuilder {
   Val vectorize(const std::vector<Val>& lanes);
   Val broadcast(Val v, int lanes);  // a scalar repeated (vectors pass through)
   Val gep(Val v, int lane);         // lane of a vector (scalars pass through)
+  Val shfl_xor(Val v, int mask);    // v of warp lane (lane ^ mask); never merged with another
   int vcount_of(Val v) const { return insts_.at(v).vcount; }
   // acc + v, as one fused multiply-add when v is a float product (reduction bodies)
   Val accumulate_add(Val acc, Val v, DType t);
