@@ -133,7 +133,7 @@ std::optional<json> Client::receive_raw(std::chrono::milliseconds timeout) {
 bool Client::absorb(json& reply) {
   const std::string type = reply.value("type", "");
   if (type == "data") {
-    std::string key = reply["id"].dump() + "\n" + reply.value("field", "");
+    std::string key = job_id_key(reply["id"]) + "\n" + reply.value("field", "");
     auto& buf = impl_->pieces[key];
     const auto& data = reply["data"].get_binary();
     size_t off = reply.value("offset", size_t{0});
@@ -149,7 +149,7 @@ bool Client::absorb(json& reply) {
       send_raw(encode(json{{"kind", "Release"}, {"shm", name}}));
       *it = json::binary_t(std::move(bytes));
     } else if (it->is_object() && it->contains("chunked")) {
-      std::string key = reply["id"].dump() + "\n" + it.key();
+      std::string key = job_id_key(reply["id"]) + "\n" + it.key();
       auto found = impl_->pieces.find(key);
       std::vector<uint8_t> bytes;
       if (found != impl_->pieces.end()) {
@@ -192,7 +192,7 @@ json Client::call(json request, std::chrono::milliseconds timeout,
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) throw Error("client: no reply to job " + id.dump() + " in time");
+    if (left.count() <= 0) throw Error("client: no reply to job " + job_id_text(id) + " in time");
     auto r = receive_raw(left);
     if (!r || !absorb(*r)) continue;
     if (r->value("id", json()) != id) {

@@ -53,7 +53,7 @@ void Supervisor::State::reply(Job& job, json message) {
 void Supervisor::State::finish(Job& job) {
   auto cj = client_jobs.find(job.client);
   if (cj != client_jobs.end()) {
-    cj->second.erase(job.id.dump());
+    cj->second.erase(ipc::job_id_key(job.id));
     if (cj->second.empty()) client_jobs.erase(cj);
   }
   if (Model* m = find_model(job.model)) {
@@ -163,9 +163,9 @@ void Supervisor::State::handle_request(size_t frontend, const std::string& rid, 
     return;
   }
   auto& mine = client_jobs[client];
-  if (mine.count(id.dump())) {
+  if (mine.count(ipc::job_id_key(id))) {
     send_to_client(client, ipc::make_error(id, err::kDuplicateId,
-                                           "job id " + id.dump() + " is already in flight on this connection"));
+                                           "job id " + ipc::job_id_text(id) + " is already in flight on this connection"));
     return;
   }
   if (static_cast<int64_t>(mine.size()) >= config.limits.max_jobs_per_client) {
@@ -180,7 +180,7 @@ void Supervisor::State::handle_request(size_t frontend, const std::string& rid, 
   job.client = client;
   job.id = id;
   job.kind = *kind;
-  mine[id.dump()] = uid;
+  mine[ipc::job_id_key(id)] = uid;
 
   try {
     int64_t deadline_ms = ipc::opt_int(msg, "deadline_ms").value_or(config.limits.default_deadline_ms);
@@ -204,7 +204,7 @@ void Supervisor::State::handle_request(size_t frontend, const std::string& rid, 
         if (!msg.contains("target")) throw ProtocolError(err::kBadRequest, "missing field 'target'");
         ipc::check_job_id(msg["target"]);
         bool found = false;
-        auto t = mine.find(msg["target"].dump());
+        auto t = mine.find(ipc::job_id_key(msg["target"]));
         if (t != mine.end() && t->second != uid) {
           found = true;
           handle_cancel(jobs.at(t->second));
@@ -306,11 +306,7 @@ void Supervisor::State::handle_request(size_t frontend, const std::string& rid, 
           throw ProtocolError(err::kBadRequest, "field '" + it.key() + "': {\"chunked\": N} needs a byte count N > 0");
         }
         payload += size.get<uint64_t>();
-        if (payload <= config.limits.max_payload_bytes) {
-          IncomingBlob blob;
-          blob.size = size.get<uint64_t>();
-          job.incoming.emplace(it.key(), std::move(blob));
-        }
+        if (payload <= config.limits.max_payload_bytes) job.incoming.emplace(it.key(), ipc::ChunkedInput(size.get<uint64_t>()));
       } else if (ipc::is_shm_ref(*it)) {
         payload += (*it)["size"].get<uint64_t>();
         if (payload <= config.limits.max_payload_bytes) accept_client_segment(job, frontend, it.key(), *it);
@@ -344,14 +340,14 @@ void Supervisor::State::handle_data(const std::string& client, const json& piece
   auto cj = client_jobs.find(client);
   uint64_t uid = 0;
   if (cj != client_jobs.end()) {
-    auto it = cj->second.find(id.dump());
+    auto it = cj->second.find(ipc::job_id_key(id));
     if (it != cj->second.end()) uid = it->second;
   }
   auto jt = jobs.find(uid);
   if (uid == 0 || jt == jobs.end() || jt->second.state != Job::State::Receiving) {
     // Pieces of a job that already has its terminal reply (refused, failed, cancelled) or
     // never existed: answering would give that id a second terminal reply. Dropped.
-    spdlog::debug("Data for job {}, which is not waiting for data: dropped", id.dump());
+    spdlog::debug("Data for job {}, which is not waiting for data: dropped", ipc::job_id_text(id));
     return;
   }
   Job& job = jt->second;
@@ -364,67 +360,17 @@ void Supervisor::State::handle_data(const std::string& client, const json& piece
     if (!offset || *offset < 0 || data == piece.end() || !data->is_binary()) {
       throw ProtocolError(err::kBadRequest, "Data needs a non-negative 'offset' and binary 'data'");
     }
-    const auto& bytes = data->get_binary();
-    IncomingBlob& b = blob->second;
-    const uint64_t off = static_cast<uint64_t>(*offset), end = off + bytes.size();
-    const std::string where = "field '" + field + "': piece at offset " + std::to_string(off) + " (" +
-                              std::to_string(bytes.size()) + " bytes)";
-    if (bytes.empty()) throw ProtocolError(err::kBadRequest, where + " is empty");
-    if (end > b.size) {
-      throw ProtocolError(err::kBadRequest, where + " runs past the announced size of " + std::to_string(b.size) + " bytes");
-    }
-    // Pieces may come in any order but never twice: the next piece at or after `off` and the
-    // one before it must not touch [off, end).
-    auto next = b.pieces.lower_bound(off);
-    if (next != b.pieces.end() && next->first == off) throw ProtocolError(err::kBadRequest, where + " is a duplicate");
-    if (next != b.pieces.end() && next->first < end) {
-      throw ProtocolError(err::kBadRequest, where + " overlaps the piece at offset " + std::to_string(next->first));
-    }
-    if (next != b.pieces.begin()) {
-      auto prev = std::prev(next);
-      if (prev->first + prev->second.size() > off) {
-        throw ProtocolError(err::kBadRequest, where + " overlaps the piece at offset " + std::to_string(prev->first));
-      }
-    }
-    b.pieces.emplace(off, bytes);
-    b.received += bytes.size();
+    blob->second.add(field, static_cast<uint64_t>(*offset), data->get_binary());
     job.last_piece = Clock::now();
     for (const auto& [name, in] : job.incoming)
-      if (in.received < in.size) return;
-    for (auto& [name, in] : job.incoming) {
-      std::vector<uint8_t> whole;
-      whole.reserve(in.size);
-      for (auto& [o, p] : in.pieces) whole.insert(whole.end(), p.begin(), p.end());
-      job.request[name] = json::binary_t(std::move(whole));
-    }
+      if (!in.complete()) return;
+    for (auto& [name, in] : job.incoming) job.request[name] = json::binary_t(in.take());
     job.incoming.clear();
     start_model_job(job);
   } catch (const ProtocolError& e) {
     reply(job, ipc::make_error(job.id, e.code(), e.what()));
   }
 }
-
-namespace {
-
-// "0..1023, 4096..8191": the byte ranges of a chunked field no piece has covered yet.
-std::string missing_ranges(const IncomingBlob& b) {
-  std::string out;
-  int shown = 0;
-  uint64_t at = 0;
-  auto add = [&](uint64_t from, uint64_t to) {
-    if (from >= to) return;
-    if (shown++ < 4) out += (out.empty() ? "" : ", ") + std::to_string(from) + ".." + std::to_string(to - 1);
-  };
-  for (const auto& [off, bytes] : b.pieces) {
-    add(at, off);
-    at = off + bytes.size();
-  }
-  add(at, b.size);
-  if (shown > 4) out += ", ...";
-  return out;
-}
-
-}  // namespace
 
 void Supervisor::State::check_receiving() {
   const auto now = Clock::now();
@@ -438,9 +384,9 @@ void Supervisor::State::check_receiving() {
     Job& job = it->second;
     std::string what;
     for (const auto& [field, b] : job.incoming) {
-      if (b.received == b.size) continue;
-      what += (what.empty() ? "" : "; ") + std::string("field '") + field + "': " + std::to_string(b.received) + " of " +
-              std::to_string(b.size) + " bytes arrived, missing bytes " + missing_ranges(b);
+      if (b.complete()) continue;
+      what += (what.empty() ? "" : "; ") + std::string("field '") + field + "': " + std::to_string(b.received()) + " of " +
+              std::to_string(b.size()) + " bytes arrived, missing bytes " + b.missing();
     }
     reply(job, ipc::make_error(job.id, err::kBadRequest,
                                "chunked input incomplete: no Data piece for " +

@@ -16,6 +16,7 @@
 
 #include <zmq.hpp>
 
+#include "kiln/ipc/chunked_input.h"
 #include "kiln/ipc/codec.h"
 #include "kiln/ipc/protocol.h"
 #include "kiln/supervisor/supervisor.h"
@@ -36,14 +37,6 @@ struct Frontend {
   std::unique_ptr<zmq::socket_t> socket;
 };
 
-// A field of a request that arrives in Data pieces after the request itself. Pieces may come
-// in any order; they are kept by offset and joined when every byte is there.
-struct IncomingBlob {
-  uint64_t size = 0;
-  uint64_t received = 0;
-  std::map<uint64_t, std::vector<uint8_t>> pieces;  // offset -> bytes, never overlapping
-};
-
 struct Job {
   uint64_t uid = 0;
   std::string client;       // key of the client (endpoint index + routing id)
@@ -55,7 +48,7 @@ struct Job {
   bool client_shm = false;  // deliver big blobs as shared-memory handles
   enum class State { Receiving, Queued, Running, Waiting, Done } state = State::Queued;
   std::string runner;       // runner uid while Running (or cancelled but not yet ended)
-  std::map<std::string, IncomingBlob> incoming;
+  std::map<std::string, ipc::ChunkedInput> incoming;  // chunked fields still arriving
   Clock::time_point last_piece;  // Receiving: when the last Data piece (or the request) came
   int load_replicas = 0;         // Load: answer once this many replicas are ready
   std::optional<Clock::time_point> cancelled_at;  // the runner was told to stop

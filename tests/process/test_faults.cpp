@@ -174,6 +174,14 @@ limits:
   expect_error(kiln::ipc::encode({{"id", 4}, {"kind", "Predict"}}), "bad_request");  // no prompt
   expect_error(kiln::ipc::encode({{"id", 5}, {"kind", "Embedding"}, {"input", 5}}), "bad_request");
   expect_error(kiln::ipc::encode({{"id", 6}, {"kind", "Transcribe"}, {"input", 5}}), "unknown_kind");
+  // MessagePack does not promise UTF-8: an id with other bytes is still an id (it once made
+  // the supervisor throw while keying the job, and the client got no reply at all).
+  const std::string odd("\xff\xfe", 2);
+  bad.send_raw(kiln::ipc::encode({{"id", odd}, {"kind", "Health"}}));
+  auto odd_reply = bad.receive(5s);
+  REQUIRE(odd_reply);
+  CHECK((*odd_reply)["type"] == "result");
+  CHECK((*odd_reply)["id"] == odd);
   // A payload over limits.max_payload (but inside max_frame) is refused with an error.
   expect_error(kiln::ipc::encode({{"id", 7}, {"kind", "AudioTranscription"},
                                   {"audio", json::binary_t(std::vector<uint8_t>(600 << 10))}}),
