@@ -154,7 +154,7 @@ class Lowerer {
     int64_t total = target->numel();
     check_grid(total, target);
     groups_ = total;
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    Val gid = b_.cast(b_.special(0, total), idx_t_);
     Index idx{target->shape, {}, gid};
     Val where = gid;
     if (target.get() != base.get()) {
@@ -200,7 +200,7 @@ class Lowerer {
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
     check_grid(B * Hq * Lq, root);
     groups_ = B * Hq * Lq;
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    Val gid = b_.cast(b_.special(0, B * Hq * Lq), idx_t_);
     std::vector<Val> bhi = unravel(gid, {B, Hq, Lq});
     Val bb = bhi[0], h = bhi[1], i = bhi[2];
     Val hk = b_.idiv_const(h, rep);
@@ -321,7 +321,7 @@ class Lowerer {
     }
     check_grid(total / lanes, root);
     groups_ = total / lanes;
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    Val gid = b_.cast(b_.special(0, total / lanes), idx_t_);
     Val base = b_.mul_const(gid, lanes);
     Index idx{root->shape, {}, base};
     if (lanes > 1) {
@@ -533,7 +533,7 @@ class Lowerer {
     grid.push_back(s[n - 2] / rows);
     check_grid(shape_numel(grid), root);
     groups_ = shape_numel(grid);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    Val gid = b_.cast(b_.special(0, shape_numel(grid)), idx_t_);
     std::vector<Val> g = unravel(gid, grid);
     std::vector<Index> idxs;
     for (int r = 0; r < rows; ++r) {
@@ -979,7 +979,7 @@ class Lowerer {
       memo_.emplace_back();
       Val step = rg;
       if (a == last && split > 1)
-        step = b_.add(b_.mul_const(rg, split), b_.cast(b_.special(3), idx_t_));
+        step = b_.add(b_.mul_const(rg, split), b_.cast(b_.special(3, split), idx_t_));
       loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(step, red_lanes) : step);
       ranges.push_back(rg);
     }
