@@ -1,6 +1,6 @@
 // Core's lowerer for a GPU-shaped device (the caps cuda_ptx reports for an H100) on real
-// schedules: GEMV-like reduces (coalesced along the reduce axis) and decode attention are split
-// across a warp (32 threads, SHFL_XOR), a large GEMM keeps one thread per output tile, the CPU's
+// schedules: GEMV-like reduces (coalesced along the reduce axis) are split across up to 8 warps
+// (SHFL_XOR within a warp, shared memory across), decode attention across a warp, a large GEMM keeps one thread per output tile, the CPU's
 // caps never split; every lowered kernel is rendered to PTX and, when ptxas is present,
 // assembled.
 #include <catch2/catch.hpp>
@@ -67,9 +67,21 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   Tensor w = Tensor::randn({N, K}, 2, DType::BF16).contiguous().realize();
   Tensor y = x.matmul(w.cast(DType::F32).transpose(-1, -2)).reshape({N});
   detail::LoweredKernel gemv = lower_last(y, gpu_caps());
-  CHECK(gemv.local_size[0] == 32);
+  CHECK(gemv.local_size[0] == 32);  // enough groups to fill the GPU with one warp each
   CHECK(has_op(gemv, KILN_IR_SHFL_XOR));
+  CHECK_FALSE(has_op(gemv, KILN_IR_LOCAL));
   assemble(gemv);
+
+  // a decode-shaped down projection: 2048 outputs of 8192 -> 2048 / 4 reduce lanes = 2048 steps:
+  // 8 warps per output, the warps' parts combined through shared memory
+  Tensor h = Tensor::randn({1, 8192}, 8).contiguous().realize();
+  Tensor wd = Tensor::randn({2048, 8192}, 9, DType::BF16).contiguous().realize();
+  detail::LoweredKernel down = lower_last(h.matmul(wd.cast(DType::F32).transpose(-1, -2)), gpu_caps());
+  CHECK(down.local_size[0] == 256);
+  CHECK(has_op(down, KILN_IR_SHFL_XOR));
+  CHECK(has_op(down, KILN_IR_LOCAL));
+  CHECK(has_op(down, KILN_IR_BARRIER));
+  assemble(down);
 
   Tensor a = Tensor::randn({1024, 1024}, 3).contiguous().realize();
   Tensor b = Tensor::randn({1024, 1024}, 4).contiguous().realize();

@@ -236,7 +236,7 @@ class Lowerer {
       Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
       outer = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, split - 1), split),
                        KILN_IR_FLAG_REDUCE);
-      r = b_.add(lo, b_.add(b_.mul_const(outer, split), b_.cast(b_.special(3), idx_t_)));
+      r = b_.add(lo, b_.add(b_.mul_const(outer, split), b_.cast(b_.special(3, split), idx_t_)));
       inside = b_.if_(b_.lt(r, hi));
     } else {
       r = b_.range(lo, hi, KILN_IR_FLAG_REDUCE);
@@ -362,10 +362,12 @@ class Lowerer {
   // one thread per group would leave the GPU mostly idle; a GEMM with many output tiles keeps
   // one thread per tile. Devices with warp_size 1 never take this path: their kernels are
   // unchanged.
-  int warp_split(const UOp* u, const UOp* src, int axis, int red_lanes) const {
+  int warp_split(const UOp* u, const UOp* src, int axis, int red_lanes, bool scalar_out) const {
     const int w = static_cast<int>(caps_.warp_size);
     if (w <= 1 || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
     const int64_t steps = src->shape[axis] / red_lanes;
+    if (warp_split_ > 1)  // the kernel's group size is chosen: other reduces use it or run whole
+      return steps % warp_split_ == 0 && steps >= warp_split_ ? warp_split_ : 1;
     if (steps % w != 0 || steps < 2 * w) return 1;
     int out_axis = -1;
     for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
@@ -375,7 +377,18 @@ class Lowerer {
       }
     const bool coalesced = out_axis < 0 || unit_stride_loads(src, axis) > unit_stride_loads(src, out_axis);
     const bool few_groups = groups_ < int64_t(caps_.compute_units) * 128;
-    return coalesced || few_groups ? w : 1;
+    if (!coalesced && !few_groups) return 1;
+    // A scalar output per group (GEMV-like) with too few groups to fill the GPU (2048 threads
+    // per compute unit) takes up to 8 warps, each thread keeping at least 2 steps: such short
+    // reduces (decode GEMVs, norms) are latency-bound, more threads in flight pay. Register
+    // tiles (prefill GEMMs) keep one warp.
+    int t = w;
+    if (scalar_out) {
+      const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], 256));
+      const int64_t fill = int64_t(caps_.compute_units) * 2048;
+      while (t * 2 <= max_t && steps % (t * 2) == 0 && steps >= 4 * t && groups_ * t < fill) t *= 2;
+    }
+    return t;
   }
 
   void check_grid(int64_t groups, const UOpRef& node) {
@@ -965,7 +978,7 @@ class Lowerer {
         red_lanes = l;
     }
     int acc_lanes = std::max(lanes, red_lanes);
-    const int split = warp_split(u, src, last, red_lanes);
+    const int split = warp_split(u, src, last, red_lanes, n_out == 1 && lanes == 1);
     if (split > 1) warp_split_ = split;
     std::vector<Val> accs;
     for (size_t r = 0; r < n_out; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
@@ -1009,9 +1022,31 @@ class Lowerer {
       memo_.pop_back();
       b_.end_range(ranges[i]);
     }
-    // butterfly across the warp: every lane ends with the whole reduction
-    for (int m = split / 2; m >= 1; m /= 2)
+    // butterfly across each warp: every lane ends with its warp's part
+    const int warp = static_cast<int>(caps_.warp_size);
+    for (int m = std::min(split, warp) / 2; m >= 1; m /= 2)
       for (Val acc : accs) b_.assign(acc, b_.alu(op, ct, acc, b_.shfl_xor(acc, m)));
+    if (split > warp) {
+      // several warps: each writes its part to shared memory, then every thread folds the
+      // parts in warp order (the same result in every thread)
+      const int warps = split / warp;
+      Val wid = b_.idiv_const(b_.cast(b_.special(3, split), idx_t_), warp);
+      std::vector<Val> parts;
+      for (Val acc : accs) {
+        Val shared = b_.local(ct, int64_t(warps) * acc_lanes);
+        b_.store(shared, b_.mul_const(wid, acc_lanes), acc);
+        parts.push_back(shared);
+      }
+      b_.barrier();
+      for (size_t r = 0; r < accs.size(); ++r) {
+        Val total = b_.load(parts[r], b_.const_int(0, idx_t_), ct, -1, -1, acc_lanes);
+        for (int x = 1; x < warps; ++x)
+          total = b_.alu(op, ct, total,
+                         b_.load(parts[r], b_.const_int(int64_t(x) * acc_lanes, idx_t_), ct, -1, -1, acc_lanes));
+        b_.assign(accs[r], total);
+      }
+      b_.barrier();  // the parts may be rewritten (a reduce inside an outer loop)
+    }
     if (red_lanes == 1) return accs;
     // horizontal: fold the lanes of the vector accumulator
     Val h = b_.gep(accs[0], 0);
