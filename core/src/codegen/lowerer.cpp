@@ -362,7 +362,7 @@ class Lowerer {
   // one thread per group would leave the GPU mostly idle; a GEMM with many output tiles keeps
   // one thread per tile. Devices with warp_size 1 never take this path: their kernels are
   // unchanged.
-  int warp_split(const UOp* u, const UOp* src, int axis, int red_lanes, bool scalar_out) const {
+  int warp_split(const UOp* u, const UOp* src, int axis, int red_lanes, bool one_row) const {
     const int w = static_cast<int>(caps_.warp_size);
     if (w <= 1 || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
     const int64_t steps = src->shape[axis] / red_lanes;
@@ -378,15 +378,16 @@ class Lowerer {
     const bool coalesced = out_axis < 0 || unit_stride_loads(src, axis) > unit_stride_loads(src, out_axis);
     const bool few_groups = groups_ < int64_t(caps_.compute_units) * 128;
     if (!coalesced && !few_groups) return 1;
-    // A scalar output per group (GEMV-like) with too few groups to fill the GPU (2048 threads
-    // per compute unit) takes up to 8 warps, each thread keeping at least 2 steps: such short
-    // reduces (decode GEMVs, norms) are latency-bound, more threads in flight pay. Register
-    // tiles (prefill GEMMs) keep one warp.
+    // A group computing one output row (GEMV-like, possibly a few lanes wide) takes up to 8
+    // warps, each thread keeping at least 2 steps: short reduces (decode GEMVs, norms) are
+    // latency-bound, and more threads in flight per output paid more on an H100 than filling the
+    // GPU with one-warp groups (decode 160 -> 252 tok/s; capped at full occupancy, 220).
+    // Register tiles of several rows (prefill GEMMs) keep one warp: 8 warps per tile cost
+    // prefill a third.
     int t = w;
-    if (scalar_out) {
+    if (one_row) {
       const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], 256));
-      const int64_t fill = int64_t(caps_.compute_units) * 2048;
-      while (t * 2 <= max_t && steps % (t * 2) == 0 && steps >= 4 * t && groups_ * t < fill) t *= 2;
+      while (t * 2 <= max_t && steps % (t * 2) == 0 && steps >= 4 * t) t *= 2;
     }
     return t;
   }
@@ -978,7 +979,7 @@ class Lowerer {
         red_lanes = l;
     }
     int acc_lanes = std::max(lanes, red_lanes);
-    const int split = warp_split(u, src, last, red_lanes, n_out == 1 && lanes == 1);
+    const int split = warp_split(u, src, last, red_lanes, n_out == 1);
     if (split > 1) warp_split_ = split;
     std::vector<Val> accs;
     for (size_t r = 0; r < n_out; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
