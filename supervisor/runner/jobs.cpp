@@ -100,6 +100,8 @@ void generate(ModelHost& host, JobContext& ctx, bool stream) {
   topt.id_seed = req.sampling.seed.value_or(ctx.uid);
   topt.plugin_paths = host.plugin_paths();
   auto parser = make_tool_call_stream(topt);
+  // A tool-call parser reads markup made of special tokens (<|python_tag|>, [TOOL_CALLS]).
+  req.sampling.skip_special_tokens = topt.parser == "none";
 
   int64_t seq = 0;
   auto emit_delta = [&](const StreamDelta& d, const std::vector<int32_t>& ids) {

@@ -21,8 +21,9 @@
 
 #include "kiln/model_source.h"
 #include "kiln/plugin_loader.h"
+#include "kiln/toolparser.h"
 
-#define KILN_MODEL_API_VERSION 1
+#define KILN_MODEL_API_VERSION 2  // 2: sampling penalties, logprobs, token ids and tool results in GenerateResult
 
 namespace kiln {
 
@@ -87,17 +88,27 @@ struct ModelLoadOptions {
 // ---------------------------------------------------------------------------------------
 // Generation.
 
+// Sampling and stopping. core/generate (kiln/generate.h) applies them in transformers' order:
+// repetition penalty, presence/frequency penalties, temperature, top-k, top-p, min-p, then a
+// draw (or argmax when temperature is 0). validate_sampling() says which values are allowed.
 struct SamplingParams {
-  int64_t max_tokens = 256;
+  int64_t max_tokens = 256;    // tokens to generate at most (EOS included); 0 = none
   double temperature = 0.8;    // 0 = greedy
   int64_t top_k = 40;          // 0 = off
   double top_p = 0.95;         // 1 = off
   double min_p = 0.05;         // 0 = off
-  double repeat_penalty = 1.0; // 1 = off
-  std::optional<uint64_t> seed;
+  double repeat_penalty = 1.0; // 1 = off; transformers' repetition_penalty (prompt + output)
+  double presence_penalty = 0.0;   // 0 = off; OpenAI's, over generated tokens only
+  double frequency_penalty = 0.0;  // 0 = off; OpenAI's, over generated tokens only
+  std::optional<uint64_t> seed;    // same seed, same tokens; none = a random seed
   std::vector<std::string> stop;  // stop strings: generation ends before the first match and
                                   // the matched text is not returned
   bool ignore_eos = false;
+  bool logprobs = false;       // report the chosen token's log-probability
+  int64_t top_logprobs = 0;    // ... and this many most likely alternatives (needs logprobs)
+  // false keeps special tokens (<|python_tag|>, [TOOL_CALLS], <think>) in the text: what a
+  // tool-call parser needs to see.
+  bool skip_special_tokens = true;
 };
 
 struct GenerateRequest {
@@ -106,11 +117,27 @@ struct GenerateRequest {
   SamplingParams sampling;
 };
 
+// Log-probabilities of one generated position (natural log, from the model's raw logits).
+struct TokenLogprob {
+  int32_t id = -1;
+  float logprob = 0;
+};
+struct PositionLogprobs {
+  TokenLogprob chosen;
+  std::vector<TokenLogprob> top;  // most likely first; SamplingParams::top_logprobs entries
+};
+
 // One generated token. `text` is the decoded text this token completes; it may be empty
-// while a multi-byte character is incomplete. Text never includes matched stop strings.
+// while a multi-byte character is incomplete or while text that could begin a stop string is
+// held back. Text never includes matched stop strings. A last event with id -1 may carry
+// text that was held back until the end.
 struct TokenEvent {
+  TokenEvent() = default;
+  TokenEvent(int32_t token_id, std::string token_text) : id(token_id), text(std::move(token_text)) {}
   int32_t id = -1;
   std::string text;
+  std::optional<PositionLogprobs> logprobs;  // when SamplingParams::logprobs
+  std::vector<ToolDelta> tool_deltas;         // when a tool-call parser is attached
 };
 using TokenSink = std::function<void(const TokenEvent&)>;
 
@@ -118,7 +145,12 @@ struct GenerateResult {
   std::string finish_reason;   // "stop" (EOS or stop string), "length", "cancelled"
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
-  nlohmann::json timings = nlohmann::json::object();  // e.g. prefill_ms, decode_ms, tok/s
+  std::vector<int32_t> token_ids;  // every generated id (a final EOS included)
+  std::string text;                // the generated text (stop string cut off)
+  std::vector<PositionLogprobs> logprobs;  // one per token_ids entry, when requested
+  // content / reasoning / tool_calls from the tool-call parser; without one, content = text.
+  ParseResult message;
+  nlohmann::json timings = nlohmann::json::object();  // ttft_s, prefill_tok_s, decode_tok_s, ...
 };
 
 // ---------------------------------------------------------------------------------------
