@@ -9,6 +9,7 @@
 
 #include "fixture.h"
 #include "kiln/ipc/codec.h"
+#include "kiln/model.h"
 #include "kiln/ipc/protocol.h"
 #include "kiln/model.h"
 
