@@ -11,7 +11,6 @@
 #include "kiln/ipc/codec.h"
 #include "kiln/model.h"
 #include "kiln/ipc/protocol.h"
-#include "kiln/model.h"
 
 using namespace kiln::test;
 using Catch::Matchers::Contains;
