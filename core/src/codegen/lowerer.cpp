@@ -981,48 +981,66 @@ class Lowerer {
     int acc_lanes = std::max(lanes, red_lanes);
     const int split = warp_split(u, src, last, red_lanes, n_out == 1);
     if (split > 1) warp_split_ = split;
+    // A vector reduce (GEMV rows, norms) on a CPU keeps `unroll` independent accumulators so
+    // consecutive FMAs do not wait on each other's latency; they are summed after the loop.
+    int unroll = 1;
+    if (red_lanes > 1 && split == 1 && caps_.warp_size <= 1 && op == KILN_IR_ADD)
+      for (int uf : {4, 2})
+        if (src->shape[last] % (int64_t(red_lanes) * uf) == 0 && src->shape[last] / (red_lanes * uf) >= 2) {
+          unroll = uf;
+          break;
+        }
     std::vector<Val> accs;
-    for (size_t r = 0; r < n_out; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
+    for (size_t r = 0; r < n_out * unroll; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
     std::vector<Val> ranges;
     std::vector<Val> loop_dims;
     for (int a : u->axes) {
       int64_t n = src->shape[a];
       if (a == last && red_lanes > 1) n /= red_lanes;
       if (a == last && split > 1) n /= split;
+      if (a == last) n /= unroll;
       Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
       memo_.emplace_back();
       Val step = rg;
       if (a == last && split > 1)
         step = b_.add(b_.mul_const(rg, split), b_.cast(b_.special(3, split), idx_t_));
+      if (a == last && unroll > 1) step = b_.mul_const(step, unroll);
       loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(step, red_lanes) : step);
       ranges.push_back(rg);
     }
-    std::vector<Index> sidxs;
-    for (size_t r = 0; r < n_out; ++r) {
-      std::vector<Val> d = dims[r];
-      for (size_t k = 0; k < u->axes.size(); ++k) d[u->axes[k]] = loop_dims[k];
-      Index sidx{src->shape, d, -1};
-      if (lanes > 1) {
-        sidx.lanes = lanes;
-        sidx.lane_axis = lane_axes[r];
-        sidx.aligned = idxs[r].aligned;
-      } else if (red_lanes > 1) {
-        sidx.lanes = red_lanes;
-        sidx.lane_axis = last;
-        sidx.aligned = true;
+    for (int uf = 0; uf < unroll; ++uf) {
+      std::vector<Index> sidxs;
+      for (size_t r = 0; r < n_out; ++r) {
+        std::vector<Val> d = dims[r];
+        for (size_t k = 0; k < u->axes.size(); ++k) d[u->axes[k]] = loop_dims[k];
+        if (uf > 0) d[last] = b_.add_const(d[last], int64_t(uf) * std::max(red_lanes, 1));
+        Index sidx{src->shape, d, -1};
+        if (lanes > 1) {
+          sidx.lanes = lanes;
+          sidx.lane_axis = lane_axes[r];
+          sidx.aligned = idxs[r].aligned;
+        } else if (red_lanes > 1) {
+          sidx.lanes = red_lanes;
+          sidx.lane_axis = last;
+          sidx.aligned = true;
+        }
+        sidxs.push_back(sidx);
       }
-      sidxs.push_back(sidx);
-    }
-    std::vector<Val> vals = emit_group(src, sidxs, gate);
-    for (size_t r = 0; r < n_out; ++r) {
-      Val next = op == KILN_IR_ADD ? b_.accumulate_add(accs[r], b_.broadcast(vals[r], acc_lanes), ct)
-                                   : b_.alu(op, ct, accs[r], vals[r]);
-      b_.assign(accs[r], next);
+      std::vector<Val> vals = emit_group(src, sidxs, gate);
+      for (size_t r = 0; r < n_out; ++r) {
+        Val acc = accs[uf * n_out + r];
+        Val next = op == KILN_IR_ADD ? b_.accumulate_add(acc, b_.broadcast(vals[r], acc_lanes), ct)
+                                     : b_.alu(op, ct, acc, vals[r]);
+        b_.assign(acc, next);
+      }
     }
     for (size_t i = ranges.size(); i-- > 0;) {
       memo_.pop_back();
       b_.end_range(ranges[i]);
     }
+    for (int uf = 1; uf < unroll; ++uf)
+      for (size_t r = 0; r < n_out; ++r) b_.assign(accs[r], b_.alu(op, ct, accs[r], accs[uf * n_out + r]));
+    accs.resize(n_out);
     // butterfly across each warp: every lane ends with its warp's part
     const int warp = static_cast<int>(caps_.warp_size);
     for (int m = std::min(split, warp) / 2; m >= 1; m /= 2)
