@@ -115,6 +115,20 @@ TEST_CASE("llama plugin: the generated Q8_0/Q4_0/Q4_1 dequantization equals kiln
   }
 }
 
+TEST_CASE("llama plugin: mean-pooled last hidden state matches transformers") {
+  for (const char* name : {"llama3_gqa", "qwen2_bias", "mistral_swa"}) {
+    json exp = expected(name);
+    llama::LMOptions o;
+    o.prefill_chunk = 8;
+    o.context = 64;
+    ModelSource src = ModelSource::open(fixture_dir(name));
+    llama::LlamaLM lm(src, o);
+    std::vector<int32_t> prompt = exp["prompt_ids"].get<std::vector<int32_t>>();
+    INFO(name);
+    CHECK(max_abs_diff(lm.mean_hidden(prompt), exp["mean_hidden"]) < 1e-4);
+  }
+}
+
 TEST_CASE("llama plugin: after warmup no prompt length compiles a kernel") {
   ModelSource src = ModelSource::open(fixture_dir("qwen3_qknorm"));
   llama::LMOptions o;
