@@ -76,6 +76,8 @@ json LlamaModel::metadata() const {
              {"embedding_dim", h.hidden},
              {"eos_token_ids", eos_ids_},
              {"memory_bytes", lm_->weight_bytes() + lm_->cache_bytes()},
+             {"decode_kernels", lm_->decode_kernels()},
+             {"prefill_chunk", lm_->prefill_chunk()},
              {"load_s", load_s_}};
   if (tokenizer_ && !tokenizer_->config().chat_template.empty()) md["chat_template"] = tokenizer_->config().chat_template;
   return md;
