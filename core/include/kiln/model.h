@@ -132,6 +132,8 @@ struct PositionLogprobs {
 // held back. Text never includes matched stop strings. A last event with id -1 may carry
 // text that was held back until the end.
 struct TokenEvent {
+  TokenEvent() = default;
+  TokenEvent(int32_t token_id, std::string token_text) : id(token_id), text(std::move(token_text)) {}
   int32_t id = -1;
   std::string text;
   std::optional<PositionLogprobs> logprobs;  // when SamplingParams::logprobs

@@ -153,7 +153,8 @@ class Lowerer {
     Val out = param_vals_[base.get()];
     int64_t total = target->numel();
     check_grid(total, target);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    groups_ = total;
+    Val gid = b_.cast(b_.special(0, total), idx_t_);
     Index idx{target->shape, {}, gid};
     Val where = gid;
     if (target.get() != base.get()) {
@@ -198,7 +199,8 @@ class Lowerer {
     int vl = (lanes > 1 && Dv % lanes == 0) ? lanes : 1;
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
     check_grid(B * Hq * Lq, root);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    groups_ = B * Hq * Lq;
+    Val gid = b_.cast(b_.special(0, B * Hq * Lq), idx_t_);
     std::vector<Val> bhi = unravel(gid, {B, Hq, Lq});
     Val bb = bhi[0], h = bhi[1], i = bhi[2];
     Val hk = b_.idiv_const(h, rep);
@@ -281,7 +283,8 @@ class Lowerer {
       return k;
     }
     check_grid(total / lanes, root);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    groups_ = total / lanes;
+    Val gid = b_.cast(b_.special(0, total / lanes), idx_t_);
     Val base = b_.mul_const(gid, lanes);
     Index idx{root->shape, {}, base};
     if (lanes > 1) {
@@ -312,6 +315,32 @@ class Lowerer {
   using MemoKey = std::tuple<const UOp*, std::vector<Val>, Val, int, int, int64_t>;
   std::vector<std::map<MemoKey, Val>> memo_{1};
   bool has_reduce_ = false;
+  int warp_split_ = 1;  // threads per group when a reduce loop is split across a warp
+  int64_t groups_ = 0;  // groups of the kernel being lowered
+
+  // GPUs (warp_size > 1): a reduce loop over a long innermost axis is split across the lanes of
+  // one warp per group (lane l takes steps l, l+32, ...) and the partial results are combined
+  // with SHFL_XOR. Chosen where the lanes' loads are coalesced along the reduce axis (more
+  // loads contiguous along it than along the output's axis: GEMV, norms, softmax rows) or where
+  // one thread per group would leave the GPU mostly idle; a GEMM with many output tiles keeps
+  // one thread per tile. Devices with warp_size 1 never take this path: their kernels are
+  // unchanged.
+  int warp_split(const UOp* u, const UOp* src, int axis, int red_lanes) const {
+    const int w = static_cast<int>(caps_.warp_size);
+    if (w <= 1 || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
+    const int64_t steps = src->shape[axis] / red_lanes;
+    if (steps % w != 0 || steps < 2 * w) return 1;
+    int out_axis = -1;
+    for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
+      if (std::find(u->axes.begin(), u->axes.end(), a) == u->axes.end() && src->shape[a] > 1) {
+        out_axis = a;
+        break;
+      }
+    const bool coalesced = out_axis < 0 || contiguous_loads(src, src->shape, axis) >
+                                               contiguous_loads(src, src->shape, out_axis);
+    const bool few_groups = groups_ < int64_t(caps_.compute_units) * 128;
+    return coalesced || few_groups ? w : 1;
+  }
 
   void check_grid(int64_t groups, const UOpRef& node) {
     if (groups > std::numeric_limits<int32_t>::max())
@@ -320,6 +349,7 @@ class Lowerer {
   }
 
   void finish(LoweredKernel& k, const std::string& name) {
+    if (warp_split_ > 1) k.local_size[0] = static_cast<uint32_t>(warp_split_);
     k.insts = b_.insts();
     k.operands = b_.operands();
     k.name = name;
@@ -414,7 +444,8 @@ class Lowerer {
     grid.push_back(s[n - 1] / lanes);
     grid.push_back(s[n - 2] / rows);
     check_grid(shape_numel(grid), root);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    groups_ = shape_numel(grid);
+    Val gid = b_.cast(b_.special(0, shape_numel(grid)), idx_t_);
     std::vector<Val> g = unravel(gid, grid);
     std::vector<Index> idxs;
     for (int r = 0; r < rows; ++r) {
@@ -846,6 +877,8 @@ class Lowerer {
         red_lanes = l;
     }
     int acc_lanes = std::max(lanes, red_lanes);
+    const int split = warp_split(u, src, last, red_lanes);
+    if (split > 1) warp_split_ = split;
     std::vector<Val> accs;
     for (size_t r = 0; r < n_out; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
     std::vector<Val> ranges;
@@ -853,9 +886,13 @@ class Lowerer {
     for (int a : u->axes) {
       int64_t n = src->shape[a];
       if (a == last && red_lanes > 1) n /= red_lanes;
+      if (a == last && split > 1) n /= split;
       Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
       memo_.emplace_back();
-      loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(rg, red_lanes) : rg);
+      Val step = rg;
+      if (a == last && split > 1)
+        step = b_.add(b_.mul_const(rg, split), b_.cast(b_.special(3, split), idx_t_));
+      loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(step, red_lanes) : step);
       ranges.push_back(rg);
     }
     std::vector<Index> sidxs;
@@ -884,6 +921,9 @@ class Lowerer {
       memo_.pop_back();
       b_.end_range(ranges[i]);
     }
+    // butterfly across the warp: every lane ends with the whole reduction
+    for (int m = split / 2; m >= 1; m /= 2)
+      for (Val acc : accs) b_.assign(acc, b_.alu(op, ct, acc, b_.shfl_xor(acc, m)));
     if (red_lanes == 1) return accs;
     // horizontal: fold the lanes of the vector accumulator
     Val h = b_.gep(accs[0], 0);
