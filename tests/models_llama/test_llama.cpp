@@ -80,6 +80,10 @@ TEST_CASE("llama plugin: safetensors f32 fixtures match transformers") {
   }
 }
 
+TEST_CASE("llama plugin: bf16 safetensors (cast to f32 inside the kernels) match transformers on the same weights") {
+  check_against_transformers("llama3_gqa_bf16", "", 1e-4, 8);
+}
+
 TEST_CASE("llama plugin: GGUF F32 and F16 from convert_hf_to_gguf match transformers") {
   for (const char* name : kFixtures) {
     if (std::string(name) == "mistral_swa") continue;  // llama.cpp's llama arch has no sliding window
