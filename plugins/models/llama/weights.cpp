@@ -166,13 +166,15 @@ Weights load_weights(const ModelSource& source, const Hparams& h, Device* device
   const int64_t H = h.hidden, q_out = h.heads * h.head_dim, kv_out = h.kv_heads * h.head_dim;
   const TensorRef& emb = L.require(gg ? "token_embd.weight" : "model.embed_tokens.weight");
   L.check(emb, {h.vocab, H});
-  w.embed = L.plain(emb);
+  // a quantized table stays quantized: the row lookup gathers from its lazy dequantization
+  Matrix emb_matrix = L.matrix(emb);
+  w.embed = emb_matrix.w;
   const TensorRef* head = L.find(gg ? "output.weight" : "lm_head.weight");
   if (head) {
     L.check(*head, {h.vocab, H});
     w.lm_head = L.matrix(*head);
   } else if (h.tied_embeddings) {
-    w.lm_head = kept_quantized(emb.type) ? L.matrix(emb) : Matrix{w.embed, Tensor(), emb.type};
+    w.lm_head = emb_matrix;
   } else {
     L.require("lm_head.weight");  // throws: untied model without an output matrix
   }
