@@ -92,12 +92,13 @@ TEST_CASE("llama plugin: GGUF F32 and F16 from convert_hf_to_gguf match transfor
   }
 }
 
-TEST_CASE("llama plugin: GGUF Q8_0 and Q4_0 (dequantized inside the matmuls) match transformers on the same weights") {
+TEST_CASE("llama plugin: GGUF Q8_0, Q4_0 and Q4_1 (dequantized inside the matmuls) match transformers on the same weights") {
   for (const char* name : kFixtures) {
     if (std::string(name) == "mistral_swa") continue;
     check_against_transformers(name, "/model.q8_0.gguf", 1e-4, 16, "expected_q8_0.json");
     check_against_transformers(name, "/model.q4_0.gguf", 1e-4, 16, "expected_q4_0.json");
-    for (const char* t : {"q8_0", "q4_0"}) {
+    check_against_transformers(name, "/model.q4_1.gguf", 1e-4, 16, "expected_q4_1.json");
+    for (const char* t : {"q8_0", "q4_0", "q4_1"}) {
       json exp = expected(name, std::string("expected_") + t + ".json");
       if (exp.contains("llama_cpp_greedy")) {
         INFO(name << " " << t << ": llama.cpp's greedy tokens on the same file");
@@ -108,10 +109,10 @@ TEST_CASE("llama plugin: GGUF Q8_0 and Q4_0 (dequantized inside the matmuls) mat
 }
 
 TEST_CASE("llama plugin: the generated Q8_0/Q4_0/Q4_1 dequantization equals kiln::dequantize bit for bit") {
-  for (const char* t : {"q8_0", "q4_0"}) {
+  for (const char* t : {"q8_0", "q4_0", "q4_1"}) {
     ModelSource src = ModelSource::open(fixture_dir("qwen3_qknorm") + "/model." + t + ".gguf");
     const TensorRef& r = src.tensors().at("blk.0.ffn_down.weight");
-    REQUIRE((r.type == WeightType::Q8_0 || r.type == WeightType::Q4_0));
+    REQUIRE(llama::kept_quantized(r.type));
     Tensor blocks = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)});
     std::vector<float> got = llama::quantized_blocks(blocks, r.type, r.shape[0], r.shape[1]).to_vector<float>();
     std::vector<float> want = dequantize(r.type, r.data, r.elements);
