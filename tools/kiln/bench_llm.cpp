@@ -104,15 +104,20 @@ prompt = [int(x) for x in sys.argv[5].split(",")]
 t0 = time.time()
 llm = Llama(model_path=path, n_ctx=n_prompt + n_decode + 8, n_batch=512, n_threads=threads, verbose=False)
 load_s = time.time() - t0
+n_vocab = llm.n_vocab()
+def argmax_last():
+    return int(np.argmax(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(n_vocab,))))
+# warmup (first touch of the weights, thread pool start), as kiln's warmup does
+llm.eval(prompt[:16]); llm.eval([prompt[0]]); llm.reset()
 t1 = time.time()
 llm.eval(prompt)
 prefill_s = time.time() - t1
-tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+tok = argmax_last()
 ttft_s = time.time() - t1
 t2 = time.time()
 for _ in range(n_decode - 1):
     llm.eval([tok])
-    tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    tok = argmax_last()
 decode_s = time.time() - t2
 print(json.dumps({"name": "llama.cpp (llama-cpp-python)", "ready_s": load_s, "ttft_s": ttft_s,
                   "prefill_tok_s": len(prompt) / prefill_s, "decode_tok_s": (n_decode - 1) / decode_s,
