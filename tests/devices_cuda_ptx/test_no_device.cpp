@@ -49,7 +49,7 @@ TEST_CASE("cuda_ptx: the plugin loads and counts devices with a reason when ther
   CHECK((api.graph_create == nullptr) == (api.graph_launch == nullptr));
 }
 
-TEST_CASE("cuda_ptx: Device::get(cuda) explains a missing GPU; auto falls back to the cpu",
+TEST_CASE("cuda_ptx: Device::get(cuda) explains a missing GPU and auto falls back to the cpu",
           "[cuda_ptx]") {
   if (gpu_count() > 0) {
     kiln::Device* d = kiln::Device::get("cuda");

@@ -76,6 +76,19 @@ std::string ptxas(const std::string& ptx, int sm) {
   return rc == 0 ? std::string() : (out.empty() ? "ptxas failed" : out);
 }
 
+}  // namespace
+
+// "" when ptxas accepts `ptx` or is not installed (then a warning says so), else its output.
+std::string ptxas_check(const std::string& ptx, int sm) {
+  if (ptxas_path().empty()) {
+    WARN("ptxas not found (KILN_PTXAS, PATH, /usr/local/cuda/bin): skipped assembling");
+    return "";
+  }
+  return ptxas(ptx, sm);
+}
+
+namespace {
+
 std::string render(const IrBuilder& b, int sm = 90, uint32_t local = 1) {
   kiln_kernel k = b.kernel();
   k.local_size[0] = local;

@@ -9,6 +9,7 @@
 
 #include "fixture.h"
 #include "kiln/ipc/codec.h"
+#include "kiln/model.h"
 #include "kiln/ipc/protocol.h"
 
 using namespace kiln::test;
@@ -255,7 +256,7 @@ models:
   json future = c.call({{"kind", "Predict"}, {"model", "future"}, {"prompt", "x"}}, 20s);
   CHECK(future["code"] == "load_failed");
   CHECK_THAT(future["message"].get<std::string>(), Contains("badabi.so"));
-  CHECK_THAT(future["message"].get<std::string>(), Contains("implements contract version 999, this Kiln needs 1"));
+  CHECK_THAT(future["message"].get<std::string>(), Contains("implements contract version 999, this Kiln needs " + std::to_string(KILN_MODEL_API_VERSION)));
   json missing = c.call({{"kind", "Load"}, {"model", "missing"}}, 20s);
   CHECK(missing["code"] == "load_failed");
   CHECK_THAT(missing["message"].get<std::string>(), Contains("model plugin 'nosuchplugin' not found"));

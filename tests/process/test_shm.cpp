@@ -64,7 +64,7 @@ size_t count_prefix(const std::vector<std::string>& v, const std::string& prefix
 
 }  // namespace
 
-TEST_CASE("ipc clients send big inputs in shared memory; every holder counts until the last lets go",
+TEST_CASE("ipc clients send big inputs in shared memory, every holder counts until the last lets go",
           "[process][shm]") {
   const std::string tcp = "tcp://127.0.0.1:" + std::to_string(free_port());
   SupervisorProcess sup(R"(

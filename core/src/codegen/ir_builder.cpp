@@ -163,6 +163,14 @@ Val IrBuilder::shfl_xor(Val v, int mask) {
   return emit(i, false);  // reads an accumulator's current value: no CSE
 }
 
+Val IrBuilder::local(DType t, int64_t count) {
+  auto i = make(KILN_IR_LOCAL, t);
+  i.arg = count;
+  return emit(i, false);
+}
+
+void IrBuilder::barrier() { emit(make(KILN_IR_BARRIER, DType(KILN_DTYPE_VOID)), false); }
+
 Val IrBuilder::cast(Val v, DType to) {
   if (dtype_of(v) == to) return v;
   if (is_const(v) && !is_float(to) && !is_float(dtype_of(v))) {

@@ -35,6 +35,8 @@ class IrBuilder {
   Val broadcast(Val v, int lanes);  // a scalar repeated (vectors pass through)
   Val gep(Val v, int lane);         // lane of a vector (scalars pass through)
   Val shfl_xor(Val v, int mask);    // v of warp lane (lane ^ mask); never merged with another
+  Val local(DType t, int64_t count);  // a workgroup-shared array (each call a new one)
+  void barrier();                     // workgroup barrier (local-memory fence)
   int vcount_of(Val v) const { return insts_.at(v).vcount; }
   // acc + v, as one fused multiply-add when v is a float product (reduction bodies)
   Val accumulate_add(Val acc, Val v, DType t);
