@@ -1,6 +1,7 @@
 #include "llama_lm.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include "kiln/device_runtime.h"
@@ -104,9 +105,13 @@ std::vector<Tensor> LlamaLM::run_chunk(std::span<const int32_t> ids, int64_t sta
 std::vector<float> LlamaLM::forward(std::span<const int32_t> ids, int64_t start_pos) {
   check_ids(ids, start_pos);
   std::vector<Tensor> out;
-  for (size_t off = 0; off < ids.size(); off += static_cast<size_t>(chunk_)) {
+  size_t off = 0;
+  while (off < ids.size()) {
     size_t n = std::min(ids.size() - off, static_cast<size_t>(chunk_));
+    // a few leftover tokens: single steps when they cost less than one padded chunk
+    if (n < static_cast<size_t>(chunk_) && chunk_s_ > 0 && step_s_ > 0 && double(n) * step_s_ < chunk_s_) n = 1;
     out = run_chunk(ids.subspan(off, n), start_pos + static_cast<int64_t>(off), false);
+    off += n;
   }
   return out[0].to_vector<float>();
 }
@@ -127,10 +132,16 @@ std::vector<float> LlamaLM::mean_hidden(std::span<const int32_t> ids) {
 void LlamaLM::warmup() {
   std::vector<int32_t> one{0};
   std::vector<int32_t> two{0, 0};
-  // each Jit captures on its first call and replays from the second
+  // each Jit captures on its first call and replays from the second; the replays are timed
+  using Clock = std::chrono::steady_clock;
+  auto secs = [](Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   for (int i = 0; i < 2; ++i) {
-    run_chunk(one, 0, false);
-    run_chunk(two, 0, true);
+    auto t0 = Clock::now();
+    run_chunk(one, 0, false)[0].to_vector<float>();
+    if (i == 1) step_s_ = secs(t0);
+    t0 = Clock::now();
+    run_chunk(two, 0, true)[0].to_vector<float>();
+    if (i == 1) chunk_s_ = secs(t0);
   }
 }
 

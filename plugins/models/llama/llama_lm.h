@@ -55,6 +55,9 @@ class LlamaLM final : public CausalLM {
   nn::RopeTable rope_;
   nn::KVCache cache_;
   Variable pos_, last_;
+  // Measured cost of one prefill chunk and of one decode step (seconds; 0 = not yet known):
+  // a short remainder runs as decode steps when that is cheaper than a padded chunk.
+  double chunk_s_ = 0, step_s_ = 0;
   std::unique_ptr<Jit> decode_, prefill_;
 };
 

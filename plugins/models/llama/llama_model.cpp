@@ -50,7 +50,12 @@ LlamaModel::LlamaModel(const ModelLoadOptions& o) {
   }
   if (o.progress) o.progress(LoadProgress{"reading", 0, source_->tensors().total_bytes(), 0, 0});
   lm_ = std::make_unique<LlamaLM>(*source_, lo);
-  tokenizer_ = open_tokenizer(*source_);
+  try {
+    tokenizer_ = open_tokenizer(*source_);
+  } catch (const Error& e) {
+    // the weights still serve token ids; metadata says why there is no text interface
+    tokenizer_error_ = e.what();
+  }
   eos_ids_ = generation_stop_ids(*source_, tokenizer_.get());
   load_s_ = seconds_since(t0);
   if (o.progress) o.progress(LoadProgress{"reading", source_->tensors().total_bytes(), source_->tensors().total_bytes(), 0, 0});
@@ -76,8 +81,11 @@ json LlamaModel::metadata() const {
              {"embedding_dim", h.hidden},
              {"eos_token_ids", eos_ids_},
              {"memory_bytes", lm_->weight_bytes() + lm_->cache_bytes()},
+             {"decode_kernels", lm_->decode_kernels()},
+             {"prefill_chunk", lm_->prefill_chunk()},
              {"load_s", load_s_}};
   if (tokenizer_ && !tokenizer_->config().chat_template.empty()) md["chat_template"] = tokenizer_->config().chat_template;
+  if (!tokenizer_error_.empty()) md["tokenizer_error"] = tokenizer_error_;
   return md;
 }
 
@@ -102,7 +110,9 @@ std::string LlamaModel::render_chat(const json& messages, const json& tools, boo
 }
 
 std::vector<int32_t> LlamaModel::tokenize(const std::string& text, bool add_special) const {
-  if (!tokenizer_) throw Error("llama: model " + source_->path().string() + " has no tokenizer");
+  if (!tokenizer_)
+    throw Error("llama: model " + source_->path().string() + " has no tokenizer" +
+                (tokenizer_error_.empty() ? "" : " (" + tokenizer_error_ + ")"));
   return tokenizer_->encode(text, add_special);
 }
 

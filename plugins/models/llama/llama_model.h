@@ -33,6 +33,7 @@ class LlamaModel final : public Model {
   std::shared_ptr<const ModelSource> source_;
   std::unique_ptr<LlamaLM> lm_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  std::string tokenizer_error_;  // why the tokenizer could not be loaded, if it could not
   std::vector<int32_t> eos_ids_;
   double load_s_ = 0;
   std::mutex mutex_;  // one job at a time: the LM holds one sequence's cache

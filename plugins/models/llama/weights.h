@@ -33,7 +33,7 @@ struct LayerWeights {
 };
 
 struct Weights {
-  Tensor embed;    // (vocab, hidden), a plain tensor for the row lookup
+  Tensor embed;    // (vocab, hidden): plain, or the lazy dequantization of a quantized table
   Matrix lm_head;  // (vocab, hidden), possibly the (quantized) embedding when tied
   Tensor norm;
   std::vector<float> rope_freq_factors;  // GGUF rope_freqs.weight (llama3 scaling), else empty
