@@ -986,7 +986,7 @@ class Lowerer {
     int unroll = 1;
     if (red_lanes > 1 && split == 1 && caps_.warp_size <= 1 && op == KILN_IR_ADD)
       for (int uf : {4, 2})
-        if (src->shape[last] % (int64_t(red_lanes) * uf) == 0 && src->shape[last] / (red_lanes * uf) >= 2) {
+        if (src->shape[last] % (int64_t(red_lanes) * uf) == 0 && src->shape[last] / (red_lanes * uf) >= 1) {
           unroll = uf;
           break;
         }
