@@ -373,3 +373,20 @@ TEST_CASE("in the loop, repetition counts prompt and output, presence/frequency 
   // frequency 0.06: 3.0 - 0.06 = 2.94 still wins, 3.0 - 0.12 = 2.88 loses to 2.9.
   CHECK(run([](SamplingParams& p) { p.frequency_penalty = 0.06; }) == std::vector<int32_t>{1, 1, 2});
 }
+
+TEST_CASE("a result as JSON", "[generate][loop]") {
+  ScriptedLM lm(vocab(), 64, with(ids_of(" hi"), {kLlama3Eot}));
+  GenerateRequest req = greedy("x");
+  req.sampling.logprobs = true;
+  req.sampling.top_logprobs = 1;
+  const nlohmann::json j = to_json(generate(lm, req, llama3_options()));
+  CHECK(j["text"] == " hi");
+  CHECK(j["content"] == " hi");
+  CHECK(j["finish_reason"] == "stop");
+  CHECK(j["token_ids"].size() == j["usage"]["completion_tokens"].get<size_t>());
+  CHECK(j["tool_calls"].empty());
+  REQUIRE(j["logprobs"].size() == j["token_ids"].size());
+  CHECK(j["logprobs"][0]["id"] == j["token_ids"][0]);
+  CHECK(j["logprobs"][0]["top_logprobs"][0]["id"] == j["token_ids"][0]);
+  CHECK(j["timings"].contains("decode_tok_s"));
+}
