@@ -13,7 +13,7 @@ PACKAGES=(
   libsentencepiece-dev libsndfile1-dev
   libyaml-cpp-dev nlohmann-json3-dev libpcre2-dev libicu-dev xz-utils liblzma-dev
   libopenblas-dev libamdhip64-dev
-  python3 python3-venv python3-zmq python3-msgpack
+  python3 python3-venv python3-pip python3-zmq python3-msgpack
 )
 
 missing=()

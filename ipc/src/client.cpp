@@ -1,7 +1,10 @@
 #include "kiln/ipc/client.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <deque>
+#include <random>
 #include <zmq.hpp>
 
 #include "kiln/error.h"
@@ -17,6 +20,9 @@ struct Client::Impl {
   std::deque<json> stash;  // replies received by call() for other jobs
   // Chunked result blobs being reassembled: key = dumped id + "\n" + field.
   std::map<std::string, std::vector<uint8_t>> pieces;
+  bool is_ipc = false;
+  std::string segment_stem;  // "kiln.<instance>.c.<pid>-<random>." once known
+  uint64_t next_segment = 0;
 };
 
 std::string next_job_id() {
@@ -26,7 +32,7 @@ std::string next_job_id() {
 
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>()), options_(std::move(options)) {
   if (options_.endpoint.empty()) throw Error("client: no endpoint given");
-  parse_endpoint(options_.endpoint);  // validates
+  impl_->is_ipc = parse_endpoint(options_.endpoint).is_ipc;  // validates
   auto& s = impl_->socket;
   s.set(zmq::sockopt::linger, 0);
   if (!options_.server_public_key.empty()) {
@@ -57,9 +63,38 @@ void Client::send_raw(const std::string& frame) {
   impl_->socket.send(zmq::buffer(frame), zmq::send_flags::none);
 }
 
+const std::string& Client::instance() {
+  if (options_.instance.empty()) {
+    json h = call(json{{"kind", "Health"}}, std::chrono::seconds(10));
+    if (!h.contains("instance") || !h["instance"].is_string()) {
+      throw Error("client: the supervisor at " + options_.endpoint + " does not say its instance name");
+    }
+    options_.instance = h["instance"];
+  }
+  return options_.instance;
+}
+
 void Client::send(json request) {
   if (!request.is_object()) throw Error("client: a request must be a map");
   if (options_.use_shm) request["shm"] = true;
+  // Big inputs in shared memory: the segment is written here, named in the request, and let
+  // go of (Release) right after: the supervisor holds it for the job from then on.
+  std::vector<std::string> handed;
+  if (options_.use_shm && impl_->is_ipc) {
+    for (auto it = request.begin(); it != request.end(); ++it) {
+      if (!it->is_binary() || it->get_binary().size() < options_.shm_input_bytes) continue;
+      if (impl_->segment_stem.empty()) {
+        std::random_device rd;
+        impl_->segment_stem = shm_client_prefix(instance()) + std::to_string(getpid()) + "-" +
+                              std::to_string(rd() & 0xffffff) + ".";
+      }
+      std::string name = impl_->segment_stem + std::to_string(++impl_->next_segment);
+      const auto& bytes = it->get_binary();
+      shm_write(name, bytes.data(), bytes.size());
+      handed.push_back(name);
+      *it = shm_ref(name, bytes.size());
+    }
+  }
   // Big binary fields travel after the request, in pieces.
   std::vector<std::pair<std::string, json::binary_t>> chunked;
   for (auto it = request.begin(); it != request.end(); ++it) {
@@ -78,6 +113,7 @@ void Client::send(json request) {
       send_raw(encode(piece));
     }
   }
+  for (const auto& name : handed) send_raw(encode(json{{"kind", "Release"}, {"shm", name}}));
 }
 
 std::optional<json> Client::receive_raw(std::chrono::milliseconds timeout) {
@@ -97,7 +133,7 @@ std::optional<json> Client::receive_raw(std::chrono::milliseconds timeout) {
 bool Client::absorb(json& reply) {
   const std::string type = reply.value("type", "");
   if (type == "data") {
-    std::string key = reply["id"].dump() + "\n" + reply.value("field", "");
+    std::string key = job_id_key(reply["id"]) + "\n" + reply.value("field", "");
     auto& buf = impl_->pieces[key];
     const auto& data = reply["data"].get_binary();
     size_t off = reply.value("offset", size_t{0});
@@ -113,7 +149,7 @@ bool Client::absorb(json& reply) {
       send_raw(encode(json{{"kind", "Release"}, {"shm", name}}));
       *it = json::binary_t(std::move(bytes));
     } else if (it->is_object() && it->contains("chunked")) {
-      std::string key = reply["id"].dump() + "\n" + it.key();
+      std::string key = job_id_key(reply["id"]) + "\n" + it.key();
       auto found = impl_->pieces.find(key);
       std::vector<uint8_t> bytes;
       if (found != impl_->pieces.end()) {
@@ -156,7 +192,7 @@ json Client::call(json request, std::chrono::milliseconds timeout,
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) throw Error("client: no reply to job " + id.dump() + " in time");
+    if (left.count() <= 0) throw Error("client: no reply to job " + job_id_text(id) + " in time");
     auto r = receive_raw(left);
     if (!r || !absorb(*r)) continue;
     if (r->value("id", json()) != id) {

@@ -134,4 +134,11 @@ void check_job_id(const json& id) {
                       "field 'id' must be an integer or a string of 1 to 256 bytes");
 }
 
+std::string job_id_key(const json& id) {
+  if (id.is_string()) return "s:" + id.get<std::string>();
+  return "n:" + job_id_text(id);
+}
+
+std::string job_id_text(const json& id) { return id.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 }  // namespace kiln::ipc

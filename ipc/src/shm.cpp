@@ -3,8 +3,11 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <ctime>
 
 #include "kiln/error.h"
 
@@ -13,6 +16,7 @@ namespace bip = boost::interprocess;
 namespace kiln::ipc {
 
 std::string shm_prefix(const std::string& instance) { return "kiln." + instance + "."; }
+std::string shm_client_prefix(const std::string& instance) { return shm_prefix(instance) + "c."; }
 
 bool valid_shm_name(const std::string& name) {
   if (name.empty() || name.size() > 200) return false;
@@ -62,6 +66,30 @@ std::vector<uint8_t> shm_read(const std::string& name, size_t size) {
   } catch (const bip::interprocess_exception& e) {
     throw Error("shared memory segment " + name + ": cannot be read: " + e.what());
   }
+}
+
+void shm_check_foreign(const std::string& name, uint64_t size) {
+  if (!valid_shm_name(name)) throw Error("shared memory name '" + name + "' is not valid");
+  struct stat st {};
+  // lstat: a symlink planted in /dev/shm is refused, not followed.
+  if (lstat(("/dev/shm/" + name).c_str(), &st) != 0) {
+    throw Error("shared memory segment " + name + " does not exist");
+  }
+  if (!S_ISREG(st.st_mode)) throw Error("shared memory segment " + name + " is not a regular segment");
+  if (st.st_uid != geteuid()) throw Error("shared memory segment " + name + " belongs to another user");
+  if (static_cast<uint64_t>(st.st_size) != size) {
+    throw Error("shared memory segment " + name + " holds " + std::to_string(st.st_size) +
+                " bytes, the message says " + std::to_string(size));
+  }
+}
+
+double shm_age_s(const std::string& name) {
+  if (!valid_shm_name(name)) return -1;
+  struct stat st {};
+  if (stat(("/dev/shm/" + name).c_str(), &st) != 0) return -1;
+  timespec now {};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return double(now.tv_sec - st.st_mtim.tv_sec) + (now.tv_nsec - st.st_mtim.tv_nsec) * 1e-9;
 }
 
 bool shm_remove(const std::string& name) {

@@ -40,7 +40,10 @@ void Supervisor::State::send_to_client(const std::string& client, const json& me
 
 void Supervisor::State::reply(Job& job, json message) {
   message["id"] = job.id;
-  if (!ipc::is_terminal(message)) return send_to_client(job.client, message);
+  if (!ipc::is_terminal(message)) {
+    job.sent_output = true;
+    return send_to_client(job.client, message);
+  }
   // Clean up first (the job's shared memory is gone once its client has the answer).
   const std::string client = job.client;
   finish(job);  // `job` may be gone after this
@@ -50,7 +53,7 @@ void Supervisor::State::reply(Job& job, json message) {
 void Supervisor::State::finish(Job& job) {
   auto cj = client_jobs.find(job.client);
   if (cj != client_jobs.end()) {
-    cj->second.erase(job.id.dump());
+    cj->second.erase(ipc::job_id_key(job.id));
     if (cj->second.empty()) client_jobs.erase(cj);
   }
   if (Model* m = find_model(job.model)) {
@@ -58,19 +61,21 @@ void Supervisor::State::finish(Job& job) {
     drop(m->load_waiters);
     drop(m->free_waiters);
   }
+  // The job lets go of its segments; a runner still reading one holds its own reference.
+  segments.release_holder(job_holder(job.uid));
   if (!job.runner.empty() && runners.count(job.runner)) {
     // The runner still works on it (cancelled or past its deadline): keep the record until
-    // the runner ends it, so its slot and shared memory are accounted for.
+    // the runner ends it, so its slot is accounted for.
     job.state = Job::State::Done;
     return;
   }
-  for (const auto& seg : job.input_segments) ipc::shm_remove(seg);
   jobs.erase(job.uid);
 }
 
 void Supervisor::State::drop_gone_clients() {
   if (gone_clients.empty()) return;
   for (const auto& client : gone_clients) {
+    segments.release_holder(client_holder(client));
     auto cj = client_jobs.find(client);
     if (cj == client_jobs.end()) continue;
     std::vector<uint64_t> uids;
@@ -116,13 +121,10 @@ void Supervisor::State::on_client_message(size_t frontend, std::vector<zmq::mess
   if (kind != msg.end() && kind->is_string()) {
     if (*kind == "Data") return handle_data(client, msg);
     if (*kind == "Release") {
-      // A client is done with a shared-memory result; unknown names are ignored.
+      // A client lets go of a segment (a result it has read, an input it created). Only its
+      // own reference goes; names it holds none of are ignored.
       if (auto shm = msg.find("shm"); shm != msg.end() && shm->is_string()) {
-        auto it = client_segments.find(shm->get<std::string>());
-        if (it != client_segments.end()) {
-          ipc::shm_remove(it->first);
-          client_segments.erase(it);
-        }
+        segments.release(shm->get<std::string>(), client_holder(client));
       }
       return;
     }
@@ -161,9 +163,9 @@ void Supervisor::State::handle_request(size_t frontend, const std::string& rid, 
     return;
   }
   auto& mine = client_jobs[client];
-  if (mine.count(id.dump())) {
+  if (mine.count(ipc::job_id_key(id))) {
     send_to_client(client, ipc::make_error(id, err::kDuplicateId,
-                                           "job id " + id.dump() + " is already in flight on this connection"));
+                                           "job id " + ipc::job_id_text(id) + " is already in flight on this connection"));
     return;
   }
   if (static_cast<int64_t>(mine.size()) >= config.limits.max_jobs_per_client) {
@@ -178,7 +180,7 @@ void Supervisor::State::handle_request(size_t frontend, const std::string& rid, 
   job.client = client;
   job.id = id;
   job.kind = *kind;
-  mine[id.dump()] = uid;
+  mine[ipc::job_id_key(id)] = uid;
 
   try {
     int64_t deadline_ms = ipc::opt_int(msg, "deadline_ms").value_or(config.limits.default_deadline_ms);
@@ -192,6 +194,7 @@ void Supervisor::State::handle_request(size_t frontend, const std::string& rid, 
         reply(job, ipc::make_result(id, {{"ok", true},
                                          {"uptime_s", std::chrono::duration<double>(Clock::now() - started).count()},
                                          {"version", KILN_VERSION},
+                                         {"instance", config.instance},
                                          {"protocol", ipc::kProtocolVersion}}));
         return;
       case JobKind::Status:
@@ -201,7 +204,7 @@ void Supervisor::State::handle_request(size_t frontend, const std::string& rid, 
         if (!msg.contains("target")) throw ProtocolError(err::kBadRequest, "missing field 'target'");
         ipc::check_job_id(msg["target"]);
         bool found = false;
-        auto t = mine.find(msg["target"].dump());
+        auto t = mine.find(ipc::job_id_key(msg["target"]));
         if (t != mine.end() && t->second != uid) {
           found = true;
           handle_cancel(jobs.at(t->second));
@@ -257,11 +260,19 @@ void Supervisor::State::handle_request(size_t frontend, const std::string& rid, 
         }
       }
       if (!m) throw ProtocolError(err::kUnknownModel, "no model named '" + model_name + "'");
+      // Load answers once `replicas` replicas (default: all the model has) are ready.
+      const int64_t want = ipc::opt_int(msg, "replicas").value_or(m->cfg.replicas);
+      if (want < 1 || want > m->cfg.replicas) {
+        throw ProtocolError(err::kBadRequest, "field 'replicas' must be 1.." + std::to_string(m->cfg.replicas) +
+                                                  " (model '" + model_name + "' has " +
+                                                  std::to_string(m->cfg.replicas) + " replicas)");
+      }
+      job.load_replicas = static_cast<int>(want);
       job.state = Job::State::Waiting;
       m->load_waiters.push_back(uid);
       m->last_used = Clock::now();
       want_loaded(*m);
-      if (status_of(*m) == ModelStatus::Ready) notify_load_waiters(*m);
+      notify_load_waiters(*m);
       return;
     }
 
@@ -291,18 +302,14 @@ void Supervisor::State::handle_request(size_t frontend, const std::string& rid, 
         payload += it->get_binary().size();
       } else if (it->is_object() && it->contains("chunked")) {
         auto size = (*it)["chunked"];
-        if (!size.is_number_unsigned() || it->size() != 1) {
-          throw ProtocolError(err::kBadRequest, "field '" + it.key() + "': {\"chunked\": N} needs a byte count");
+        if (!size.is_number_unsigned() || size.get<uint64_t>() == 0 || it->size() != 1) {
+          throw ProtocolError(err::kBadRequest, "field '" + it.key() + "': {\"chunked\": N} needs a byte count N > 0");
         }
         payload += size.get<uint64_t>();
-        if (payload <= config.limits.max_payload_bytes) {
-          IncomingBlob blob;
-          blob.size = size.get<uint64_t>();
-          blob.bytes.reserve(blob.size);
-          job.incoming.emplace(it.key(), std::move(blob));
-        }
+        if (payload <= config.limits.max_payload_bytes) job.incoming.emplace(it.key(), ipc::ChunkedInput(size.get<uint64_t>()));
       } else if (ipc::is_shm_ref(*it)) {
-        throw ProtocolError(err::kBadRequest, "field '" + it.key() + "': clients send bytes inline or chunked, not shared memory");
+        payload += (*it)["size"].get<uint64_t>();
+        if (payload <= config.limits.max_payload_bytes) accept_client_segment(job, frontend, it.key(), *it);
       }
       request[it.key()] = std::move(*it);
     }
@@ -315,6 +322,7 @@ void Supervisor::State::handle_request(size_t frontend, const std::string& rid, 
     job.request = std::move(request);
     if (!job.incoming.empty()) {
       job.state = Job::State::Receiving;
+      job.last_piece = Clock::now();
       return;
     }
     start_model_job(job);
@@ -332,12 +340,14 @@ void Supervisor::State::handle_data(const std::string& client, const json& piece
   auto cj = client_jobs.find(client);
   uint64_t uid = 0;
   if (cj != client_jobs.end()) {
-    auto it = cj->second.find(id.dump());
+    auto it = cj->second.find(ipc::job_id_key(id));
     if (it != cj->second.end()) uid = it->second;
   }
   auto jt = jobs.find(uid);
   if (uid == 0 || jt == jobs.end() || jt->second.state != Job::State::Receiving) {
-    send_to_client(client, ipc::make_error(id, err::kBadRequest, "Data for job " + id.dump() + ", which is not waiting for data"));
+    // Pieces of a job that already has its terminal reply (refused, failed, cancelled) or
+    // never existed: answering would give that id a second terminal reply. Dropped.
+    spdlog::debug("Data for job {}, which is not waiting for data: dropped", ipc::job_id_text(id));
     return;
   }
   Job& job = jt->second;
@@ -347,28 +357,65 @@ void Supervisor::State::handle_data(const std::string& client, const json& piece
     if (blob == job.incoming.end()) throw ProtocolError(err::kBadRequest, "Data for field '" + field + "', which is not chunked");
     auto offset = ipc::opt_int(piece, "offset");
     auto data = piece.find("data");
-    if (!offset || data == piece.end() || !data->is_binary()) {
-      throw ProtocolError(err::kBadRequest, "Data needs 'offset' and binary 'data'");
+    if (!offset || *offset < 0 || data == piece.end() || !data->is_binary()) {
+      throw ProtocolError(err::kBadRequest, "Data needs a non-negative 'offset' and binary 'data'");
     }
-    const auto& bytes = data->get_binary();
-    IncomingBlob& b = blob->second;
-    if (static_cast<uint64_t>(*offset) != b.received) {
-      throw ProtocolError(err::kBadRequest, "Data for field '" + field + "' at offset " + std::to_string(*offset) +
-                                                ", expected " + std::to_string(b.received) + " (pieces go in order)");
-    }
-    if (b.received + bytes.size() > b.size) {
-      throw ProtocolError(err::kBadRequest, "Data for field '" + field + "' runs past its announced size");
-    }
-    b.bytes.insert(b.bytes.end(), bytes.begin(), bytes.end());
-    b.received += bytes.size();
+    blob->second.add(field, static_cast<uint64_t>(*offset), data->get_binary());
+    job.last_piece = Clock::now();
     for (const auto& [name, in] : job.incoming)
-      if (in.received < in.size) return;
-    for (auto& [name, in] : job.incoming) job.request[name] = json::binary_t(std::move(in.bytes));
+      if (!in.complete()) return;
+    for (auto& [name, in] : job.incoming) job.request[name] = json::binary_t(in.take());
     job.incoming.clear();
     start_model_job(job);
   } catch (const ProtocolError& e) {
     reply(job, ipc::make_error(job.id, e.code(), e.what()));
   }
+}
+
+void Supervisor::State::check_receiving() {
+  const auto now = Clock::now();
+  const auto timeout = std::chrono::milliseconds(config.limits.chunk_timeout_ms);
+  std::vector<uint64_t> stalled;
+  for (auto& [uid, job] : jobs)
+    if (job.state == Job::State::Receiving && now - job.last_piece > timeout) stalled.push_back(uid);
+  for (uint64_t uid : stalled) {
+    auto it = jobs.find(uid);
+    if (it == jobs.end()) continue;
+    Job& job = it->second;
+    std::string what;
+    for (const auto& [field, b] : job.incoming) {
+      if (b.complete()) continue;
+      what += (what.empty() ? "" : "; ") + std::string("field '") + field + "': " + std::to_string(b.received()) + " of " +
+              std::to_string(b.size()) + " bytes arrived, missing bytes " + b.missing();
+    }
+    reply(job, ipc::make_error(job.id, err::kBadRequest,
+                               "chunked input incomplete: no Data piece for " +
+                                   std::to_string(config.limits.chunk_timeout_ms) + " ms (limits.chunk_timeout); " + what));
+  }
+}
+
+void Supervisor::State::accept_client_segment(Job& job, size_t frontend, const std::string& field, const json& ref) {
+  const std::string name = ref["shm"];
+  const uint64_t size = ref["size"];
+  if (!frontends[frontend].is_ipc) {
+    throw ProtocolError(err::kBadRequest, "field '" + field + "': shared-memory inputs need an ipc:// endpoint "
+                                          "(tcp clients send bytes inline or chunked)");
+  }
+  const std::string prefix = ipc::shm_client_prefix(config.instance);
+  if (name.rfind(prefix, 0) != 0) {
+    throw ProtocolError(err::kForbidden, "field '" + field + "': a client's segment must be named " + prefix +
+                                             "* (got '" + name + "')");
+  }
+  try {
+    ipc::shm_check_foreign(name, size);
+  } catch (const Error& e) {
+    throw ProtocolError(err::kBadRequest, "field '" + field + "': " + e.what());
+  }
+  // The job holds it while it is in flight; the client holds it until it sends Release (or
+  // leaves, or lets limits.shm_ttl pass), so it may use it in several jobs.
+  segments.acquire(name, size, job_holder(job.uid));
+  segments.acquire(name, size, client_holder(job.client), /*once=*/true,
+                   Clock::now() + std::chrono::milliseconds(config.limits.shm_ttl_ms));
 }
 
 void Supervisor::State::start_model_job(Job& job) {
@@ -393,7 +440,7 @@ void Supervisor::State::start_model_job(Job& job) {
     } catch (const Error& e) {
       return reply(job, ipc::make_error(job.id, err::kInternal, e.what()));
     }
-    job.input_segments.push_back(name);
+    segments.acquire(name, it->get_binary().size(), job_holder(job.uid));
     *it = ipc::shm_ref(name, it->get_binary().size());
   }
   job.state = Job::State::Queued;
@@ -422,7 +469,7 @@ json Supervisor::State::status_json() {
   }
   out["jobs_in_flight"] = open;
   out["clients"] = client_jobs.size();
-  out["shm_segments_with_clients"] = client_segments.size();
+  out["shm"] = segments.to_json();
   out["models"] = json::array();
   for (auto& [name, m] : models) {
     json mj;

@@ -298,8 +298,8 @@ Config parse_config(const std::string& yaml_text, const std::string& origin,
   Field l = top["limits"];
   if (l.present()) {
     l.require_map({"queue_depth", "max_payload", "max_frame", "default_deadline", "max_deadline",
-                   "max_jobs_per_client", "inline_max", "chunk", "shm_threshold", "shm_ttl",
-                   "memory_budget", "max_loaded_models"});
+                   "max_jobs_per_client", "inline_max", "chunk", "chunk_timeout", "shm_threshold",
+                   "shm_ttl", "memory_budget", "max_loaded_models"});
   }
   Limits& lim = c.limits;
   lim.queue_depth = l["queue_depth"].integer(lim.queue_depth, 1, 1 << 24);
@@ -312,6 +312,8 @@ Config parse_config(const std::string& yaml_text, const std::string& origin,
   lim.chunk_bytes = l["chunk"].size(lim.chunk_bytes);
   lim.shm_threshold_bytes = l["shm_threshold"].size(lim.shm_threshold_bytes);
   lim.shm_ttl_ms = l["shm_ttl"].duration(lim.shm_ttl_ms);
+  lim.chunk_timeout_ms = l["chunk_timeout"].duration(lim.chunk_timeout_ms);
+  if (lim.chunk_timeout_ms <= 0) l["chunk_timeout"].fail("must be positive");
   lim.memory_budget_bytes = l["memory_budget"].size(lim.memory_budget_bytes);
   lim.max_loaded_models = l["max_loaded_models"].integer(lim.max_loaded_models, 0, 1 << 20);
   if (lim.chunk_bytes < 1024) l["chunk"].fail("must be at least 1KiB");

@@ -195,8 +195,12 @@ void Supervisor::State::on_runner_exit(Runner& r, const std::string& how) {
   Model* m = find_model(r.model);
   const bool intended = r.state == RunnerState::Draining;
   std::string reason = !r.kill_reason.empty() ? r.kill_reason : !r.failure.empty() ? r.failure : how;
-  // Jobs it was running end now, with an error their clients can act on.
+  // Jobs it was running: one that already sent output (stream chunks, progress) ends with
+  // runner_crashed — its client has seen part of an answer, so running it again would show
+  // another. One that sent nothing yet goes back to the front of the queue, once, unless the
+  // runner was stopped on purpose (a poison job then crashes at most two runners).
   std::vector<uint64_t> lost(r.jobs.begin(), r.jobs.end());
+  std::vector<uint64_t> requeue;
   r.jobs.clear();
   for (uint64_t j : lost) {
     auto it = jobs.find(j);
@@ -205,10 +209,17 @@ void Supervisor::State::on_runner_exit(Runner& r, const std::string& how) {
     job.runner.clear();
     if (job.state == Job::State::Done) {
       finish(job);
+    } else if (!intended && m && m->wanted && !job.sent_output && !job.cancelled_at && job.attempts < 2) {
+      job.state = Job::State::Queued;
+      requeue.push_back(j);
     } else {
       reply(job, ipc::make_error(job.id, err::kRunnerCrashed,
                                  "the runner of model '" + r.model + "' stopped (" + reason + ") during the job"));
     }
+  }
+  if (m) {
+    for (auto j = requeue.rbegin(); j != requeue.rend(); ++j) m->queue.push_front(*j);
+    if (!requeue.empty()) spdlog::info("model '{}': {} job(s) that had sent nothing yet go back to the queue", r.model, requeue.size());
   }
   const int replica = r.replica;
   const std::string failure = r.failure;
@@ -219,9 +230,11 @@ void Supervisor::State::on_runner_exit(Runner& r, const std::string& how) {
     spdlog::warn("model '{}' replica {}: runner {} {}", r.model, replica, uid, reason);
   }
   runners.erase(uid);  // r is gone from here on
-  // Segments the runner made that never reached a client are orphans now.
+  // Crash recovery: the runner's references go (inputs it was reading), and segments it
+  // wrote whose reply never arrived (in no ledger entry) are orphans.
+  segments.release_holder(runner_holder(uid));
   for (const auto& name : ipc::shm_list(shm_prefix + uid + ".")) {
-    if (!client_segments.count(name)) ipc::shm_remove(name);
+    if (!segments.contains(name)) ipc::shm_remove(name);
   }
   if (!m) return;
   ReplicaSlot& slot = m->slots[replica];
@@ -280,13 +293,33 @@ void Supervisor::State::fail_queue(Model& m, const std::string& code, const std:
   }
 }
 
+int Supervisor::State::ready_replicas(const Model& m) const {
+  int n = 0;
+  for (const auto& slot : m.slots) {
+    auto r = runners.find(slot.runner);
+    n += r != runners.end() && r->second.state == RunnerState::Ready;
+  }
+  return n;
+}
+
 void Supervisor::State::notify_load_waiters(Model& m) {
-  auto waiters = m.load_waiters;
-  m.load_waiters.clear();
-  for (uint64_t w : waiters) {
+  const int ready = ready_replicas(m);
+  if (ready == 0) return;
+  std::vector<uint64_t> answered, waiting;
+  for (uint64_t w : m.load_waiters) {
     auto it = jobs.find(w);
     if (it == jobs.end()) continue;
-    reply(it->second, ipc::make_result(it->second.id, {{"model", m.cfg.name}, {"state", "ready"}, {"metadata", m.metadata}}));
+    (it->second.load_replicas <= ready ? answered : waiting).push_back(w);
+  }
+  m.load_waiters = waiting;
+  for (uint64_t w : answered) {
+    auto it = jobs.find(w);
+    if (it == jobs.end()) continue;
+    reply(it->second, ipc::make_result(it->second.id, {{"model", m.cfg.name},
+                                                       {"state", "ready"},
+                                                       {"replicas_ready", ready},
+                                                       {"replicas", m.cfg.replicas},
+                                                       {"metadata", m.metadata}}));
   }
 }
 
@@ -308,9 +341,13 @@ void Supervisor::State::dispatch(Model& m) {
     m.queue.pop_front();
     Job& job = it->second;
     job.state = Job::State::Running;
+    ++job.attempts;
     job.runner = best->uid;
     best->jobs.insert(job.uid);
     m.last_used = Clock::now();
+    // The runner holds the job's input segments until it ends the job (or dies).
+    for (const auto& v : job.request)
+      if (ipc::is_shm_ref(v)) segments.acquire(v["shm"], v["size"], runner_holder(best->uid));
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(job.deadline - Clock::now()).count();
     send_to_runner(*best, json{{"t", "job"}, {"job", job.uid}, {"kind", ipc::job_kind_name(job.kind)},
                                {"request", job.request}, {"deadline_ms", std::max<int64_t>(left, 1)}});

@@ -33,7 +33,8 @@ void Supervisor::State::cancel_on_runner(Job& job) {
 
 namespace {
 
-// Removes every shared-memory segment a message refers to (a reply nobody will read).
+// Removes every shared-memory segment a runner's message refers to (a reply nobody will
+// read). `prefix` is that runner's own: it cannot make the supervisor remove anything else.
 void drop_segments(const json& body, const std::string& prefix) {
   if (!body.is_object()) return;
   for (const auto& v : body) {
@@ -54,18 +55,26 @@ std::string human_bytes(uint64_t b) {
 
 }  // namespace
 
-json Supervisor::State::deliver_blobs(Job& job, json body, std::vector<json>& pieces_out) {
+void Supervisor::State::release_inputs(const Job& job, const std::string& runner_uid) {
+  for (const auto& v : job.request)
+    if (ipc::is_shm_ref(v)) segments.release(v["shm"], runner_holder(runner_uid));
+}
+
+void Supervisor::State::deliver_blobs(Job& job, const Runner& r, json& body, std::vector<json>& pieces_out) {
   const Limits& lim = config.limits;
+  const std::string own = shm_prefix + r.uid + ".";
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (ipc::is_shm_ref(*it)) {
       std::string name = (*it)["shm"];
       uint64_t size = (*it)["size"];
-      if (name.rfind(shm_prefix, 0) != 0) {
-        throw Error("runner sent a shared-memory name outside this instance: " + name);
+      if (name.rfind(own, 0) != 0 || segments.contains(name)) {
+        throw Error("runner " + r.uid + " sent a shared-memory name that is not its own: " + name);
       }
       if (job.client_shm && size >= lim.shm_threshold_bytes) {
-        client_segments[name] = Clock::now() + std::chrono::milliseconds(lim.shm_ttl_ms);
-        continue;  // the handle goes to the client as is
+        // The handle goes to the client as is; the client holds it until Release.
+        segments.acquire(name, size, client_holder(job.client), /*once=*/true,
+                         Clock::now() + std::chrono::milliseconds(lim.shm_ttl_ms));
+        continue;
       }
       std::vector<uint8_t> bytes;
       try {
@@ -88,7 +97,6 @@ json Supervisor::State::deliver_blobs(Job& job, json body, std::vector<json>& pi
       *it = json{{"chunked", bytes.size()}};
     }
   }
-  return body;
 }
 
 void Supervisor::State::on_backend_message(std::vector<zmq::message_t>& frames) {
@@ -104,7 +112,7 @@ void Supervisor::State::on_backend_message(std::vector<zmq::message_t>& frames) 
   }
   if (rit == runners.end()) {
     // A runner this supervisor no longer tracks (killed, late message): drop its payloads.
-    if (msg.contains("body")) drop_segments(msg["body"], shm_prefix);
+    if (msg.contains("body")) drop_segments(msg["body"], shm_prefix + uid + ".");
     return;
   }
   Runner& r = rit->second;
@@ -186,32 +194,35 @@ void Supervisor::State::on_runner_reply(Runner& r, const json& msg) {
   uint64_t uid = msg.value("job", uint64_t{0});
   json body = msg.value("body", json::object());
   const bool terminal = ipc::is_terminal(body);
+  const std::string own = shm_prefix + r.uid + ".";
   auto it = jobs.find(uid);
   if (it == jobs.end() || it->second.runner != r.uid) {
-    drop_segments(body, shm_prefix);
+    drop_segments(body, own);
     return;
   }
   Job& job = it->second;
   if (terminal) {
     r.jobs.erase(uid);
     job.runner.clear();
+    release_inputs(job, r.uid);
   }
   if (job.state == Job::State::Done) {
     // Nobody waits for it any more (cancelled, past its deadline, client gone).
-    drop_segments(body, shm_prefix);
+    drop_segments(body, own);
     if (terminal) finish(job);
   } else {
     std::vector<json> pieces;
     try {
-      body = deliver_blobs(job, std::move(body), pieces);
+      deliver_blobs(job, r, body, pieces);
     } catch (const Error& e) {
-      drop_segments(body, shm_prefix);
+      drop_segments(body, own);
       body = ipc::make_error(job.id, err::kInternal, e.what());
       if (!terminal) cancel_on_runner(job);
       pieces.clear();
     }
     for (auto& p : pieces) {
       p["id"] = job.id;
+      job.sent_output = true;
       send_to_client(job.client, p);
     }
     reply(job, std::move(body));

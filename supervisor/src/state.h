@@ -16,11 +16,13 @@
 
 #include <zmq.hpp>
 
+#include "kiln/ipc/chunked_input.h"
 #include "kiln/ipc/codec.h"
 #include "kiln/ipc/protocol.h"
 #include "kiln/supervisor/supervisor.h"
 #include "runner_process.h"
 #include "security.h"
+#include "segments.h"
 
 namespace kiln::supervisor {
 
@@ -35,13 +37,6 @@ struct Frontend {
   std::unique_ptr<zmq::socket_t> socket;
 };
 
-// A field of a request that arrives in Data pieces after the request itself.
-struct IncomingBlob {
-  uint64_t size = 0;
-  uint64_t received = 0;
-  std::vector<uint8_t> bytes;
-};
-
 struct Job {
   uint64_t uid = 0;
   std::string client;       // key of the client (endpoint index + routing id)
@@ -53,11 +48,14 @@ struct Job {
   bool client_shm = false;  // deliver big blobs as shared-memory handles
   enum class State { Receiving, Queued, Running, Waiting, Done } state = State::Queued;
   std::string runner;       // runner uid while Running (or cancelled but not yet ended)
-  std::map<std::string, IncomingBlob> incoming;
-  std::vector<std::string> input_segments;  // shm created for the runner, removed at the end
+  std::map<std::string, ipc::ChunkedInput> incoming;  // chunked fields still arriving
+  Clock::time_point last_piece;  // Receiving: when the last Data piece (or the request) came
+  int load_replicas = 0;         // Load: answer once this many replicas are ready
   std::optional<Clock::time_point> cancelled_at;  // the runner was told to stop
   uint64_t payload_bytes = 0;
   int64_t seq = 0;
+  bool sent_output = false;  // a chunk, progress or data piece reached the client
+  int attempts = 0;          // times dispatched to a runner
 };
 
 enum class RunnerState { Spawned, Starting, Loading, Warming, Ready, Draining };
@@ -103,6 +101,20 @@ struct Model {
   bool failed = false;
 };
 
+// Names of the holders in the segment ledger (segments.h).
+inline std::string job_holder(uint64_t uid) { return "job:" + std::to_string(uid); }
+inline std::string runner_holder(const std::string& uid) { return "runner:" + uid; }
+// (A client key holds the ZeroMQ routing id, binary: hex keeps Status readable.)
+inline std::string client_holder(const std::string& key) {
+  static const char* digits = "0123456789abcdef";
+  std::string out = "client:";
+  for (unsigned char c : key) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
 struct Supervisor::State {
   Config config;
   Clock::time_point started = Clock::now();
@@ -125,9 +137,8 @@ struct Supervisor::State {
   // client key -> (dumped client id -> job uid)
   std::map<std::string, std::map<std::string, uint64_t>> client_jobs;
   std::set<std::string> gone_clients;  // could not be reached: their jobs get cancelled
-  // shared memory handed to clients: name -> expiry
-  std::map<std::string, Clock::time_point> client_segments;
-  Clock::time_point last_heartbeat_sent;
+  SegmentLedger segments;  // shared memory in use, with its holders
+  Clock::time_point last_heartbeat_sent, last_shm_sweep;
 
   explicit State(Config c) : config(std::move(c)) {}
 
@@ -147,6 +158,8 @@ struct Supervisor::State {
   void send_to_client(const std::string& client, const json& message);
   void finish(Job& job);                         // forget a job once it has its terminal reply
   void drop_gone_clients();
+  void accept_client_segment(Job& job, size_t frontend, const std::string& field, const json& ref);
+  void check_receiving();  // chunked inputs that stopped arriving
   json status_json();
   static std::string client_key(size_t frontend, const std::string& routing_id);
 
@@ -164,13 +177,16 @@ struct Supervisor::State {
   uint64_t memory_estimate(const Model& m) const;
   void check_idle();
   void notify_load_waiters(Model& m);
+  int ready_replicas(const Model& m) const;
 
   // ---- runners.cpp
   void on_backend_message(std::vector<zmq::message_t>& frames);
   void on_runner_reply(Runner& r, const json& msg);
   void send_to_runner(Runner& r, const json& message);
   void cancel_on_runner(Job& job);
-  json deliver_blobs(Job& job, json body, std::vector<json>& pieces_out);
+  // Shared-memory results become client handles or inline bytes, big inline ones chunks.
+  void deliver_blobs(Job& job, const Runner& r, json& body, std::vector<json>& pieces_out);
+  void release_inputs(const Job& job, const std::string& runner_uid);  // the runner is done with them
   void check_runners();
 };
 

@@ -172,6 +172,7 @@ void Supervisor::State::shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   runners.clear();  // kills and reaps any that did not leave
+  segments.clear();
   ipc::shm_remove_all(shm_prefix);
   for (auto& fe : frontends) {
     fe.socket.reset();
@@ -207,16 +208,21 @@ void Supervisor::State::tick() {
     reply(job, ipc::make_error(job.id, ipc::err::kDeadlineExceeded, "the job's deadline passed"));
   }
 
-  // Shared memory handed to clients that never released it.
-  for (auto it = client_segments.begin(); it != client_segments.end();) {
-    if (now > it->second) {
-      spdlog::debug("shared memory {} not released by its client in time; removed", it->first);
-      ipc::shm_remove(it->first);
-      it = client_segments.erase(it);
-    } else {
-      ++it;
+  // Shared memory: client references past limits.shm_ttl lapse. Once a second, segments
+  // clients created but never handed over (a client that crashed before sending its job, or
+  // whose request was refused before it was read) are removed once they are that old.
+  segments.expire(now);
+  if (now - last_shm_sweep > std::chrono::seconds(1)) {
+    last_shm_sweep = now;
+    const double ttl_s = config.limits.shm_ttl_ms / 1000.0;
+    for (const auto& name : ipc::shm_list(ipc::shm_client_prefix(config.instance))) {
+      if (!segments.contains(name) && ipc::shm_age_s(name) > ttl_s) {
+        spdlog::debug("shared memory {}: created by a client, never used; removed", name);
+        ipc::shm_remove(name);
+      }
     }
   }
+  check_receiving();
 
   check_idle();
   for (auto& [name, m] : models) {

@@ -103,3 +103,18 @@ TEST_CASE("KV cache write at a symbolic position and decode attention replay") {
   for (int64_t p = 0; p < 6; ++p)
     for (int64_t j = 0; j < d; ++j) CHECK(kc[p * d + j] == rows[p][j]);
 }
+
+TEST_CASE("jit keeps tensors uploaded from the host during capture (constants, not intermediates)") {
+  // c is made inside the captured function (like a RoPE frequency table): its memory must
+  // not be handed to an intermediate whose lifetime ends before c is first read
+  Jit f([&](const std::vector<Tensor>& in) {
+    Tensor a = (in[0] * 2.0).contiguous();
+    Tensor b = (a + 1.0).contiguous();
+    Tensor c = Tensor::from_vector<float>({1, 2, 3, 4}, {4});
+    return std::vector<Tensor>{b + c};
+  });
+  for (int i = 0; i < 3; ++i) {
+    Tensor x = Tensor::from_vector<float>({1, 1, 1, 1}, {4});
+    CHECK(f({x})[0].to_vector<float>() == std::vector<float>{4, 5, 6, 7});
+  }
+}

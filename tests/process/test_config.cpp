@@ -23,8 +23,11 @@ std::string error_of(const std::string& yaml) {
 TEST_CASE("the embedded default configuration parses", "[config]") {
   Config c = default_config();
   CHECK(c.instance == "default");
-  REQUIRE(c.models.size() == 1);
+  REQUIRE(c.models.size() == 2);
   CHECK(c.models[0].name == "default");
+  CHECK(c.models[0].plugin == "auto");
+  CHECK(c.models[0].path.ends_with("/.cache/kiln/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
+  CHECK(c.models[1].name == "echo");
   CHECK(c.default_model == "default");
   REQUIRE(c.endpoints.size() == 1);
   CHECK(c.endpoints[0].url.rfind("ipc://", 0) == 0);

@@ -9,6 +9,7 @@
 
 #include "fixture.h"
 #include "kiln/ipc/codec.h"
+#include "kiln/model.h"
 #include "kiln/ipc/protocol.h"
 
 using namespace kiln::test;
@@ -38,18 +39,20 @@ bool predict_works(const SupervisorProcess& sup, const std::string& prompt = "st
 
 }  // namespace
 
-TEST_CASE("kill -9 of a runner mid-stream: error within 2 s, restart, queued jobs complete", "[process][faults]") {
+TEST_CASE("kill -9 of a runner mid-stream: error within 2 s, restart with backoff, queued jobs complete",
+          "[process][faults]") {
   SupervisorProcess sup(R"(
 models:
   - name: echo
     plugin: testmodel
-    slots: 1
+    slots: 2
     options: {token_delay_ms: 20}
 runners:
-  restart_backoff_min: 100ms
+  restart_backoff_min: 500ms
 )");
   const int pid = sup.runner_pid("echo");
   auto streamer = sup.client();
+  auto silent = sup.client();
   auto waiter = sup.client();
   streamer.send({{"id", "s"}, {"kind", "PredictStream"}, {"prompt", "x"}, {"ignore_eos", true}, {"max_tokens", 100000}});
   int chunks = 0;
@@ -58,7 +61,16 @@ runners:
     REQUIRE(r);
     if ((*r)["type"] == "chunk") ++chunks;
   }
-  // Three jobs queue behind the stream (one slot).
+  // The second slot runs a Predict, which sends nothing before its result.
+  silent.send({{"id", "p"}, {"kind", "Predict"}, {"prompt", "silent"}, {"ignore_eos", true}, {"max_tokens", 60}});
+  auto both_running = [&] {
+    json st = sup.status();
+    return st["models"][0]["replicas"][0].value("jobs", 0) == 2;
+  };
+  auto until = Clock::now() + 5s;
+  while (!both_running() && Clock::now() < until) std::this_thread::sleep_for(10ms);
+  REQUIRE(both_running());
+  // Three jobs queue behind them.
   for (int i = 0; i < 3; ++i) waiter.send({{"id", i}, {"kind", "Predict"}, {"prompt", "queued " + std::to_string(i)}});
   std::this_thread::sleep_for(100ms);
 
@@ -68,9 +80,16 @@ runners:
   const auto latency = Clock::now() - killed_at;
   REQUIRE(err);
   CHECK((*err)["type"] == "error");
-  CHECK((*err)["code"] == "runner_crashed");
+  CHECK((*err)["code"] == "runner_crashed");  // it had streamed: never run twice
   CHECK(latency < 2s);
 
+  // The restart waits runners.restart_backoff_min.
+  const int new_pid = sup.runner_pid("echo");
+  CHECK(Clock::now() - killed_at >= 500ms);
+  CHECK(new_pid != pid);
+  CHECK_THAT(sup.log(), Contains("restarting in 500 ms"));
+
+  // The queued jobs run on the new runner, and so does the Predict that had sent nothing.
   int done = 0;
   for (int i = 0; i < 3; ++i) {
     auto r = terminal_of(waiter, i, 20s);
@@ -79,10 +98,15 @@ runners:
     done += (*r)["type"] == "result";
   }
   CHECK(done == 3);
-  const int new_pid = sup.runner_pid("echo");
-  CHECK(new_pid != pid);
+  auto p = terminal_of(silent, "p", 20s);
+  REQUIRE(p);
+  CHECK((*p)["type"] == "result");
+  CHECK_THAT((*p)["text"].get<std::string>(), Catch::Matchers::StartsWith("echo: silent"));
+  CHECK((*p)["usage"]["completion_tokens"] == 60);
+  CHECK_FALSE(streamer.receive(200ms));  // nothing more for "s"
   json st = sup.status();
   CHECK(st["models"][0]["restarts"].get<int>() >= 1);
+  CHECK(st["jobs_in_flight"] == 0);
 }
 
 TEST_CASE("a hung runner (no heartbeats) is killed and replaced while the supervisor serves on", "[process][faults]") {
@@ -151,6 +175,14 @@ limits:
   expect_error(kiln::ipc::encode({{"id", 4}, {"kind", "Predict"}}), "bad_request");  // no prompt
   expect_error(kiln::ipc::encode({{"id", 5}, {"kind", "Embedding"}, {"input", 5}}), "bad_request");
   expect_error(kiln::ipc::encode({{"id", 6}, {"kind", "Transcribe"}, {"input", 5}}), "unknown_kind");
+  // MessagePack does not promise UTF-8: an id with other bytes is still an id (it once made
+  // the supervisor throw while keying the job, and the client got no reply at all).
+  const std::string odd("\xff\xfe", 2);
+  bad.send_raw(kiln::ipc::encode({{"id", odd}, {"kind", "Health"}}));
+  auto odd_reply = bad.receive(5s);
+  REQUIRE(odd_reply);
+  CHECK((*odd_reply)["type"] == "result");
+  CHECK((*odd_reply)["id"] == odd);
   // A payload over limits.max_payload (but inside max_frame) is refused with an error.
   expect_error(kiln::ipc::encode({{"id", 7}, {"kind", "AudioTranscription"},
                                   {"audio", json::binary_t(std::vector<uint8_t>(600 << 10))}}),
@@ -224,7 +256,7 @@ models:
   json future = c.call({{"kind", "Predict"}, {"model", "future"}, {"prompt", "x"}}, 20s);
   CHECK(future["code"] == "load_failed");
   CHECK_THAT(future["message"].get<std::string>(), Contains("badabi.so"));
-  CHECK_THAT(future["message"].get<std::string>(), Contains("implements contract version 999, this Kiln needs 1"));
+  CHECK_THAT(future["message"].get<std::string>(), Contains("implements contract version 999, this Kiln needs " + std::to_string(KILN_MODEL_API_VERSION)));
   json missing = c.call({{"kind", "Load"}, {"model", "missing"}}, 20s);
   CHECK(missing["code"] == "load_failed");
   CHECK_THAT(missing["message"].get<std::string>(), Contains("model plugin 'nosuchplugin' not found"));
@@ -233,4 +265,27 @@ models:
     if (m["name"] == "future") CHECK(m["state"] == "failed");
   }
   CHECK(c.call({{"kind", "Predict"}, {"model", "good"}, {"prompt", "x"}}, 20s)["text"] == "echo: x");
+}
+
+TEST_CASE("a model plugin that needs a device refuses device none with the documented error", "[process][faults]") {
+  SupervisorProcess sup(std::string(R"(
+plugin_paths: [)") + DEVICE_PLUGIN_DIR + R"(]
+models:
+  - name: nodev
+    plugin: testmodel_device
+    device: none
+  - name: oncpu
+    plugin: testmodel_device
+    device: cpu
+)");
+  auto c = sup.client();
+  json r = c.call({{"kind", "Predict"}, {"model", "nodev"}, {"prompt", "x"}}, 20s);
+  CHECK(r["code"] == "load_failed");
+  CHECK_THAT(r["message"].get<std::string>(),
+             Contains("model plugin 'testmodel_device' needs a device; set device: auto, cpu, cuda or hip for model 'nodev'"));
+  // The same plugin on a device loads and serves.
+  json md = c.call({{"kind", "ModelMetadata"}, {"model", "oncpu"}}, 30s);
+  INFO(md.dump());
+  CHECK(md["metadata"]["plugin"] == "testmodel_device");
+  CHECK(md["metadata"]["device"] == "cpu_llvm");
 }

@@ -80,6 +80,33 @@ models:
   CHECK_FALSE(alive(pid));
 }
 
+TEST_CASE("Load answers once every replica (or the number asked for) is ready", "[process][lifecycle]") {
+  TempDir locks;
+  SupervisorProcess sup(R"(
+models:
+  - name: pair
+    plugin: testmodel
+    replicas: 2
+    options: {load_delay_ms: 600, load_lock: )" + locks.path() + R"(/load.lock}
+)");
+  auto c = sup.client();
+  json bad = c.call({{"kind", "Load"}, {"model", "pair"}, {"replicas", 3}}, 5s);
+  CHECK(bad["code"] == "bad_request");
+  CHECK_THAT(bad["message"].get<std::string>(), Contains("field 'replicas' must be 1..2"));
+  // The replicas load one after another (the lock): the second is ready ~600 ms after the
+  // first, and only then does Load answer.
+  const auto t0 = Clock::now();
+  json r = c.call({{"kind", "Load"}, {"model", "pair"}}, 20s);
+  REQUIRE(r["type"] == "result");
+  CHECK(Clock::now() - t0 >= 1100ms);
+  CHECK(r["replicas_ready"] == 2);
+  json st = sup.status();
+  for (const auto& rep : st["models"][0]["replicas"]) CHECK(rep["state"] == "ready");
+  // Asking for fewer than are ready answers at once.
+  json one = c.call({{"kind", "Load"}, {"model", "pair"}, {"replicas", 1}}, 5s);
+  CHECK(one["replicas_ready"] == 2);
+}
+
 TEST_CASE("idle models are unloaded, and a memory budget unloads the least recently used", "[process][lifecycle]") {
   SupervisorProcess sup(R"(
 models:

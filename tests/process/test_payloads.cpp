@@ -129,12 +129,86 @@ limits:
   REQUIRE(tr["type"] == "result");
   CHECK(tr["segments"].size() == 33);  // 524288 samples at 16 kHz
   CHECK(sup.shm_segments().empty());
+}
 
-  // Pieces out of order are refused, and the job still ends.
-  raw.send({{"id", "bad"}, {"kind", "AudioTranscription"}, {"audio", {{"chunked", 8}}}});
-  raw.send({{"kind", "Data"}, {"id", "bad"}, {"field", "audio"}, {"offset", 4}, {"data", json::binary_t({1, 2, 3, 4})}});
-  json bad = terminal(raw);
-  CHECK(bad["code"] == "bad_request");
+TEST_CASE("chunked inputs: pieces in any order, duplicates, overlaps, missing pieces and limits", "[process][shm]") {
+  const std::string tcp = "tcp://127.0.0.1:" + std::to_string(free_port());
+  SupervisorProcess sup(R"(
+models:
+  - name: echo
+    plugin: testmodel
+limits:
+  chunk: 16KiB
+  max_frame: 64KiB
+  max_payload: 1MiB
+  chunk_timeout: 1s
+)", {"{url: " + tcp + ", insecure: true}"});
+  RawClient raw(tcp);
+  std::vector<uint8_t> audio(64000);  // 16000 f32 samples
+  for (size_t i = 0; i < audio.size() / 4; ++i) {
+    float v = 0.5f * std::sin(i * 0.02f);
+    std::memcpy(&audio[i * 4], &v, 4);
+  }
+  auto piece = [&](const json& id, size_t off, size_t n) {
+    return json{{"kind", "Data"}, {"id", id}, {"field", "audio"}, {"offset", off},
+                {"data", json::binary_t(std::vector<uint8_t>(audio.begin() + off, audio.begin() + off + n))}};
+  };
+  // Reference: the same audio inline.
+  raw.send({{"id", "inline"}, {"kind", "AudioTranscription"}, {"audio", json::binary_t(audio)}});
+  json want = terminal(raw);
+  REQUIRE(want["type"] == "result");
+
+  // Four pieces, out of order: the job starts once every byte is there.
+  raw.send({{"id", "shuffled"}, {"kind", "AudioTranscription"}, {"audio", {{"chunked", audio.size()}}}});
+  for (size_t k : {3, 1, 0, 2}) raw.send(piece("shuffled", k * 16000, 16000));
+  json got = terminal(raw);
+  REQUIRE(got["type"] == "result");
+  CHECK(got["text"] == want["text"]);
+
+  auto expect_bad = [&](const json& id, const std::string& needle) {
+    json r = terminal(raw);
+    CHECK(r["id"] == id);
+    CHECK(r["code"] == "bad_request");
+    CHECK_THAT(r["message"].get<std::string>(), Catch::Matchers::Contains(needle));
+    // The job has its terminal reply: later pieces for it get no second one.
+    raw.send(piece(id, 0, 4));
+    CHECK_FALSE(raw.receive(300ms));
+  };
+  raw.send({{"id", "dup"}, {"kind", "AudioTranscription"}, {"audio", {{"chunked", 8}}}});
+  raw.send(piece("dup", 4, 4));
+  raw.send(piece("dup", 4, 4));
+  expect_bad("dup", "field 'audio': piece at offset 4 (4 bytes) is a duplicate");
+
+  raw.send({{"id", "overlap"}, {"kind", "AudioTranscription"}, {"audio", {{"chunked", 12}}}});
+  raw.send(piece("overlap", 0, 8));
+  raw.send(piece("overlap", 4, 4));
+  expect_bad("overlap", "overlaps the piece at offset 0");
+
+  raw.send({{"id", "past"}, {"kind", "AudioTranscription"}, {"audio", {{"chunked", 8}}}});
+  raw.send(piece("past", 6, 4));
+  expect_bad("past", "runs past the announced size of 8 bytes");
+
+  // A piece that never comes: after limits.chunk_timeout the job fails, naming the gap.
+  raw.send({{"id", "gap"}, {"kind", "AudioTranscription"}, {"audio", {{"chunked", 16}}}});
+  raw.send(piece("gap", 0, 4));
+  raw.send(piece("gap", 12, 4));
+  const auto t0 = Clock::now();
+  expect_bad("gap", "field 'audio': 8 of 16 bytes arrived, missing bytes 4..11");
+  CHECK(Clock::now() - t0 >= 900ms);
+
+  // Announcing more than limits.max_payload is refused at once; its pieces are dropped.
+  raw.send({{"id", "big"}, {"kind", "AudioTranscription"}, {"audio", {{"chunked", 2 << 20}}}});
+  json big = terminal(raw);
+  CHECK(big["code"] == "payload_too_large");
+  raw.send(piece("big", 0, 16000));
+  CHECK_FALSE(raw.receive(300ms));
+
+  // The supervisor still serves, holds no half-received input, and left nothing in /dev/shm.
+  raw.send({{"id", "h"}, {"kind", "Health"}});
+  CHECK(terminal(raw)["type"] == "result");
+  json st = sup.status();
+  CHECK(st["jobs_in_flight"] == 0);
+  CHECK(sup.shm_segments().empty());
 }
 
 TEST_CASE("stale segments of an instance are removed when its supervisor starts", "[process][shm]") {

@@ -80,6 +80,24 @@ def main():
                 time.sleep(0.02)
             left = [n for n in os.listdir("/dev/shm") if n.startswith(f"kiln.{instance}.")]
             assert not left, left
+            # A big input goes out in a shared-memory segment the client writes; the
+            # supervisor removes it once the job is done.
+            samples = array.array("f", (0.1 * math.sin(i * 0.01) for i in range(48000)))
+            job = c.send("AudioTranscriptionStream", audio=samples.tobytes(), model="echo")
+            assert c._stem and c._stem.startswith(f"kiln.{instance}.c.py"), c._stem  # it wrote one
+            segments = []
+            while True:
+                r = c.receive(10)
+                assert r is not None and r["id"] == job and r["type"] != "error", r
+                if r["type"] == "result":
+                    break
+                segments.append(r["segment"])
+            assert len(r["segments"]) == 3 and len(segments) == 3, r
+            deadline = time.time() + 3
+            while time.time() < deadline and any(n.startswith(f"kiln.{instance}.") for n in os.listdir("/dev/shm")):
+                time.sleep(0.02)
+            left = [n for n in os.listdir("/dev/shm") if n.startswith(f"kiln.{instance}.")]
+            assert not left, left
         print("python client: all checks passed")
         return 0
     except BaseException:

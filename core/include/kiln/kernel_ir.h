@@ -96,6 +96,9 @@ enum {
   KILN_IR_FLAG_REDUCE = 1u << 3,    /* RANGE: loop over a reduction axis */
   KILN_IR_FLAG_ALIGNED = 1u << 4,   /* LOAD/STORE: index is a multiple of vcount */
   KILN_IR_FLAG_INBOUNDS = 1u << 5,  /* LOAD/STORE: index proven within the buffer */
+  KILN_IR_FLAG_NOWRAP = 1u << 6,    /* integer ADD/SUB/MUL: index math whose signed result is
+                                       proven not to overflow (a renderer may say nsw); devices
+                                       may ignore it */
 };
 
 typedef union kiln_ir_imm {

@@ -40,6 +40,7 @@ Val IrBuilder::emit(kiln_ir_inst inst, bool pure) {
       if (f != it->end()) return f->second;
     }
     Val v = static_cast<Val>(insts_.size());
+    ranges_.push_back(compute_range(inst));
     insts_.push_back(inst);
     // Definitions and constants live at kernel scope so later loops can reuse them.
     bool global_scope = inst.op == KILN_IR_CONST || inst.op == KILN_IR_PARAM ||
@@ -48,6 +49,7 @@ Val IrBuilder::emit(kiln_ir_inst inst, bool pure) {
     return v;
   }
   Val v = static_cast<Val>(insts_.size());
+  ranges_.push_back(compute_range(inst));
   insts_.push_back(inst);
   return v;
 }
@@ -67,10 +69,12 @@ Val IrBuilder::var(int slot, int64_t min_value, int64_t max_value) {
   return emit(i, true);
 }
 
-Val IrBuilder::special(int which) {
+Val IrBuilder::special(int which, int64_t count) {
   auto i = make(KILN_IR_SPECIAL, DType::I32);
   i.arg = which;
-  return emit(i, true);
+  Val v = emit(i, true);
+  if (count > 0) ranges_[v] = Range{0, count - 1};
+  return v;
 }
 
 Val IrBuilder::const_int(int64_t v, DType t) {
@@ -101,6 +105,14 @@ Val IrBuilder::alu(kiln_ir_op op, DType t, Val a, Val b, Val c) {
   }
   auto i = make(op, t, a, b, c);
   i.vcount = static_cast<uint8_t>(lanes);
+  return emit(i, true);
+}
+
+Val IrBuilder::index_alu(kiln_ir_op op, Val a, Val b) {
+  auto i = make(op, dtype_of(a), a, b);
+  i.vcount = static_cast<uint8_t>(std::max(vcount_of(a), vcount_of(b)));
+  i.flags = KILN_IR_FLAG_NOWRAP;
+  if (i.vcount > 1) return alu(op, dtype_of(a), a, b);  // lane vectors keep plain semantics
   return emit(i, true);
 }
 
@@ -143,6 +155,21 @@ Val IrBuilder::gep(Val v, int lane) {
   i.arg = lane;
   return emit(i, true);
 }
+
+Val IrBuilder::shfl_xor(Val v, int mask) {
+  auto i = make(KILN_IR_SHFL_XOR, dtype_of(v), v);
+  i.vcount = static_cast<uint8_t>(vcount_of(v));
+  i.arg = mask;
+  return emit(i, false);  // reads an accumulator's current value: no CSE
+}
+
+Val IrBuilder::local(DType t, int64_t count) {
+  auto i = make(KILN_IR_LOCAL, t);
+  i.arg = count;
+  return emit(i, false);
+}
+
+void IrBuilder::barrier() { emit(make(KILN_IR_BARRIER, DType(KILN_DTYPE_VOID)), false); }
 
 Val IrBuilder::cast(Val v, DType to) {
   if (dtype_of(v) == to) return v;
@@ -226,14 +253,13 @@ Val IrBuilder::add(Val a, Val b) {
   if (is_const(b) && const_value_int(b) == 0) return a;
   if (is_const(a) && const_value_int(a) == 0) return b;
   if (is_const(a) && is_const(b)) return const_int(wrap(const_value_int(a) + const_value_int(b), t), t);
-  return alu(KILN_IR_ADD, t, a, b);
+  return index_alu(KILN_IR_ADD, a, b);
 }
 
 Val IrBuilder::mul(Val a, Val b) {
-  DType t = dtype_of(a);
   if (is_const(b)) return mul_const(a, const_value_int(b));
   if (is_const(a)) return mul_const(b, const_value_int(a));
-  return alu(KILN_IR_MUL, t, a, b);
+  return index_alu(KILN_IR_MUL, a, b);
 }
 
 Val IrBuilder::mul_const(Val a, int64_t c) {
@@ -241,24 +267,10 @@ Val IrBuilder::mul_const(Val a, int64_t c) {
   if (c == 0) return const_int(0, t);
   if (c == 1) return a;
   if (is_const(a)) return const_int(wrap(const_value_int(a) * c, t), t);
-  return alu(KILN_IR_MUL, t, a, const_int(c, t));
+  return index_alu(KILN_IR_MUL, a, const_int(c, t));
 }
 
 Val IrBuilder::add_const(Val a, int64_t c) { return add(a, const_int(c, dtype_of(a))); }
-
-Val IrBuilder::idiv_const(Val a, int64_t c) {
-  DType t = dtype_of(a);
-  if (c == 1) return a;
-  if (is_const(a)) return const_int(const_value_int(a) / c, t);
-  return alu(KILN_IR_IDIV, t, a, const_int(c, t));
-}
-
-Val IrBuilder::mod_const(Val a, int64_t c) {
-  DType t = dtype_of(a);
-  if (c == 1) return const_int(0, t);
-  if (is_const(a)) return const_int(const_value_int(a) % c, t);
-  return alu(KILN_IR_MOD, t, a, const_int(c, t));
-}
 
 Val IrBuilder::and_(Val a, Val b) {
   if (a < 0) return b;
@@ -269,9 +281,5 @@ Val IrBuilder::and_(Val a, Val b) {
   return alu(KILN_IR_AND, DType::Bool, a, b);
 }
 
-Val IrBuilder::lt(Val a, Val b) {
-  if (is_const(a) && is_const(b)) return const_bool(const_value_int(a) < const_value_int(b));
-  return alu(KILN_IR_CMPLT, DType::Bool, a, b);
-}
 
 }  // namespace kiln::detail

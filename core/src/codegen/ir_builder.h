@@ -20,7 +20,8 @@ class IrBuilder {
  public:
   Val param(int slot, DType elem, uint32_t flags);
   Val var(int slot, int64_t min_value, int64_t max_value);
-  Val special(int which);
+  // Launch index `which`; `count` (> 0) bounds it to [0, count) for index simplification.
+  Val special(int which, int64_t count = 0);
   Val const_int(int64_t v, DType t);
   Val const_float(double v, DType t);
   Val const_of(double v, DType t);  // int or float by dtype
@@ -33,6 +34,9 @@ class IrBuilder {
   Val vectorize(const std::vector<Val>& lanes);
   Val broadcast(Val v, int lanes);  // a scalar repeated (vectors pass through)
   Val gep(Val v, int lane);         // lane of a vector (scalars pass through)
+  Val shfl_xor(Val v, int mask);    // v of warp lane (lane ^ mask); never merged with another
+  Val local(DType t, int64_t count);  // a workgroup-shared array (each call a new one)
+  void barrier();                     // workgroup barrier (local-memory fence)
   int vcount_of(Val v) const { return insts_.at(v).vcount; }
   // acc + v, as one fused multiply-add when v is a float product (reduction bodies)
   Val accumulate_add(Val acc, Val v, DType t);
@@ -50,6 +54,9 @@ class IrBuilder {
   const std::vector<kiln_ir_inst>& insts() const { return insts_; }
   const std::vector<int32_t>& operands() const { return operands_; }
   // Integer helpers with folding.
+  // Index arithmetic (add/mul below): flagged KILN_IR_FLAG_NOWRAP, the lowerer picks an index
+  // type wide enough that it cannot overflow.
+  Val index_alu(kiln_ir_op op, Val a, Val b);
   Val add(Val a, Val b);
   Val mul(Val a, Val b);
   Val mul_const(Val a, int64_t c);
@@ -57,9 +64,26 @@ class IrBuilder {
   Val idiv_const(Val a, int64_t c);
   Val mod_const(Val a, int64_t c);
   Val and_(Val a, Val b);  // bool, -1 = true
-  Val lt(Val a, Val b);
+  Val lt(Val a, Val b);     // folded when the value ranges decide it
+
+  // Inclusive bounds an integer value is known to lie in (index simplification).
+  struct Range {
+    int64_t lo, hi;
+  };
+  Range range_of(Val v) const { return ranges_.at(v); }
 
  private:
+  // An index value as sum(coef * atom) + constant, atoms being values that are not
+  // NOWRAP adds or multiplications by constants.
+  struct Linear {
+    std::vector<std::pair<Val, int64_t>> terms;
+    int64_t constant = 0;
+  };
+  Linear linear_of(Val v) const;
+  Range range_of(const Linear& l) const;
+  Val build(const Linear& l, DType t);
+  Range compute_range(const kiln_ir_inst& inst) const;
+  std::vector<Range> ranges_;
   Val emit(kiln_ir_inst inst, bool pure);
   using Key = std::tuple<uint16_t, uint8_t, uint8_t, uint32_t, int32_t, int32_t, int32_t, int32_t,
                          int64_t, int64_t, int64_t>;

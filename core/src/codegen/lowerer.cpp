@@ -153,7 +153,8 @@ class Lowerer {
     Val out = param_vals_[base.get()];
     int64_t total = target->numel();
     check_grid(total, target);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    groups_ = total;
+    Val gid = b_.cast(b_.special(0, total), idx_t_);
     Index idx{target->shape, {}, gid};
     Val where = gid;
     if (target.get() != base.get()) {
@@ -198,7 +199,8 @@ class Lowerer {
     int vl = (lanes > 1 && Dv % lanes == 0) ? lanes : 1;
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
     check_grid(B * Hq * Lq, root);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    groups_ = B * Hq * Lq;
+    Val gid = b_.cast(b_.special(0, B * Hq * Lq), idx_t_);
     std::vector<Val> bhi = unravel(gid, {B, Hq, Lq});
     Val bb = bhi[0], h = bhi[1], i = bhi[2];
     Val hk = b_.idiv_const(h, rep);
@@ -224,7 +226,21 @@ class Lowerer {
     Val l = b_.acc(b_.const_float(0, f));
     std::vector<Val> accs;
     for (int64_t c = 0; c < Dv; c += vl) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
-    Val r = b_.range(lo, hi, KILN_IR_FLAG_REDUCE);
+    // GPUs: the keys are split across the lanes of one warp per query (lane l takes keys
+    // lo + l, lo + l + 32, ...); each lane keeps its own online softmax, merged at the end.
+    const int split = caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size
+                          ? static_cast<int>(caps_.warp_size) : 1;
+    Val r, outer = -1, inside = -1;
+    if (split > 1) {
+      warp_split_ = split;
+      Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
+      outer = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, split - 1), split),
+                       KILN_IR_FLAG_REDUCE);
+      r = b_.add(lo, b_.add(b_.mul_const(outer, split), b_.cast(b_.special(3, split), idx_t_)));
+      inside = b_.if_(b_.lt(r, hi));
+    } else {
+      r = b_.range(lo, hi, KILN_IR_FLAG_REDUCE);
+    }
     memo_.emplace_back();
     Val dot = -1;
     for (size_t c = 0; c < qv.size(); ++c) {
@@ -244,7 +260,30 @@ class Lowerer {
     }
     b_.assign(m, m_new);
     memo_.pop_back();
-    b_.end_range(r);
+    if (split > 1) {
+      b_.end_if(inside);
+      b_.end_range(outer);
+      // merge the lanes' (max, sum, output) pairwise; a pair that saw no key stays empty
+      const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
+      for (int mask = split / 2; mask >= 1; mask /= 2) {
+        Val m_o = b_.shfl_xor(m, mask), l_o = b_.shfl_xor(l, mask);
+        std::vector<Val> acc_o;
+        for (Val acc : accs) acc_o.push_back(b_.shfl_xor(acc, mask));
+        Val m_n = b_.alu(KILN_IR_MAX, f, m, m_o);
+        Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_n, ninf);
+        Val c_self = b_.alu(KILN_IR_WHERE, f, none, zero,
+                            b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m, m_n)));
+        Val c_other = b_.alu(KILN_IR_WHERE, f, none, zero,
+                             b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m_o, m_n)));
+        b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, c_self, b_.alu(KILN_IR_MUL, f, l_o, c_other)));
+        for (size_t c = 0; c < accs.size(); ++c)
+          b_.assign(accs[c], b_.alu(KILN_IR_MULADD, f, accs[c], c_self,
+                                    b_.alu(KILN_IR_MUL, f, acc_o[c], c_other)));
+        b_.assign(m, m_n);
+      }
+    } else {
+      b_.end_range(r);
+    }
     Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l),
                      b_.alu(KILN_IR_RECIP, f, l), b_.const_float(0, f));
     Val base = b_.mul_const(gid, Dv);
@@ -281,7 +320,8 @@ class Lowerer {
       return k;
     }
     check_grid(total / lanes, root);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    groups_ = total / lanes;
+    Val gid = b_.cast(b_.special(0, total / lanes), idx_t_);
     Val base = b_.mul_const(gid, lanes);
     Index idx{root->shape, {}, base};
     if (lanes > 1) {
@@ -312,6 +352,45 @@ class Lowerer {
   using MemoKey = std::tuple<const UOp*, std::vector<Val>, Val, int, int, int64_t>;
   std::vector<std::map<MemoKey, Val>> memo_{1};
   bool has_reduce_ = false;
+  int warp_split_ = 1;  // threads per group when a reduce loop is split across a warp
+  int64_t groups_ = 0;  // groups of the kernel being lowered
+
+  // GPUs (warp_size > 1): a reduce loop over a long innermost axis is split across the lanes of
+  // one warp per group (lane l takes steps l, l+32, ...) and the partial results are combined
+  // with SHFL_XOR. Chosen where the lanes' loads are coalesced along the reduce axis (more
+  // loads contiguous along it than along the output's axis: GEMV, norms, softmax rows) or where
+  // one thread per group would leave the GPU mostly idle; a GEMM with many output tiles keeps
+  // one thread per tile. Devices with warp_size 1 never take this path: their kernels are
+  // unchanged.
+  int warp_split(const UOp* u, const UOp* src, int axis, int red_lanes, bool one_row) const {
+    const int w = static_cast<int>(caps_.warp_size);
+    if (w <= 1 || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
+    const int64_t steps = src->shape[axis] / red_lanes;
+    if (warp_split_ > 1)  // the kernel's group size is chosen: other reduces use it or run whole
+      return steps % warp_split_ == 0 && steps >= warp_split_ ? warp_split_ : 1;
+    if (steps % w != 0 || steps < 2 * w) return 1;
+    int out_axis = -1;
+    for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
+      if (std::find(u->axes.begin(), u->axes.end(), a) == u->axes.end() && src->shape[a] > 1) {
+        out_axis = a;
+        break;
+      }
+    const bool coalesced = out_axis < 0 || unit_stride_loads(src, axis) > unit_stride_loads(src, out_axis);
+    const bool few_groups = groups_ < int64_t(caps_.compute_units) * 128;
+    if (!coalesced && !few_groups) return 1;
+    // A group computing one output row (GEMV-like, possibly a few lanes wide) takes up to 8
+    // warps, each thread keeping at least 2 steps: short reduces (decode GEMVs, norms) are
+    // latency-bound, and more threads in flight per output paid more on an H100 than filling the
+    // GPU with one-warp groups (decode 160 -> 252 tok/s; capped at full occupancy, 220).
+    // Register tiles of several rows (prefill GEMMs) keep one warp: 8 warps per tile cost
+    // prefill a third.
+    int t = w;
+    if (one_row) {
+      const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], 256));
+      while (t * 2 <= max_t && steps % (t * 2) == 0 && steps >= 4 * t) t *= 2;
+    }
+    return t;
+  }
 
   void check_grid(int64_t groups, const UOpRef& node) {
     if (groups > std::numeric_limits<int32_t>::max())
@@ -320,6 +399,7 @@ class Lowerer {
   }
 
   void finish(LoweredKernel& k, const std::string& name) {
+    if (warp_split_ > 1) k.local_size[0] = static_cast<uint32_t>(warp_split_);
     k.insts = b_.insts();
     k.operands = b_.operands();
     k.name = name;
@@ -341,6 +421,58 @@ class Lowerer {
     int pref = static_cast<int>(caps_.preferred_vector_bytes);
     if (pref <= 0) return 1;
     return std::clamp(pref / bytes, 1, 16);
+  }
+
+  // ---- memory strides of a fragment's loads (GPU heuristics) ----
+
+  // Element offsets that index `dims` of `u` reaches in each buffer the fragment loads from
+  // (in visiting order), following views numerically (masks and variables ignored).
+  static void leaf_offsets(const UOp* u, const std::vector<int64_t>& dims, std::vector<int64_t>& out,
+                           int depth = 0) {
+    if (depth > 64) return;
+    if (u->realized() || u->op == Op::Buffer) {
+      auto st = contiguous_strides(u->shape);
+      int64_t off = 0;
+      for (size_t a = 0; a < dims.size() && a < st.size(); ++a) off += dims[a] * st[a];
+      out.push_back(off);
+      return;
+    }
+    if (u->op == Op::View) {
+      const auto& views = u->st.views();
+      std::vector<int64_t> d = dims;
+      int64_t flat = 0;
+      for (size_t vi = views.size(); vi-- > 0;) {
+        const View& v = views[vi];
+        flat = v.offset;
+        for (size_t a = 0; a < v.shape.size() && a < d.size(); ++a) flat += d[a] * v.strides[a];
+        const Shape& next = vi > 0 ? views[vi - 1].shape : u->src[0]->shape;
+        d.assign(next.size(), 0);
+        int64_t rest = flat;
+        for (size_t a = next.size(); a-- > 0;) {
+          if (next[a] > 0) {
+            d[a] = ((rest % next[a]) + next[a]) % next[a];
+            rest = (rest - d[a]) / next[a];
+          }
+        }
+      }
+      leaf_offsets(u->src[0].get(), d, out, depth + 1);
+      return;
+    }
+    if (is_alu(u->op) || u->op == Op::Cast || u->op == Op::Bitcast)
+      for (const auto& s : u->src)
+        if (s->shape == u->shape) leaf_offsets(s.get(), dims, out, depth + 1);
+  }
+
+  // How many of the loads under `frag` step by one element when index `axis` of frag's shape
+  // steps by one.
+  static int unit_stride_loads(const UOp* frag, int axis) {
+    std::vector<int64_t> zero(frag->shape.size(), 0), one = zero, base, step;
+    one[axis] = 1;
+    leaf_offsets(frag, zero, base);
+    leaf_offsets(frag, one, step);
+    int count = 0;
+    for (size_t i = 0; i < base.size() && i < step.size(); ++i) count += step[i] - base[i] == 1;
+    return count;
   }
 
   // ---- choosing vector lanes ----
@@ -414,7 +546,8 @@ class Lowerer {
     grid.push_back(s[n - 1] / lanes);
     grid.push_back(s[n - 2] / rows);
     check_grid(shape_numel(grid), root);
-    Val gid = b_.cast(b_.special(0), idx_t_);
+    groups_ = shape_numel(grid);
+    Val gid = b_.cast(b_.special(0, shape_numel(grid)), idx_t_);
     std::vector<Val> g = unravel(gid, grid);
     std::vector<Index> idxs;
     for (int r = 0; r < rows; ++r) {
@@ -846,43 +979,92 @@ class Lowerer {
         red_lanes = l;
     }
     int acc_lanes = std::max(lanes, red_lanes);
+    const int split = warp_split(u, src, last, red_lanes, n_out == 1);
+    if (split > 1) warp_split_ = split;
+    // A vector reduce (GEMV rows, norms) on a CPU keeps `unroll` independent accumulators so
+    // consecutive FMAs do not wait on each other's latency; they are summed after the loop.
+    int unroll = 1;
+    if (red_lanes > 1 && split == 1 && caps_.warp_size <= 1 && op == KILN_IR_ADD)
+      for (int uf : {4, 2})
+        if (src->shape[last] % (int64_t(red_lanes) * uf) == 0 && src->shape[last] / (red_lanes * uf) >= 2) {
+          unroll = uf;
+          break;
+        }
     std::vector<Val> accs;
-    for (size_t r = 0; r < n_out; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
+    for (size_t r = 0; r < n_out * unroll; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
     std::vector<Val> ranges;
     std::vector<Val> loop_dims;
     for (int a : u->axes) {
       int64_t n = src->shape[a];
       if (a == last && red_lanes > 1) n /= red_lanes;
+      if (a == last && split > 1) n /= split;
+      if (a == last) n /= unroll;
       Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
       memo_.emplace_back();
-      loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(rg, red_lanes) : rg);
+      Val step = rg;
+      if (a == last && split > 1)
+        step = b_.add(b_.mul_const(rg, split), b_.cast(b_.special(3, split), idx_t_));
+      if (a == last && unroll > 1) step = b_.mul_const(step, unroll);
+      loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(step, red_lanes) : step);
       ranges.push_back(rg);
     }
-    std::vector<Index> sidxs;
-    for (size_t r = 0; r < n_out; ++r) {
-      std::vector<Val> d = dims[r];
-      for (size_t k = 0; k < u->axes.size(); ++k) d[u->axes[k]] = loop_dims[k];
-      Index sidx{src->shape, d, -1};
-      if (lanes > 1) {
-        sidx.lanes = lanes;
-        sidx.lane_axis = lane_axes[r];
-        sidx.aligned = idxs[r].aligned;
-      } else if (red_lanes > 1) {
-        sidx.lanes = red_lanes;
-        sidx.lane_axis = last;
-        sidx.aligned = true;
+    for (int uf = 0; uf < unroll; ++uf) {
+      std::vector<Index> sidxs;
+      for (size_t r = 0; r < n_out; ++r) {
+        std::vector<Val> d = dims[r];
+        for (size_t k = 0; k < u->axes.size(); ++k) d[u->axes[k]] = loop_dims[k];
+        if (uf > 0) d[last] = b_.add_const(d[last], int64_t(uf) * std::max(red_lanes, 1));
+        Index sidx{src->shape, d, -1};
+        if (lanes > 1) {
+          sidx.lanes = lanes;
+          sidx.lane_axis = lane_axes[r];
+          sidx.aligned = idxs[r].aligned;
+        } else if (red_lanes > 1) {
+          sidx.lanes = red_lanes;
+          sidx.lane_axis = last;
+          sidx.aligned = true;
+        }
+        sidxs.push_back(sidx);
       }
-      sidxs.push_back(sidx);
-    }
-    std::vector<Val> vals = emit_group(src, sidxs, gate);
-    for (size_t r = 0; r < n_out; ++r) {
-      Val next = op == KILN_IR_ADD ? b_.accumulate_add(accs[r], b_.broadcast(vals[r], acc_lanes), ct)
-                                   : b_.alu(op, ct, accs[r], vals[r]);
-      b_.assign(accs[r], next);
+      std::vector<Val> vals = emit_group(src, sidxs, gate);
+      for (size_t r = 0; r < n_out; ++r) {
+        Val acc = accs[uf * n_out + r];
+        Val next = op == KILN_IR_ADD ? b_.accumulate_add(acc, b_.broadcast(vals[r], acc_lanes), ct)
+                                     : b_.alu(op, ct, acc, vals[r]);
+        b_.assign(acc, next);
+      }
     }
     for (size_t i = ranges.size(); i-- > 0;) {
       memo_.pop_back();
       b_.end_range(ranges[i]);
+    }
+    for (int uf = 1; uf < unroll; ++uf)
+      for (size_t r = 0; r < n_out; ++r) b_.assign(accs[r], b_.alu(op, ct, accs[r], accs[uf * n_out + r]));
+    accs.resize(n_out);
+    // butterfly across each warp: every lane ends with its warp's part
+    const int warp = static_cast<int>(caps_.warp_size);
+    for (int m = std::min(split, warp) / 2; m >= 1; m /= 2)
+      for (Val acc : accs) b_.assign(acc, b_.alu(op, ct, acc, b_.shfl_xor(acc, m)));
+    if (split > warp) {
+      // several warps: each writes its part to shared memory, then every thread folds the
+      // parts in warp order (the same result in every thread)
+      const int warps = split / warp;
+      Val wid = b_.idiv_const(b_.cast(b_.special(3, split), idx_t_), warp);
+      std::vector<Val> parts;
+      for (Val acc : accs) {
+        Val shared = b_.local(ct, int64_t(warps) * acc_lanes);
+        b_.store(shared, b_.mul_const(wid, acc_lanes), acc);
+        parts.push_back(shared);
+      }
+      b_.barrier();
+      for (size_t r = 0; r < accs.size(); ++r) {
+        Val total = b_.load(parts[r], b_.const_int(0, idx_t_), ct, -1, -1, acc_lanes);
+        for (int x = 1; x < warps; ++x)
+          total = b_.alu(op, ct, total,
+                         b_.load(parts[r], b_.const_int(int64_t(x) * acc_lanes, idx_t_), ct, -1, -1, acc_lanes));
+        b_.assign(accs[r], total);
+      }
+      b_.barrier();  // the parts may be rewritten (a reduce inside an outer loop)
     }
     if (red_lanes == 1) return accs;
     // horizontal: fold the lanes of the vector accumulator

@@ -27,4 +27,8 @@ struct CaptureRecorder {
 
 CaptureRecorder*& active_recorder();
 
+// A buffer whose contents come from the host (from_host) or persist across calls (empty) is
+// not an intermediate of the capture: its memory is never shared with another buffer.
+void keep_out_of_plan(const DeviceBuffer* buffer);
+
 }  // namespace kiln::detail

@@ -18,6 +18,9 @@ CaptureRecorder*& active_recorder() {
   thread_local CaptureRecorder* r = nullptr;
   return r;
 }
+void keep_out_of_plan(const DeviceBuffer* buffer) {
+  if (CaptureRecorder* rec = active_recorder()) std::erase(rec->allocated, buffer);
+}
 }  // namespace detail
 
 struct Jit::State {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "kiln/device_runtime.h"
+#include "runtime/capture.h"
 #include "runtime/realize.h"
 #include "tensor/tensor_internal.h"
 
@@ -113,6 +114,7 @@ Tensor Tensor::from_host(const void* data, size_t bytes, DType dtype, const Shap
                 " of " + dtype_name(dtype) + " needs " + std::to_string(need));
   Device* dev = pick(device);
   auto buf = std::make_shared<DeviceBuffer>(dev, need);
+  detail::keep_out_of_plan(buf.get());
   if (need) {
     char err[512] = {0};
     if (dev->api().copy_in(dev->handle(), buf->handle, 0, data, need, {err, sizeof err}) != KILN_OK)
@@ -126,6 +128,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device* device) {
   for (auto d : shape)
     if (d < 0) throw Error("empty: negative dimension in shape " + shape_str(shape));
   auto buf = std::make_shared<DeviceBuffer>(dev, shape_numel(shape) * dtype_size(dtype));
+  detail::keep_out_of_plan(buf.get());
   return Tensor(make_buffer_node(buf, dtype, shape));
 }
 

@@ -55,7 +55,12 @@ Val Emitter::alu(const kiln_ir_inst& in, uint32_t index) {
       static const char* const int_ops[] = {"add", "sub", "mul"};
       static const char* const float_ops[] = {"fadd", "fsub", "fmul", "fdiv"};
       const unsigned k = in.op - KILN_IR_ADD;
-      if (!is_float(t)) return result(def(std::string(int_ops[k]) + " " + a.typed() + ", " + b.text));
+      if (!is_float(t)) {
+        // Index math the code generator proved cannot overflow: nsw lets LLVM fold the
+        // sign extension into addressing and strength-reduce loop indices.
+        const bool nsw = (in.flags & KILN_IR_FLAG_NOWRAP) && is_signed_int(t);
+        return result(def(std::string(int_ops[k]) + (nsw ? " nsw " : " ") + a.typed() + ", " + b.text));
+      }
       Val wa = widen(a), wb = widen(b);
       std::string flags = in.op == KILN_IR_FDIV ? "" : fmf;
       return narrow(Val{def(std::string(float_ops[k]) + " " + flags + wa.typed() + ", " + wb.text),

@@ -9,8 +9,15 @@
 //   * embeddings are unit vectors derived from an FNV-1a hash of the text;
 //   * images are RGB gradients derived from the prompt; transcription describes the audio.
 // Options (model file JSON or the config's `options:`): token_delay_ms, embedding_dim,
-// load_delay_ms, memory_bytes, context_length, tool_parser ("" = name none), chat_template
-// (reported in the metadata only, for tool-parser detection).
+// load_delay_ms, load_lock (a file: loads hold an exclusive lock on it, so the replicas of a
+// model load one after another), memory_bytes, context_length, tool_parser ("" = name none),
+// chat_template (reported in the metadata only, for tool-parser detection).
+// Built twice: testmodel.so, and testmodel_device.so (KILN_TESTMODEL_NEEDS_DEVICE), whose
+// factory sets KILN_MODEL_NEEDS_DEVICE and so refuses device "none".
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -97,11 +104,19 @@ class TestModel final : public kiln::Model {
       }
     }
     // A configurable pause stands in for slow weight reading so tests can observe Loading.
+    int lock_fd = -1;
+    if (cfg.contains("load_lock")) {
+      if (!cfg["load_lock"].is_string()) throw Error("testmodel '" + name_ + "': option load_lock must be a path");
+      const std::string lock = cfg["load_lock"];
+      lock_fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) throw Error("testmodel '" + name_ + "': cannot lock " + lock);
+    }
     const int steps = load_delay_ms > 0 ? 10 : 0;
     for (int i = 0; i < steps; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(load_delay_ms / steps));
       if (o.progress) o.progress(p);
     }
+    if (lock_fd >= 0) ::close(lock_fd);  // releases the lock
   }
 
   uint32_t capabilities() const override {
@@ -363,10 +378,18 @@ int claims(const kiln::ModelProbe& probe) {
 kiln::Model* create(const kiln::ModelLoadOptions& options) { return new TestModel(options); }
 void destroy(kiln::Model* model) { delete model; }
 
-const kiln::ModelFactory kFactory = {sizeof(kiln::ModelFactory), 0, &claims, &create, &destroy};
+#ifdef KILN_TESTMODEL_NEEDS_DEVICE
+constexpr uint32_t kFlags = kiln::KILN_MODEL_NEEDS_DEVICE;
+constexpr const char* kName = "testmodel_device";
+#else
+constexpr uint32_t kFlags = 0;
+constexpr const char* kName = "testmodel";
+#endif
+
+const kiln::ModelFactory kFactory = {sizeof(kiln::ModelFactory), kFlags, &claims, &create, &destroy};
 
 const kiln_plugin_descriptor kDescriptor = {
-    KILN_PLUGIN_DESCRIPTOR_VERSION, KILN_PLUGIN_MODEL, "testmodel", "1.0 (deterministic test model)",
+    KILN_PLUGIN_DESCRIPTOR_VERSION, KILN_PLUGIN_MODEL, kName, "1.0 (deterministic test model)",
     KILN_MODEL_API_VERSION,         0,                 &kFactory,
 };
 

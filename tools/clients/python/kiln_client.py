@@ -8,10 +8,13 @@ DEALER socket. Needs pyzmq and msgpack (Debian: python3-zmq python3-msgpack).
             print(chunk.get("text", ""), end="", flush=True)   # streaming
 
 Big results arrive inline, in chunks (reassembled here), or -- for ipc:// clients created
-with use_shm=True -- in shared memory (read and released here).
+with use_shm=True -- in shared memory (read and released here). Such clients also send big
+inputs (audio, images: bytes of at least shm_input_bytes) in shared-memory segments they
+create and hand to the supervisor, which removes them when the job is done with them.
 """
 import itertools
 import os
+import secrets
 import time
 
 import msgpack
@@ -41,10 +44,14 @@ class Client:
     _ids = itertools.count(1)
 
     def __init__(self, endpoint=None, server_public_key=None, public_key=None, secret_key=None,
-                 use_shm=False, chunk_bytes=1 << 20):
+                 use_shm=False, chunk_bytes=1 << 20, shm_input_bytes=64 << 10, instance=None):
         self.endpoint = endpoint or default_endpoint()
         self.use_shm = use_shm
         self.chunk_bytes = chunk_bytes
+        self.shm_input_bytes = shm_input_bytes
+        self.instance = instance     # the supervisor's; asked with Health when needed
+        self._segments = itertools.count(1)
+        self._stem = None
         self._ctx = zmq.Context()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
@@ -76,6 +83,13 @@ class Client:
         req = {"id": job_id, "kind": kind, **{k: v for k, v in fields.items() if v is not None}}
         if self.use_shm:
             req["shm"] = True
+        handed = []
+        if self.use_shm and self.endpoint.startswith("ipc://"):
+            for key, value in list(req.items()):
+                if isinstance(value, (bytes, bytearray)) and len(value) >= self.shm_input_bytes:
+                    name = self._write_segment(value)
+                    handed.append(name)
+                    req[key] = {"shm": name, "size": len(value)}
         chunked = {}
         for key, value in list(req.items()):
             if isinstance(value, (bytes, bytearray)) and len(value) > self.chunk_bytes:
@@ -86,7 +100,22 @@ class Client:
             for off in range(0, len(value), self.chunk_bytes):
                 self._sock.send(msgpack.packb({"kind": "Data", "id": job_id, "field": key, "offset": off,
                                                "data": value[off:off + self.chunk_bytes]}, use_bin_type=True))
+        # The supervisor holds the segments for the job from here on (docs/protocol.md).
+        for name in handed:
+            self._sock.send(msgpack.packb({"kind": "Release", "shm": name}, use_bin_type=True))
         return job_id
+
+    def _write_segment(self, data):
+        """Writes `data` to a new POSIX shared-memory segment kiln.<instance>.c.*; its name."""
+        if self.instance is None:
+            self.instance = self.call("Health", timeout=10)["instance"]
+        if self._stem is None:
+            self._stem = f"kiln.{self.instance}.c.py{os.getpid()}-{secrets.token_hex(3)}."
+        name = f"{self._stem}{next(self._segments)}"
+        fd = os.open(os.path.join("/dev/shm", name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return name
 
     def receive(self, timeout=None):
         """The next reply (chunk, progress, result or error) with blobs as bytes, or None."""

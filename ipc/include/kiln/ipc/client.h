@@ -1,7 +1,8 @@
 // A client of the supervisor (the `kiln client` CLI and the tests use it): one ZeroMQ DEALER
 // socket, many jobs in flight. It hides payload transport: big binary request fields go out
-// in chunks, and replies come back with every blob inline (shared-memory blobs are copied out
-// and released, chunked blobs reassembled).
+// in chunks (or, with use_shm on an ipc endpoint, in shared-memory segments), and replies
+// come back with every blob inline (shared-memory blobs are copied out and released, chunked
+// blobs reassembled).
 #pragma once
 
 #include <chrono>
@@ -23,8 +24,13 @@ struct ClientOptions {
   std::string server_public_key;
   std::string public_key;
   std::string secret_key;
-  // Ask for big results in shared memory (only honoured on ipc:// endpoints).
+  // ipc:// endpoints only: ask for big results in shared memory, and send binary request
+  // fields of at least shm_input_bytes in segments this client creates (named
+  // kiln.<instance>.c.*; the supervisor removes them when the job is done with them).
   bool use_shm = false;
+  size_t shm_input_bytes = 64 << 10;
+  // The supervisor's instance name (for segment names); asked with Health when empty.
+  std::string instance;
   // Binary request fields above this many bytes are sent in chunks of this size.
   size_t chunk_bytes = 1 << 20;
 };
@@ -52,6 +58,8 @@ class Client {
             const std::function<void(const json&)>& on_update = {});
 
   const ClientOptions& options() const { return options_; }
+  // The supervisor's instance (ClientOptions::instance, else asked with a Health job).
+  const std::string& instance();
 
  private:
   std::optional<json> receive_raw(std::chrono::milliseconds timeout);

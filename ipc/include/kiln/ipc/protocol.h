@@ -70,5 +70,10 @@ std::string req_string(const json& m, const char* field);
 
 // A client job id: a string of at most 256 bytes or an integer. Throws bad_request otherwise.
 void check_job_id(const json& id);
+// A map key for a job id: distinct ids give distinct keys, whatever bytes a string id holds
+// (json::dump throws on a string that is not UTF-8, and MessagePack does not promise UTF-8).
+std::string job_id_key(const json& id);
+// A job id for messages and logs (bytes that are not UTF-8 shown as U+FFFD). Never throws.
+std::string job_id_text(const json& id);
 
 }  // namespace kiln::ipc

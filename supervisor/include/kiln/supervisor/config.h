@@ -55,6 +55,7 @@ struct Limits {
   uint64_t chunk_bytes = 1ull << 20;
   uint64_t shm_threshold_bytes = 64ull << 10;  // larger blobs use shared memory when allowed
   int64_t shm_ttl_ms = 60000;           // unreleased client segments are removed after this
+  int64_t chunk_timeout_ms = 30000;     // a chunked input with no new piece this long fails
   uint64_t memory_budget_bytes = 0;     // 0 = no budget
   int64_t max_loaded_models = 0;        // 0 = no limit
 };

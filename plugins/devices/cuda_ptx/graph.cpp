@@ -1,0 +1,137 @@
+// Graphs: a JIT's captured launch list replayed as one CUDA graph launch (no per-kernel launch
+// cost on the host). Nodes are built explicitly, each depending on the previous one, so node i
+// is launch i; a replay with new buffers or variable values patches just the changed nodes in
+// the executable graph (cuGraphExecKernelNodeSetParams) instead of rebuilding it.
+#include <chrono>
+#include <cstdio>
+
+#include "device.h"
+#include "errors.h"
+#include "launch_args.h"
+
+namespace kiln::cuda {
+
+namespace {
+
+struct NodeParams {
+  KernelNodeParams p{};
+  std::vector<void*> ptrs;
+};
+
+// Pointers into `a` (which must outlive the call that reads them).
+void node_params(LaunchArgs& a, NodeParams& out) {
+  out.ptrs.clear();
+  for (auto& v : a.values) out.ptrs.push_back(&v);
+  out.ptrs.push_back(&a.grid_x);
+  out.p = KernelNodeParams{};
+  out.p.func = a.program->fn;
+  out.p.grid_x = a.grid[0];
+  out.p.grid_y = a.grid[1];
+  out.p.grid_z = a.grid[2];
+  out.p.block_x = a.block[0];
+  out.p.block_y = a.block[1];
+  out.p.block_z = a.block[2];
+  out.p.kernel_params = out.ptrs.data();
+}
+
+void release(Device& dev, Graph* g) {
+  const Driver& d = *dev.drv;
+  if (g->exec) d.cuGraphExecDestroy(g->exec);
+  if (g->graph) d.cuGraphDestroy(g->graph);
+  for (auto& a : g->args) a->program->graph_refs--;
+  g->magic = 0;
+  delete g;
+}
+
+}  // namespace
+
+Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
+  const Driver& d = *dev.drv;
+  if (!d.cuGraphCreate || !d.cuGraphAddKernelNode || !d.cuGraphInstantiateWithFlags ||
+      !d.cuGraphExecKernelNodeSetParams || !d.cuGraphLaunch)
+    fail(KILN_ERR_UNSUPPORTED, "cuda_ptx: this CUDA driver lacks the graph API");
+  if (n > 0 && launches == nullptr) fail(KILN_ERR_INVALID, "cuda_ptx: graph_create: launches is NULL");
+  auto g = std::make_unique<Graph>();
+  for (uint32_t i = 0; i < n; ++i) {
+    auto a = std::make_unique<LaunchArgs>();
+    prepare_launch(dev, launches[i], *a);
+    g->args.push_back(std::move(a));
+  }
+  std::lock_guard<std::mutex> lock(dev.mu);
+  make_current(dev);
+  Graph* raw = g.release();
+  for (auto& a : raw->args) a->program->graph_refs++;
+  try {
+    check(d, d.cuGraphCreate(&raw->graph, 0), "cuGraphCreate", KILN_ERR_INTERNAL);
+    NodeParams np;
+    for (uint32_t i = 0; i < n; ++i) {
+      node_params(*raw->args[i], np);
+      CUgraphNode node = nullptr;
+      CUgraphNode prev = i ? raw->nodes.back() : nullptr;
+      check(d, d.cuGraphAddKernelNode(&node, raw->graph, i ? &prev : nullptr, i ? 1 : 0, &np.p),
+            "cuGraphAddKernelNode", KILN_ERR_INTERNAL);
+      raw->nodes.push_back(node);
+    }
+    check(d, d.cuGraphInstantiateWithFlags(&raw->exec, raw->graph, 0), "cuGraphInstantiate",
+          KILN_ERR_INTERNAL);
+  } catch (...) {
+    release(dev, raw);
+    throw;
+  }
+  dev.graphs.insert(raw);
+  return raw;
+}
+
+void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n) {
+  const auto host_start = std::chrono::steady_clock::now();
+  if (n != g.args.size())
+    fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: " + std::to_string(n) + " launches, the graph has " +
+                               std::to_string(g.args.size()));
+  std::vector<std::unique_ptr<LaunchArgs>> next(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    next[i] = std::make_unique<LaunchArgs>();
+    prepare_launch(dev, launches[i], *next[i]);
+    const LaunchArgs& old = *g.args[i];
+    if (next[i]->program != old.program || next[i]->grid != old.grid || next[i]->block != old.block)
+      fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: launch " + std::to_string(i) +
+                                 " names another program or grid than at graph_create");
+  }
+  const Driver& d = *dev.drv;
+  std::lock_guard<std::mutex> lock(dev.mu);
+  make_current(dev);
+  NodeParams np;
+  uint32_t patched = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (next[i]->values == g.args[i]->values && next[i]->grid_x == g.args[i]->grid_x) continue;
+    node_params(*next[i], np);
+    check(d, d.cuGraphExecKernelNodeSetParams(g.exec, g.nodes[i], &np.p),
+          "cuGraphExecKernelNodeSetParams", KILN_ERR_LAUNCH);
+    g.args[i] = std::move(next[i]);
+    ++patched;
+  }
+  if (dev.debug_level < 2) {
+    check(d, d.cuGraphLaunch(g.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
+    return;
+  }
+  // KILN_DEBUG>=2: the replay's GPU time against the host time spent preparing it
+  const double host_us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - host_start).count();
+  check(d, d.cuStreamSynchronize(dev.stream), "cuStreamSynchronize", KILN_ERR_LAUNCH);
+  check(d, d.cuEventRecord(dev.t0, dev.stream), "cuEventRecord", KILN_ERR_LAUNCH);
+  check(d, d.cuGraphLaunch(g.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
+  check(d, d.cuEventRecord(dev.t1, dev.stream), "cuEventRecord", KILN_ERR_LAUNCH);
+  check(d, d.cuEventSynchronize(dev.t1), "cuEventSynchronize (the graph failed)", KILN_ERR_LAUNCH);
+  float ms = 0;
+  d.cuEventElapsedTime(&ms, dev.t0, dev.t1);
+  std::fprintf(stderr, "cuda_ptx: graph of %u kernels (%u patched): %.1f us on the GPU, %.1f us to prepare\n",
+               n, patched, double(ms) * 1e3, host_us);
+}
+
+void destroy_graph(Device& dev, Graph* graph) {
+  std::lock_guard<std::mutex> lock(dev.mu);
+  if (!dev.graphs.erase(graph)) fail(KILN_ERR_INVALID, "cuda_ptx: graph_destroy: not a graph of this device");
+  make_current(dev);
+  release(dev, graph);
+}
+
+}  // namespace kiln::cuda

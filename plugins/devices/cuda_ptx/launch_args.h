@@ -1,0 +1,24 @@
+// One launch resolved against its program: kernel parameter values and the CUDA grid/block.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "device.h"
+
+namespace kiln::cuda {
+
+struct LaunchArgs {
+  Program* program = nullptr;
+  std::vector<uint64_t> values;  // buffer addresses, then variables (the .param order)
+  uint32_t grid_x = 0;           // the kernel's global_size[0] (flat kernels bound-check it)
+  std::array<uint32_t, 3> grid{1, 1, 1}, block{1, 1, 1};
+};
+
+// Validates `l` and fills `out` (DeviceError(KILN_ERR_INVALID) naming the problem).
+void prepare_launch(Device& dev, const kiln_launch& l, LaunchArgs& out);
+// cuLaunchKernel on the device's stream; the caller holds dev.mu with the context current.
+void enqueue(Device& dev, LaunchArgs& args);
+
+}  // namespace kiln::cuda

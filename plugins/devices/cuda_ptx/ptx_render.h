@@ -1,0 +1,25 @@
+// Kernel IR -> PTX text. One .entry per kernel; the rendered text starts with a
+// "// kiln-meta ..." line (the facts the launcher needs: slots written, variable ranges, shared
+// memory, launch mode) that compile() carries into the blob.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kiln/kernel_ir.h"
+
+namespace kiln::cuda {
+
+struct PtxTarget {
+  int sm = 80;                            // compute capability as major*10 + minor
+  uint64_t max_local_bytes = 48 * 1024;   // static shared memory one group may use
+};
+
+// Validates the kernel (ir_check.h) and renders it. Throws DeviceError(KILN_ERR_COMPILE) with
+// the instruction named and the kernel's IR listed when the kernel breaks a rule.
+std::string render_ptx(const kiln_kernel& k, const PtxTarget& target);
+
+// The .entry's symbol for a kernel name.
+inline std::string ptx_entry_name(const std::string& kernel_name) { return "kiln_" + kernel_name; }
+
+}  // namespace kiln::cuda

@@ -1,0 +1,139 @@
+#include "llama_lm.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "kiln/device_runtime.h"
+#include "kiln/error.h"
+#include "kiln/nn.h"
+
+namespace kiln::llama {
+
+namespace {
+
+int64_t pick_context(const Hparams& h, int64_t requested) {
+  if (requested < 0) throw Error("context length " + std::to_string(requested) + " must be positive");
+  int64_t ctx = requested > 0 ? requested : std::min<int64_t>(h.max_positions, 4096);
+  return std::max<int64_t>(ctx, 1);
+}
+
+}  // namespace
+
+LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
+    : h_(read_hparams(source)),
+      device_(o.device ? o.device : Device::default_device()),
+      context_(pick_context(h_, o.context)),
+      chunk_(std::max<int64_t>(2, o.prefill_chunk)),
+      w_(load_weights(source, h_, device_)),
+      rope_(nn::rope_table(h_.rope, h_.head_dim, h_.max_positions)),
+      pos_("start_pos", 0, context_ - 1),
+      last_("last_index", 0, chunk_ - 1) {
+  if (!w_.rope_freq_factors.empty())
+    for (size_t i = 0; i < rope_.inv_freq.size(); ++i) rope_.inv_freq[i] /= w_.rope_freq_factors[i];
+  std::vector<nn::KVLayerSpec> specs;
+  for (int64_t i = 0; i < h_.layers; ++i) specs.push_back({h_.kv_heads, h_.head_dim, h_.sliding_window[i]});
+  // a padded prefill chunk starting at the last position writes chunk - 1 rows past it
+  cache_ = nn::KVCache(specs, 1, context_ + chunk_ - 1, DType::F32, device_);
+  decode_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], 1, false); });
+  prefill_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], chunk_, true); });
+}
+
+LlamaLM::~LlamaLM() = default;
+
+std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
+  const int64_t D = h_.head_dim, Hq = h_.heads, Hk = h_.kv_heads;
+  const double eps = h_.rms_eps;
+  // activations stay 2-d (L, features) so prefill matmuls take the packed (panel) path
+  Tensor x = w_.embed.embedding(ids.reshape({L})).cast(DType::F32);  // (L, H)
+  Tensor positions = Tensor::arange(L, DType::I32, device_) + Tensor::from_variable(pos_, device_);
+  auto [cos, sin] = nn::rope_cos_sin(positions, rope_, device_);
+  for (int64_t i = 0; i < h_.layers; ++i) {
+    const LayerWeights& lw = w_.layers[i];
+    Tensor hn = nn::rms_norm(x, lw.attn_norm, eps);
+    Tensor q = apply(hn, lw.wq, lw.bq).reshape({1, L, Hq, D});
+    Tensor k = apply(hn, lw.wk, lw.bk).reshape({1, L, Hk, D});
+    Tensor v = apply(hn, lw.wv, lw.bv).reshape({1, L, Hk, D});
+    if (lw.q_norm.defined()) q = nn::rms_norm(q, lw.q_norm, eps);
+    if (lw.k_norm.defined()) k = nn::rms_norm(k, lw.k_norm, eps);
+    q = nn::apply_rope(q.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
+    k = nn::apply_rope(k.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
+    cache_.write(static_cast<size_t>(i), 0, pos_, k, v.permute({0, 2, 1, 3}));
+    Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q);  // (1, Hq, L, D)
+    a = a.permute({0, 2, 1, 3}).reshape({L, Hq * D});
+    x = (x + apply(a, lw.wo, lw.bo)).contiguous();
+    Tensor hf = nn::rms_norm(x, lw.ffn_norm, eps);
+    Tensor g = apply(hf, lw.w_gate).silu() * apply(hf, lw.w_up);
+    x = (x + apply(g, lw.w_down)).contiguous();
+  }
+  Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
+  Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;
+  Tensor logits = apply(last, w_.lm_head).reshape({h_.vocab});
+  if (!prefill) return {logits};
+  // sum of the real (unpadded) positions' hidden states, for mean-pooled embeddings
+  Tensor keep = Tensor::arange(L, DType::I32, device_).le(Tensor::from_variable(last_, device_));
+  Tensor sum = (hn * keep.cast(DType::F32).reshape({L, 1})).sum({0});
+  return {logits, sum};
+}
+
+void LlamaLM::check_ids(std::span<const int32_t> ids, int64_t start_pos) const {
+  if (ids.empty()) throw Error("llama: forward needs at least one token");
+  if (start_pos < 0 || start_pos + static_cast<int64_t>(ids.size()) > context_)
+    throw Error("llama: " + std::to_string(ids.size()) + " tokens at position " + std::to_string(start_pos) +
+                " exceed the context length " + std::to_string(context_));
+  for (int32_t id : ids)
+    if (id < 0 || id >= h_.vocab)
+      throw Error("llama: token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                  std::to_string(h_.vocab - 1) + ")");
+}
+
+std::vector<Tensor> LlamaLM::run_chunk(std::span<const int32_t> ids, int64_t start_pos, bool need_sum) {
+  const int64_t n = static_cast<int64_t>(ids.size());
+  pos_.bind(start_pos);
+  static const bool no_jit = std::getenv("KILN_LLAMA_NO_JIT") != nullptr;  // debugging aid
+  if (n == 1 && !need_sum) {
+    Tensor t = Tensor::from_vector(std::vector<int32_t>(ids.begin(), ids.end()), {1, 1}, device_).realize();
+    return no_jit ? step(t, 1, false) : (*decode_)({t});
+  }
+  std::vector<int32_t> padded(ids.begin(), ids.end());
+  padded.resize(static_cast<size_t>(chunk_), 0);
+  last_.bind(n - 1);
+  Tensor t = Tensor::from_vector(padded, {1, chunk_}, device_).realize();
+  return no_jit ? step(t, chunk_, true) : (*prefill_)({t});
+}
+
+std::vector<float> LlamaLM::forward(std::span<const int32_t> ids, int64_t start_pos) {
+  check_ids(ids, start_pos);
+  std::vector<Tensor> out;
+  for (size_t off = 0; off < ids.size(); off += static_cast<size_t>(chunk_)) {
+    size_t n = std::min(ids.size() - off, static_cast<size_t>(chunk_));
+    out = run_chunk(ids.subspan(off, n), start_pos + static_cast<int64_t>(off), false);
+  }
+  return out[0].to_vector<float>();
+}
+
+std::vector<float> LlamaLM::mean_hidden(std::span<const int32_t> ids) {
+  check_ids(ids, 0);
+  Tensor total;
+  for (size_t off = 0; off < ids.size(); off += static_cast<size_t>(chunk_)) {
+    size_t n = std::min(ids.size() - off, static_cast<size_t>(chunk_));
+    std::vector<Tensor> out = run_chunk(ids.subspan(off, n), static_cast<int64_t>(off), true);
+    // the Jit reuses its output buffer: take the values before the next replay
+    Tensor part = Tensor::from_vector(out[1].to_vector<float>(), {h_.hidden}, device_);
+    total = total.defined() ? (total + part).contiguous().realize() : part;
+  }
+  return (total / static_cast<double>(ids.size())).to_vector<float>();
+}
+
+void LlamaLM::warmup() {
+  std::vector<int32_t> one{0};
+  std::vector<int32_t> two{0, 0};
+  // each Jit captures on its first call and replays from the second
+  for (int i = 0; i < 2; ++i) {
+    run_chunk(one, 0, false);
+    run_chunk(two, 0, true);
+  }
+}
+
+size_t LlamaLM::decode_kernels() const { return decode_->kernel_count(); }
+
+}  // namespace kiln::llama

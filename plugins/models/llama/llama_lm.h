@@ -1,0 +1,61 @@
+// kiln::llama::LlamaLM — one sequence of a Llama-family model as a kiln::CausalLM: the
+// forward pass as Tensor ops over a per-layer KV cache, run by two captured kiln::Jit steps
+// (a padded prefill chunk and a one-token decode) with symbolic positions, so after warmup
+// no prompt length up to the context compiles a kernel.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "hparams.h"
+#include "kiln/generate.h"
+#include "kiln/jit.h"
+#include "kiln/kv_cache.h"
+#include "weights.h"
+
+namespace kiln::llama {
+
+struct LMOptions {
+  Device* device = nullptr;  // nullptr: Device::default_device()
+  int64_t context = 0;       // 0: min(the model's max_position_embeddings, 4096)
+  int64_t prefill_chunk = 64;
+};
+
+class LlamaLM final : public CausalLM {
+ public:
+  LlamaLM(const ModelSource& source, const LMOptions& options);
+  ~LlamaLM() override;
+
+  int64_t vocab_size() const override { return h_.vocab; }
+  int64_t context_length() const override { return context_; }
+  std::vector<float> forward(std::span<const int32_t> ids, int64_t start_pos) override;
+
+  // Mean of the final (normed) hidden states over `ids` (a fresh sequence): embeddings.
+  std::vector<float> mean_hidden(std::span<const int32_t> ids);
+  // Runs both steps once so every kernel is compiled (or fetched from the kernel cache).
+  void warmup();
+
+  const Hparams& hparams() const { return h_; }
+  uint64_t weight_bytes() const { return w_.device_bytes; }
+  uint64_t cache_bytes() const { return cache_.bytes(); }
+  size_t decode_kernels() const;  // launches per decode step (after warmup)
+  int64_t prefill_chunk() const { return chunk_; }
+
+ private:
+  std::vector<Tensor> step(const Tensor& ids, int64_t len, bool prefill);
+  void check_ids(std::span<const int32_t> ids, int64_t start_pos) const;
+  // Runs one chunk (1 <= n <= chunk) at start_pos; returns {logits, hidden sum} (the sum is
+  // undefined for a decode step).
+  std::vector<Tensor> run_chunk(std::span<const int32_t> ids, int64_t start_pos, bool need_sum);
+
+  Hparams h_;
+  Device* device_;
+  int64_t context_ = 0, chunk_ = 64;
+  Weights w_;
+  nn::RopeTable rope_;
+  nn::KVCache cache_;
+  Variable pos_, last_;
+  std::unique_ptr<Jit> decode_, prefill_;
+};
+
+}  // namespace kiln::llama

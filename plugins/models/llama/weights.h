@@ -1,0 +1,53 @@
+// The weights of a Llama-family model as device tensors. Plain encodings (F32/F16/BF16) are
+// uploaded as they are stored (matmuls cast them to F32 inside the kernel); GGUF Q8_0 and
+// Q4_0 matrices stay block-quantized in device memory and are expressed as a lazy dequantize
+// (Tensor::reinterpret of the blocks + elementwise ops) that the scheduler fuses into each
+// matmul; other GGML types are dequantized at load (exactly, by kiln::dequantize).
+#pragma once
+
+#include <vector>
+
+#include "hparams.h"
+#include "kiln/tensor.h"
+
+namespace kiln::llama {
+
+// A weight matrix (out, in): `w` is a plain tensor or, for block-quantized weights, the lazy
+// dequantization of `bytes` (prefill matmuls read it). Decode GEMVs read the blocks directly
+// (apply()): one reduce over (block, element) with the nibble halves kept apart, so the
+// generated index math stays linear.
+struct Matrix {
+  Tensor w;
+  Tensor bytes;  // the raw blocks (U8) of a quantized weight; undefined for plain weights
+  WeightType type = WeightType::F32;
+};
+// x (L, in) -> (L, out), plus bias when defined.
+Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor());
+
+struct LayerWeights {
+  Tensor attn_norm, ffn_norm;
+  Matrix wq, wk, wv, wo;
+  Tensor bq, bk, bv, bo;  // optional
+  Tensor q_norm, k_norm;  // optional (Qwen3), (head_dim)
+  Matrix w_gate, w_up, w_down;
+};
+
+struct Weights {
+  Tensor embed;    // (vocab, hidden), a plain tensor for the row lookup
+  Matrix lm_head;  // (vocab, hidden), possibly the (quantized) embedding when tied
+  Tensor norm;
+  std::vector<float> rope_freq_factors;  // GGUF rope_freqs.weight (llama3 scaling), else empty
+  std::vector<LayerWeights> layers;
+  uint64_t device_bytes = 0;
+};
+
+// Throws kiln::Error naming the tensor and file for missing tensors and wrong shapes.
+Weights load_weights(const ModelSource& source, const Hparams& h, Device* device);
+
+// Whether a GGML type stays block-quantized in device memory (Q8_0, Q4_0, Q4_1).
+bool kept_quantized(WeightType type);
+// The lazy dequantization of a GGUF block-quantized matrix held as raw bytes:
+// (rows, cols / 32, 32) F32 (exposed for tests).
+Tensor quantized_blocks(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols);
+
+}  // namespace kiln::llama

@@ -1,0 +1,113 @@
+// Core's lowerer for a GPU-shaped device (the caps cuda_ptx reports for an H100) on real
+// schedules: GEMV-like reduces (coalesced along the reduce axis) are split across up to 8 warps
+// (SHFL_XOR within a warp, shared memory across), decode attention across a warp, a large GEMM keeps one thread per output tile, the CPU's
+// caps never split; every lowered kernel is rendered to PTX and, when ptxas is present,
+// assembled.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "codegen/lowerer.h"
+#include "kiln/nn.h"
+#include "kiln/tensor.h"
+#include "ptx_render.h"
+#include "schedule/scheduler.h"
+
+using namespace kiln;
+
+std::string ptxas_check(const std::string& ptx, int sm);  // test_ptx_render.cpp
+
+namespace {
+
+kiln_device_caps gpu_caps() {
+  kiln_device_caps c{};
+  c.struct_size = sizeof c;
+  std::strcpy(c.name, "cuda");
+  std::strcpy(c.arch, "sm_90");
+  c.compute_units = 132;
+  c.warp_size = 32;
+  c.max_local_size[0] = c.max_local_size[1] = 1024;
+  c.max_local_size[2] = 64;
+  c.max_threads_per_group = 1024;
+  c.max_global_size[0] = 2147483647u;
+  c.max_global_size[1] = c.max_global_size[2] = 65535;
+  c.local_memory_bytes = 48 * 1024;
+  c.preferred_vector_bytes = 16;
+  c.dtype_mask = ~0u;
+  return c;
+}
+
+// The last kernel of the schedule that realizes `t`, lowered for `caps`.
+detail::LoweredKernel lower_last(const Tensor& t, const kiln_device_caps& caps) {
+  detail::Schedule s = detail::create_schedule({t.node()});
+  REQUIRE(!s.items.empty());
+  return detail::lower_kernel(s.items.back().root, caps);
+}
+
+bool has_op(const detail::LoweredKernel& k, kiln_ir_op op) {
+  for (const auto& i : k.insts)
+    if (i.op == op) return true;
+  return false;
+}
+
+void assemble(const detail::LoweredKernel& k) {
+  kiln_kernel view = k.view();
+  std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
+  std::string err = ptxas_check(ptx, 90);
+  INFO(err << "\n" << ptx);
+  CHECK(err.empty());
+}
+
+}  // namespace
+
+TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CPUs never",
+          "[cuda_ptx][lowering]") {
+  const int64_t K = 2048, N = 32768;  // N outputs: more groups than "few"
+  Tensor x = Tensor::randn({1, K}, 1).contiguous().realize();
+  Tensor w = Tensor::randn({N, K}, 2, DType::BF16).contiguous().realize();
+  Tensor y = x.matmul(w.cast(DType::F32).transpose(-1, -2)).reshape({N});
+  detail::LoweredKernel gemv = lower_last(y, gpu_caps());
+  CHECK(gemv.local_size[0] == 256);  // 512 steps: 8 warps per output, 2 steps per thread
+  CHECK(has_op(gemv, KILN_IR_SHFL_XOR));
+  assemble(gemv);
+
+  // a decode-shaped down projection (8192 -> 2048): 8 warps per output, the warps' parts
+  // combined through shared memory
+  Tensor h = Tensor::randn({1, 8192}, 8).contiguous().realize();
+  Tensor wd = Tensor::randn({2048, 8192}, 9, DType::BF16).contiguous().realize();
+  detail::LoweredKernel down = lower_last(h.matmul(wd.cast(DType::F32).transpose(-1, -2)), gpu_caps());
+  CHECK(down.local_size[0] == 256);
+  CHECK(has_op(down, KILN_IR_SHFL_XOR));
+  CHECK(has_op(down, KILN_IR_LOCAL));
+  CHECK(has_op(down, KILN_IR_BARRIER));
+  assemble(down);
+
+  Tensor a = Tensor::randn({1024, 1024}, 3).contiguous().realize();
+  Tensor b = Tensor::randn({1024, 1024}, 4).contiguous().realize();
+  detail::LoweredKernel gemm = lower_last(a.matmul(b), gpu_caps());
+  CHECK(gemm.local_size[0] == 1);
+  CHECK_FALSE(has_op(gemm, KILN_IR_SHFL_XOR));
+  assemble(gemm);
+
+  kiln_device_caps cpu = gpu_caps();
+  cpu.warp_size = 1;
+  cpu.max_local_size[0] = cpu.max_local_size[1] = cpu.max_local_size[2] = 1;
+  detail::LoweredKernel on_cpu = lower_last(y, cpu);
+  CHECK(on_cpu.local_size[0] == 1);
+  CHECK_FALSE(has_op(on_cpu, KILN_IR_SHFL_XOR));
+}
+
+TEST_CASE("cuda_ptx lowering: decode attention splits the keys across a warp", "[cuda_ptx][lowering]") {
+  Tensor q = Tensor::randn({1, 8, 1, 64}, 5).contiguous().realize();
+  Tensor k = Tensor::randn({1, 2, 300, 64}, 6).contiguous().realize();
+  Tensor v = Tensor::randn({1, 2, 300, 64}, 7).contiguous().realize();
+  nn::AttentionOptions opt;
+  opt.causal = true;
+  opt.q_offset = 299;  // the decode step: one query after 299 cached keys
+  Tensor o = nn::scaled_dot_product_attention(q, k, v, opt);
+  detail::LoweredKernel attn = lower_last(o, gpu_caps());
+  CHECK(attn.local_size[0] == 32);
+  CHECK(has_op(attn, KILN_IR_SHFL_XOR));
+  CHECK(has_op(attn, KILN_IR_IF));
+  assemble(attn);
+}

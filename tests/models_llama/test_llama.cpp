@@ -1,0 +1,147 @@
+// The llama plugin's forward pass against transformers: tiny random checkpoints of Llama
+// (llama3 rope, GQA; tied, head_dim != hidden/heads, linear rope), Qwen2 (qkv bias, yarn),
+// Qwen3 (q/k norm) and Mistral (sliding window shorter than the prompt), from safetensors and
+// from llama.cpp's GGUF conversion. Expected values: tools/fixtures/llama/make_fixtures.py.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "kiln/device_runtime.h"
+#include "kiln/quant.h"
+#include "llama_lm.h"
+
+using namespace kiln;
+using json = nlohmann::json;
+
+namespace {
+
+const char* kFixtures[] = {"llama3_gqa", "llama_tied", "qwen2_bias", "qwen3_qknorm", "mistral_swa"};
+
+std::string fixture_dir(const std::string& name) { return std::string(KILN_TEST_DATA_DIR) + "/llama/" + name; }
+
+json expected(const std::string& name, const std::string& file = "expected.json") {
+  std::ifstream in(fixture_dir(name) + "/" + file);
+  REQUIRE(in);
+  return json::parse(in);
+}
+
+int32_t argmax(const std::vector<float>& v) {
+  return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+std::vector<int32_t> greedy(llama::LlamaLM& lm, const std::vector<int32_t>& prompt, int n,
+                            std::vector<float>* first_logits = nullptr) {
+  std::vector<float> logits = lm.forward(prompt, 0);
+  if (first_logits) *first_logits = logits;
+  std::vector<int32_t> out;
+  int64_t pos = static_cast<int64_t>(prompt.size());
+  for (int i = 0; i < n; ++i) {
+    int32_t t = argmax(logits);
+    out.push_back(t);
+    std::vector<int32_t> one{t};
+    if (i + 1 < n) logits = lm.forward(one, pos++);
+  }
+  return out;
+}
+
+double max_abs_diff(const std::vector<float>& a, const json& b) {
+  REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(double(a[i]) - b[i].get<double>()));
+  return m;
+}
+
+void check_against_transformers(const std::string& name, const std::string& file, double tol, int64_t chunk,
+                                const std::string& expected_file = "expected.json") {
+  json exp = expected(name, expected_file);
+  ModelSource src = ModelSource::open(fixture_dir(name) + file);
+  llama::LMOptions o;
+  o.prefill_chunk = chunk;
+  o.context = 128;
+  llama::LlamaLM lm(src, o);
+  std::vector<int32_t> prompt = exp["prompt_ids"].get<std::vector<int32_t>>();
+  std::vector<float> logits;
+  std::vector<int32_t> got = greedy(lm, prompt, 32, &logits);
+  INFO(name << file << " chunk " << chunk);
+  CHECK(max_abs_diff(logits, exp["logits"]) < tol);
+  CHECK(got == exp["greedy"].get<std::vector<int32_t>>());
+}
+
+}  // namespace
+
+TEST_CASE("llama plugin: safetensors f32 fixtures match transformers") {
+  for (const char* name : kFixtures) {
+    check_against_transformers(name, "", 1e-4, 8);   // 20-token prompt: chunks of 8, 8, 4 (padded)
+    check_against_transformers(name, "", 1e-4, 64);  // one padded chunk
+  }
+}
+
+TEST_CASE("llama plugin: GGUF F32 and F16 from convert_hf_to_gguf match transformers") {
+  for (const char* name : kFixtures) {
+    if (std::string(name) == "mistral_swa") continue;  // llama.cpp's llama arch has no sliding window
+    check_against_transformers(name, "/model.f32.gguf", 1e-4, 16);
+    check_against_transformers(name, "/model.f16.gguf", 2e-2, 16);
+  }
+}
+
+TEST_CASE("llama plugin: GGUF Q8_0 and Q4_0 (dequantized inside the matmuls) match transformers on the same weights") {
+  for (const char* name : kFixtures) {
+    if (std::string(name) == "mistral_swa") continue;
+    check_against_transformers(name, "/model.q8_0.gguf", 1e-4, 16, "expected_q8_0.json");
+    check_against_transformers(name, "/model.q4_0.gguf", 1e-4, 16, "expected_q4_0.json");
+    for (const char* t : {"q8_0", "q4_0"}) {
+      json exp = expected(name, std::string("expected_") + t + ".json");
+      if (exp.contains("llama_cpp_greedy")) {
+        INFO(name << " " << t << ": llama.cpp's greedy tokens on the same file");
+        CHECK(exp["llama_cpp_greedy"] == exp["greedy"]);
+      }
+    }
+  }
+}
+
+TEST_CASE("llama plugin: the generated Q8_0/Q4_0/Q4_1 dequantization equals kiln::dequantize bit for bit") {
+  for (const char* t : {"q8_0", "q4_0"}) {
+    ModelSource src = ModelSource::open(fixture_dir("qwen3_qknorm") + "/model." + t + ".gguf");
+    const TensorRef& r = src.tensors().at("blk.0.ffn_down.weight");
+    REQUIRE((r.type == WeightType::Q8_0 || r.type == WeightType::Q4_0));
+    Tensor blocks = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)});
+    std::vector<float> got = llama::quantized_blocks(blocks, r.type, r.shape[0], r.shape[1]).to_vector<float>();
+    std::vector<float> want = dequantize(r.type, r.data, r.elements);
+    CHECK(got == want);
+  }
+}
+
+TEST_CASE("llama plugin: after warmup no prompt length compiles a kernel") {
+  ModelSource src = ModelSource::open(fixture_dir("qwen3_qknorm"));
+  llama::LMOptions o;
+  o.prefill_chunk = 8;
+  o.context = 64;
+  llama::LlamaLM lm(src, o);
+  lm.warmup();
+  auto before = runtime_stats();
+  for (int len : {1, 2, 7, 8, 9, 23, 40}) {
+    std::vector<int32_t> ids(static_cast<size_t>(len), 5);
+    lm.forward(ids, 0);
+    std::vector<int32_t> one{7};
+    lm.forward(one, len);
+  }
+  auto after = runtime_stats();
+  CHECK(after.kernels_compiled == before.kernels_compiled);
+  CHECK(after.schedules_built == before.schedules_built);
+  CHECK(lm.decode_kernels() > 0);
+}
+
+TEST_CASE("llama plugin: bad input is a clear error") {
+  ModelSource src = ModelSource::open(fixture_dir("llama3_gqa"));
+  llama::LMOptions o;
+  o.context = 16;
+  llama::LlamaLM lm(src, o);
+  std::vector<int32_t> long_prompt(17, 3);
+  CHECK_THROWS_WITH(lm.forward(long_prompt, 0), Catch::Contains("exceed the context length 16"));
+  std::vector<int32_t> bad_id{300};
+  CHECK_THROWS_WITH(lm.forward(bad_id, 0), Catch::Contains("token id 300"));
+}
