@@ -349,3 +349,44 @@ TEST_CASE("bad input: sampling values, prompts too long, ids outside the vocabul
     CHECK_THROWS_AS(generate(lm, req, {}), Error);
   }
 }
+
+TEST_CASE("in the loop, repetition counts prompt and output, presence/frequency only the output",
+          "[generate][loop]") {
+  // Every step: logits 3.0 for id 1, 2.9 for id 2, 2.8 for id 3, 0 elsewhere.
+  const int64_t v = 16;
+  std::vector<float> row(v, 0.0f);
+  row[1] = 3.0f, row[2] = 2.9f, row[3] = 2.8f;
+  kiln::test::TableLM lm(v, row);
+  auto run = [&](std::function<void(SamplingParams&)> set) {
+    GenerateRequest req;
+    req.prompt_ids = {1, 5};
+    req.sampling.temperature = 0;
+    req.sampling.max_tokens = 3;
+    set(req.sampling);
+    return generate(lm, req, {}).token_ids;
+  };
+  CHECK(run([](SamplingParams&) {}) == std::vector<int32_t>{1, 1, 1});
+  // 3.0 / 1.1 < 2.9: the prompt's id 1 is penalized from the first step; then 2 is, then 3.
+  CHECK(run([](SamplingParams& p) { p.repeat_penalty = 1.1; }) == std::vector<int32_t>{2, 3, 1});
+  // presence 0.5: id 1 is not penalized for being in the prompt, only once generated.
+  CHECK(run([](SamplingParams& p) { p.presence_penalty = 0.5; }) == std::vector<int32_t>{1, 2, 3});
+  // frequency 0.06: 3.0 - 0.06 = 2.94 still wins, 3.0 - 0.12 = 2.88 loses to 2.9.
+  CHECK(run([](SamplingParams& p) { p.frequency_penalty = 0.06; }) == std::vector<int32_t>{1, 1, 2});
+}
+
+TEST_CASE("a result as JSON", "[generate][loop]") {
+  ScriptedLM lm(vocab(), 64, with(ids_of(" hi"), {kLlama3Eot}));
+  GenerateRequest req = greedy("x");
+  req.sampling.logprobs = true;
+  req.sampling.top_logprobs = 1;
+  const nlohmann::json j = to_json(generate(lm, req, llama3_options()));
+  CHECK(j["text"] == " hi");
+  CHECK(j["content"] == " hi");
+  CHECK(j["finish_reason"] == "stop");
+  CHECK(j["token_ids"].size() == j["usage"]["completion_tokens"].get<size_t>());
+  CHECK(j["tool_calls"].empty());
+  REQUIRE(j["logprobs"].size() == j["token_ids"].size());
+  CHECK(j["logprobs"][0]["id"] == j["token_ids"][0]);
+  CHECK(j["logprobs"][0]["top_logprobs"][0]["id"] == j["token_ids"][0]);
+  CHECK(j["timings"].contains("decode_tok_s"));
+}

@@ -77,6 +77,12 @@ std::vector<int32_t> generation_stop_ids(const ModelSource& source, const Tokeni
 // top_logprobs outside [0, vocab_size] (or > 0 without logprobs), an empty stop string.
 void validate_sampling(const SamplingParams& params, int64_t vocab_size);
 
+// {"token_ids", "text", "finish_reason", "usage": {"prompt_tokens", "completion_tokens"},
+//  "timings", "content", "reasoning", "tool_calls", "problems" (as kiln::to_json(ParseResult)),
+//  and "logprobs": [{"id", "logprob", "top_logprobs": [{"id", "logprob"}]}] when present}.
+nlohmann::json to_json(const GenerateResult& result);
+nlohmann::json to_json(const PositionLogprobs& logprobs);
+
 // ---------------------------------------------------------------------------------------
 // The parts of the loop, public so tests (and other loops) can use them one at a time.
 
