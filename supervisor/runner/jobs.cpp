@@ -1,6 +1,7 @@
 #include "jobs.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "kiln/error.h"
@@ -29,11 +30,15 @@ SamplingParams sampling_from(const json& r) {
   s.top_p = ipc::opt_number(r, "top_p").value_or(s.top_p);
   s.min_p = ipc::opt_number(r, "min_p").value_or(s.min_p);
   s.repeat_penalty = ipc::opt_number(r, "repeat_penalty").value_or(s.repeat_penalty);
+  s.presence_penalty = ipc::opt_number(r, "presence_penalty").value_or(s.presence_penalty);
+  s.frequency_penalty = ipc::opt_number(r, "frequency_penalty").value_or(s.frequency_penalty);
   if (auto seed = ipc::opt_int(r, "seed")) s.seed = static_cast<uint64_t>(*seed);
   s.ignore_eos = ipc::opt_bool(r, "ignore_eos").value_or(false);
-  if (s.temperature < 0 || s.top_p < 0 || s.top_p > 1 || s.min_p < 0 || s.min_p > 1 || s.top_k < 0) {
+  if (s.temperature < 0 || s.top_p < 0 || s.top_p > 1 || s.min_p < 0 || s.min_p > 1 || s.top_k < 0 ||
+      s.repeat_penalty <= 0 || std::abs(s.presence_penalty) > 2 || std::abs(s.frequency_penalty) > 2) {
     throw ProtocolError(err::kBadRequest, "sampling parameters out of range (temperature >= 0, top_k >= 0, "
-                                          "0 <= top_p, min_p <= 1)");
+                                          "0 <= top_p, min_p <= 1, repeat_penalty > 0, "
+                                          "-2 <= presence_penalty, frequency_penalty <= 2)");
   }
   if (auto it = r.find("stop"); it != r.end() && !it->is_null()) {
     if (it->is_string()) {

@@ -67,6 +67,13 @@ TEST_CASE("Predict, PredictStream, chat messages and stop strings", "[process]")
 
   json ids = c.call({{"kind", "Predict"}, {"prompt_ids", json::array({104, 105})}}, 20s);
   CHECK(ids["text"] == "echo: hi");
+
+  json penalized = c.call({{"kind", "Predict"}, {"prompt", "hi"}, {"presence_penalty", 0.5},
+                           {"frequency_penalty", -0.5}}, 20s);
+  CHECK(penalized["text"] == "echo: hi");
+  json bad = c.call({{"kind", "Predict"}, {"prompt", "hi"}, {"presence_penalty", 2.5}}, 20s);
+  CHECK(bad["code"] == "bad_request");
+  CHECK_THAT(bad["message"].get<std::string>(), Catch::Matchers::Contains("presence_penalty"));
 }
 
 TEST_CASE("Tokenize, Detokenize, Embedding, ModelMetadata, Health, Status", "[process]") {
