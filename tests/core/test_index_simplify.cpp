@@ -20,15 +20,25 @@ int64_t eval(const IrBuilder& b, Val v, const std::map<Val, int64_t>& env) {
   const kiln_ir_inst& in = b.insts().at(v);
   auto s = [&](int k) { return eval(b, in.src[k], env); };
   switch (in.op) {
-    case KILN_IR_CONST: return in.imm.i;
-    case KILN_IR_ADD: return s(0) + s(1);
-    case KILN_IR_SUB: return s(0) - s(1);
-    case KILN_IR_MUL: return s(0) * s(1);
-    case KILN_IR_IDIV: return s(0) / s(1);
-    case KILN_IR_MOD: return s(0) % s(1);
-    case KILN_IR_CMPLT: return s(0) < s(1);
-    case KILN_IR_CAST: return s(0);
-    default: FAIL("unexpected op " << in.op); return 0;
+    case KILN_IR_CONST:
+      return in.imm.i;
+    case KILN_IR_ADD:
+      return s(0) + s(1);
+    case KILN_IR_SUB:
+      return s(0) - s(1);
+    case KILN_IR_MUL:
+      return s(0) * s(1);
+    case KILN_IR_IDIV:
+      return s(0) / s(1);
+    case KILN_IR_MOD:
+      return s(0) % s(1);
+    case KILN_IR_CMPLT:
+      return s(0) < s(1);
+    case KILN_IR_CAST:
+      return s(0);
+    default:
+      FAIL("unexpected op " << in.op);
+      return 0;
   }
 }
 

@@ -120,7 +120,12 @@ double replay_us_per_kernel() {
   });
   for (int i = 0; i < 2; ++i) f({x});
   Device* d = x.device();
-  double s = best_seconds([&] { f({x}); d->synchronize(); }, 50);
+  double s = best_seconds(
+      [&] {
+        f({x});
+        d->synchronize();
+      },
+      50);
   return s / chain * 1e6;
 }
 
@@ -151,16 +156,19 @@ int bench_core(const std::vector<std::string>& argv, bool json) {
                 "\"gemv_f32_vs_memcpy\": %.3f, \"gemv_bf16_vs_memcpy\": %.3f, "
                 "\"gemm_gflops\": %.2f, \"openblas_gflops\": %.2f, \"gemm_vs_openblas\": %.3f, "
                 "\"replay_us_per_kernel\": %.2f}",
-                d->caps().description, nt, static_cast<long long>(n), static_cast<long long>(m), mem,
-                g32, g16, g32 / mem, g16 / mem, kg, bg, kg / bg, replay);
+                d->caps().description, nt, static_cast<long long>(n), static_cast<long long>(m),
+                mem, g32, g16, g32 / mem, g16 / mem, kg, bg, kg / bg, replay);
   if (json) {
     std::cout << buf << "\n";
   } else {
     std::printf("device %s, %d threads\n", d->caps().description, nt);
     std::printf("memcpy          %8.2f GB/s (read+write)\n", mem);
-    std::printf("gemv f32 %lld   %8.2f GB/s  (%.2fx memcpy)\n", static_cast<long long>(n), g32, g32 / mem);
-    std::printf("gemv bf16 %lld  %8.2f GB/s  (%.2fx memcpy)\n", static_cast<long long>(n), g16, g16 / mem);
-    std::printf("gemm f32 %lld^3 %8.2f GFLOP/s, OpenBLAS %.2f (%.2fx)\n", static_cast<long long>(m), kg, bg, kg / bg);
+    std::printf("gemv f32 %lld   %8.2f GB/s  (%.2fx memcpy)\n", static_cast<long long>(n), g32,
+                g32 / mem);
+    std::printf("gemv bf16 %lld  %8.2f GB/s  (%.2fx memcpy)\n", static_cast<long long>(n), g16,
+                g16 / mem);
+    std::printf("gemm f32 %lld^3 %8.2f GFLOP/s, OpenBLAS %.2f (%.2fx)\n", static_cast<long long>(m),
+                kg, bg, kg / bg);
     std::printf("replay          %8.2f us/kernel\n", replay);
   }
   return 0;

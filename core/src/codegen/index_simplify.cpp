@@ -25,14 +25,22 @@ bool is_int_scalar(const kiln_ir_inst& i) {
 // Every value of the type, or kUnknown where that does not fit in int64 (u64).
 Range type_bounds(DType t) {
   switch (t) {
-    case DType::Bool: return {0, 1};
-    case DType::I8: return {-128, 127};
-    case DType::U8: return {0, 255};
-    case DType::I16: return {-32768, 32767};
-    case DType::U16: return {0, 65535};
-    case DType::I32: return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
-    case DType::U32: return {0, std::numeric_limits<uint32_t>::max()};
-    default: return kUnknown;
+    case DType::Bool:
+      return {0, 1};
+    case DType::I8:
+      return {-128, 127};
+    case DType::U8:
+      return {0, 255};
+    case DType::I16:
+      return {-32768, 32767};
+    case DType::U16:
+      return {0, 65535};
+    case DType::I32:
+      return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
+    case DType::U32:
+      return {0, std::numeric_limits<uint32_t>::max()};
+    default:
+      return kUnknown;
   }
 }
 
@@ -57,18 +65,24 @@ Range IrBuilder::compute_range(const kiln_ir_inst& in) const {
     return true;
   };
   switch (in.op) {
-    case KILN_IR_CONST: return {in.imm.i, in.imm.i};
-    case KILN_IR_VAR: return {in.imm.i, in.arg2};
-    case KILN_IR_SPECIAL: return {0, std::numeric_limits<int32_t>::max()};
-    case KILN_IR_RANGE: return {src(0).lo, std::max(src(0).lo, src(1).hi - 1)};
+    case KILN_IR_CONST:
+      return {in.imm.i, in.imm.i};
+    case KILN_IR_VAR:
+      return {in.imm.i, in.arg2};
+    case KILN_IR_SPECIAL:
+      return {0, std::numeric_limits<int32_t>::max()};
+    case KILN_IR_RANGE:
+      return {src(0).lo, std::max(src(0).lo, src(1).hi - 1)};
     case KILN_IR_CAST: {
       const auto& s = insts_.at(in.src[0]);
       if (static_cast<DType>(s.dtype) == DType::Bool) return {0, 1};
       if (!is_int_scalar(s)) return type_bounds(t);
       return fit(src(0).lo, src(0).hi, t);
     }
-    case KILN_IR_ADD: return fit(__int128(src(0).lo) + src(1).lo, __int128(src(0).hi) + src(1).hi, t);
-    case KILN_IR_SUB: return fit(__int128(src(0).lo) - src(1).hi, __int128(src(0).hi) - src(1).lo, t);
+    case KILN_IR_ADD:
+      return fit(__int128(src(0).lo) + src(1).lo, __int128(src(0).hi) + src(1).hi, t);
+    case KILN_IR_SUB:
+      return fit(__int128(src(0).lo) - src(1).hi, __int128(src(0).hi) - src(1).lo, t);
     case KILN_IR_MUL: {
       Range a = src(0), b = src(1);
       __int128 p[] = {__int128(a.lo) * b.lo, __int128(a.lo) * b.hi, __int128(a.hi) * b.lo,
@@ -88,10 +102,14 @@ Range IrBuilder::compute_range(const kiln_ir_inst& in) const {
       if (a.hi <= 0) return {std::max(a.lo, -(c - 1)), 0};
       return {-(c - 1), c - 1};
     }
-    case KILN_IR_MIN: return {std::min(src(0).lo, src(1).lo), std::min(src(0).hi, src(1).hi)};
-    case KILN_IR_MAX: return {std::max(src(0).lo, src(1).lo), std::max(src(0).hi, src(1).hi)};
-    case KILN_IR_WHERE: return {std::min(src(1).lo, src(2).lo), std::max(src(1).hi, src(2).hi)};
-    default: return type_bounds(t);
+    case KILN_IR_MIN:
+      return {std::min(src(0).lo, src(1).lo), std::min(src(0).hi, src(1).hi)};
+    case KILN_IR_MAX:
+      return {std::max(src(0).lo, src(1).lo), std::max(src(0).hi, src(1).hi)};
+    case KILN_IR_WHERE:
+      return {std::min(src(1).lo, src(2).lo), std::max(src(1).hi, src(2).hi)};
+    default:
+      return type_bounds(t);
   }
 }
 
@@ -105,9 +123,12 @@ IrBuilder::Linear IrBuilder::linear_of(Val v) const {
   const bool nowrap = (in.flags & KILN_IR_FLAG_NOWRAP) && in.vcount == 1;
   auto merge = [&](const Linear& l, int64_t scale) {
     for (auto [atom, coef] : l.terms) {
-      auto it = std::find_if(out.terms.begin(), out.terms.end(), [&](auto& t) { return t.first == atom; });
-      if (it == out.terms.end()) out.terms.emplace_back(atom, coef * scale);
-      else it->second += coef * scale;
+      auto it = std::find_if(out.terms.begin(), out.terms.end(),
+                             [&](auto& t) { return t.first == atom; });
+      if (it == out.terms.end())
+        out.terms.emplace_back(atom, coef * scale);
+      else
+        it->second += coef * scale;
     }
     out.constant += l.constant * scale;
   };
@@ -153,8 +174,10 @@ Val IrBuilder::idiv_const(Val a, int64_t c) {
     // a = q*c + rest with rest >= 0: a / c = q + rest / c (a >= 0, so truncation is floor)
     Linear l = linear_of(a), q, rest;
     for (auto [atom, coef] : l.terms) {
-      if (coef % c == 0) q.terms.emplace_back(atom, coef / c);
-      else rest.terms.emplace_back(atom, coef);
+      if (coef % c == 0)
+        q.terms.emplace_back(atom, coef / c);
+      else
+        rest.terms.emplace_back(atom, coef);
     }
     q.constant = l.constant >= 0 ? l.constant / c : 0;
     rest.constant = l.constant >= 0 ? l.constant % c : l.constant;
@@ -174,8 +197,10 @@ Val IrBuilder::mod_const(Val a, int64_t c) {
     Linear l = linear_of(a), rest;
     bool dropped = false;
     for (auto [atom, coef] : l.terms) {
-      if (coef % c == 0) dropped = true;
-      else rest.terms.emplace_back(atom, coef);
+      if (coef % c == 0)
+        dropped = true;
+      else
+        rest.terms.emplace_back(atom, coef);
     }
     rest.constant = l.constant >= 0 ? l.constant % c : l.constant;
     dropped |= rest.constant != l.constant;
