@@ -47,9 +47,13 @@ std::string run_capture(const std::string& cmd, int* rc) {
   return out;
 }
 
-json last_json(const std::string& out) {
+// The last JSON line a child printed; a child that printed none failed: say what it printed.
+json last_json(const std::string& out, const char* what) {
   size_t at = out.rfind("\n{");
-  return json::parse(out.substr(at == std::string::npos ? out.find('{') : at + 1));
+  size_t start = at == std::string::npos ? out.find('{') : at + 1;
+  if (start == std::string::npos)
+    throw Error(std::string("bench llm: the ") + what + " printed no result: " + out.substr(0, 600));
+  return json::parse(out.substr(start));
 }
 
 std::vector<int32_t> bench_prompt(int64_t n, int64_t vocab) {
@@ -151,10 +155,12 @@ int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
                      std::to_string(n_prompt) + " --decode-tokens " + std::to_string(n_decode);
   std::string env = "KILN_CACHE_DIR=" + quote(cache.string()) + " ";
   int rc = 0;
-  json cold = last_json(run_capture(env + base + " 2>&1", &rc));
-  if (rc != 0) throw Error("bench llm: cold start failed");
-  json warm = last_json(run_capture(env + base + " --measure 2>&1", &rc));
-  if (rc != 0) throw Error("bench llm: warm run failed");
+  std::string cold_out = run_capture(env + base + " 2>&1", &rc);
+  if (rc != 0) throw Error("bench llm: cold start failed: " + cold_out.substr(0, 600));
+  json cold = last_json(cold_out, "cold start");
+  std::string warm_out = run_capture(env + base + " --measure 2>&1", &rc);
+  if (rc != 0) throw Error("bench llm: warm run failed: " + warm_out.substr(0, 600));
+  json warm = last_json(warm_out, "warm run");
   fs::remove_all(cache);
   json kiln = warm;
   kiln["cold_ready_s"] = cold["ready_s"];
@@ -181,7 +187,7 @@ int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
     fs::remove(script);
     if (rc != 0) reason = "llama.cpp peer failed: " + res.substr(0, 300);
     else {
-      json peer = last_json(res);
+      json peer = last_json(res, "llama.cpp peer");
       out["llama_cpp"] = peer;
       json ratio;
       for (const char* k : {"prefill_tok_s", "decode_tok_s"})
