@@ -113,7 +113,10 @@ json ModelSource::read_json(std::string_view filename) const {
   return io::read_json_file(p);
 }
 
-void ModelSource::add_safetensors(safetensors::File file) {
+namespace {
+// Every tensor of an opened weight file (safetensors or GGUF) as a TensorRef of `format`.
+template <class WeightFile>
+void index_tensors(const WeightFile& file, WeightFormat format, TensorIndex& into) {
   for (const auto& t : file.tensors()) {
     TensorRef ref;
     ref.name = t.name;
@@ -121,31 +124,23 @@ void ModelSource::add_safetensors(safetensors::File file) {
     ref.shape = t.shape;
     ref.elements = t.elements;
     ref.nbytes = t.nbytes;
-    ref.format = WeightFormat::Safetensors;
+    ref.format = format;
     ref.file = file.path();
     ref.offset = t.file_offset;
     ref.data = t.data;
     ref.mapping = file.mapping();
-    tensors_.add(std::move(ref));
+    into.add(std::move(ref));
   }
+}
+}  // namespace
+
+void ModelSource::add_safetensors(safetensors::File file) {
+  index_tensors(file, WeightFormat::Safetensors, tensors_);
   safetensors_.push_back(std::move(file));
 }
 
 void ModelSource::add_gguf(gguf::File file) {
-  for (const auto& t : file.tensors()) {
-    TensorRef ref;
-    ref.name = t.name;
-    ref.type = t.type;
-    ref.shape = t.shape;
-    ref.elements = t.elements;
-    ref.nbytes = t.nbytes;
-    ref.format = WeightFormat::Gguf;
-    ref.file = file.path();
-    ref.offset = t.file_offset;
-    ref.data = t.data;
-    ref.mapping = file.mapping();
-    tensors_.add(std::move(ref));
-  }
+  index_tensors(file, WeightFormat::Gguf, tensors_);
   gguf_.push_back(std::move(file));
 }
 
