@@ -1,21 +1,8 @@
-// Rounding a double to the bit pattern of a narrower IEEE binary format (f32, f16, bf16), ties
-// to even, NaN kept quiet with its sign. Used to print constants into PTX; written here
-// rather than borrowed from a compiler extension so the rounding is ours and testable.
+// The shared device-plugin helper (plugins/devices/common/float_bits.h) in this plugin's namespace.
 #pragma once
 
-#include <cstdint>
+#include "common/float_bits.h"
 
 namespace kiln::cuda {
-
-// `exp_bits` exponent bits and `mant_bits` stored fraction bits; the result sits in the low
-// 1 + exp_bits + mant_bits bits.
-uint64_t round_double_to_format(double v, int exp_bits, int mant_bits);
-
-inline uint16_t double_to_f16_bits(double v) {
-  return static_cast<uint16_t>(round_double_to_format(v, 5, 10));
-}
-inline uint16_t double_to_bf16_bits(double v) {
-  return static_cast<uint16_t>(round_double_to_format(v, 8, 7));
-}
-
+using namespace kiln::device_common;
 }  // namespace kiln::cuda

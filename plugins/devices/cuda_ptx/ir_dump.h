@@ -1,19 +1,8 @@
-// Human-readable kernel IR: one line per instruction. Error messages carry it (a compile
-// error names the kernel's IR, never just "failed") and rendered PTX embeds it as
-// comments, so a ptxas error points back at the kernel instruction.
+// The shared device-plugin helper (plugins/devices/common/ir_dump.h) in this plugin's namespace.
 #pragma once
 
-#include <cstdint>
-#include <string>
-
-#include "kiln/kernel_ir.h"
+#include "common/ir_dump.h"
 
 namespace kiln::cuda {
-
-const char* ir_op_name(unsigned op);
-// "%7 = ADD f32x4 %5 %6 flags=..." — reads only what is in bounds of the kernel's arrays.
-std::string dump_inst(const kiln_kernel& k, uint32_t index);
-// A header line plus every instruction.
-std::string dump_kernel(const kiln_kernel& k);
-
+using namespace kiln::device_common;
 }  // namespace kiln::cuda

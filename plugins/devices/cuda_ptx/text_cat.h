@@ -1,16 +1,8 @@
-// cat(a, b, c...): string concatenation by appending. Used where `"literal" + std::string{...}`
-// would trip GCC 12's false -Wrestrict warning (GCC PR 105329) inside std::string::insert.
+// The shared device-plugin helper (plugins/devices/common/text_cat.h) in this plugin's namespace.
 #pragma once
 
-#include <string>
+#include "common/text_cat.h"
 
 namespace kiln::cuda {
-
-template <class... Parts>
-std::string cat(const Parts&... parts) {
-  std::string s;
-  ((s += parts), ...);
-  return s;
-}
-
+using namespace kiln::device_common;
 }  // namespace kiln::cuda

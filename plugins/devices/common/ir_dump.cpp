@@ -1,11 +1,11 @@
-#include "ir_dump.h"
+#include "common/ir_dump.h"
 
 #include <cstdio>
 
-#include "dtype_info.h"
-#include "text_cat.h"
+#include "common/dtype_facts.h"
+#include "common/text_cat.h"
 
-namespace kiln::cuda {
+namespace kiln::device_common {
 
 const char* ir_op_name(unsigned op) {
   switch (op) {
@@ -121,4 +121,4 @@ std::string dump_kernel(const kiln_kernel& k) {
   return s;
 }
 
-}  // namespace kiln::cuda
+}  // namespace kiln::device_common

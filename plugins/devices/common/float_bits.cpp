@@ -1,8 +1,8 @@
-#include "float_bits.h"
+#include "common/float_bits.h"
 
 #include <bit>
 
-namespace kiln::cuda {
+namespace kiln::device_common {
 
 uint64_t round_double_to_format(double v, int exp_bits, int mant_bits) {
   const uint64_t bits = std::bit_cast<uint64_t>(v);
@@ -39,4 +39,4 @@ uint64_t round_double_to_format(double v, int exp_bits, int mant_bits) {
   return sign | out;
 }
 
-}  // namespace kiln::cuda
+}  // namespace kiln::device_common
