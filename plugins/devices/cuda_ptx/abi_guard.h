@@ -1,45 +1,17 @@
-// The exception firewall of every C ABI entry: no C++ exception may cross into the caller
-// (which may not even be C++). Each entry runs its body inside guard(), which maps
-// DeviceError / bad_alloc / anything else to a status and writes the text into the caller's
-// buffer.
+// The exception firewall of every C ABI entry (plugins/devices/common/abi_guard.h), with this
+// plugin's name on the messages it writes.
 #pragma once
 
-#include <cstring>
-#include <exception>
-#include <new>
-#include <string>
+#include <utility>
 
-#include "errors.h"
-#include "kiln/device.h"
+#include "common/abi_guard.h"
 
 namespace kiln::cuda {
-
-// Copies `text` into the caller-owned buffer, truncated, always NUL-terminated.
-inline void write_error(kiln_error_buf err, const std::string& text) noexcept {
-  if (err.text == nullptr || err.size == 0) return;
-  size_t n = text.size() < err.size - 1 ? text.size() : err.size - 1;
-  std::memcpy(err.text, text.data(), n);
-  err.text[n] = '\0';
-}
+using namespace kiln::device_common;
 
 template <class Body>
 kiln_status guard(kiln_error_buf err, Body&& body) noexcept {
-  try {
-    body();
-    return KILN_OK;
-  } catch (const DeviceError& e) {
-    write_error(err, e.what());
-    return e.status();
-  } catch (const std::bad_alloc&) {
-    write_error(err, "cuda_ptx: out of host memory");
-    return KILN_ERR_OUT_OF_MEMORY;
-  } catch (const std::exception& e) {
-    write_error(err, std::string("cuda_ptx: internal error: ") + e.what());
-    return KILN_ERR_INTERNAL;
-  } catch (...) {
-    write_error(err, "cuda_ptx: internal error (unknown exception)");
-    return KILN_ERR_INTERNAL;
-  }
+  return guard_entry("cuda_ptx", err, std::forward<Body>(body));
 }
 
 }  // namespace kiln::cuda
