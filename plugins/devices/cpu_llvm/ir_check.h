@@ -1,29 +1,8 @@
-// Validation of a kernel before rendering: every rule of docs/kernel-ir.md that the renderer
-// relies on (source order and visibility, nesting, dtypes, lanes, slots). A violation is a
-// DeviceError(KILN_ERR_COMPILE) whose text names the instruction and lists the kernel's IR, so
-// no malformed kernel reaches LLVM. Also gathers what the launcher needs about the kernel.
+// Kernel IR validation (plugins/devices/common/ir_check.h) in this plugin's namespace.
 #pragma once
 
-#include <cstdint>
-#include <vector>
-
-#include "kiln/kernel_ir.h"
+#include "common/ir_check.h"
 
 namespace kiln::cpu {
-
-enum : uint8_t { PARAM_READ = 1, PARAM_WRITTEN = 2 };
-
-struct KernelSummary {
-  std::vector<uint8_t> param_flags;  // per slot: PARAM_READ / PARAM_WRITTEN, from the body
-  std::vector<int64_t> var_min;      // per slot; the intersection of every VAR declaring it
-  std::vector<int64_t> var_max;
-  uint64_t work_per_group = 0;       // rough count of operations one group executes
-  uint64_t local_bytes = 0;          // LOCAL arrays (stack memory of one call)
-};
-
-// Lanes of an instruction's result (vcount 0 is read as 1).
-inline unsigned lanes_of(const kiln_ir_inst& in) { return in.vcount == 0 ? 1u : in.vcount; }
-
-KernelSummary check_kernel(const kiln_kernel& k);
-
+using namespace kiln::device_common;
 }  // namespace kiln::cpu

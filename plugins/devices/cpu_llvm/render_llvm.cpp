@@ -10,7 +10,9 @@ namespace kiln::cpu {
 std::string kernel_symbol(const std::string& name) { return "kiln_kernel." + name; }
 
 std::string render_llvm(const kiln_kernel& k) {
-  KernelSummary summary = check_kernel(k);
+  // LOCAL lives on the calling thread's stack (1 MiB at most); no warps on a CPU.
+  static const CheckTarget cpu{"cpu_llvm", 1u << 20, 1, false};
+  KernelSummary summary = check_kernel(k, cpu);
   return Emitter(k, summary).render();
 }
 

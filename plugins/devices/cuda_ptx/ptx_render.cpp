@@ -970,7 +970,9 @@ class Emitter {
 }  // namespace
 
 std::string render_ptx(const kiln_kernel& k, const PtxTarget& target) {
-  KernelSummary sum = check_kernel(k, target.max_local_bytes);
+  // shared memory per block; arrays 16-byte aligned for vector access; warps of 32
+  const CheckTarget cuda{"cuda_ptx", target.max_local_bytes, 16, true};
+  KernelSummary sum = check_kernel(k, cuda);
   return Emitter(k, sum, target).render();
 }
 

@@ -1,16 +1,15 @@
-#include "ir_check.h"
+#include "common/ir_check.h"
 
 #include <algorithm>
 #include <string>
 
-#include "dtype_info.h"
-#include "errors.h"
-#include "ir_dump.h"
+#include "common/dtype_facts.h"
+#include "common/errors.h"
+#include "common/ir_dump.h"
 
-namespace kiln::cpu {
+namespace kiln::device_common {
 namespace {
 
-constexpr uint64_t kMaxLocalBytes = 1u << 20;  // LOCAL lives on the calling thread's stack
 constexpr uint64_t kUnknownTripCount = 256;    // work estimate for loops with computed bounds
 constexpr int64_t kVarTripCap = 4096;          // ... and for loops up to a VAR
 constexpr uint64_t kWorkCap = uint64_t{1} << 50;
@@ -45,7 +44,7 @@ bool is_definition(unsigned op) {
 
 class Checker {
  public:
-  explicit Checker(const kiln_kernel& k) : k_(k) {}
+  Checker(const kiln_kernel& k, const CheckTarget& target) : k_(k), target_(target) {}
 
   KernelSummary run() {
     check_header();
@@ -67,7 +66,7 @@ class Checker {
 
  private:
   [[noreturn]] void bad_kernel(const std::string& why) {
-    fail(KILN_ERR_COMPILE, "cpu_llvm: kernel '" + std::string(k_.name ? k_.name : "(null)") +
+    fail(KILN_ERR_COMPILE, std::string(target_.plugin) + ": kernel '" + std::string(k_.name ? k_.name : "(null)") +
                                "': " + why + "\n" + dump_kernel(k_));
   }
   [[noreturn]] void bad(const std::string& why) {
@@ -199,9 +198,14 @@ class Checker {
       case KILN_IR_LOCAL: {
         no_more_sources(in, 0);
         if (lanes != 1) bad("a LOCAL has one lane (arg counts elements)");
-        if (in.arg < 1 || uint64_t(in.arg) > kMaxLocalBytes) bad("element count out of range");
-        sum_.local_bytes += uint64_t(in.arg) * dtype_bytes(t);
-        if (sum_.local_bytes > kMaxLocalBytes) bad("LOCAL arrays exceed 1 MiB on this device");
+        if (in.arg < 1 || uint64_t(in.arg) > target_.max_local_bytes) bad("element count out of range");
+        const uint64_t align = target_.local_align;
+        sum_.local_bytes += (uint64_t(in.arg) * dtype_bytes(t) + align - 1) / align * align;
+        if (sum_.local_bytes > target_.max_local_bytes)
+          bad("LOCAL arrays exceed the " + std::to_string(target_.max_local_bytes) +
+              " bytes of local memory a group has on this device");
+        sum_.uses_threads = true;
+        sum_.uses_shared = op == KILN_IR_LOCAL || op == KILN_IR_BARRIER || sum_.uses_shared;
         break;
       }
       case KILN_IR_ACC:
@@ -213,6 +217,8 @@ class Checker {
         no_more_sources(in, 0);
         if (in.arg < 0 || in.arg > 5) bad("arg must be 0..5");
         if ((t != KILN_DTYPE_I32 && t != KILN_DTYPE_I64) || lanes != 1) bad("dtype must be i32");
+        if (in.arg >= 3) sum_.uses_threads = true;
+        if (in.arg == 1 || in.arg == 2) sum_.uses_group_yz = true;
         break;
       case KILN_IR_CONST:
         no_more_sources(in, 0);
@@ -254,6 +260,8 @@ class Checker {
         break;
       case KILN_IR_BARRIER:
         no_more_sources(in, 0);
+        sum_.uses_threads = true;
+        sum_.uses_shared = op == KILN_IR_LOCAL || op == KILN_IR_BARRIER || sum_.uses_shared;
         break;
       case KILN_IR_LOAD: {
         kiln_dtype b = buffer(in);
@@ -383,16 +391,28 @@ class Checker {
         no_more_sources(in, 1);
         break;
       }
-      case KILN_IR_SHFL_XOR:
-        fail(KILN_ERR_UNSUPPORTED,
-             "cpu_llvm: kernel '" + std::string(k_.name) + "': SHFL_XOR needs warp_size > 1 " +
-                 "and this device reports warp_size 1\n" + dump_kernel(k_));
+      case KILN_IR_SHFL_XOR: {
+        if (!target_.has_warps)
+          fail(KILN_ERR_UNSUPPORTED,
+               std::string(target_.plugin) + ": kernel '" + std::string(k_.name) +
+                   "': SHFL_XOR needs warp_size > 1 and this device reports warp_size 1\n" +
+                   dump_kernel(k_));
+        const kiln_ir_inst& s = src(in, 0);
+        if (dt(s) != t || lanes_of(s) != lanes) bad("SHFL_XOR yields its source's type");
+        if (in.arg < 0 || in.arg > 31) bad("lane mask (arg) must be 0..31 (warp size 32)");
+        no_more_sources(in, 1);
+        sum_.uses_threads = true;
+        sum_.uses_shared = op == KILN_IR_LOCAL || op == KILN_IR_BARRIER || sum_.uses_shared;
+        add_work(lanes);
+        break;
+      }
       default:
         bad("unknown op");
     }
   }
 
   const kiln_kernel& k_;
+  const CheckTarget& target_;
   uint32_t i_ = 0;
   KernelSummary sum_;
   std::vector<int32_t> scope_of_;  // innermost open RANGE/IF when defined; -1 = everywhere
@@ -405,6 +425,8 @@ class Checker {
 
 }  // namespace
 
-KernelSummary check_kernel(const kiln_kernel& k) { return Checker(k).run(); }
+KernelSummary check_kernel(const kiln_kernel& k, const CheckTarget& target) {
+  return Checker(k, target).run();
+}
 
-}  // namespace kiln::cpu
+}  // namespace kiln::device_common
