@@ -111,7 +111,7 @@ TEST_CASE("llama plugin: the generated Q8_0/Q4_0/Q4_1 dequantization equals kiln
     const TensorRef& r = src.tensors().at("blk.0.ffn_down.weight");
     REQUIRE(llama::kept_quantized(r.type));
     Tensor blocks = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)});
-    std::vector<float> got = llama::quantized_blocks(blocks, r.type, r.shape[0], r.shape[1]).to_vector<float>();
+    std::vector<float> got = llama::dequantized_matrix(blocks, r.type, r.shape[0], r.shape[1]).to_vector<float>();
     std::vector<float> want = dequantize(r.type, r.data, r.elements);
     CHECK(got == want);
   }

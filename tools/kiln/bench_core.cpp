@@ -1,4 +1,4 @@
-// `kiln bench core`: GEMV (f32, bf16) against memcpy bandwidth, GEMM against OpenBLAS sgemm on
+// `kiln bench core`: GEMV (f32, bf16, f16 weights) against memcpy bandwidth, GEMM against OpenBLAS sgemm on
 // the same threads, and JIT replay overhead per kernel.
 #include <cblas.h>
 
@@ -67,12 +67,15 @@ Timed memcpy_run(std::vector<char>& src, std::vector<char>& dst, int nthreads) {
   }};
 }
 
-// y = W x with W (n, n) of dtype wt, replayed by a Jit.
+// y = x W^T with W (n, n) of dtype wt and x (1, n) f32, as a model's linear layer runs in
+// decode, replayed by a Jit.
 struct Gemv {
   Gemv(DType wt, int64_t n)
       : w(Tensor::randn({n, n}, 1, wt).contiguous().realize()),
-        x(Tensor::randn({n, 1}, 2, wt).contiguous().realize()),
-        f([this](const std::vector<Tensor>& in) { return std::vector<Tensor>{w.matmul(in[0])}; }) {}
+        x(Tensor::randn({1, n}, 2).contiguous().realize()),
+        f([this](const std::vector<Tensor>& in) {
+          return std::vector<Tensor>{in[0].matmul(w.transpose(-1, -2))};
+        }) {}
   Timed timed() {
     return {[this] {
       f({x});
@@ -137,27 +140,29 @@ int bench_core(const std::vector<std::string>& argv, bool json) {
   const size_t bytes = static_cast<size_t>(n) * n * 4;
   std::vector<char> src(bytes, 1), dst(bytes, 0);
   Timed copy = memcpy_run(src, dst, nt);
-  Gemv gemv32(DType::F32, n), gemv16(DType::BF16, n);
-  Timed t32 = gemv32.timed(), t16 = gemv16.timed();
-  run_rounds({&copy, &t32, &t16}, 20);
+  Gemv gemv32(DType::F32, n), gemv16(DType::BF16, n), gemvh(DType::F16, n);
+  Timed t32 = gemv32.timed(), t16 = gemv16.timed(), th = gemvh.timed();
+  run_rounds({&copy, &t32, &t16, &th}, 20);
   double mem = 2.0 * bytes / copy.best / 1e9;  // read + write
   double g32 = double(n) * n * 4 / t32.best / 1e9;
   double g16 = double(n) * n * 2 / t16.best / 1e9;
+  double gh = double(n) * n * 2 / th.best / 1e9;
   Gemm gemm(m);
   Timed tk = gemm.kiln(), tb = gemm.blas();
   run_rounds({&tk, &tb}, 5);
   double kg = 2.0 * m * m * m / tk.best / 1e9, bg = 2.0 * m * m * m / tb.best / 1e9;
   double replay = replay_us_per_kernel();
   Device* d = Device::default_device();
-  char buf[1024];
+  char buf[2048];
   std::snprintf(buf, sizeof buf,
                 "{\"device\": \"%s\", \"threads\": %d, \"gemv_size\": %lld, \"gemm_size\": %lld, "
                 "\"memcpy_gbps\": %.2f, \"gemv_f32_gbps\": %.2f, \"gemv_bf16_gbps\": %.2f, "
-                "\"gemv_f32_vs_memcpy\": %.3f, \"gemv_bf16_vs_memcpy\": %.3f, "
+                "\"gemv_f16_gbps\": %.2f, "
+                "\"gemv_f32_vs_memcpy\": %.3f, \"gemv_bf16_vs_memcpy\": %.3f, \"gemv_f16_vs_memcpy\": %.3f, "
                 "\"gemm_gflops\": %.2f, \"openblas_gflops\": %.2f, \"gemm_vs_openblas\": %.3f, "
                 "\"replay_us_per_kernel\": %.2f}",
                 d->caps().description, nt, static_cast<long long>(n), static_cast<long long>(m),
-                mem, g32, g16, g32 / mem, g16 / mem, kg, bg, kg / bg, replay);
+                mem, g32, g16, gh, g32 / mem, g16 / mem, gh / mem, kg, bg, kg / bg, replay);
   if (json) {
     std::cout << buf << "\n";
   } else {
@@ -167,6 +172,8 @@ int bench_core(const std::vector<std::string>& argv, bool json) {
                 g32 / mem);
     std::printf("gemv bf16 %lld  %8.2f GB/s  (%.2fx memcpy)\n", static_cast<long long>(n), g16,
                 g16 / mem);
+    std::printf("gemv f16 %lld   %8.2f GB/s  (%.2fx memcpy)\n", static_cast<long long>(n), gh,
+                gh / mem);
     std::printf("gemm f32 %lld^3 %8.2f GFLOP/s, OpenBLAS %.2f (%.2fx)\n", static_cast<long long>(m),
                 kg, bg, kg / bg);
     std::printf("replay          %8.2f us/kernel\n", replay);

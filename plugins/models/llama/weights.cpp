@@ -47,13 +47,12 @@ class Loader {
     return Tensor::from_host(f.data(), f.size() * 4, DType::F32, r.shape, device_);
   }
 
-  // A (rows, cols) matrix; Q8_0/Q4_0/Q4_1 stay quantized.
+  // A (rows, cols) matrix; Q8_0/Q4_0/Q4_1/Q6_K stay quantized.
   Matrix matrix(const TensorRef& r) {
     if (kept_quantized(r.type) && r.shape.size() == 2) {
       Tensor bytes = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)}, device_);
       bytes_ += r.nbytes;
-      Tensor blocks = quantized_blocks(bytes, r.type, r.shape[0], r.shape[1]);
-      return Matrix{blocks.reshape({r.shape[0], r.shape[1]}), bytes, r.type};
+      return Matrix{dequantized_matrix(bytes, r.type, r.shape[0], r.shape[1]), bytes, r.type};
     }
     return Matrix{plain(r), Tensor(), r.type};
   }
@@ -91,73 +90,10 @@ class Loader {
 
 }  // namespace
 
-bool kept_quantized(WeightType type) {
-  return type == WeightType::Q8_0 || type == WeightType::Q4_0 || type == WeightType::Q4_1;
-}
-
-Tensor quantized_blocks(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols) {
-  const int64_t qk = quant::QK;
-  if (cols % qk != 0)
-    throw Error("quantized matrix: " + std::to_string(cols) + " columns are not whole blocks of " + std::to_string(qk));
-  const int64_t nb = cols / qk;
-  auto half = [&](int64_t u16_per_block, int64_t at) {
-    return bytes.reinterpret(DType::U16, {rows, nb, u16_per_block}).slice(-1, at, at + 1).bitcast(DType::F16).cast(DType::F32);
-  };
-  auto nibbles = [&](int64_t block_bytes) {
-    // 16 bytes of nibbles at the block's end: low nibbles are elements 0..15, high 16..31
-    Tensor qs = bytes.reinterpret(DType::U8, {rows, nb, block_bytes}).slice(-1, block_bytes - 16, block_bytes);
-    return Tensor::cat({qs.bitwise_and(qs.scalar_like(15)), qs.shr(qs.scalar_like(4))}, -1).cast(DType::F32);
-  };
-  switch (type) {
-    case WeightType::Q8_0:  // f16 d, 32 x i8 q; value = d * q
-      return bytes.reinterpret(DType::I8, {rows, nb, 34}).slice(-1, 2, 34).cast(DType::F32) * half(17, 0);
-    case WeightType::Q4_0:  // f16 d, nibbles; value = d * (q - 8)
-      return (nibbles(18) - 8.0) * half(9, 0);
-    case WeightType::Q4_1:  // f16 d, f16 m, nibbles; value = d * q + m
-      return nibbles(20) * half(10, 0) + half(10, 1);
-    default:
-      throw Error("quantized matrix: type " + std::string(weight_type_name(type)) + " is not kept quantized");
-  }
-}
-
-namespace {
-
-// y[o] = sum over blocks b and elements j of x[b, j] * w[o, b, j] for one row x (1, in),
-// reading the quantized blocks in place.
-Tensor block_gemv(const Tensor& x, const Matrix& m) {
-  const int64_t rows = m.w.dim(0), cols = m.w.dim(1), nb = cols / quant::QK;
-  Tensor xr = x.contiguous();  // computed once, not inside every output's reduce
-  auto half = [&](int64_t u16_per_block, int64_t at) {
-    return m.bytes.reinterpret(DType::U16, {rows, nb, u16_per_block}).slice(-1, at, at + 1).bitcast(DType::F16).cast(DType::F32);
-  };
-  if (m.type == WeightType::Q8_0) {
-    Tensor q = m.bytes.reinterpret(DType::I8, {rows, nb, 34}).slice(-1, 2, 34).cast(DType::F32);
-    return (q * half(17, 0) * xr.reshape({1, nb, 32})).sum({-2, -1}).reshape({1, rows});
-  }
-  const int64_t block_bytes = m.type == WeightType::Q4_0 ? 18 : 20;
-  Tensor qs = m.bytes.reinterpret(DType::U8, {rows, nb, block_bytes}).slice(-1, block_bytes - 16, block_bytes);
-  Tensor lo = qs.bitwise_and(qs.scalar_like(15)).cast(DType::F32), hi = qs.shr(qs.scalar_like(4)).cast(DType::F32);
-  Tensor xb = xr.reshape({nb, 2, 16});
-  Tensor x_lo = xb.slice(1, 0, 1).reshape({1, nb, 16}), x_hi = xb.slice(1, 1, 2).reshape({1, nb, 16});
-  Tensor wl, wh;
-  if (m.type == WeightType::Q4_0) {
-    Tensor d = half(9, 0);
-    wl = (lo - 8.0) * d;
-    wh = (hi - 8.0) * d;
-  } else {
-    Tensor d = half(10, 0), mn = half(10, 1);
-    wl = lo * d + mn;
-    wh = hi * d + mn;
-  }
-  return (wl * x_lo + wh * x_hi).sum({-2, -1}).reshape({1, rows});
-}
-
-}  // namespace
-
 Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias) {
   Tensor y;
   if (m.bytes.defined() && x.dim(0) == 1) {
-    y = block_gemv(x, m);
+    y = quantized_gemv(x, m);
   } else {
     y = x.matmul(m.w.transpose(-1, -2));
     // a (rows, out) kernel boundary: the matmul then gets the 2-d register-tiled lowering

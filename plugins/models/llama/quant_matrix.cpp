@@ -1,0 +1,148 @@
+// GGUF block-quantized matrices as lazy tensor expressions over their raw bytes: the full
+// dequantization (prefill matmuls, embedding rows) and a decode GEMV that reads the blocks in
+// place. Both are ordinary Tensor ops, so the scheduler fuses the decoding into the consuming
+// kernel on every device and the weights stay quantized in memory.
+#include "kiln/error.h"
+#include "kiln/quant.h"
+#include "weights.h"
+
+namespace kiln::llama {
+
+namespace {
+
+constexpr int64_t kQ6KBytes = 210;  // ql[128] qh[64] scales[16] d (f16)
+
+// A per-block f16 field as F32: u16 number `at` of each `u16_per_block`-halfword block.
+Tensor block_half(const Tensor& bytes, int64_t rows, int64_t blocks, int64_t u16_per_block, int64_t at) {
+  return bytes.reinterpret(DType::U16, {rows, blocks, u16_per_block})
+      .slice(-1, at, at + 1)
+      .bitcast(DType::F16)
+      .cast(DType::F32);
+}
+
+// Q6_K's parts, each viewed so that element e of super-block b is
+// (half h = e / 128, quarter j = e / 32 % 4, l = e % 32) with l split as (l / 16, l % 16):
+//   ql (rows, nsb, 2 h, 2 j%2, 2, 16): the low 4 bits, j < 2 in the low nibble, j >= 2 high;
+//   qh (rows, nsb, 2 h, 2, 16): 2 bits of each quarter j at bit 2j;
+//   sc (rows, nsb, 2 h, 4 j, 2): int8 scale per 16 elements; d (rows, nsb, 1): f16 scale.
+struct Q6KParts {
+  Tensor ql, qh, sc, d;
+};
+
+Q6KParts q6k_parts(const Tensor& bytes, int64_t rows, int64_t nsb) {
+  Tensor blk = bytes.reinterpret(DType::U8, {rows, nsb, kQ6KBytes});
+  Q6KParts p;
+  p.ql = blk.slice(-1, 0, 128).reshape({rows, nsb, 2, 2, 2, 16});
+  p.qh = blk.slice(-1, 128, 192).reshape({rows, nsb, 2, 2, 16});
+  p.sc = bytes.reinterpret(DType::I8, {rows, nsb, kQ6KBytes}).slice(-1, 192, 208).reshape({rows, nsb, 2, 4, 2});
+  p.d = block_half(bytes, rows, nsb, kQ6KBytes / 2, 104);
+  return p;
+}
+
+// The signed 6-bit value of quarter j = 2 * hi + lo: (rows, nsb, 2 h, 2, 16) as I32 in -32..31.
+Tensor q6k_quarter(const Q6KParts& p, int hi, int lo) {
+  const int64_t rows = p.ql.dim(0), nsb = p.ql.dim(1);
+  Tensor ql = p.ql.slice(3, lo, lo + 1).reshape({rows, nsb, 2, 2, 16}).cast(DType::I32);
+  Tensor low = hi ? ql.shr(ql.scalar_like(4)) : ql.bitwise_and(ql.scalar_like(15));
+  Tensor qh = p.qh.cast(DType::I32);
+  Tensor high = qh.shr(qh.scalar_like(2 * (2 * hi + lo))).bitwise_and(qh.scalar_like(3));
+  return low.bitwise_or(high.shl(high.scalar_like(4))) - 32;
+}
+
+// d * scale of quarter j for each 16 elements: (rows, nsb, 2 h, 2, 1)
+Tensor q6k_scale(const Q6KParts& p, int j) {
+  const int64_t rows = p.sc.dim(0), nsb = p.sc.dim(1);
+  Tensor sc = p.sc.slice(3, j, j + 1).reshape({rows, nsb, 2, 2, 1}).cast(DType::F32);
+  return p.d.reshape({rows, nsb, 1, 1, 1}) * sc;
+}
+
+// (rows, cols) F32 in ggml's order of operations ((d * scale) * q), bit for bit
+Tensor q6k_dequantize(const Tensor& bytes, int64_t rows, int64_t cols) {
+  const int64_t nsb = cols / quant::QK_K;
+  Q6KParts p = q6k_parts(bytes, rows, nsb);
+  std::vector<Tensor> quarters;
+  for (int j = 0; j < 4; ++j)
+    quarters.push_back((q6k_scale(p, j) * q6k_quarter(p, j / 2, j % 2).cast(DType::F32)).reshape({rows, nsb, 2, 1, 32}));
+  return Tensor::cat(quarters, 3).reshape({rows, cols});
+}
+
+// y (1, rows) = x (1, cols) . dequant(W)^T, one reduce over (super-block, half, 16-group,
+// element) summing the four quarters, so every index stays linear in the loop counters
+Tensor q6k_gemv(const Tensor& x, const Matrix& m) {
+  const int64_t rows = m.w.dim(0), cols = m.w.dim(1), nsb = cols / quant::QK_K;
+  Q6KParts p = q6k_parts(m.bytes, rows, nsb);
+  Tensor xq = x.contiguous().reshape({nsb, 2, 4, 2, 16});
+  Tensor total;
+  for (int j = 0; j < 4; ++j) {
+    Tensor xj = xq.slice(2, j, j + 1).reshape({1, nsb, 2, 2, 16});
+    Tensor term = q6k_quarter(p, j / 2, j % 2).cast(DType::F32) * q6k_scale(p, j) * xj;
+    total = total.defined() ? total + term : term;
+  }
+  return total.sum({1, 2, 3, 4}).reshape({1, rows});
+}
+
+// Q8_0/Q4_0/Q4_1: one reduce over (block, element) with the nibble halves kept apart
+Tensor block32_gemv(const Tensor& x, const Matrix& m) {
+  const int64_t rows = m.w.dim(0), cols = m.w.dim(1), nb = cols / quant::QK;
+  Tensor xr = x.contiguous();  // computed once, not inside every output's reduce
+  if (m.type == WeightType::Q8_0) {
+    Tensor q = m.bytes.reinterpret(DType::I8, {rows, nb, 34}).slice(-1, 2, 34).cast(DType::F32);
+    return (q * block_half(m.bytes, rows, nb, 17, 0) * xr.reshape({1, nb, 32})).sum({-2, -1}).reshape({1, rows});
+  }
+  const int64_t block_bytes = m.type == WeightType::Q4_0 ? 18 : 20;
+  Tensor qs = m.bytes.reinterpret(DType::U8, {rows, nb, block_bytes}).slice(-1, block_bytes - 16, block_bytes);
+  Tensor lo = qs.bitwise_and(qs.scalar_like(15)).cast(DType::F32), hi = qs.shr(qs.scalar_like(4)).cast(DType::F32);
+  Tensor xb = xr.reshape({nb, 2, 16});
+  Tensor x_lo = xb.slice(1, 0, 1).reshape({1, nb, 16}), x_hi = xb.slice(1, 1, 2).reshape({1, nb, 16});
+  Tensor wl, wh;
+  if (m.type == WeightType::Q4_0) {
+    Tensor d = block_half(m.bytes, rows, nb, 9, 0);
+    wl = (lo - 8.0) * d;
+    wh = (hi - 8.0) * d;
+  } else {
+    Tensor d = block_half(m.bytes, rows, nb, 10, 0), mn = block_half(m.bytes, rows, nb, 10, 1);
+    wl = lo * d + mn;
+    wh = hi * d + mn;
+  }
+  return (wl * x_lo + wh * x_hi).sum({-2, -1}).reshape({1, rows});
+}
+
+}  // namespace
+
+bool kept_quantized(WeightType type) {
+  return type == WeightType::Q8_0 || type == WeightType::Q4_0 || type == WeightType::Q4_1 || type == WeightType::Q6_K;
+}
+
+Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols) {
+  const int64_t block = type == WeightType::Q6_K ? quant::QK_K : quant::QK;
+  if (cols % block != 0)
+    throw Error("quantized matrix: " + std::to_string(cols) + " columns are not whole blocks of " +
+                std::to_string(block) + " (" + std::string(weight_type_name(type)) + ")");
+  const int64_t nb = cols / quant::QK;
+  auto nibbles = [&](int64_t block_bytes) {
+    // 16 bytes of nibbles at the block's end: low nibbles are elements 0..15, high 16..31
+    Tensor qs = bytes.reinterpret(DType::U8, {rows, nb, block_bytes}).slice(-1, block_bytes - 16, block_bytes);
+    return Tensor::cat({qs.bitwise_and(qs.scalar_like(15)), qs.shr(qs.scalar_like(4))}, -1).cast(DType::F32);
+  };
+  switch (type) {
+    case WeightType::Q8_0:  // f16 d, 32 x i8 q; value = d * q
+      return (bytes.reinterpret(DType::I8, {rows, nb, 34}).slice(-1, 2, 34).cast(DType::F32) *
+              block_half(bytes, rows, nb, 17, 0))
+          .reshape({rows, cols});
+    case WeightType::Q4_0:  // f16 d, nibbles; value = d * (q - 8)
+      return ((nibbles(18) - 8.0) * block_half(bytes, rows, nb, 9, 0)).reshape({rows, cols});
+    case WeightType::Q4_1:  // f16 d, f16 m, nibbles; value = d * q + m
+      return (nibbles(20) * block_half(bytes, rows, nb, 10, 0) + block_half(bytes, rows, nb, 10, 1))
+          .reshape({rows, cols});
+    case WeightType::Q6_K:
+      return q6k_dequantize(bytes, rows, cols);
+    default:
+      throw Error("quantized matrix: type " + std::string(weight_type_name(type)) + " is not kept quantized");
+  }
+}
+
+Tensor quantized_gemv(const Tensor& x, const Matrix& m) {
+  return m.type == WeightType::Q6_K ? q6k_gemv(x, m) : block32_gemv(x, m);
+}
+
+}  // namespace kiln::llama
