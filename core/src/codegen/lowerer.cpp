@@ -423,7 +423,7 @@ class Lowerer {
     return std::clamp(pref / bytes, 1, 16);
   }
 
-  // ---- memory strides of a fragment's loads (GPU heuristics) ----
+  // ---- memory strides of a fragment's loads (vector and warp-split choices) ----
 
   // Element offsets that index `dims` of `u` reaches in each buffer the fragment loads from
   // (in visiting order), following views numerically (masks and variables ignored).
@@ -477,23 +477,6 @@ class Lowerer {
 
   // ---- choosing vector lanes ----
 
-  // Counts loads inside `frag` (not crossing realized nodes) whose stride along `axis` of
-  // `shape` is 1; views over memory whose shape equals `shape` are what matmul-like kernels
-  // read.
-  int contiguous_loads(const UOp* frag, const Shape& shape, int axis) const {
-    int count = 0;
-    walk_fragment(frag, [&](const UOp* u) {
-      if (u->realized() || u->op == Op::Buffer) {
-        if (u->shape == shape && contiguous_strides(shape)[axis] == 1) ++count;
-      } else if (u->op == Op::View && u->shape == shape && u->st.views().size() == 1) {
-        const UOp* src = u->src[0].get();
-        if ((src->realized() || src->op == Op::Buffer) && u->st.views()[0].strides[axis] == 1) ++count;
-      }
-      return true;
-    });
-    return count;
-  }
-
   const UOp* find_reduce(const UOp* root) const { return fragment_reduce(root); }
 
   int output_lanes(const UOpRef& root) {
@@ -514,7 +497,7 @@ class Lowerer {
       if (src->shape[out_axis] % lanes != 0) return 1;
       int red_axis = r->axes.back();
       if (src->shape[red_axis] % vector_lanes(src->dtype) == 0 &&
-          contiguous_loads(src, src->shape, red_axis) > contiguous_loads(src, src->shape, out_axis))
+          unit_stride_loads(src, red_axis) > unit_stride_loads(src, out_axis))
         return 1;  // the reduce loop vectorizes better
     }
     return lanes;
@@ -974,8 +957,8 @@ class Lowerer {
           break;
         }
       if (l > 1 && src->shape[last] % l == 0 && src->shape[last] >= l &&
-          contiguous_loads(src, src->shape, last) > 0 &&
-          (other < 0 || contiguous_loads(src, src->shape, last) >= contiguous_loads(src, src->shape, other)))
+          unit_stride_loads(src, last) > 0 &&
+          (other < 0 || unit_stride_loads(src, last) >= unit_stride_loads(src, other)))
         red_lanes = l;
     }
     int acc_lanes = std::max(lanes, red_lanes);
