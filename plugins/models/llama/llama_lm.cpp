@@ -51,9 +51,24 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   for (int64_t i = 0; i < h_.layers; ++i) {
     const LayerWeights& lw = w_.layers[i];
     Tensor hn = nn::rms_norm(x, lw.attn_norm, eps);
-    Tensor q = apply(hn, lw.wq, lw.bq).reshape({1, L, Hq, D});
-    Tensor k = apply(hn, lw.wk, lw.bk).reshape({1, L, Hk, D});
-    Tensor v = apply(hn, lw.wv, lw.bv).reshape({1, L, Hk, D});
+    Tensor q, k, v;
+    if (lw.wqkv.w.defined()) {
+      // one GEMV/GEMM for all three; biases (Qwen2) added to the parts
+      Tensor qkv = apply(hn, lw.wqkv).contiguous();
+      q = qkv.slice(-1, 0, Hq * D);
+      k = qkv.slice(-1, Hq * D, (Hq + Hk) * D);
+      v = qkv.slice(-1, (Hq + Hk) * D, (Hq + 2 * Hk) * D);
+      if (lw.bq.defined()) q = q + lw.bq;
+      if (lw.bk.defined()) k = k + lw.bk;
+      if (lw.bv.defined()) v = v + lw.bv;
+    } else {
+      q = apply(hn, lw.wq, lw.bq);
+      k = apply(hn, lw.wk, lw.bk);
+      v = apply(hn, lw.wv, lw.bv);
+    }
+    q = q.reshape({1, L, Hq, D});
+    k = k.reshape({1, L, Hk, D});
+    v = v.reshape({1, L, Hk, D});
     if (lw.q_norm.defined()) q = nn::rms_norm(q, lw.q_norm, eps);
     if (lw.k_norm.defined()) k = nn::rms_norm(k, lw.k_norm, eps);
     q = nn::apply_rope(q.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
@@ -63,7 +78,13 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     a = a.permute({0, 2, 1, 3}).reshape({L, Hq * D});
     x = (x + apply(a, lw.wo, lw.bo)).contiguous();
     Tensor hf = nn::rms_norm(x, lw.ffn_norm, eps);
-    Tensor g = apply(hf, lw.w_gate).silu() * apply(hf, lw.w_up);
+    Tensor g;
+    if (lw.w_gate_up.w.defined()) {
+      Tensor gu = apply(hf, lw.w_gate_up).contiguous();
+      g = gu.slice(-1, 0, h_.ffn).silu() * gu.slice(-1, h_.ffn, 2 * h_.ffn);
+    } else {
+      g = apply(hf, lw.w_gate).silu() * apply(hf, lw.w_up);
+    }
     x = (x + apply(g, lw.w_down)).contiguous();
   }
   Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
