@@ -56,19 +56,20 @@ double max_abs_diff(const std::vector<float>& a, const json& b) {
 }
 
 void check_against_transformers(const std::string& name, const std::string& file, double tol, int64_t chunk,
-                                const std::string& expected_file = "expected.json") {
+                                const std::string& expected_file = "expected.json", int64_t context = 128) {
   json exp = expected(name, expected_file);
   ModelSource src = ModelSource::open(fixture_dir(name) + file);
   llama::LMOptions o;
   o.prefill_chunk = chunk;
-  o.context = 128;
+  o.context = context;
   llama::LlamaLM lm(src, o);
   std::vector<int32_t> prompt = exp["prompt_ids"].get<std::vector<int32_t>>();
   std::vector<float> logits;
-  std::vector<int32_t> got = greedy(lm, prompt, 32, &logits);
-  INFO(name << file << " chunk " << chunk);
+  auto want = exp["greedy"].get<std::vector<int32_t>>();
+  std::vector<int32_t> got = greedy(lm, prompt, static_cast<int>(want.size()), &logits);
+  INFO(name << file << " chunk " << chunk << " context " << context);
   CHECK(max_abs_diff(logits, exp["logits"]) < tol);
-  CHECK(got == exp["greedy"].get<std::vector<int32_t>>());
+  CHECK(got == want);
 }
 
 }  // namespace
@@ -77,6 +78,23 @@ TEST_CASE("llama plugin: safetensors f32 fixtures match transformers") {
   for (const char* name : kFixtures) {
     check_against_transformers(name, "", 1e-4, 8);   // 20-token prompt: chunks of 8, 8, 4 (padded)
     check_against_transformers(name, "", 1e-4, 64);  // one padded chunk
+  }
+}
+
+TEST_CASE("llama plugin: sliding-window layers keep a ring and match transformers 80 tokens past the window") {
+  // expected_long.json: transformers' own KV-cache generation, 20 + 80 positions, window 8
+  for (int64_t chunk : {3, 8, 64}) check_against_transformers("mistral_swa", "", 1e-4, chunk, "expected_long.json", 512);
+  // the ring holds window + chunk - 1 positions (+ a chunk of padding each side), whatever the context
+  for (int64_t context : {128, 4096}) {
+    llama::LMOptions o;
+    o.prefill_chunk = 8;
+    o.context = context;
+    llama::LlamaLM lm(ModelSource::open(fixture_dir("mistral_swa")), o);
+    for (size_t i = 0; i < lm.cache().layers(); ++i) {
+      CHECK(lm.cache().is_ring(i));
+      CHECK(lm.cache().positions(i) == 8 + 8 - 1);
+    }
+    CHECK(lm.cache_bytes() == 2u /*layers*/ * 2 /*k, v*/ * 2 /*kv heads*/ * (8 + 15 + 7) * 16 /*head_dim*/ * 4);
   }
 }
 
@@ -149,6 +167,28 @@ TEST_CASE("llama plugin: after warmup no prompt length compiles a kernel") {
   CHECK(after.kernels_compiled == before.kernels_compiled);
   CHECK(after.schedules_built == before.schedules_built);
   CHECK(lm.decode_kernels() > 0);
+}
+
+TEST_CASE("llama plugin: sliding-window rings compile no kernel after warmup, wrapping or not") {
+  ModelSource src = ModelSource::open(fixture_dir("mistral_swa"));
+  llama::LMOptions o;
+  o.prefill_chunk = 8;
+  o.context = 64;
+  llama::LlamaLM lm(src, o);
+  REQUIRE(lm.cache().is_ring(0));
+  lm.warmup();
+  auto before = runtime_stats();
+  for (int len : {1, 5, 8, 13, 22, 40, 57}) {  // ring of 15: chunks that wrap and chunks that don't
+    std::vector<int32_t> ids(static_cast<size_t>(len), 5);
+    lm.forward(ids, 0);
+    for (int p = len; p < std::min(len + 20, 64); ++p) {
+      std::vector<int32_t> one{7};
+      lm.forward(one, p);
+    }
+  }
+  auto after = runtime_stats();
+  CHECK(after.kernels_compiled == before.kernels_compiled);
+  CHECK(after.schedules_built == before.schedules_built);
 }
 
 TEST_CASE("llama plugin: bad input is a clear error") {

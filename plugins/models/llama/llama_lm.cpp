@@ -33,8 +33,8 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
     for (size_t i = 0; i < rope_.inv_freq.size(); ++i) rope_.inv_freq[i] /= w_.rope_freq_factors[i];
   std::vector<nn::KVLayerSpec> specs;
   for (int64_t i = 0; i < h_.layers; ++i) specs.push_back({h_.kv_heads, h_.head_dim, h_.sliding_window[i]});
-  // a padded prefill chunk starting at the last position writes chunk - 1 rows past it
-  cache_ = nn::KVCache(specs, 1, context_ + chunk_ - 1, DType::F32, device_);
+  // the longest write is a padded prefill chunk; sliding-window layers keep a ring
+  cache_ = nn::KVCache(specs, 1, context_, chunk_, DType::F32, device_);
   decode_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], 1, false); });
   prefill_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], chunk_, true); });
 }
@@ -90,8 +90,10 @@ void LlamaLM::check_ids(std::span<const int32_t> ids, int64_t start_pos) const {
 std::vector<Tensor> LlamaLM::run_chunk(std::span<const int32_t> ids, int64_t start_pos, bool need_sum) {
   const int64_t n = static_cast<int64_t>(ids.size());
   pos_.bind(start_pos);
+  const bool single = n == 1 && !need_sum;
+  cache_.set_position(start_pos, single ? 1 : chunk_);
   static const bool no_jit = std::getenv("KILN_LLAMA_NO_JIT") != nullptr;  // debugging aid
-  if (n == 1 && !need_sum) {
+  if (single) {
     Tensor t = Tensor::from_vector(std::vector<int32_t>(ids.begin(), ids.end()), {1, 1}, device_).realize();
     return no_jit ? step(t, 1, false) : (*decode_)({t});
   }

@@ -38,6 +38,7 @@ class LlamaLM final : public CausalLM {
   const Hparams& hparams() const { return h_; }
   uint64_t weight_bytes() const { return w_.device_bytes; }
   uint64_t cache_bytes() const { return cache_.bytes(); }
+  const nn::KVCache& cache() const { return cache_; }
   size_t decode_kernels() const;  // launches per decode step (after warmup)
   int64_t prefill_chunk() const { return chunk_; }
 
