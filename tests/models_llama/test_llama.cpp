@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -96,6 +99,49 @@ TEST_CASE("llama plugin: sliding-window layers keep a ring and match transformer
     }
     CHECK(lm.cache_bytes() == 2u /*layers*/ * 2 /*k, v*/ * 2 /*kv heads*/ * (8 + 15 + 7) * 16 /*head_dim*/ * 4);
   }
+}
+
+TEST_CASE("llama plugin: dynamic NTK RoPE past max_position_embeddings matches transformers") {
+  // max_position_embeddings 16 under a 20-token prompt and 44 generated tokens: the base is
+  // rescaled for the prompt and again at every decode step (transformers' KV-cache generation)
+  json exp = expected("llama_dynamic");
+  REQUIRE(exp["greedy"] != exp["default_rope_greedy"]);  // the fixture tells the two apart
+  for (int64_t chunk : {8, 64}) check_against_transformers("llama_dynamic", "", 1e-4, chunk);
+  llama::LMOptions o;
+  o.prefill_chunk = 8;
+  llama::LlamaLM lm(ModelSource::open(fixture_dir("llama_dynamic")), o);
+  CHECK(lm.context_length() == 64);  // default context: factor 4 times the trained 16
+  lm.warmup();
+  auto before = runtime_stats();
+  for (int len : {3, 15, 16, 17, 30}) {
+    std::vector<int32_t> ids(static_cast<size_t>(len), 5);
+    lm.forward(ids, 0);
+    std::vector<int32_t> one{7};
+    lm.forward(one, len);
+  }
+  CHECK(runtime_stats().kernels_compiled == before.kernels_compiled);
+}
+
+TEST_CASE("llama plugin: a RoPE type kiln does not implement is an error naming the file, field and type") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("kiln_rope_type_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  json cfg = expected("llama3_gqa", "config.json");
+  cfg.erase("rope_parameters");
+  cfg["rope_scaling"] = {{"rope_type", "longrope"}, {"rope_theta", 10000.0}, {"short_factor", json::array()},
+                         {"long_factor", json::array()}};
+  std::ofstream(dir / "config.json") << cfg.dump();
+  fs::copy_file(fixture_dir("llama3_gqa") + "/model.safetensors", dir / "model.safetensors",
+                fs::copy_options::overwrite_existing);
+  llama::LMOptions o;
+  CHECK_THROWS_WITH(llama::LlamaLM(ModelSource::open(dir.string()), o),
+                    Catch::Contains("config.json") && Catch::Contains("rope_scaling") &&
+                        Catch::Contains("'longrope' is not supported"));
+  cfg["rope_scaling"] = {{"type", "dynamic"}};  // dynamic without its factor
+  std::ofstream(dir / "config.json") << cfg.dump();
+  CHECK_THROWS_WITH(llama::LlamaLM(ModelSource::open(dir.string()), o),
+                    Catch::Contains("rope_scaling: rope type 'dynamic' needs 'factor'"));
+  fs::remove_all(dir);
 }
 
 TEST_CASE("llama plugin: bf16 safetensors (cast to f32 inside the kernels) match transformers on the same weights") {
