@@ -89,7 +89,8 @@ TEST_CASE("attention over a key ring equals sliding-window attention over all ke
     std::vector<float> want = nn::scaled_dot_product_attention(q, kf, vf, o).to_vector<float>();
     o.ring = true;
     std::vector<float> got =
-        nn::scaled_dot_product_attention(q, Tensor::from_vector(kr, {1, 2, R, D}), Tensor::from_vector(vr, {1, 2, R, D}), o)
+        nn::scaled_dot_product_attention(q, Tensor::from_vector(kr, {1, 2, R, D}),
+                                         Tensor::from_vector(vr, {1, 2, R, D}), o)
             .to_vector<float>();
     REQUIRE(got.size() == want.size());
     for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Approx(want[i]).margin(1e-6));

@@ -112,7 +112,8 @@ TEST_CASE("cuda_ptx lowering: decode attention splits the keys across a warp", "
   assemble(attn);
 }
 
-TEST_CASE("cuda_ptx lowering: decode attention over a sliding-window key ring", "[cuda_ptx][lowering]") {
+TEST_CASE("cuda_ptx lowering: decode attention over a sliding-window key ring",
+          "[cuda_ptx][lowering]") {
   // a ring of 71 rows (window 64 + chunk 8 - 1) read at a symbolic position up to 4095
   Tensor q = Tensor::randn({1, 8, 1, 64}, 5).contiguous().realize();
   Tensor k = Tensor::randn({1, 2, 71, 64}, 6).contiguous().realize();

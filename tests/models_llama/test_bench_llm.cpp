@@ -24,8 +24,11 @@ std::string run(const std::string& cmd) {
 }
 
 bool python_has(const std::string& module) {
-  for (const char* py : {static_cast<const char*>(std::getenv("KILN_PYTHON")), "/work/venv/bin/python", "python3"})
-    if (py && std::system((std::string(py) + " -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0) return true;
+  for (const char* py :
+       {static_cast<const char*>(std::getenv("KILN_PYTHON")), "/work/venv/bin/python", "python3"})
+    if (py &&
+        std::system((std::string(py) + " -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0)
+      return true;
   return false;
 }
 
@@ -33,8 +36,9 @@ bool python_has(const std::string& module) {
 
 TEST_CASE("kiln bench llm reports kiln, llama.cpp and tinygrad figures in one JSON object") {
   const std::string model = std::string(KILN_TEST_DATA_DIR) + "/llama/llama3_gqa/model.f32.gguf";
-  std::string out = run(std::string(KILN_BUILD_DIR) + "/bin/kiln bench llm --model '" + model +
-                        "' --prompt-tokens 16 --decode-tokens 4 --threads 1 --peer-timeout 300 --json");
+  std::string out =
+      run(std::string(KILN_BUILD_DIR) + "/bin/kiln bench llm --model '" + model +
+          "' --prompt-tokens 16 --decode-tokens 4 --threads 1 --peer-timeout 300 --json");
   // the JSON object is the last line
   size_t end = out.find_last_not_of(" \n");
   REQUIRE(end != std::string::npos);

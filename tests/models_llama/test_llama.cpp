@@ -58,8 +58,9 @@ double max_abs_diff(const std::vector<float>& a, const json& b) {
   return m;
 }
 
-void check_against_transformers(const std::string& name, const std::string& file, double tol, int64_t chunk,
-                                const std::string& expected_file = "expected.json", int64_t context = 128) {
+void check_against_transformers(const std::string& name, const std::string& file, double tol,
+                                int64_t chunk, const std::string& expected_file = "expected.json",
+                                int64_t context = 128) {
   json exp = expected(name, expected_file);
   ModelSource src = ModelSource::open(fixture_dir(name) + file);
   llama::LMOptions o;
@@ -84,10 +85,14 @@ TEST_CASE("llama plugin: safetensors f32 fixtures match transformers") {
   }
 }
 
-TEST_CASE("llama plugin: sliding-window layers keep a ring and match transformers 80 tokens past the window") {
+TEST_CASE(
+    "llama plugin: sliding-window layers keep a ring and match transformers 80 tokens past the "
+    "window") {
   // expected_long.json: transformers' own KV-cache generation, 20 + 80 positions, window 8
-  for (int64_t chunk : {3, 8, 64}) check_against_transformers("mistral_swa", "", 1e-4, chunk, "expected_long.json", 512);
-  // the ring holds window + chunk - 1 positions (+ a chunk of padding each side), whatever the context
+  for (int64_t chunk : {3, 8, 64})
+    check_against_transformers("mistral_swa", "", 1e-4, chunk, "expected_long.json", 512);
+  // the ring holds window + chunk - 1 positions (+ a chunk of padding each side), whatever the
+  // context
   for (int64_t context : {128, 4096}) {
     llama::LMOptions o;
     o.prefill_chunk = 8;
@@ -97,7 +102,8 @@ TEST_CASE("llama plugin: sliding-window layers keep a ring and match transformer
       CHECK(lm.cache().is_ring(i));
       CHECK(lm.cache().positions(i) == 8 + 8 - 1);
     }
-    CHECK(lm.cache_bytes() == 2u /*layers*/ * 2 /*k, v*/ * 2 /*kv heads*/ * (8 + 15 + 7) * 16 /*head_dim*/ * 4);
+    CHECK(lm.cache_bytes() ==
+          2u /*layers*/ * 2 /*k, v*/ * 2 /*kv heads*/ * (8 + 15 + 7) * 16 /*head_dim*/ * 4);
   }
 }
 
@@ -122,13 +128,17 @@ TEST_CASE("llama plugin: dynamic NTK RoPE past max_position_embeddings matches t
   CHECK(runtime_stats().kernels_compiled == before.kernels_compiled);
 }
 
-TEST_CASE("llama plugin: a RoPE type kiln does not implement is an error naming the file, field and type") {
+TEST_CASE(
+    "llama plugin: a RoPE type kiln does not implement is an error naming the file, field and "
+    "type") {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("kiln_rope_type_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   json cfg = expected("llama3_gqa", "config.json");
   cfg.erase("rope_parameters");
-  cfg["rope_scaling"] = {{"rope_type", "longrope"}, {"rope_theta", 10000.0}, {"short_factor", json::array()},
+  cfg["rope_scaling"] = {{"rope_type", "longrope"},
+                         {"rope_theta", 10000.0},
+                         {"short_factor", json::array()},
                          {"long_factor", json::array()}};
   std::ofstream(dir / "config.json") << cfg.dump();
   fs::copy_file(fixture_dir("llama3_gqa") + "/model.safetensors", dir / "model.safetensors",

@@ -67,7 +67,8 @@ TEST_CASE("GGUF gemma-4 vocabulary matches llama.cpp's vectors", "[tokenizer][gg
 // ggml-vocab-llama-bpe.gguf with tokenizer.ggml.pre = "smaug-bpe" (same length: patched in
 // place, as tools/fixtures/tokenizers/make_smaug_vectors.py made the file llama.cpp ran on)
 std::filesystem::path smaug_vocab() {
-  std::string data = kiln::test::read_all(kiln::test::tokenizer_data("vocab/ggml-vocab-llama-bpe.gguf"));
+  std::string data =
+      kiln::test::read_all(kiln::test::tokenizer_data("vocab/ggml-vocab-llama-bpe.gguf"));
   const std::string key = "tokenizer.ggml.pre";
   const size_t at = data.find(key);
   REQUIRE(at != std::string::npos);

@@ -221,7 +221,8 @@ class Lowerer {
                                          a.q_offset_var->max_value()), idx_t_));
     Val lo = b_.const_int(0, idx_t_), hi = b_.const_int(Lk, idx_t_);
     // a ring holds the last Lk positions: the causal bound alone ends the loop
-    if (a.causal) hi = a.ring ? b_.add_const(qpos, 1) : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(qpos, 1));
+    if (a.causal)
+      hi = a.ring ? b_.add_const(qpos, 1) : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(qpos, 1));
     if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(qpos, 1 - a.window));
     Val m = b_.acc(b_.const_float(-INFINITY, f));
     Val l = b_.acc(b_.const_float(0, f));

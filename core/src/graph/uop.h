@@ -48,8 +48,7 @@ struct AttentionArgs {
   bool ring = false;
   bool operator==(const AttentionArgs& o) const {
     return scale == o.scale && causal == o.causal && window == o.window && q_offset == o.q_offset &&
-           ring == o.ring &&
-           q_offset_var.has_value() == o.q_offset_var.has_value() &&
+           ring == o.ring && q_offset_var.has_value() == o.q_offset_var.has_value() &&
            (!q_offset_var || *q_offset_var == *o.q_offset_var);
   }
 };

@@ -7,8 +7,8 @@
 
 namespace kiln::nn {
 
-KVCache::KVCache(const std::vector<KVLayerSpec>& layers, int64_t slots, int64_t context, int64_t max_write,
-                 DType dtype, Device* device)
+KVCache::KVCache(const std::vector<KVLayerSpec>& layers, int64_t slots, int64_t context,
+                 int64_t max_write, DType dtype, Device* device)
     : specs_(layers), slots_(slots), context_(context), max_write_(max_write) {
   if (slots <= 0 || context <= 0 || max_write <= 0)
     throw Error("KVCache: slots " + std::to_string(slots) + ", context " + std::to_string(context) +
@@ -62,8 +62,9 @@ uint64_t KVCache::bytes() const {
 
 void KVCache::set_position(int64_t start_pos, int64_t length) {
   if (start_pos < 0 || length <= 0 || length > max_write_)
-    throw Error("KVCache: a write of " + std::to_string(length) + " rows at position " + std::to_string(start_pos) +
-                " (at most " + std::to_string(max_write_) + " rows, position >= 0)");
+    throw Error("KVCache: a write of " + std::to_string(length) + " rows at position " +
+                std::to_string(start_pos) + " (at most " + std::to_string(max_write_) +
+                " rows, position >= 0)");
   for (Ring& r : rings_) {
     const int64_t o = start_pos % r.size;
     r.at.bind(max_write_ + o);
@@ -106,8 +107,12 @@ void KVCache::write(size_t layer, int64_t slot, const Variable& start, const Ten
   }
 }
 
-Tensor KVCache::keys(size_t layer, int64_t slot) const { return ring_view(layer, k_.at(layer), slot); }
-Tensor KVCache::values(size_t layer, int64_t slot) const { return ring_view(layer, v_.at(layer), slot); }
+Tensor KVCache::keys(size_t layer, int64_t slot) const {
+  return ring_view(layer, k_.at(layer), slot);
+}
+Tensor KVCache::values(size_t layer, int64_t slot) const {
+  return ring_view(layer, v_.at(layer), slot);
+}
 
 Tensor KVCache::attend(size_t layer, int64_t slot, const Variable& start, const Tensor& q,
                        std::optional<double> scale) const {

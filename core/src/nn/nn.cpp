@@ -181,8 +181,9 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   if (o.sliding_window && *o.sliding_window <= 0)
     throw Error("attention: sliding window must be positive, got " + std::to_string(*o.sliding_window));
   if (o.ring && (!o.causal || !o.sliding_window || *o.sliding_window > lk))
-    throw Error("attention: a key ring of " + std::to_string(lk) +
-                " rows needs causal attention with a sliding window of at most that many positions");
+    throw Error(
+        "attention: a key ring of " + std::to_string(lk) +
+        " rows needs causal attention with a sliding window of at most that many positions");
   args.ring = o.ring;
   args.q_offset = o.q_offset;
   args.q_offset_var = o.q_offset_var;

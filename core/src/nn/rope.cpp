@@ -52,9 +52,11 @@ RopeTable rope_table(const RopeParameters& p, int64_t head_dim, int64_t max_posi
     if (max_position_embeddings <= 0)
       throw Error(p.field + ": rope type 'dynamic' needs a positive max_position_embeddings");
     if (seq_len <= max_position_embeddings) return t;
-    float s = factor * static_cast<float>(seq_len) / static_cast<float>(max_position_embeddings) - (factor - 1.0f);
-    float base = static_cast<float>(p.rope_theta) *
-                 std::pow(s, static_cast<float>(static_cast<double>(dim) / static_cast<double>(dim - 2)));
+    float s = factor * static_cast<float>(seq_len) / static_cast<float>(max_position_embeddings) -
+              (factor - 1.0f);
+    float base =
+        static_cast<float>(p.rope_theta) *
+        std::pow(s, static_cast<float>(static_cast<double>(dim) / static_cast<double>(dim - 2)));
     t.inv_freq = base_inv_freq(base, dim);
     return t;
   }
@@ -114,17 +116,22 @@ RopeTable rope_table(const RopeParameters& p, int64_t head_dim, int64_t max_posi
     }
     return t;
   }
-  throw Error(p.field + ": rope type '" + type + "' is not supported by kiln (default, linear, dynamic, yarn, llama3)");
+  throw Error(p.field + ": rope type '" + type +
+              "' is not supported by kiln (default, linear, dynamic, yarn, llama3)");
 }
 
-bool rope_depends_on_length(const RopeParameters& p) { return p.rope_type == "dynamic"; }
+bool rope_depends_on_length(const RopeParameters& p) {
+  return p.rope_type == "dynamic";
+}
 
 std::pair<Tensor, Tensor> rope_cos_sin(const Tensor& positions, const RopeTable& table, Device* device) {
   int64_t half = static_cast<int64_t>(table.inv_freq.size());
-  return rope_cos_sin(positions, Tensor::from_vector(table.inv_freq, {1, half}, device), table.attention_factor);
+  return rope_cos_sin(positions, Tensor::from_vector(table.inv_freq, {1, half}, device),
+                      table.attention_factor);
 }
 
-std::pair<Tensor, Tensor> rope_cos_sin(const Tensor& positions, const Tensor& inv_freq, double attention_factor) {
+std::pair<Tensor, Tensor> rope_cos_sin(const Tensor& positions, const Tensor& inv_freq,
+                                       double attention_factor) {
   Tensor freqs = positions.cast(DType::F32).reshape({-1, 1}) * inv_freq.reshape({1, -1});
   Tensor c = freqs.cos(), s = freqs.sin();
   if (attention_factor != 1.0) {

@@ -43,7 +43,9 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
       last_("last_index", 0, chunk_ - 1) {
   rope_.inv_freq = scaled_inv_freq(h_, w_, 0);
   rope_len_ = h_.max_positions;
-  inv_freq_ = Tensor::from_vector(rope_.inv_freq, {static_cast<int64_t>(rope_.inv_freq.size())}, device_).realize();
+  inv_freq_ =
+      Tensor::from_vector(rope_.inv_freq, {static_cast<int64_t>(rope_.inv_freq.size())}, device_)
+          .realize();
   std::vector<nn::KVLayerSpec> specs;
   for (int64_t i = 0; i < h_.layers; ++i) specs.push_back({h_.kv_heads, h_.head_dim, h_.sliding_window[i]});
   // the longest write is a padded prefill chunk; sliding-window layers keep a ring

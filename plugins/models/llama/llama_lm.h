@@ -57,8 +57,8 @@ class LlamaLM final : public CausalLM {
 
   Weights w_;
   nn::RopeTable rope_;
-  Tensor inv_freq_;        // rope_.inv_freq on the device, read by the captured steps
-  int64_t rope_len_ = 0;   // the sequence length inv_freq_ was computed for (dynamic RoPE)
+  Tensor inv_freq_;       // rope_.inv_freq on the device, read by the captured steps
+  int64_t rope_len_ = 0;  // the sequence length inv_freq_ was computed for (dynamic RoPE)
   nn::KVCache cache_;
   Variable pos_, last_;
   // Measured cost of one prefill chunk and of one decode step (seconds; 0 = not yet known):
