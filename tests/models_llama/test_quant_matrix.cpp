@@ -57,7 +57,7 @@ TEST_CASE("llama plugin: generated block decoding and the in-place GEMV match ki
     std::mt19937 rng(3);
     std::normal_distribution<float> nd;
     for (float& v : x) v = nd(rng);
-    std::vector<float> got = llama::quantized_gemv(Tensor::from_vector(x, {1, cols}), m).to_vector<float>();
+    std::vector<float> got = llama::quantized_matmul(Tensor::from_vector(x, {1, cols}), m).to_vector<float>();
     REQUIRE(got.size() == static_cast<size_t>(rows));
     for (int64_t r = 0; r < rows; ++r) {
       double want = 0, mag = 0;

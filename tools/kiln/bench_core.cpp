@@ -113,6 +113,31 @@ struct Gemm {
   std::vector<float> A, B, C;
 };
 
+// A prefill-shaped linear layer: y = x W^T with x (m, k) f32 and W (n, k) stored as a model
+// stores it, once through matmul (W copied into column panels per call) and once as dot tiles
+// over both operands' rows (no copy).
+struct Linear {
+  Linear(DType wt, int64_t m, int64_t n, int64_t k)
+      : w(Tensor::randn({n, k}, 5, wt).contiguous().realize()),
+        x(Tensor::randn({m, k}, 6).contiguous().realize()),
+        packed([this](const std::vector<Tensor>& in) {
+          return std::vector<Tensor>{in[0].matmul(w.transpose(-1, -2)).contiguous()};
+        }),
+        dot([this](const std::vector<Tensor>& in) {
+          const int64_t m = in[0].dim(0), n = w.dim(0), k = w.dim(1);
+          Tensor y = (in[0].reshape({m, 1, k}) * w.cast(DType::F32).reshape({1, n, k})).sum({-1});
+          return std::vector<Tensor>{y.reshape({m, n}).contiguous()};
+        }) {}
+  Timed timed(Jit& f) {
+    return {[this, &f] {
+      f({x});
+      w.device()->synchronize();
+    }};
+  }
+  Tensor w, x;
+  Jit packed, dot;
+};
+
 double replay_us_per_kernel() {
   Tensor x = Tensor::zeros({16}).contiguous().realize();
   const int chain = 64;
@@ -151,6 +176,11 @@ int bench_core(const std::vector<std::string>& argv, bool json) {
   Timed tk = gemm.kiln(), tb = gemm.blas();
   run_rounds({&tk, &tb}, 5);
   double kg = 2.0 * m * m * m / tk.best / 1e9, bg = 2.0 * m * m * m / tb.best / 1e9;
+  const int64_t lm = 64, ln = 8192, lk = 2048;
+  Linear lin(DType::F16, lm, ln, lk);
+  Timed tp = lin.timed(lin.packed), td = lin.timed(lin.dot);
+  run_rounds({&tp, &td}, 5);
+  double lp = 2.0 * lm * ln * lk / tp.best / 1e9, ld = 2.0 * lm * ln * lk / td.best / 1e9;
   double replay = replay_us_per_kernel();
   Device* d = Device::default_device();
   char buf[2048];
@@ -160,9 +190,10 @@ int bench_core(const std::vector<std::string>& argv, bool json) {
                 "\"gemv_f16_gbps\": %.2f, "
                 "\"gemv_f32_vs_memcpy\": %.3f, \"gemv_bf16_vs_memcpy\": %.3f, \"gemv_f16_vs_memcpy\": %.3f, "
                 "\"gemm_gflops\": %.2f, \"openblas_gflops\": %.2f, \"gemm_vs_openblas\": %.3f, "
+                "\"linear_f16_64x8192x2048_packed_gflops\": %.2f, \"linear_f16_64x8192x2048_dot_gflops\": %.2f, "
                 "\"replay_us_per_kernel\": %.2f}",
                 d->caps().description, nt, static_cast<long long>(n), static_cast<long long>(m),
-                mem, g32, g16, gh, g32 / mem, g16 / mem, gh / mem, kg, bg, kg / bg, replay);
+                mem, g32, g16, gh, g32 / mem, g16 / mem, gh / mem, kg, bg, kg / bg, lp, ld, replay);
   if (json) {
     std::cout << buf << "\n";
   } else {
@@ -176,6 +207,7 @@ int bench_core(const std::vector<std::string>& argv, bool json) {
                 gh / mem);
     std::printf("gemm f32 %lld^3 %8.2f GFLOP/s, OpenBLAS %.2f (%.2fx)\n", static_cast<long long>(m),
                 kg, bg, kg / bg);
+    std::printf("linear f16 64x8192x2048: panels %.2f GFLOP/s, dot tiles %.2f GFLOP/s\n", lp, ld);
     std::printf("replay          %8.2f us/kernel\n", replay);
   }
   return 0;

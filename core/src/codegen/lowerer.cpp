@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -315,6 +317,15 @@ class Lowerer {
     if (opts_.lanes > 0 && valid_lanes(root, opts_.lanes)) lanes = opts_.lanes;
     if (opts_.rows > 0) rows = valid_rows(root, opts_.rows) ? opts_.rows : 1;
     if (lanes == 1 && opts_.rows < 0) rows = 1;
+    if (lanes == 1 && opts_.lanes <= 1) {
+      auto [tr, tc] = dot_tile(root);
+      if (tr * tc > 1) {
+        emit_dot_tiled(root, out, tr, tc);
+        k.global_size[0] = static_cast<uint32_t>(total / (tr * tc));
+        finish(k, "r_" + shape_name(root->shape) + "_d" + std::to_string(tr) + "x" + std::to_string(tc));
+        return k;
+      }
+    }
     if (rows > 1) {
       if (opts_.lanes < 0 && lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0) lanes *= 2;
       emit_tiled(root, out, rows, lanes);
@@ -356,6 +367,7 @@ class Lowerer {
   std::vector<std::map<MemoKey, Val>> memo_{1};
   bool has_reduce_ = false;
   int warp_split_ = 1;  // threads per group when a reduce loop is split across a warp
+  bool dot_tile_ = false;  // the kernel's outputs are dot tiles: reduces vectorize their loop
   int64_t groups_ = 0;  // groups of the kernel being lowered
 
   // GPUs (warp_size > 1): a reduce loop over a long innermost axis is split across the lanes of
@@ -426,7 +438,7 @@ class Lowerer {
     return std::clamp(pref / bytes, 1, 16);
   }
 
-  // ---- memory strides of a fragment's loads (GPU heuristics) ----
+  // ---- memory strides of a fragment's loads (vector and warp-split choices) ----
 
   // Element offsets that index `dims` of `u` reaches in each buffer the fragment loads from
   // (in visiting order), following views numerically (masks and variables ignored).
@@ -480,23 +492,6 @@ class Lowerer {
 
   // ---- choosing vector lanes ----
 
-  // Counts loads inside `frag` (not crossing realized nodes) whose stride along `axis` of
-  // `shape` is 1; views over memory whose shape equals `shape` are what matmul-like kernels
-  // read.
-  int contiguous_loads(const UOp* frag, const Shape& shape, int axis) const {
-    int count = 0;
-    walk_fragment(frag, [&](const UOp* u) {
-      if (u->realized() || u->op == Op::Buffer) {
-        if (u->shape == shape && contiguous_strides(shape)[axis] == 1) ++count;
-      } else if (u->op == Op::View && u->shape == shape && u->st.views().size() == 1) {
-        const UOp* src = u->src[0].get();
-        if ((src->realized() || src->op == Op::Buffer) && u->st.views()[0].strides[axis] == 1) ++count;
-      }
-      return true;
-    });
-    return count;
-  }
-
   const UOp* find_reduce(const UOp* root) const { return fragment_reduce(root); }
 
   int output_lanes(const UOpRef& root) {
@@ -517,7 +512,7 @@ class Lowerer {
       if (src->shape[out_axis] % lanes != 0) return 1;
       int red_axis = r->axes.back();
       if (src->shape[red_axis] % vector_lanes(src->dtype) == 0 &&
-          contiguous_loads(src, src->shape, red_axis) > contiguous_loads(src, src->shape, out_axis))
+          unit_stride_loads(src, red_axis) > unit_stride_loads(src, out_axis))
         return 1;  // the reduce loop vectorizes better
     }
     return lanes;
@@ -569,6 +564,58 @@ class Lowerer {
       if (b_.vcount_of(v) == 1) v = b_.broadcast(v, lanes);
       b_.store(out, flat_of(idxs[r]), v);
     }
+  }
+
+  // Dot tiles (CPUs): a matmul whose operands both run along the reduce axis (x @ W^T with W
+  // stored (out, in), as model weights are) computes rows x cols outputs per group, each a
+  // vector accumulator along the reduce axis: a row's loads are shared by the tile's columns
+  // and a column's (a weight row, decoded once when quantized) by its rows, so neither operand
+  // is copied into panels first. {1, 1} when the kernel is not such a matmul.
+  std::pair<int, int> dot_tile(const UOpRef& root) const {
+    const Shape& s = root->shape;
+    if (caps_.warp_size > 1 || s.size() < 2) return {1, 1};
+    const UOp* r = find_reduce(root.get());
+    if (!r) return {1, 1};
+    const UOp* src = r->src[0].get();
+    const int red_axis = r->axes.back();
+    const int l = vector_lanes(src->dtype);
+    if (l <= 1 || src->shape[red_axis] % l != 0 || unit_stride_loads(src, red_axis) < 2) return {1, 1};
+    const int64_t m = s[s.size() - 2], n = s[s.size() - 1];
+    static const std::pair<int, int> forced = [] {
+      std::pair<int, int> t{0, 0};
+      if (const char* e = std::getenv("KILN_DOT_TILE")) std::sscanf(e, "%dx%d", &t.first, &t.second);
+      return t;
+    }();
+    int tr = forced.first > 0 ? forced.first : 2, tc = forced.second > 0 ? forced.second : 4;
+    while (tr > 1 && m % tr != 0) --tr;
+    while (tc > 1 && n % tc != 0) --tc;
+    if (tr < 2 || tc < 2) return {1, 1};
+    return {tr, tc};
+  }
+
+  // Groups walk the rows fastest: a tile's columns (weight rows) stay in cache while every row
+  // of the small operand passes by them.
+  void emit_dot_tiled(const UOpRef& root, Val out, int tr, int tc) {
+    const Shape& s = root->shape;
+    size_t n = s.size();
+    Shape grid(s.begin(), s.end() - 2);
+    grid.push_back(s[n - 1] / tc);
+    grid.push_back(s[n - 2] / tr);
+    check_grid(shape_numel(grid), root);
+    groups_ = shape_numel(grid);
+    Val gid = b_.cast(b_.special(0, shape_numel(grid)), idx_t_);
+    std::vector<Val> g = unravel(gid, grid);
+    std::vector<Index> idxs;
+    for (int r = 0; r < tr; ++r)
+      for (int c = 0; c < tc; ++c) {
+        std::vector<Val> dims(g.begin(), g.end() - 2);
+        dims.push_back(b_.add_const(b_.mul_const(g[n - 1], tr), r));
+        dims.push_back(b_.add_const(b_.mul_const(g[n - 2], tc), c));
+        idxs.push_back(Index{s, dims, -1});
+      }
+    dot_tile_ = true;
+    std::vector<Val> vals = emit_group(root.get(), idxs, -1, true);
+    for (size_t i = 0; i < idxs.size(); ++i) b_.store(out, flat_of(idxs[i]), b_.cast(vals[i], root->dtype));
   }
 
   bool needs_i64(const UOpRef& root) {
@@ -966,9 +1013,10 @@ class Lowerer {
     // vectorize the innermost reduce axis when the output is scalar and loads run along it
     int red_lanes = 1;
     int last = u->axes.back();
-    if (lanes == 1 && n_out == 1 && opts_.red_lanes > 0) {
+    const bool scalar_outs = lanes == 1 && (n_out == 1 || dot_tile_);
+    if (scalar_outs && opts_.red_lanes > 0) {
       if (src->shape[last] % opts_.red_lanes == 0) red_lanes = opts_.red_lanes;
-    } else if (lanes == 1 && n_out == 1) {
+    } else if (scalar_outs) {
       int l = vector_lanes(src->dtype);
       int other = -1;
       for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
@@ -977,8 +1025,8 @@ class Lowerer {
           break;
         }
       if (l > 1 && src->shape[last] % l == 0 && src->shape[last] >= l &&
-          contiguous_loads(src, src->shape, last) > 0 &&
-          (other < 0 || contiguous_loads(src, src->shape, last) >= contiguous_loads(src, src->shape, other)))
+          unit_stride_loads(src, last) > 0 &&
+          (other < 0 || unit_stride_loads(src, last) >= unit_stride_loads(src, other)))
         red_lanes = l;
     }
     int acc_lanes = std::max(lanes, red_lanes);
@@ -987,7 +1035,7 @@ class Lowerer {
     // A vector reduce (GEMV rows, norms) on a CPU keeps `unroll` independent accumulators so
     // consecutive FMAs do not wait on each other's latency; they are summed after the loop.
     int unroll = 1;
-    if (red_lanes > 1 && split == 1 && caps_.warp_size <= 1 && op == KILN_IR_ADD)
+    if (red_lanes > 1 && split == 1 && caps_.warp_size <= 1 && op == KILN_IR_ADD && n_out == 1)
       for (int uf : {4, 2})
         if (src->shape[last] % (int64_t(red_lanes) * uf) == 0 && src->shape[last] / (red_lanes * uf) >= 1) {
           unroll = uf;
@@ -1070,10 +1118,14 @@ class Lowerer {
       b_.barrier();  // the parts may be rewritten (a reduce inside an outer loop)
     }
     if (red_lanes == 1) return accs;
-    // horizontal: fold the lanes of the vector accumulator
-    Val h = b_.gep(accs[0], 0);
-    for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(accs[0], l));
-    return {h};
+    // horizontal: fold the lanes of each vector accumulator
+    std::vector<Val> folded;
+    for (Val acc : accs) {
+      Val h = b_.gep(acc, 0);
+      for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(acc, l));
+      folded.push_back(h);
+    }
+    return folded;
   }
 
   Val emit_gather(const UOp* u, Index& idx, Val gate) {

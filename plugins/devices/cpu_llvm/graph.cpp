@@ -1,5 +1,8 @@
 // Graphs: a launch list checked once at creation. A replay only confirms each launch names
 // the same program and grid and binds valid buffers and variables, then runs it.
+#include <chrono>
+#include <cstdio>
+
 #include "errors.h"
 #include "launch_plan.h"
 
@@ -38,7 +41,15 @@ void launch_graph(Device& dev, Graph& graph, const kiln_launch* launches, uint32
         fail(KILN_ERR_INVALID, "cpu_llvm: graph launch " + std::to_string(i) +
                                    " changes global_size; a graph's grids are fixed at creation");
     check_bindings(*step.program, l);
+    if (dev.debug_level < 2) {
+      execute(dev, *step.program, l, step.grid);
+      continue;
+    }
+    // KILN_DEBUG>=2: each replayed kernel's time, for per-kernel profiles of a Jit step
+    auto t0 = std::chrono::steady_clock::now();
     execute(dev, *step.program, l, step.grid);
+    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "kiln: replay %u %s %.3f us\n", i, step.program->name.c_str(), us);
   }
 }
 

@@ -66,45 +66,47 @@ Tensor q6k_dequantize(const Tensor& bytes, int64_t rows, int64_t cols) {
   return Tensor::cat(quarters, 3).reshape({rows, cols});
 }
 
-// y (1, rows) = x (1, cols) . dequant(W)^T, one reduce over (super-block, half, 16-group,
+// y (L, rows) = x (L, cols) . dequant(W)^T, one reduce over (super-block, half, 16-group,
 // element) summing the four quarters, so every index stays linear in the loop counters
-Tensor q6k_gemv(const Tensor& x, const Matrix& m) {
-  const int64_t rows = m.w.dim(0), cols = m.w.dim(1), nsb = cols / quant::QK_K;
+Tensor q6k_matmul(const Tensor& x, const Matrix& m) {
+  const int64_t rows = m.w.dim(0), cols = m.w.dim(1), nsb = cols / quant::QK_K, L = x.dim(0);
   Q6KParts p = q6k_parts(m.bytes, rows, nsb);
-  Tensor xq = x.contiguous().reshape({nsb, 2, 4, 2, 16});
+  Tensor xq = x.contiguous().reshape({L, 1, nsb, 2, 4, 2, 16});
   Tensor total;
   for (int j = 0; j < 4; ++j) {
-    Tensor xj = xq.slice(2, j, j + 1).reshape({1, nsb, 2, 2, 16});
-    Tensor term = q6k_quarter(p, j / 2, j % 2).cast(DType::F32) * q6k_scale(p, j) * xj;
+    Tensor xj = xq.slice(4, j, j + 1).reshape({L, 1, nsb, 2, 2, 16});
+    Tensor term = (q6k_quarter(p, j / 2, j % 2).cast(DType::F32) * q6k_scale(p, j)).reshape({1, rows, nsb, 2, 2, 16}) * xj;
     total = total.defined() ? total + term : term;
   }
-  return total.sum({1, 2, 3, 4}).reshape({1, rows});
+  return total.sum({2, 3, 4, 5}).reshape({L, rows});
 }
 
 // Q8_0/Q4_0/Q4_1: one reduce over (block, element) with the nibble halves kept apart
-Tensor block32_gemv(const Tensor& x, const Matrix& m) {
-  const int64_t rows = m.w.dim(0), cols = m.w.dim(1), nb = cols / quant::QK;
+Tensor block32_matmul(const Tensor& x, const Matrix& m) {
+  const int64_t rows = m.w.dim(0), cols = m.w.dim(1), nb = cols / quant::QK, L = x.dim(0);
   Tensor xr = x.contiguous();  // computed once, not inside every output's reduce
   if (m.type == WeightType::Q8_0) {
     Tensor q = m.bytes.reinterpret(DType::I8, {rows, nb, 34}).slice(-1, 2, 34).cast(DType::F32);
-    return (q * block_half(m.bytes, rows, nb, 17, 0) * xr.reshape({1, nb, 32})).sum({-2, -1}).reshape({1, rows});
+    Tensor w = (q * block_half(m.bytes, rows, nb, 17, 0)).reshape({1, rows, nb, 32});
+    return (w * xr.reshape({L, 1, nb, 32})).sum({-2, -1}).reshape({L, rows});
   }
   const int64_t block_bytes = m.type == WeightType::Q4_0 ? 18 : 20;
   Tensor qs = m.bytes.reinterpret(DType::U8, {rows, nb, block_bytes}).slice(-1, block_bytes - 16, block_bytes);
   Tensor lo = qs.bitwise_and(qs.scalar_like(15)).cast(DType::F32), hi = qs.shr(qs.scalar_like(4)).cast(DType::F32);
-  Tensor xb = xr.reshape({nb, 2, 16});
-  Tensor x_lo = xb.slice(1, 0, 1).reshape({1, nb, 16}), x_hi = xb.slice(1, 1, 2).reshape({1, nb, 16});
+  Tensor xb = xr.reshape({L, 1, nb, 2, 16});
+  Tensor x_lo = xb.slice(3, 0, 1).reshape({L, 1, nb, 16}), x_hi = xb.slice(3, 1, 2).reshape({L, 1, nb, 16});
   Tensor wl, wh;
   if (m.type == WeightType::Q4_0) {
-    Tensor d = block_half(m.bytes, rows, nb, 9, 0);
-    wl = (lo - 8.0) * d;
-    wh = (hi - 8.0) * d;
+    // d * (q - 8) as q * d + (-8 d): one FMA per element, the offset once per block
+    Tensor d = block_half(m.bytes, rows, nb, 9, 0), off = d * -8.0;
+    wl = lo * d + off;
+    wh = hi * d + off;
   } else {
     Tensor d = block_half(m.bytes, rows, nb, 10, 0), mn = block_half(m.bytes, rows, nb, 10, 1);
     wl = lo * d + mn;
     wh = hi * d + mn;
   }
-  return (wl * x_lo + wh * x_hi).sum({-2, -1}).reshape({1, rows});
+  return (wl.reshape({1, rows, nb, 16}) * x_lo + wh.reshape({1, rows, nb, 16}) * x_hi).sum({-2, -1}).reshape({L, rows});
 }
 
 }  // namespace
@@ -141,8 +143,8 @@ Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, in
   }
 }
 
-Tensor quantized_gemv(const Tensor& x, const Matrix& m) {
-  return m.type == WeightType::Q6_K ? q6k_gemv(x, m) : block32_gemv(x, m);
+Tensor quantized_matmul(const Tensor& x, const Matrix& m) {
+  return m.type == WeightType::Q6_K ? q6k_matmul(x, m) : block32_matmul(x, m);
 }
 
 }  // namespace kiln::llama

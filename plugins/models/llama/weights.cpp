@@ -92,14 +92,18 @@ class Loader {
 
 Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias) {
   Tensor y;
-  if (m.bytes.defined() && x.dim(0) == 1) {
-    y = quantized_gemv(x, m);
-  } else {
+  if (m.bytes.defined()) {
+    y = quantized_matmul(x, m);
+  } else if (x.dim(0) == 1) {
     y = x.matmul(m.w.transpose(-1, -2));
-    // a (rows, out) kernel boundary: the matmul then gets the 2-d register-tiled lowering
-    // instead of being realized in the packed path's 5-d shape (5-20x slower on the CPU)
-    if (x.dim(0) > 1) y = y.contiguous();
+  } else {
+    // (L, 1, in) * (1, out, in) summed over in: both operands stream along the reduce axis, which
+    // the CPU lowers as dot tiles reading the weights where they lie (no panel copy per call)
+    const int64_t L = x.dim(0), out = m.w.dim(0), in = m.w.dim(1);
+    y = (x.reshape({L, 1, in}) * m.w.cast(DType::F32).reshape({1, out, in})).sum({-1}).reshape({L, out});
   }
+  // a (rows, out) kernel boundary for prefill: later ops read the product, not its reduce
+  if (x.dim(0) > 1) y = y.contiguous();
   return bias.defined() ? y + bias : y;
 }
 

@@ -49,7 +49,8 @@ bool kept_quantized(WeightType type);
 // The lazy dequantization of a GGUF block-quantized matrix held as raw bytes: (rows, cols)
 // F32, equal to kiln::dequantize bit for bit (quant_matrix.cpp).
 Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols);
-// x (1, cols) -> (1, rows) reading the quantized blocks of m in place (decode GEMVs).
-Tensor quantized_gemv(const Tensor& x, const Matrix& m);
+// x (L, cols) -> (L, rows) reading the quantized blocks of m in place (decode GEMVs, prefill
+// dot tiles).
+Tensor quantized_matmul(const Tensor& x, const Matrix& m);
 
 }  // namespace kiln::llama
