@@ -225,6 +225,26 @@ TEST_CASE("llama plugin: after warmup no prompt length compiles a kernel") {
   CHECK(lm.decode_kernels() > 0);
 }
 
+TEST_CASE("llama plugin: a sliding-window ring can go back only while it holds the window") {
+  llama::LMOptions o;
+  o.prefill_chunk = 8;
+  o.context = 64;
+  llama::LlamaLM lm(ModelSource::open(fixture_dir("mistral_swa")), o);  // window 8, ring of 15
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 40; ++i) ids.push_back(static_cast<int32_t>((i * 37 + 11) % 256));
+  std::vector<float> want = lm.forward(ids, 0);
+  // positions 31..37 are still in the ring (it holds 25..39): re-running 38, 39 gives the same logits
+  std::vector<int32_t> tail(ids.end() - 2, ids.end());
+  std::vector<float> again = lm.forward(tail, 38);
+  double diff = 0;
+  for (size_t i = 0; i < want.size(); ++i) diff = std::max(diff, double(std::abs(want[i] - again[i])));
+  CHECK(diff < 1e-5);
+  // position 30 needs 23..29, already overwritten
+  std::vector<int32_t> one{5};
+  CHECK_THROWS_WITH(lm.forward(one, 30), Catch::Contains("cannot go back to position 30"));
+  CHECK_NOTHROW(lm.forward(one, 0));  // a new sequence
+}
+
 TEST_CASE("llama plugin: sliding-window rings compile no kernel after warmup, wrapping or not") {
   ModelSource src = ModelSource::open(fixture_dir("mistral_swa"));
   llama::LMOptions o;

@@ -42,7 +42,9 @@ class KVCache {
 
   // Binds the ring layers' write offsets for a step that writes `length` rows at
   // `start_pos` (their Variables are read by captured kernels at each replay, like `start`
-  // below). Call before every step when any layer is a ring.
+  // below). Call before every step when any layer is a ring. Going back to an earlier
+  // position is an Error once a ring no longer holds the window before it (position 0
+  // always starts a new sequence).
   void set_position(int64_t start_pos, int64_t length);
 
   // Writes k, v (1, kv_heads, L, head_dim) of `slot` at positions [start, start + L).
@@ -76,6 +78,7 @@ class KVCache {
   std::vector<int> ring_of_;  // index into rings_, -1 for full layers
   std::vector<Ring> rings_;
   int64_t slots_ = 0, context_ = 0, max_write_ = 1;
+  int64_t written_hi_ = -1;  // highest position written since position 0 (padding included)
 };
 
 }  // namespace kiln::nn

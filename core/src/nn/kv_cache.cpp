@@ -2,6 +2,8 @@
 // position; sliding-window layers as rings (see kv_cache.h for the layout).
 #include "kiln/kv_cache.h"
 
+#include <algorithm>
+
 #include "kiln/error.h"
 #include "kiln/nn.h"
 
@@ -65,6 +67,18 @@ void KVCache::set_position(int64_t start_pos, int64_t length) {
     throw Error("KVCache: a write of " + std::to_string(length) + " rows at position " +
                 std::to_string(start_pos) + " (at most " + std::to_string(max_write_) +
                 " rows, position >= 0)");
+  // a ring keeps only its last `size` positions: going back (start_pos at or below the
+  // highest position written) works while the window before start_pos is still there
+  if (start_pos > 0 && start_pos <= written_hi_) {
+    for (const Ring& r : rings_) {
+      const int64_t window = r.size - max_write_ + 1, oldest = written_hi_ - r.size + 1;
+      if (std::max<int64_t>(0, start_pos - window + 1) < oldest)
+        throw Error("KVCache: cannot go back to position " + std::to_string(start_pos) + " after position " +
+                    std::to_string(written_hi_) + " was written: sliding-window layers keep the last " +
+                    std::to_string(r.size) + " positions only (start a new sequence at 0)");
+    }
+  }
+  written_hi_ = start_pos == 0 ? length - 1 : std::max(written_hi_, start_pos + length - 1);
   for (Ring& r : rings_) {
     const int64_t o = start_pos % r.size;
     r.at.bind(max_write_ + o);
