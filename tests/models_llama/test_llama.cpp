@@ -225,6 +225,18 @@ TEST_CASE("llama plugin: after warmup no prompt length compiles a kernel") {
   CHECK(lm.decode_kernels() > 0);
 }
 
+TEST_CASE("llama plugin: a Qwen2 with one full and one sliding layer (full cache + ring) matches transformers") {
+  // layer 0 full attention, layer 1 window 6; 20 + 60 positions (transformers' KV cache)
+  for (int64_t chunk : {4, 8, 64}) check_against_transformers("qwen2_swa_mixed", "", 1e-4, chunk, "expected.json", 512);
+  llama::LMOptions o;
+  o.prefill_chunk = 8;
+  o.context = 512;
+  llama::LlamaLM lm(ModelSource::open(fixture_dir("qwen2_swa_mixed")), o);
+  CHECK_FALSE(lm.cache().is_ring(0));
+  CHECK(lm.cache().is_ring(1));
+  CHECK(lm.cache().positions(1) == 6 + 8 - 1);
+}
+
 TEST_CASE("llama plugin: a sliding-window ring can go back only while it holds the window") {
   llama::LMOptions o;
   o.prefill_chunk = 8;
