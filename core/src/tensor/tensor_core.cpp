@@ -186,7 +186,8 @@ void realize_all(std::vector<Tensor*> tensors) {
 
 Tensor Tensor::contiguous() const {
   const UOpRef& n = node_of(*this, "contiguous");
-  if (n->realized() || n->op == Op::Buffer) return *this;
+  // already a boundary (realized, or a pending contiguous): a second one would only copy it
+  if (n->realized() || n->op == Op::Buffer || n->op == Op::Contiguous) return *this;
   return Tensor(make_contiguous(n));
 }
 

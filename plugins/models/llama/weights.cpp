@@ -1,5 +1,8 @@
 #include "weights.h"
 
+#include <cstring>
+#include <optional>
+
 #include "kiln/error.h"
 #include "kiln/quant.h"
 
@@ -57,6 +60,36 @@ class Loader {
     return Matrix{plain(r), Tensor(), r.type};
   }
 
+  // Matrices read by the same input (Q/K/V, gate/up) stacked by rows into one upload, so one
+  // kernel computes them all: rows stay whole blocks, so raw bytes stack for every encoding
+  // kept as stored. Empty when the parts' encodings or column counts differ (mixed GGUF
+  // quantizations): they then stay separate.
+  std::optional<Matrix> stacked(const std::vector<const TensorRef*>& parts) {
+    const WeightType type = parts[0]->type;
+    const bool raw = kept_quantized(type) || is_plain(type);
+    int64_t rows = 0;
+    size_t nbytes = 0;
+    for (const TensorRef* r : parts) {
+      if (r->type != type || r->shape.size() != 2 || r->shape[1] != parts[0]->shape[1] || !raw) return std::nullopt;
+      rows += r->shape[0];
+      nbytes += r->nbytes;
+    }
+    std::vector<std::byte> host(nbytes);
+    size_t at = 0;
+    for (const TensorRef* r : parts) {
+      std::memcpy(host.data() + at, r->data.data(), r->nbytes);
+      at += r->nbytes;
+    }
+    const int64_t cols = parts[0]->shape[1];
+    bytes_ += nbytes;
+    if (kept_quantized(type)) {
+      Tensor bytes = Tensor::from_host(host.data(), nbytes, DType::U8, {static_cast<int64_t>(nbytes)}, device_);
+      return Matrix{dequantized_matrix(bytes, type, rows, cols), bytes, type};
+    }
+    const auto dtype = static_cast<DType>(weight_type_info(type).dtype);
+    return Matrix{Tensor::from_host(host.data(), nbytes, dtype, {rows, cols}, device_), Tensor(), type};
+  }
+
   // A vector used elementwise (norm weights, biases): always F32.
   Tensor vec(const TensorRef& r) {
     Tensor t = plain(r);
@@ -90,7 +123,9 @@ class Loader {
 
 }  // namespace
 
-Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias) {
+Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias) {
+  // the input computed once (a norm, silu * up), not again inside every output's reduce
+  const Tensor x = x_in.contiguous();
   Tensor y;
   if (m.bytes.defined()) {
     y = quantized_matmul(x, m);
@@ -138,9 +173,19 @@ Weights load_weights(const ModelSource& source, const Hparams& h, Device* device
     LayerWeights lw;
     lw.attn_norm = L.get_vec(n("input_layernorm.weight", "attn_norm.weight"), H);
     lw.ffn_norm = L.get_vec(n("post_attention_layernorm.weight", "ffn_norm.weight"), H);
-    lw.wq = L.get_matrix(n("self_attn.q_proj.weight", "attn_q.weight"), {q_out, H});
-    lw.wk = L.get_matrix(n("self_attn.k_proj.weight", "attn_k.weight"), {kv_out, H});
-    lw.wv = L.get_matrix(n("self_attn.v_proj.weight", "attn_v.weight"), {kv_out, H});
+    const TensorRef& rq = L.require(n("self_attn.q_proj.weight", "attn_q.weight"));
+    const TensorRef& rk = L.require(n("self_attn.k_proj.weight", "attn_k.weight"));
+    const TensorRef& rv = L.require(n("self_attn.v_proj.weight", "attn_v.weight"));
+    L.check(rq, {q_out, H});
+    L.check(rk, {kv_out, H});
+    L.check(rv, {kv_out, H});
+    if (std::optional<Matrix> qkv = L.stacked({&rq, &rk, &rv})) {
+      lw.wqkv = std::move(*qkv);
+    } else {
+      lw.wq = L.matrix(rq);
+      lw.wk = L.matrix(rk);
+      lw.wv = L.matrix(rv);
+    }
     lw.wo = L.get_matrix(n("self_attn.o_proj.weight", "attn_output.weight"), {H, q_out});
     lw.bq = L.opt_vec(n("self_attn.q_proj.bias", "attn_q.bias"), q_out);
     lw.bk = L.opt_vec(n("self_attn.k_proj.bias", "attn_k.bias"), kv_out);
@@ -152,8 +197,16 @@ Weights load_weights(const ModelSource& source, const Hparams& h, Device* device
       if (!lw.q_norm.defined()) L.require(n("self_attn.q_norm.weight", "attn_q_norm.weight"));
       if (!lw.k_norm.defined()) L.require(n("self_attn.k_norm.weight", "attn_k_norm.weight"));
     }
-    lw.w_gate = L.get_matrix(n("mlp.gate_proj.weight", "ffn_gate.weight"), {h.ffn, H});
-    lw.w_up = L.get_matrix(n("mlp.up_proj.weight", "ffn_up.weight"), {h.ffn, H});
+    const TensorRef& rg = L.require(n("mlp.gate_proj.weight", "ffn_gate.weight"));
+    const TensorRef& ru = L.require(n("mlp.up_proj.weight", "ffn_up.weight"));
+    L.check(rg, {h.ffn, H});
+    L.check(ru, {h.ffn, H});
+    if (std::optional<Matrix> gu = L.stacked({&rg, &ru})) {
+      lw.w_gate_up = std::move(*gu);
+    } else {
+      lw.w_gate = L.matrix(rg);
+      lw.w_up = L.matrix(ru);
+    }
     lw.w_down = L.get_matrix(n("mlp.down_proj.weight", "ffn_down.weight"), {H, h.ffn});
     w.layers.push_back(std::move(lw));
   }

@@ -26,10 +26,13 @@ Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor());
 
 struct LayerWeights {
   Tensor attn_norm, ffn_norm;
-  Matrix wq, wk, wv, wo;
+  // Q, K and V stacked by rows (q_out + 2 kv_out, hidden) when their encodings agree; else
+  // wqkv.w is undefined and wq/wk/wv hold them apart
+  Matrix wqkv, wq, wk, wv, wo;
   Tensor bq, bk, bv, bo;  // optional
   Tensor q_norm, k_norm;  // optional (Qwen3), (head_dim)
-  Matrix w_gate, w_up, w_down;
+  // gate and up stacked likewise (2 ffn, hidden), or apart in w_gate/w_up
+  Matrix w_gate_up, w_gate, w_up, w_down;
 };
 
 struct Weights {
