@@ -1,6 +1,7 @@
 // A few end-to-end values computed by hand (the full differential suite lives in tests/opsuite).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kiln/nn.h"
@@ -62,6 +63,45 @@ TEST_CASE("attention with a causal mask matches a hand computation") {
   double w0 = std::exp(2.0 * 1), w1 = std::exp(2.0 * 2);
   CHECK(r[0] == Approx(1.0));
   CHECK(r[1] == Approx((w0 * 1 + w1 * 2) / (w0 + w1)));
+}
+
+TEST_CASE("attention over a key ring equals sliding-window attention over all keys") {
+  // keys of 40 positions; a ring of 9 rows holds the last 9 of them (position p in row p % 9)
+  const int64_t n = 40, R = 9, W = 6, D = 16;
+  std::vector<float> k = Tensor::randn({1, 2, n, D}, 11).to_vector<float>();
+  std::vector<float> v = Tensor::randn({1, 2, n, D}, 12).to_vector<float>();
+  Tensor kf = Tensor::from_vector(k, {1, 2, n, D}), vf = Tensor::from_vector(v, {1, 2, n, D});
+  Variable pos("ring_test_pos", 0, n - 3);
+  for (int64_t p : {0, 4, 8, 9, 17, 37}) {  // queries p, p+1, p+2: the ring holds up to p + 2
+    std::vector<float> kr(2 * R * D, 0.0f), vr(2 * R * D, 0.0f);
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t x = std::max<int64_t>(0, p + 3 - R); x < p + 3; ++x)
+        for (int64_t d = 0; d < D; ++d) {
+          kr[(h * R + x % R) * D + d] = k[(h * n + x) * D + d];
+          vr[(h * R + x % R) * D + d] = v[(h * n + x) * D + d];
+        }
+    Tensor q = Tensor::randn({1, 4, 3, D}, 13 + static_cast<uint64_t>(p));
+    nn::AttentionOptions o;
+    o.causal = true;
+    o.sliding_window = W;
+    o.q_offset_var = pos;
+    pos.bind(p);
+    std::vector<float> want = nn::scaled_dot_product_attention(q, kf, vf, o).to_vector<float>();
+    o.ring = true;
+    std::vector<float> got =
+        nn::scaled_dot_product_attention(q, Tensor::from_vector(kr, {1, 2, R, D}),
+                                         Tensor::from_vector(vr, {1, 2, R, D}), o)
+            .to_vector<float>();
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Approx(want[i]).margin(1e-6));
+  }
+  nn::AttentionOptions bad;
+  bad.causal = true;
+  bad.sliding_window = R + 1;
+  bad.ring = true;
+  Tensor r = Tensor::zeros({1, 1, R, D});
+  CHECK_THROWS_WITH(nn::scaled_dot_product_attention(Tensor::zeros({1, 1, 1, D}), r, r, bad),
+                    Catch::Contains("key ring of 9 rows"));
 }
 
 TEST_CASE("reinterpret: Q8_0-style blocks read as f16 scales and i8 quants, dequantized in a kernel") {

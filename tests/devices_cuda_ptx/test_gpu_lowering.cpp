@@ -111,3 +111,22 @@ TEST_CASE("cuda_ptx lowering: decode attention splits the keys across a warp", "
   CHECK(has_op(attn, KILN_IR_IF));
   assemble(attn);
 }
+
+TEST_CASE("cuda_ptx lowering: decode attention over a sliding-window key ring",
+          "[cuda_ptx][lowering]") {
+  // a ring of 71 rows (window 64 + chunk 8 - 1) read at a symbolic position up to 4095
+  Tensor q = Tensor::randn({1, 8, 1, 64}, 5).contiguous().realize();
+  Tensor k = Tensor::randn({1, 2, 71, 64}, 6).contiguous().realize();
+  Tensor v = Tensor::randn({1, 2, 71, 64}, 7).contiguous().realize();
+  nn::AttentionOptions opt;
+  opt.causal = true;
+  opt.sliding_window = 64;
+  opt.ring = true;
+  opt.q_offset_var = Variable("ring_pos", 0, 4095);
+  Tensor o = nn::scaled_dot_product_attention(q, k, v, opt);
+  detail::LoweredKernel attn = lower_last(o, gpu_caps());
+  CHECK(attn.local_size[0] == 32);
+  CHECK(has_op(attn, KILN_IR_SHFL_XOR));
+  CHECK(has_op(attn, KILN_IR_MOD));  // key position -> ring row
+  assemble(attn);
+}

@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -55,20 +58,22 @@ double max_abs_diff(const std::vector<float>& a, const json& b) {
   return m;
 }
 
-void check_against_transformers(const std::string& name, const std::string& file, double tol, int64_t chunk,
-                                const std::string& expected_file = "expected.json") {
+void check_against_transformers(const std::string& name, const std::string& file, double tol,
+                                int64_t chunk, const std::string& expected_file = "expected.json",
+                                int64_t context = 128) {
   json exp = expected(name, expected_file);
   ModelSource src = ModelSource::open(fixture_dir(name) + file);
   llama::LMOptions o;
   o.prefill_chunk = chunk;
-  o.context = 128;
+  o.context = context;
   llama::LlamaLM lm(src, o);
   std::vector<int32_t> prompt = exp["prompt_ids"].get<std::vector<int32_t>>();
   std::vector<float> logits;
-  std::vector<int32_t> got = greedy(lm, prompt, 32, &logits);
-  INFO(name << file << " chunk " << chunk);
+  auto want = exp["greedy"].get<std::vector<int32_t>>();
+  std::vector<int32_t> got = greedy(lm, prompt, static_cast<int>(want.size()), &logits);
+  INFO(name << file << " chunk " << chunk << " context " << context);
   CHECK(max_abs_diff(logits, exp["logits"]) < tol);
-  CHECK(got == exp["greedy"].get<std::vector<int32_t>>());
+  CHECK(got == want);
 }
 
 }  // namespace
@@ -78,6 +83,75 @@ TEST_CASE("llama plugin: safetensors f32 fixtures match transformers") {
     check_against_transformers(name, "", 1e-4, 8);   // 20-token prompt: chunks of 8, 8, 4 (padded)
     check_against_transformers(name, "", 1e-4, 64);  // one padded chunk
   }
+}
+
+TEST_CASE(
+    "llama plugin: sliding-window layers keep a ring and match transformers 80 tokens past the "
+    "window") {
+  // expected_long.json: transformers' own KV-cache generation, 20 + 80 positions, window 8
+  for (int64_t chunk : {3, 8, 64})
+    check_against_transformers("mistral_swa", "", 1e-4, chunk, "expected_long.json", 512);
+  // the ring holds window + chunk - 1 positions (+ a chunk of padding each side), whatever the
+  // context
+  for (int64_t context : {128, 4096}) {
+    llama::LMOptions o;
+    o.prefill_chunk = 8;
+    o.context = context;
+    llama::LlamaLM lm(ModelSource::open(fixture_dir("mistral_swa")), o);
+    for (size_t i = 0; i < lm.cache().layers(); ++i) {
+      CHECK(lm.cache().is_ring(i));
+      CHECK(lm.cache().positions(i) == 8 + 8 - 1);
+    }
+    CHECK(lm.cache_bytes() ==
+          2u /*layers*/ * 2 /*k, v*/ * 2 /*kv heads*/ * (8 + 15 + 7) * 16 /*head_dim*/ * 4);
+  }
+}
+
+TEST_CASE("llama plugin: dynamic NTK RoPE past max_position_embeddings matches transformers") {
+  // max_position_embeddings 16 under a 20-token prompt and 44 generated tokens: the base is
+  // rescaled for the prompt and again at every decode step (transformers' KV-cache generation)
+  json exp = expected("llama_dynamic");
+  REQUIRE(exp["greedy"] != exp["default_rope_greedy"]);  // the fixture tells the two apart
+  for (int64_t chunk : {8, 64}) check_against_transformers("llama_dynamic", "", 1e-4, chunk);
+  llama::LMOptions o;
+  o.prefill_chunk = 8;
+  llama::LlamaLM lm(ModelSource::open(fixture_dir("llama_dynamic")), o);
+  CHECK(lm.context_length() == 64);  // default context: factor 4 times the trained 16
+  lm.warmup();
+  auto before = runtime_stats();
+  for (int len : {3, 15, 16, 17, 30}) {
+    std::vector<int32_t> ids(static_cast<size_t>(len), 5);
+    lm.forward(ids, 0);
+    std::vector<int32_t> one{7};
+    lm.forward(one, len);
+  }
+  CHECK(runtime_stats().kernels_compiled == before.kernels_compiled);
+}
+
+TEST_CASE(
+    "llama plugin: a RoPE type kiln does not implement is an error naming the file, field and "
+    "type") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("kiln_rope_type_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  json cfg = expected("llama3_gqa", "config.json");
+  cfg.erase("rope_parameters");
+  cfg["rope_scaling"] = {{"rope_type", "longrope"},
+                         {"rope_theta", 10000.0},
+                         {"short_factor", json::array()},
+                         {"long_factor", json::array()}};
+  std::ofstream(dir / "config.json") << cfg.dump();
+  fs::copy_file(fixture_dir("llama3_gqa") + "/model.safetensors", dir / "model.safetensors",
+                fs::copy_options::overwrite_existing);
+  llama::LMOptions o;
+  CHECK_THROWS_WITH(llama::LlamaLM(ModelSource::open(dir.string()), o),
+                    Catch::Contains("config.json") && Catch::Contains("rope_scaling") &&
+                        Catch::Contains("'longrope' is not supported"));
+  cfg["rope_scaling"] = {{"type", "dynamic"}};  // dynamic without its factor
+  std::ofstream(dir / "config.json") << cfg.dump();
+  CHECK_THROWS_WITH(llama::LlamaLM(ModelSource::open(dir.string()), o),
+                    Catch::Contains("rope_scaling: rope type 'dynamic' needs 'factor'"));
+  fs::remove_all(dir);
 }
 
 TEST_CASE("llama plugin: bf16 safetensors (cast to f32 inside the kernels) match transformers on the same weights") {
@@ -149,6 +223,60 @@ TEST_CASE("llama plugin: after warmup no prompt length compiles a kernel") {
   CHECK(after.kernels_compiled == before.kernels_compiled);
   CHECK(after.schedules_built == before.schedules_built);
   CHECK(lm.decode_kernels() > 0);
+}
+
+TEST_CASE("llama plugin: a Qwen2 with one full and one sliding layer (full cache + ring) matches transformers") {
+  // layer 0 full attention, layer 1 window 6; 20 + 60 positions (transformers' KV cache)
+  for (int64_t chunk : {4, 8, 64}) check_against_transformers("qwen2_swa_mixed", "", 1e-4, chunk, "expected.json", 512);
+  llama::LMOptions o;
+  o.prefill_chunk = 8;
+  o.context = 512;
+  llama::LlamaLM lm(ModelSource::open(fixture_dir("qwen2_swa_mixed")), o);
+  CHECK_FALSE(lm.cache().is_ring(0));
+  CHECK(lm.cache().is_ring(1));
+  CHECK(lm.cache().positions(1) == 6 + 8 - 1);
+}
+
+TEST_CASE("llama plugin: a sliding-window ring can go back only while it holds the window") {
+  llama::LMOptions o;
+  o.prefill_chunk = 8;
+  o.context = 64;
+  llama::LlamaLM lm(ModelSource::open(fixture_dir("mistral_swa")), o);  // window 8, ring of 15
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 40; ++i) ids.push_back(static_cast<int32_t>((i * 37 + 11) % 256));
+  std::vector<float> want = lm.forward(ids, 0);
+  // positions 31..37 are still in the ring (it holds 25..39): re-running 38, 39 gives the same logits
+  std::vector<int32_t> tail(ids.end() - 2, ids.end());
+  std::vector<float> again = lm.forward(tail, 38);
+  double diff = 0;
+  for (size_t i = 0; i < want.size(); ++i) diff = std::max(diff, double(std::abs(want[i] - again[i])));
+  CHECK(diff < 1e-5);
+  // position 30 needs 23..29, already overwritten
+  std::vector<int32_t> one{5};
+  CHECK_THROWS_WITH(lm.forward(one, 30), Catch::Contains("cannot go back to position 30"));
+  CHECK_NOTHROW(lm.forward(one, 0));  // a new sequence
+}
+
+TEST_CASE("llama plugin: sliding-window rings compile no kernel after warmup, wrapping or not") {
+  ModelSource src = ModelSource::open(fixture_dir("mistral_swa"));
+  llama::LMOptions o;
+  o.prefill_chunk = 8;
+  o.context = 64;
+  llama::LlamaLM lm(src, o);
+  REQUIRE(lm.cache().is_ring(0));
+  lm.warmup();
+  auto before = runtime_stats();
+  for (int len : {1, 5, 8, 13, 22, 40, 57}) {  // ring of 15: chunks that wrap and chunks that don't
+    std::vector<int32_t> ids(static_cast<size_t>(len), 5);
+    lm.forward(ids, 0);
+    for (int p = len; p < std::min(len + 20, 64); ++p) {
+      std::vector<int32_t> one{7};
+      lm.forward(one, p);
+    }
+  }
+  auto after = runtime_stats();
+  CHECK(after.kernels_compiled == before.kernels_compiled);
+  CHECK(after.schedules_built == before.schedules_built);
 }
 
 TEST_CASE("llama plugin: bad input is a clear error") {

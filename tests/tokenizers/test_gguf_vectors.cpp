@@ -2,6 +2,8 @@
 // listed ids (no BOS), and decoding them must give the text back.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "test_data.h"
@@ -43,8 +45,9 @@ std::vector<Vector> read_vectors(const std::string& name) {
   return result;
 }
 
-void check_vocab(const std::string& name, bool round_trip) {
-  const kiln::Tokenizer& tok = kiln::test::cached_tokenizer(kiln::test::tokenizer_data("vocab/ggml-vocab-" + name + ".gguf"));
+void check_vocab(const std::string& name, bool round_trip, const std::filesystem::path& file = {}) {
+  const kiln::Tokenizer& tok = kiln::test::cached_tokenizer(
+      file.empty() ? kiln::test::tokenizer_data("vocab/ggml-vocab-" + name + ".gguf") : file);
   const auto vectors = read_vectors(name);
   CHECK(vectors.size() >= 40);
   for (const Vector& v : vectors) {
@@ -60,6 +63,28 @@ TEST_CASE("GGUF llama-bpe vocabulary matches llama.cpp's vectors", "[tokenizer][
 TEST_CASE("GGUF qwen2 vocabulary matches llama.cpp's vectors", "[tokenizer][gguf]") { check_vocab("qwen2", true); }
 TEST_CASE("GGUF llama-spm vocabulary matches llama.cpp's vectors", "[tokenizer][gguf]") { check_vocab("llama-spm", true); }
 TEST_CASE("GGUF gemma-4 vocabulary matches llama.cpp's vectors", "[tokenizer][gguf]") { check_vocab("gemma-4", true); }
+
+// ggml-vocab-llama-bpe.gguf with tokenizer.ggml.pre = "smaug-bpe" (same length: patched in
+// place, as tools/fixtures/tokenizers/make_smaug_vectors.py made the file llama.cpp ran on)
+std::filesystem::path smaug_vocab() {
+  std::string data =
+      kiln::test::read_all(kiln::test::tokenizer_data("vocab/ggml-vocab-llama-bpe.gguf"));
+  const std::string key = "tokenizer.ggml.pre";
+  const size_t at = data.find(key);
+  REQUIRE(at != std::string::npos);
+  const size_t value = at + key.size() + 12;  // u32 type (string) + u64 length 9
+  REQUIRE(data.compare(value, 9, "llama-bpe") == 0);
+  data.replace(value, 9, "smaug-bpe");
+  const auto path = kiln::test::scratch_dir() / "ggml-vocab-smaug-bpe.gguf";
+  std::ofstream(path, std::ios::binary) << data;
+  return path;
+}
+
+TEST_CASE("GGUF smaug-bpe pre-tokenizer matches llama.cpp's ids", "[tokenizer][gguf]") {
+  // the texts include vocabulary entries that llama-bpe (ignore_merges) keeps whole and
+  // smaug-bpe splits by its merges
+  check_vocab("smaug-bpe", true, smaug_vocab());
+}
 
 TEST_CASE("GGUF vocabularies report their special tokens and add BOS as llama.cpp does", "[tokenizer][gguf]") {
   const auto& llama3 = kiln::test::cached_tokenizer(kiln::test::tokenizer_data("vocab/ggml-vocab-llama-bpe.gguf"));

@@ -1,11 +1,13 @@
 // `kiln bench llm --model PATH`: time to Ready with an empty and with a warm kernel cache,
 // TTFT and prefill speed on a 512-token prompt, decode speed (batch 1), peak RSS and kernels
-// per decode step — and llama.cpp (llama-cpp-python) on the same GGUF and threads, in the
-// same run, as ratios. Each kiln measurement runs in a child process (`--inner`) so cold and
-// warm starts are real process starts.
+// per decode step — and llama.cpp (llama-cpp-python) and tinygrad (tools/bench/peers/
+// tinygrad_peer.py) on the same GGUF, prompt and threads, in the same run, as ratios. Each kiln
+// measurement runs in a child process (`--inner`) so cold and warm starts are real process starts.
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -139,12 +141,70 @@ std::string find_python_with(const std::string& module) {
   return "";
 }
 
+// The end of a child's output, for error messages (Python tracebacks end with the cause).
+std::string tail(const std::string& s, size_t n) {
+  return s.size() <= n ? s : "..." + s.substr(s.size() - n);
+}
+
+// Runs one peer command and records its JSON object as out[key] and the kiln/peer throughput
+// ratios as out["kiln_over_" + key]. A peer that fails, times out or reports an "error" (a
+// file it cannot load) is recorded as such: the bench itself goes on.
+void record_peer(json& out, const std::string& key, const json& kiln, const std::string& cmd,
+                 int timeout_s, const std::string& what) {
+  int rc = 0;
+  std::string res = run_capture(
+      "timeout --kill-after=10 " + std::to_string(timeout_s) + " " + cmd + " 2>&1", &rc);
+  const int status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  if (status == 124 || status == 137) {
+    out[key] = {{"skipped",
+                 what + " timed out after " + std::to_string(timeout_s) + " s (--peer-timeout)"}};
+    return;
+  }
+  if (rc != 0) {
+    out[key] = {{"skipped",
+                 what + " failed (exit status " + std::to_string(status) + "): " + tail(res, 400)}};
+    return;
+  }
+  json peer;
+  try {
+    peer = last_json(res, what.c_str());
+  } catch (const std::exception& e) {
+    out[key] = {{"skipped", e.what()}};
+    return;
+  }
+  out[key] = peer;
+  if (peer.contains("error")) return;
+  json ratio = json::object();
+  for (const char* k : {"prefill_tok_s", "decode_tok_s"})
+    if (peer.value(k, 0.0) > 0) ratio[k] = kiln.value(k, 0.0) / peer[k].get<double>();
+  out["kiln_over_" + key] = ratio;
+}
+
+// tools/bench/peers in the source tree (or $KILN_BENCH_PEERS): the standalone peer scripts.
+fs::path peers_dir() {
+  if (const char* p = std::getenv("KILN_BENCH_PEERS")) return p;
+#ifdef KILN_PEERS_DIR
+  return KILN_PEERS_DIR;
+#else
+  return {};
+#endif
+}
+
 int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
-  Args a(argv, {"--model", "--device", "--context", "--prompt-tokens", "--decode-tokens", "--threads"},
-         {"--inner", "--measure", "--no-peer"});
+  Args a(argv,
+         {"--model", "--device", "--context", "--prompt-tokens", "--decode-tokens", "--threads",
+          "--peer-timeout"},
+         {"--inner", "--measure", "--no-peer", "--no-tinygrad"});
   if (a.has("--inner")) return inner(a);
   const std::string model = a.require("--model");
   const int64_t n_prompt = a.get_int("--prompt-tokens", 512), n_decode = a.get_int("--decode-tokens", 64);
+  // every side runs on the same threads: kiln's children get them as KILN_THREADS
+  const char* env_threads = std::getenv("KILN_THREADS");
+  const int64_t threads = a.get_int("--threads", env_threads ? std::max(1, std::atoi(env_threads))
+                                                             : std::thread::hardware_concurrency());
+  if (threads <= 0) throw Error("bench llm: --threads must be positive");
+  const int peer_timeout = static_cast<int>(a.get_int("--peer-timeout", 1800));
+  if (peer_timeout <= 0) throw Error("bench llm: --peer-timeout must be positive");
   const fs::path cache = fs::temp_directory_path() / ("kiln-bench-llm-" + std::to_string(getpid()));
   fs::remove_all(cache);
   fs::create_directories(cache);
@@ -153,7 +213,8 @@ int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
                      quote(a.get_or("--device", "cpu")) + " --context " +
                      std::to_string(a.get_int("--context", n_prompt + n_decode + 64)) + " --prompt-tokens " +
                      std::to_string(n_prompt) + " --decode-tokens " + std::to_string(n_decode);
-  std::string env = "KILN_CACHE_DIR=" + quote(cache.string()) + " ";
+  std::string env =
+      "KILN_CACHE_DIR=" + quote(cache.string()) + " KILN_THREADS=" + std::to_string(threads) + " ";
   int rc = 0;
   std::string cold_out = run_capture(env + base + " 2>&1", &rc);
   if (rc != 0) throw Error("bench llm: cold start failed: " + cold_out.substr(0, 600));
@@ -166,37 +227,55 @@ int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
   kiln["cold_ready_s"] = cold["ready_s"];
   kiln["warm_ready_s"] = warm["ready_s"];
   kiln.erase("ready_s");
-  json out = {{"model", model}, {"threads", std::thread::hardware_concurrency()}, {"kiln", kiln}};
+  json out = {{"model", model}, {"threads", threads}, {"kiln", kiln}};
+
+  std::string ids;  // the prompt kiln ran, for the peers
+  for (int32_t id : bench_prompt(n_prompt, kiln.value("vocab_size", int64_t{32000})))
+    ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  const bool gguf = model.size() >= 5 && model.substr(model.size() - 5) == ".gguf";
 
   std::string reason;
   if (a.has("--no-peer")) reason = "--no-peer";
-  else if (model.size() < 5 || model.substr(model.size() - 5) != ".gguf") reason = "llama.cpp needs a .gguf file";
+  else if (!gguf)
+    reason = "llama.cpp needs a .gguf file";
   std::string py = reason.empty() ? find_python_with("llama_cpp") : "";
   if (reason.empty() && py.empty()) reason = "no Python with llama_cpp (pip install llama-cpp-python)";
   if (reason.empty()) {
     fs::path script = fs::temp_directory_path() / ("kiln-bench-llm-peer-" + std::to_string(getpid()) + ".py");
     std::ofstream(script) << kLlamaCppPeer;
-    std::string ids;  // the prompt kiln ran
-    for (int32_t id : bench_prompt(n_prompt, kiln.value("vocab_size", int64_t{32000})))
-      ids += (ids.empty() ? "" : ",") + std::to_string(id);
-    std::string res = run_capture(quote(py) + " " + quote(script.string()) + " " + quote(model) + " " +
-                                      std::to_string(n_prompt) + " " + std::to_string(n_decode) + " " +
-                                      std::to_string(a.get_int("--threads", std::thread::hardware_concurrency())) +
-                                      " " + quote(ids) + " 2>&1",
-                                  &rc);
+    record_peer(out, "llama_cpp", kiln,
+                quote(py) + " " + quote(script.string()) + " " + quote(model) + " " +
+                    std::to_string(n_prompt) + " " + std::to_string(n_decode) + " " +
+                    std::to_string(threads) + " " + quote(ids),
+                peer_timeout, "llama.cpp peer");
     fs::remove(script);
-    if (rc != 0) reason = "llama.cpp peer failed: " + res.substr(0, 300);
-    else {
-      json peer = last_json(res, "llama.cpp peer");
-      out["llama_cpp"] = peer;
-      json ratio;
-      for (const char* k : {"prefill_tok_s", "decode_tok_s"})
-        if (peer.value(k, 0.0) > 0) ratio[k] = kiln.value(k, 0.0) / peer[k].get<double>();
-      out["kiln_over_llama_cpp"] = ratio;
-    }
+  } else {
+    out["llama_cpp"] = {{"skipped", reason}};
   }
-  if (!reason.empty()) out["llama_cpp"] = {{"skipped", reason}};
-  out["tinygrad"] = {{"skipped", "tinygrad's LLaMA runner is not wired into this bench yet"}};
+
+  // tinygrad (PyPI): tools/bench/peers/tinygrad_peer.py on the same file, prompt and threads
+  reason.clear();
+  const fs::path tiny_script = peers_dir() / "tinygrad_peer.py";
+  if (a.has("--no-peer"))
+    reason = "--no-peer";
+  else if (a.has("--no-tinygrad"))
+    reason = "--no-tinygrad";
+  else if (!gguf)
+    reason = "tinygrad's LLM runner needs a .gguf file";
+  else if (peers_dir().empty() || !fs::exists(tiny_script))
+    reason = "tinygrad_peer.py not found (" + tiny_script.string() +
+             "; set KILN_BENCH_PEERS to tools/bench/peers)";
+  py = reason.empty() ? find_python_with("tinygrad") : "";
+  if (reason.empty() && py.empty()) reason = "no Python with tinygrad (pip install tinygrad)";
+  if (reason.empty()) {
+    record_peer(out, "tinygrad", kiln,
+                quote(py) + " " + quote(tiny_script.string()) + " --model " + quote(model) +
+                    " --threads " + std::to_string(threads) + " --new-tokens " +
+                    std::to_string(n_decode) + " --prompt-ids " + quote(ids),
+                peer_timeout, "tinygrad peer");
+  } else {
+    out["tinygrad"] = {{"skipped", reason}};
+  }
   if (as_json) std::cout << out.dump() << "\n";
   else std::cout << out.dump(2) << "\n";
   return 0;
@@ -204,6 +283,9 @@ int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
 
 }  // namespace
 
-KILN_BENCH("llm", "LLM load/TTFT/prefill/decode/RSS vs llama.cpp on the same GGUF (--model PATH)", run_bench_llm);
+KILN_BENCH(
+    "llm",
+    "LLM load/TTFT/prefill/decode/RSS vs llama.cpp and tinygrad on the same GGUF (--model PATH)",
+    run_bench_llm);
 
 }  // namespace kiln::cli

@@ -29,6 +29,9 @@ struct RopeParameters {
   std::optional<double> low_freq_factor, high_freq_factor;                               // llama3
   std::vector<double> short_factor, long_factor;                                        // longrope
   nlohmann::json raw = nlohmann::json::object();  // the whole standardized entry
+  // Where the entry came from, for errors: "rope_scaling", "rope_parameters.full_attention",
+  // the GGUF key prefix "llama.rope.scaling", ...
+  std::string field = "rope_parameters";
 };
 
 // The text model's config: config["text_config"] for multimodal checkpoints, else config.

@@ -46,6 +46,9 @@ struct AttentionOptions {
   // earlier keys): query i sits at key position q_offset + i.
   int64_t q_offset = 0;
   std::optional<Variable> q_offset_var;  // symbolic q_offset (decode)
+  // k/v hold a ring of the last Lk positions: key position r is row r mod Lk (a sliding-window
+  // KV cache). Needs causal and a sliding window of at most Lk.
+  bool ring = false;
 };
 // q (B, Hq, Lq, D), k/v (B, Hkv, Lk, D) with Hq a multiple of Hkv (GQA). Computed tiled with an
 // online softmax: the (Lq, Lk) score matrix is never materialized in memory.

@@ -222,7 +222,9 @@ class Lowerer {
       qpos = b_.add(qpos, b_.cast(b_.var(var_slot(*a.q_offset_var), a.q_offset_var->min_value(),
                                          a.q_offset_var->max_value()), idx_t_));
     Val lo = b_.const_int(0, idx_t_), hi = b_.const_int(Lk, idx_t_);
-    if (a.causal) hi = b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(qpos, 1));
+    // a ring holds the last Lk positions: the causal bound alone ends the loop
+    if (a.causal)
+      hi = a.ring ? b_.add_const(qpos, 1) : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(qpos, 1));
     if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(qpos, 1 - a.window));
     Val m = b_.acc(b_.const_float(-INFINITY, f));
     Val l = b_.acc(b_.const_float(0, f));
@@ -243,10 +245,11 @@ class Lowerer {
     } else {
       r = b_.range(lo, hi, KILN_IR_FLAG_REDUCE);
     }
+    Val row = a.ring ? b_.mod_const(r, Lk) : r;  // r >= 0, so C's remainder is the ring slot
     memo_.emplace_back();
     Val dot = -1;
     for (size_t c = 0; c < qv.size(); ++c) {
-      Val prod = b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, r, static_cast<int64_t>(c) * ql, ql));
+      Val prod = b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, row, static_cast<int64_t>(c) * ql, ql));
       dot = dot < 0 ? prod : b_.alu(KILN_IR_ADD, f, dot, prod);
     }
     Val sc = b_.gep(dot, 0);
@@ -257,7 +260,7 @@ class Lowerer {
     Val p = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, sc, m_new));
     b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, corr, p));
     for (size_t c = 0; c < accs.size(); ++c) {
-      Val vv = at(v, hk, r, static_cast<int64_t>(c) * vl, vl);
+      Val vv = at(v, hk, row, static_cast<int64_t>(c) * vl, vl);
       b_.assign(accs[c], b_.alu(KILN_IR_MULADD, f, accs[c], corr, b_.alu(KILN_IR_MUL, f, p, vv)));
     }
     b_.assign(m, m_new);

@@ -44,9 +44,11 @@ struct AttentionArgs {
   int64_t window = 0;    // > 0: keys more than window-1 positions back are masked
   int64_t q_offset = 0;  // query i sits at key position q_offset (+ var) + i
   std::optional<Variable> q_offset_var;
+  // the Lk key rows are a ring: key position r lives in row r mod Lk (sliding-window caches)
+  bool ring = false;
   bool operator==(const AttentionArgs& o) const {
     return scale == o.scale && causal == o.causal && window == o.window && q_offset == o.q_offset &&
-           q_offset_var.has_value() == o.q_offset_var.has_value() &&
+           ring == o.ring && q_offset_var.has_value() == o.q_offset_var.has_value() &&
            (!q_offset_var || *q_offset_var == *o.q_offset_var);
   }
 };

@@ -81,6 +81,7 @@ RopeParameters from_entry(json entry, const json& config, double default_theta, 
   p.short_factor = number_list(entry, "short_factor", where);
   p.long_factor = number_list(entry, "long_factor", where);
   p.raw = std::move(entry);
+  p.field = where;
   return p;
 }
 
@@ -152,6 +153,7 @@ RopeParameters rope_parameters(const gguf::File& file, std::string_view layer_ty
     if (const auto* v = find(".rope.scaling.yarn_beta_slow")) p.beta_slow = v->as_double();
     if (const auto* v = find(".rope.scaling.attn_factor")) p.attention_factor = v->as_double();
   }
+  p.field = arch + ".rope.scaling";
   p.raw = {{"rope_type", p.rope_type}, {"rope_theta", p.rope_theta}};
   if (p.factor) p.raw["factor"] = *p.factor;
   if (p.original_max_position_embeddings) p.raw["original_max_position_embeddings"] = *p.original_max_position_embeddings;

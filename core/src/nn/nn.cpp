@@ -174,13 +174,17 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     throw Error("attention: shapes q " + shape_str(q.shape()) + ", k " + shape_str(k.shape()) +
                 ", v " + shape_str(v.shape()) + " do not fit");
   (void)lq;
-  (void)lk;
   detail::AttentionArgs args;
   args.scale = o.scale ? *o.scale : 1.0 / std::sqrt(static_cast<double>(d));
   args.causal = o.causal;
   args.window = o.sliding_window ? *o.sliding_window : 0;
   if (o.sliding_window && *o.sliding_window <= 0)
     throw Error("attention: sliding window must be positive, got " + std::to_string(*o.sliding_window));
+  if (o.ring && (!o.causal || !o.sliding_window || *o.sliding_window > lk))
+    throw Error(
+        "attention: a key ring of " + std::to_string(lk) +
+        " rows needs causal attention with a sliding window of at most that many positions");
+  args.ring = o.ring;
   args.q_offset = o.q_offset;
   args.q_offset_var = o.q_offset_var;
   Tensor out(detail::make_attention(q.node(), k.node(), v.node(), args));

@@ -25,14 +25,15 @@ double yarn_mscale(double scale, double mscale = 1.0) {
   return scale <= 1.0 ? 1.0 : 0.1 * mscale * std::log(scale) + 1.0;
 }
 
-double need(const std::optional<double>& v, const char* key, const std::string& type) {
-  if (!v) throw Error("rope_scaling: type '" + type + "' needs '" + key + "'");
+double need(const std::optional<double>& v, const char* key, const RopeParameters& p) {
+  if (!v) throw Error(p.field + ": rope type '" + p.rope_type + "' needs '" + key + "'");
   return *v;
 }
 
 }  // namespace
 
-RopeTable rope_table(const RopeParameters& p, int64_t head_dim, int64_t max_position_embeddings) {
+RopeTable rope_table(const RopeParameters& p, int64_t head_dim, int64_t max_position_embeddings,
+                     int64_t seq_len) {
   if (head_dim <= 0 || head_dim % 2 != 0)
     throw Error("rope: head_dim " + std::to_string(head_dim) + " must be positive and even");
   int64_t dim = head_dim;
@@ -43,18 +44,33 @@ RopeTable rope_table(const RopeParameters& p, int64_t head_dim, int64_t max_posi
   RopeTable t;
   t.inv_freq = base_inv_freq(p.rope_theta, dim);
   const std::string& type = p.rope_type;
-  if (type == "default" || type == "dynamic") return t;
+  if (type == "default") return t;
+  if (type == "dynamic") {
+    // dynamic NTK: past the trained context the base grows with the sequence length, in
+    // float32 as transformers computes it from a tensor seq_len
+    const float factor = static_cast<float>(need(p.factor, "factor", p));
+    if (max_position_embeddings <= 0)
+      throw Error(p.field + ": rope type 'dynamic' needs a positive max_position_embeddings");
+    if (seq_len <= max_position_embeddings) return t;
+    float s = factor * static_cast<float>(seq_len) / static_cast<float>(max_position_embeddings) -
+              (factor - 1.0f);
+    float base =
+        static_cast<float>(p.rope_theta) *
+        std::pow(s, static_cast<float>(static_cast<double>(dim) / static_cast<double>(dim - 2)));
+    t.inv_freq = base_inv_freq(base, dim);
+    return t;
+  }
   if (type == "linear") {
-    float f = static_cast<float>(need(p.factor, "factor", type));
+    float f = static_cast<float>(need(p.factor, "factor", p));
     for (auto& v : t.inv_freq) v /= f;
     return t;
   }
   if (type == "llama3") {
-    double factor = need(p.factor, "factor", type);
-    double lo = need(p.low_freq_factor, "low_freq_factor", type);
-    double hi = need(p.high_freq_factor, "high_freq_factor", type);
+    double factor = need(p.factor, "factor", p);
+    double lo = need(p.low_freq_factor, "low_freq_factor", p);
+    double hi = need(p.high_freq_factor, "high_freq_factor", p);
     if (!p.original_max_position_embeddings)
-      throw Error("rope_scaling: type 'llama3' needs 'original_max_position_embeddings'");
+      throw Error(p.field + ": rope type 'llama3' needs 'original_max_position_embeddings'");
     double old_ctx = static_cast<double>(*p.original_max_position_embeddings);
     double low_wavelen = old_ctx / lo, high_wavelen = old_ctx / hi;
     for (auto& v : t.inv_freq) {
@@ -69,7 +85,7 @@ RopeTable rope_table(const RopeParameters& p, int64_t head_dim, int64_t max_posi
     return t;
   }
   if (type == "yarn") {
-    double factor = need(p.factor, "factor", type);
+    double factor = need(p.factor, "factor", p);
     if (p.attention_factor) {
       t.attention_factor = *p.attention_factor;
     } else if (p.mscale && p.mscale_all_dim) {
@@ -100,17 +116,27 @@ RopeTable rope_table(const RopeParameters& p, int64_t head_dim, int64_t max_posi
     }
     return t;
   }
-  throw Error("rope_scaling: rope type '" + type + "' is not supported (default, linear, dynamic, yarn, llama3)");
+  throw Error(p.field + ": rope type '" + type +
+              "' is not supported by kiln (default, linear, dynamic, yarn, llama3)");
+}
+
+bool rope_depends_on_length(const RopeParameters& p) {
+  return p.rope_type == "dynamic";
 }
 
 std::pair<Tensor, Tensor> rope_cos_sin(const Tensor& positions, const RopeTable& table, Device* device) {
   int64_t half = static_cast<int64_t>(table.inv_freq.size());
-  Tensor inv = Tensor::from_vector(table.inv_freq, {1, half}, device);
-  Tensor freqs = positions.cast(DType::F32).reshape({-1, 1}) * inv;
+  return rope_cos_sin(positions, Tensor::from_vector(table.inv_freq, {1, half}, device),
+                      table.attention_factor);
+}
+
+std::pair<Tensor, Tensor> rope_cos_sin(const Tensor& positions, const Tensor& inv_freq,
+                                       double attention_factor) {
+  Tensor freqs = positions.cast(DType::F32).reshape({-1, 1}) * inv_freq.reshape({1, -1});
   Tensor c = freqs.cos(), s = freqs.sin();
-  if (table.attention_factor != 1.0) {
-    c = c * table.attention_factor;
-    s = s * table.attention_factor;
+  if (attention_factor != 1.0) {
+    c = c * attention_factor;
+    s = s * attention_factor;
   }
   return {c, s};
 }

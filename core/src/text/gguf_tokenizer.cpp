@@ -62,6 +62,8 @@ const std::vector<PreType>& pre_types() {
   static const std::vector<PreType> table = {
       {{"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"},
        {kLlama3Regex}, false, true, true},
+      // Smaug (a Llama 3 fine-tune): Llama 3's regex, but merges are not ignored
+      {{"smaug-bpe"}, {kLlama3Regex}},
       {{"qwen2", "deepseek-r1-qwen", "megrez", "stablelm2", "hunyuan"}, {kQwen2Regex}},
       {{"qwen35"}, {kQwen35Regex}},
       {{"gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0", "mellum",

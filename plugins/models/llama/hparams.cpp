@@ -49,6 +49,13 @@ void check_shape(const Hparams& h) {
     throw Error(h.source + ": " + std::to_string(h.heads) + " attention heads are not a multiple of " +
                 std::to_string(h.kv_heads) + " key/value heads");
   if (h.head_dim % 2 != 0) throw Error(h.source + ": head_dim " + std::to_string(h.head_dim) + " must be even");
+  // the RoPE settings are read leniently; building the table once says early (naming the file
+  // and field) when a type or a parameter is not one kiln implements
+  try {
+    nn::rope_table(h.rope, h.head_dim, h.max_positions);
+  } catch (const Error& e) {
+    throw Error(h.source + ": " + e.what());
+  }
 }
 
 Hparams from_hf(const ModelSource& source) {

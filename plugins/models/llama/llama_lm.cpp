@@ -14,8 +14,20 @@ namespace {
 
 int64_t pick_context(const Hparams& h, int64_t requested) {
   if (requested < 0) throw Error("context length " + std::to_string(requested) + " must be positive");
-  int64_t ctx = requested > 0 ? requested : std::min<int64_t>(h.max_positions, 4096);
+  int64_t trained = h.max_positions;
+  // dynamic RoPE exists to run past the trained context: by default up to factor times it
+  if (nn::rope_depends_on_length(h.rope) && h.rope.factor && *h.rope.factor > 1)
+    trained = static_cast<int64_t>(static_cast<double>(trained) * *h.rope.factor);
+  int64_t ctx = requested > 0 ? requested : std::min<int64_t>(trained, 4096);
   return std::max<int64_t>(ctx, 1);
+}
+
+std::vector<float> scaled_inv_freq(const Hparams& h, const Weights& w, int64_t seq_len) {
+  nn::RopeTable t = nn::rope_table(h.rope, h.head_dim, h.max_positions, seq_len);
+  // GGUF llama3 models carry their frequency factors as a tensor
+  if (!w.rope_freq_factors.empty())
+    for (size_t i = 0; i < t.inv_freq.size(); ++i) t.inv_freq[i] /= w.rope_freq_factors[i];
+  return t.inv_freq;
 }
 
 }  // namespace
@@ -29,12 +41,15 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
       rope_(nn::rope_table(h_.rope, h_.head_dim, h_.max_positions)),
       pos_("start_pos", 0, context_ - 1),
       last_("last_index", 0, chunk_ - 1) {
-  if (!w_.rope_freq_factors.empty())
-    for (size_t i = 0; i < rope_.inv_freq.size(); ++i) rope_.inv_freq[i] /= w_.rope_freq_factors[i];
+  rope_.inv_freq = scaled_inv_freq(h_, w_, 0);
+  rope_len_ = h_.max_positions;
+  inv_freq_ =
+      Tensor::from_vector(rope_.inv_freq, {static_cast<int64_t>(rope_.inv_freq.size())}, device_)
+          .realize();
   std::vector<nn::KVLayerSpec> specs;
   for (int64_t i = 0; i < h_.layers; ++i) specs.push_back({h_.kv_heads, h_.head_dim, h_.sliding_window[i]});
-  // a padded prefill chunk starting at the last position writes chunk - 1 rows past it
-  cache_ = nn::KVCache(specs, 1, context_ + chunk_ - 1, DType::F32, device_);
+  // the longest write is a padded prefill chunk; sliding-window layers keep a ring
+  cache_ = nn::KVCache(specs, 1, context_, chunk_, DType::F32, device_);
   decode_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], 1, false); });
   prefill_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], chunk_, true); });
 }
@@ -47,7 +62,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   // activations stay 2-d (L, features) so prefill matmuls take the packed (panel) path
   Tensor x = w_.embed.embedding(ids.reshape({L})).cast(DType::F32);  // (L, H)
   Tensor positions = Tensor::arange(L, DType::I32, device_) + Tensor::from_variable(pos_, device_);
-  auto [cos, sin] = nn::rope_cos_sin(positions, rope_, device_);
+  auto [cos, sin] = nn::rope_cos_sin(positions, inv_freq_, rope_.attention_factor);
   for (int64_t i = 0; i < h_.layers; ++i) {
     const LayerWeights& lw = w_.layers[i];
     Tensor hn = nn::rms_norm(x, lw.attn_norm, eps);
@@ -111,8 +126,10 @@ void LlamaLM::check_ids(std::span<const int32_t> ids, int64_t start_pos) const {
 std::vector<Tensor> LlamaLM::run_chunk(std::span<const int32_t> ids, int64_t start_pos, bool need_sum) {
   const int64_t n = static_cast<int64_t>(ids.size());
   pos_.bind(start_pos);
+  const bool single = n == 1 && !need_sum;
+  cache_.set_position(start_pos, single ? 1 : chunk_);
   static const bool no_jit = std::getenv("KILN_LLAMA_NO_JIT") != nullptr;  // debugging aid
-  if (n == 1 && !need_sum) {
+  if (single) {
     Tensor t = Tensor::from_vector(std::vector<int32_t>(ids.begin(), ids.end()), {1, 1}, device_).realize();
     return no_jit ? step(t, 1, false) : (*decode_)({t});
   }
@@ -123,8 +140,22 @@ std::vector<Tensor> LlamaLM::run_chunk(std::span<const int32_t> ids, int64_t sta
   return no_jit ? step(t, chunk_, true) : (*prefill_)({t});
 }
 
+void LlamaLM::set_rope_length(int64_t len) {
+  if (!nn::rope_depends_on_length(h_.rope)) return;
+  // transformers rescales from the highest position of each forward call; up to the trained
+  // context the frequencies are the unscaled ones
+  len = std::max(len, h_.max_positions);
+  if (len == rope_len_) return;
+  rope_.inv_freq = scaled_inv_freq(h_, w_, len);
+  inv_freq_.assign(Tensor::from_vector(rope_.inv_freq, inv_freq_.shape(), device_));
+  rope_len_ = len;
+}
+
 std::vector<float> LlamaLM::forward(std::span<const int32_t> ids, int64_t start_pos) {
   check_ids(ids, start_pos);
+  // every chunk of this call rotates with the table of its whole length, as transformers'
+  // prefill does; keys already cached keep their rotation
+  set_rope_length(start_pos + static_cast<int64_t>(ids.size()));
   std::vector<Tensor> out;
   size_t off = 0;
   while (off < ids.size()) {
@@ -146,6 +177,7 @@ std::vector<float> LlamaLM::forward(std::span<const int32_t> ids, int64_t start_
 
 std::vector<float> LlamaLM::mean_hidden(std::span<const int32_t> ids) {
   check_ids(ids, 0);
+  set_rope_length(static_cast<int64_t>(ids.size()));
   Tensor total;
   for (size_t off = 0; off < ids.size(); off += static_cast<size_t>(chunk_)) {
     size_t n = std::min(ids.size() - off, static_cast<size_t>(chunk_));
@@ -163,6 +195,9 @@ void LlamaLM::warmup() {
   // each Jit captures on its first call (every kernel compiled or loaded) and replays from the
   // second; one decode replay is timed here, a prefill chunk at its first real use (forward)
   using Clock = std::chrono::steady_clock;
+  // dynamic RoPE: compile the table rewrite now, then leave the unscaled table in place
+  set_rope_length(h_.max_positions + 1);
+  set_rope_length(h_.max_positions);
   run_chunk(one, 0, false)[0].to_vector<float>();
   run_chunk(two, 0, true)[0].to_vector<float>();
   auto t0 = Clock::now();

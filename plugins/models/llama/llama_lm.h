@@ -38,6 +38,7 @@ class LlamaLM final : public CausalLM {
   const Hparams& hparams() const { return h_; }
   uint64_t weight_bytes() const { return w_.device_bytes; }
   uint64_t cache_bytes() const { return cache_.bytes(); }
+  const nn::KVCache& cache() const { return cache_; }
   size_t decode_kernels() const;  // launches per decode step (after warmup)
   int64_t prefill_chunk() const { return chunk_; }
 
@@ -51,8 +52,13 @@ class LlamaLM final : public CausalLM {
   Hparams h_;
   Device* device_;
   int64_t context_ = 0, chunk_ = 64;
+  // Dynamic RoPE: rewrites inv_freq_ for a forward call ending at sequence length `len`.
+  void set_rope_length(int64_t len);
+
   Weights w_;
   nn::RopeTable rope_;
+  Tensor inv_freq_;       // rope_.inv_freq on the device, read by the captured steps
+  int64_t rope_len_ = 0;  // the sequence length inv_freq_ was computed for (dynamic RoPE)
   nn::KVCache cache_;
   Variable pos_, last_;
   // Measured cost of one prefill chunk and of one decode step (seconds; 0 = not yet known):

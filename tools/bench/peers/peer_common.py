@@ -24,7 +24,20 @@ def parse_args(description):
     ap.add_argument("--prompt-tokens", type=int, default=512)
     ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0, help="for the prompt's random token ids")
-    return ap.parse_args()
+    ap.add_argument("--prompt-ids", default="",
+                    help="comma-separated prompt ids (e.g. the prompt `kiln bench llm` ran); overrides "
+                         "--prompt-tokens and --seed")
+    args = ap.parse_args()
+    args.prompt = [int(x) for x in args.prompt_ids.split(",") if x.strip()]
+    if args.prompt:
+        args.prompt_tokens = len(args.prompt)
+    return args
+
+
+def error(peer, args, message):
+    """The one JSON line of a peer that could not run this file (e.g. a weight type it cannot load)."""
+    json.dump({"peer": peer, "model": args.model, "threads": args.threads, "error": message}, sys.stdout)
+    sys.stdout.write("\n")
 
 
 def prompt_ids(n, seed, bos=128000, low=1000, high=100000):

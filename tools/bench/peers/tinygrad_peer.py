@@ -9,7 +9,9 @@ of --chunk tokens, decode by TinyJit replay) on tinygrad's CPU device with NUM_C
 --threads. tinygrad casts every GGUF weight to float16 at load (quantized files are
 dequantized), and it does not apply llama3 RoPE scaling: timings only, not the same numbers.
 A warmup request of the same prompt length compiles the kernels first (tinygrad caches them
-on disk too); ttft/prefill/decode are the second request. Prints one JSON object.
+on disk too); ttft/prefill/decode are the second request. --prompt-ids runs a given prompt
+(`kiln bench llm` passes the one Kiln ran). Prints one JSON object; a file tinygrad cannot
+load gives {"peer", "model", "threads", "error"} instead (exit status 0).
 """
 import importlib.metadata
 import os
@@ -58,8 +60,21 @@ def main():
 
     chunk = int(os.environ.get("TINYGRAD_PREFILL_CHUNK", "32"))
     t0 = time.perf_counter()
-    model, _kv = Transformer.from_gguf(args.model, max_context=args.prompt_tokens + args.new_tokens + 16, realize=True)
+    try:
+        model, _kv = Transformer.from_gguf(args.model, max_context=args.prompt_tokens + args.new_tokens + 16,
+                                           realize=True)
+    except Exception as e:  # e.g. a GGUF weight type tinygrad's gguf_load does not decode
+        peer_common.error("tinygrad", args, f"tinygrad {importlib.metadata.version('tinygrad')} cannot load "
+                          f"{os.path.basename(args.model)}: {type(e).__name__}: {e}"[:400])
+        return
     load_s = time.perf_counter() - t0
+    vocab = int(model.token_embd.weight.shape[0])
+    if args.prompt:
+        measured = args.prompt
+        warm = [(x + 1) % vocab for x in measured]  # differs at every position: no cached prefix
+    else:
+        measured = peer_common.prompt_ids(args.prompt_tokens, args.seed)
+        warm = peer_common.prompt_ids(args.prompt_tokens, args.seed + 1)
 
     def run(prompt, new_tokens):
         t_start = time.perf_counter()
@@ -72,9 +87,9 @@ def main():
         return t_first - t_start, t_end - t_first, t_start
 
     t_w = time.perf_counter()
-    run(peer_common.prompt_ids(args.prompt_tokens, args.seed + 1), 4)
+    run(warm, 4)
     warmup_s = time.perf_counter() - t_w
-    ttft, decode_s, _ = run(peer_common.prompt_ids(args.prompt_tokens, args.seed), args.new_tokens)
+    ttft, decode_s, _ = run(measured, args.new_tokens)
     peer_common.report(
         "tinygrad", args, version=importlib.metadata.version("tinygrad"), load_s=load_s, warmup_s=warmup_s,
         ttft_s=ttft, prefill_tok_s=args.prompt_tokens / ttft,
