@@ -2,7 +2,8 @@
 // TTFT and prefill speed on a 512-token prompt, decode speed (batch 1), peak RSS and kernels
 // per decode step — and llama.cpp (llama-cpp-python) and tinygrad (tools/bench/peers/
 // tinygrad_peer.py) on the same GGUF, prompt and threads, in the same run, as ratios. Each kiln
-// measurement runs in a child process (`--inner`) so cold and warm starts are real process starts.
+// measurement runs in a child process (`--inner`) so cold and warm starts are real process starts;
+// with --rounds N kiln's warm run and llama.cpp alternate N times and each keeps its best.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,34 +147,47 @@ std::string tail(const std::string& s, size_t n) {
   return s.size() <= n ? s : "..." + s.substr(s.size() - n);
 }
 
-// Runs one peer command and records its JSON object as out[key] and the kiln/peer throughput
-// ratios as out["kiln_over_" + key]. A peer that fails, times out or reports an "error" (a
-// file it cannot load) is recorded as such: the bench itself goes on.
-void record_peer(json& out, const std::string& key, const json& kiln, const std::string& cmd,
-                 int timeout_s, const std::string& what) {
+// Runs a peer script and returns its JSON, or a {"skipped": why} object when it fails, times
+// out or prints no result (an {"error": ...} it reports, a file it cannot load, is kept).
+json run_peer(const std::string& cmd, int timeout_s, const std::string& what) {
   int rc = 0;
   std::string res = run_capture(
       "timeout --kill-after=10 " + std::to_string(timeout_s) + " " + cmd + " 2>&1", &rc);
   const int status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  if (status == 124 || status == 137) {
-    out[key] = {{"skipped",
-                 what + " timed out after " + std::to_string(timeout_s) + " s (--peer-timeout)"}};
-    return;
-  }
-  if (rc != 0) {
-    out[key] = {{"skipped",
-                 what + " failed (exit status " + std::to_string(status) + "): " + tail(res, 400)}};
-    return;
-  }
-  json peer;
+  if (status == 124 || status == 137)
+    return {{"skipped", what + " timed out after " + std::to_string(timeout_s) + " s (--peer-timeout)"}};
+  if (rc != 0)
+    return {{"skipped", what + " failed (exit status " + std::to_string(status) + "): " + tail(res, 400)}};
   try {
-    peer = last_json(res, what.c_str());
+    return last_json(res, what.c_str());
   } catch (const std::exception& e) {
-    out[key] = {{"skipped", e.what()}};
+    return {{"skipped", e.what()}};
+  }
+}
+
+bool usable(const json& peer) { return !peer.contains("skipped") && !peer.contains("error"); }
+
+// Keeps the best of repeated measurements: the highest rates, the shortest times.
+void keep_best(json& best, const json& cur) {
+  if (best.is_null() || !usable(best)) {
+    best = cur;
     return;
   }
+  if (!usable(cur)) return;
+  for (auto it = cur.begin(); it != cur.end(); ++it) {
+    const std::string& k = it.key();
+    if (!it->is_number() || !best.contains(k)) continue;
+    const bool rate = k.size() > 6 && k.substr(k.size() - 6) == "_tok_s";
+    const bool time = k == "ttft_s" || k == "ready_s" || k == "load_s";
+    if (rate && it->get<double>() > best[k].get<double>()) best[k] = *it;
+    if (time && it->get<double>() < best[k].get<double>()) best[k] = *it;
+  }
+}
+
+// out[key] = the peer's figures, out["kiln_over_" + key] = kiln's prefill/decode over them.
+void record_peer(json& out, const std::string& key, const json& kiln, const json& peer) {
   out[key] = peer;
-  if (peer.contains("error")) return;
+  if (!usable(peer)) return;
   json ratio = json::object();
   for (const char* k : {"prefill_tok_s", "decode_tok_s"})
     if (peer.value(k, 0.0) > 0) ratio[k] = kiln.value(k, 0.0) / peer[k].get<double>();
@@ -193,7 +207,7 @@ fs::path peers_dir() {
 int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
   Args a(argv,
          {"--model", "--device", "--context", "--prompt-tokens", "--decode-tokens", "--threads",
-          "--peer-timeout"},
+          "--peer-timeout", "--rounds"},
          {"--inner", "--measure", "--no-peer", "--no-tinygrad"});
   if (a.has("--inner")) return inner(a);
   const std::string model = a.require("--model");
@@ -205,6 +219,10 @@ int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
   if (threads <= 0) throw Error("bench llm: --threads must be positive");
   const int peer_timeout = static_cast<int>(a.get_int("--peer-timeout", 1800));
   if (peer_timeout <= 0) throw Error("bench llm: --peer-timeout must be positive");
+  // kiln's warm run and llama.cpp alternate for this many rounds, each keeping its best: load
+  // from other processes then hits both sides alike instead of one whole phase
+  const int64_t rounds = a.get_int("--rounds", 1);
+  if (rounds <= 0 || rounds > 100) throw Error("bench llm: --rounds must be in 1..100");
   const fs::path cache = fs::temp_directory_path() / ("kiln-bench-llm-" + std::to_string(getpid()));
   fs::remove_all(cache);
   fs::create_directories(cache);
@@ -219,18 +237,15 @@ int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
   std::string cold_out = run_capture(env + base + " 2>&1", &rc);
   if (rc != 0) throw Error("bench llm: cold start failed: " + cold_out.substr(0, 600));
   json cold = last_json(cold_out, "cold start");
-  std::string warm_out = run_capture(env + base + " --measure 2>&1", &rc);
-  if (rc != 0) throw Error("bench llm: warm run failed: " + warm_out.substr(0, 600));
-  json warm = last_json(warm_out, "warm run");
-  fs::remove_all(cache);
-  json kiln = warm;
-  kiln["cold_ready_s"] = cold["ready_s"];
-  kiln["warm_ready_s"] = warm["ready_s"];
-  kiln.erase("ready_s");
-  json out = {{"model", model}, {"threads", threads}, {"kiln", kiln}};
+  auto kiln_warm = [&] {
+    std::string warm_out = run_capture(env + base + " --measure 2>&1", &rc);
+    if (rc != 0) throw Error("bench llm: warm run failed: " + warm_out.substr(0, 600));
+    return last_json(warm_out, "warm run");
+  };
+  json warm = kiln_warm();
 
   std::string ids;  // the prompt kiln ran, for the peers
-  for (int32_t id : bench_prompt(n_prompt, kiln.value("vocab_size", int64_t{32000})))
+  for (int32_t id : bench_prompt(n_prompt, warm.value("vocab_size", int64_t{32000})))
     ids += (ids.empty() ? "" : ",") + std::to_string(id);
   const bool gguf = model.size() >= 5 && model.substr(model.size() - 5) == ".gguf";
 
@@ -240,18 +255,29 @@ int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
     reason = "llama.cpp needs a .gguf file";
   std::string py = reason.empty() ? find_python_with("llama_cpp") : "";
   if (reason.empty() && py.empty()) reason = "no Python with llama_cpp (pip install llama-cpp-python)";
+  json llama;
   if (reason.empty()) {
     fs::path script = fs::temp_directory_path() / ("kiln-bench-llm-peer-" + std::to_string(getpid()) + ".py");
     std::ofstream(script) << kLlamaCppPeer;
-    record_peer(out, "llama_cpp", kiln,
-                quote(py) + " " + quote(script.string()) + " " + quote(model) + " " +
-                    std::to_string(n_prompt) + " " + std::to_string(n_decode) + " " +
-                    std::to_string(threads) + " " + quote(ids),
-                peer_timeout, "llama.cpp peer");
+    const std::string cmd = quote(py) + " " + quote(script.string()) + " " + quote(model) + " " +
+                            std::to_string(n_prompt) + " " + std::to_string(n_decode) + " " +
+                            std::to_string(threads) + " " + quote(ids);
+    for (int64_t r = 0; r < rounds; ++r) {
+      if (r > 0) keep_best(warm, kiln_warm());
+      keep_best(llama, run_peer(cmd, peer_timeout, "llama.cpp peer"));
+    }
     fs::remove(script);
   } else {
-    out["llama_cpp"] = {{"skipped", reason}};
+    for (int64_t r = 1; r < rounds; ++r) keep_best(warm, kiln_warm());
+    llama = {{"skipped", reason}};
   }
+  fs::remove_all(cache);
+  json kiln = warm;
+  kiln["cold_ready_s"] = cold["ready_s"];
+  kiln["warm_ready_s"] = warm["ready_s"];
+  kiln.erase("ready_s");
+  json out = {{"model", model}, {"threads", threads}, {"rounds", rounds}, {"kiln", kiln}};
+  record_peer(out, "llama_cpp", kiln, llama);
 
   // tinygrad (PyPI): tools/bench/peers/tinygrad_peer.py on the same file, prompt and threads
   reason.clear();
@@ -268,11 +294,12 @@ int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
   py = reason.empty() ? find_python_with("tinygrad") : "";
   if (reason.empty() && py.empty()) reason = "no Python with tinygrad (pip install tinygrad)";
   if (reason.empty()) {
+    // once: its warmup alone takes minutes
     record_peer(out, "tinygrad", kiln,
-                quote(py) + " " + quote(tiny_script.string()) + " --model " + quote(model) +
-                    " --threads " + std::to_string(threads) + " --new-tokens " +
-                    std::to_string(n_decode) + " --prompt-ids " + quote(ids),
-                peer_timeout, "tinygrad peer");
+                run_peer(quote(py) + " " + quote(tiny_script.string()) + " --model " + quote(model) +
+                             " --threads " + std::to_string(threads) + " --new-tokens " +
+                             std::to_string(n_decode) + " --prompt-ids " + quote(ids),
+                         peer_timeout, "tinygrad peer"));
   } else {
     out["tinygrad"] = {{"skipped", reason}};
   }
