@@ -30,6 +30,10 @@ class MappedFile {
   uint64_t size() const { return size_; }
   // The path (or the name given to from_bytes), for messages.
   const std::string& name() const { return name_; }
+  // Drops the whole pages inside `range` (a span of this file's bytes) from this process's
+  // resident memory (a mapped file only): once weights are copied to a device, the mapping need
+  // not hold a second copy. The bytes stay readable; a later read faults them back in.
+  void release_resident(std::span<const std::byte> range) const;
 
  private:
   MappedFile() = default;

@@ -38,14 +38,24 @@ class Loader {
   }
 
   // A plain upload, or F32 decoded on the host for types kept in no other form.
+  // The file's pages of a weight copied to the device need not stay resident as well (the
+  // process would hold every weight twice at the peak of loading).
+  static void release(const TensorRef& r) {
+    if (r.mapping) r.mapping->release_resident(r.data);
+  }
+
   Tensor plain(const TensorRef& r) {
     const WeightTypeInfo& info = weight_type_info(r.type);
     bytes_ += r.nbytes;
-    if (info.dtype == KILN_DTYPE_F32 || info.dtype == KILN_DTYPE_F16 || info.dtype == KILN_DTYPE_BF16)
-      return Tensor::from_host(r.data.data(), r.nbytes, static_cast<DType>(info.dtype), r.shape, device_);
+    if (info.dtype == KILN_DTYPE_F32 || info.dtype == KILN_DTYPE_F16 || info.dtype == KILN_DTYPE_BF16) {
+      Tensor t = Tensor::from_host(r.data.data(), r.nbytes, static_cast<DType>(info.dtype), r.shape, device_);
+      release(r);
+      return t;
+    }
     if (!info.to_float)
       throw Error(r.file + ": tensor '" + r.name + "' has type " + std::string(info.name) + " which cannot be decoded");
     std::vector<float> f = dequantize(r.type, r.data, r.elements);
+    release(r);
     bytes_ += r.elements * 4 - r.nbytes;
     return Tensor::from_host(f.data(), f.size() * 4, DType::F32, r.shape, device_);
   }
@@ -54,6 +64,7 @@ class Loader {
   Matrix matrix(const TensorRef& r) {
     if (kept_quantized(r.type) && r.shape.size() == 2) {
       Tensor bytes = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)}, device_);
+      release(r);
       bytes_ += r.nbytes;
       return Matrix{dequantized_matrix(bytes, r.type, r.shape[0], r.shape[1]), bytes, r.type};
     }
@@ -78,6 +89,7 @@ class Loader {
     size_t at = 0;
     for (const TensorRef* r : parts) {
       std::memcpy(host.data() + at, r->data.data(), r->nbytes);
+      release(*r);
       at += r->nbytes;
     }
     const int64_t cols = parts[0]->shape[1];
