@@ -122,3 +122,33 @@ TEST_CASE("reinterpret: Q8_0-style blocks read as f16 scales and i8 quants, dequ
   CHECK(w == std::vector<float>{0.5f, -1, 1.5f, -2, 20, 0, -2, 14});
   CHECK_THROWS_AS(bytes.reinterpret(DType::F32, {5}), Error);
 }
+
+TEST_CASE("x @ W^T with W stored (out, in): dot-tiled and fallback shapes equal a host computation") {
+  // small integer values: every order of summation gives the exact result
+  struct Case {
+    int64_t m, n, k;
+  };
+  for (Case c : {Case{64, 16, 32}, Case{6, 6, 16}, Case{5, 7, 8}, Case{1, 8, 16}, Case{16, 4, 64}}) {
+    std::vector<float> x(static_cast<size_t>(c.m * c.k)), w(static_cast<size_t>(c.n * c.k));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i * 7 % 11) - 5);
+    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(static_cast<int>(i * 5 % 13) - 6);
+    std::vector<float> want(static_cast<size_t>(c.m * c.n), 0.0f);
+    for (int64_t i = 0; i < c.m; ++i)
+      for (int64_t j = 0; j < c.n; ++j)
+        for (int64_t l = 0; l < c.k; ++l) want[i * c.n + j] += x[i * c.k + l] * w[j * c.k + l];
+    Tensor tx = Tensor::from_vector(x, {c.m, c.k});
+    INFO(c.m << "x" << c.n << "x" << c.k);
+    for (DType wt : {DType::F32, DType::F16}) {
+      Tensor tw = Tensor::from_vector(w, {c.n, c.k}).cast(wt).contiguous().realize();
+      Tensor y = (tx.reshape({c.m, 1, c.k}) * tw.cast(DType::F32).reshape({1, c.n, c.k})).sum({-1});
+      CHECK(y.reshape({c.m, c.n}).to_vector<float>() == want);
+    }
+    // a weight decoded by bit operations (the block-quantized shape of work): w = (b & 31) - 6
+    std::vector<int32_t> bits(w.size());
+    for (size_t i = 0; i < w.size(); ++i) bits[i] = static_cast<int32_t>(w[i] + 6) | 0x40;
+    Tensor tb = Tensor::from_vector(bits, {c.n, c.k});
+    Tensor dec = (tb.bitwise_and(tb.scalar_like(31)) - 6).cast(DType::F32);
+    Tensor y = (tx.reshape({c.m, 1, c.k}) * dec.reshape({1, c.n, c.k})).sum({-1});
+    CHECK(y.reshape({c.m, c.n}).to_vector<float>() == want);
+  }
+}
