@@ -39,6 +39,30 @@ TEST_CASE("jit replay reuses captured kernels with new inputs and variables") {
   }
 }
 
+TEST_CASE("jit capture() records the launches without running them and the first replay computes") {
+  Tensor w = Tensor::randn({16, 16}, 5).contiguous().realize();
+  Tensor acc = Tensor::zeros({1, 16}).contiguous().realize();
+  Jit step([&](const std::vector<Tensor>& in) {
+    // an in-place write too: a dry capture must not perform it
+    acc.assign(acc + in[0].matmul(w));
+    return std::vector<Tensor>{(in[0].matmul(w) * 2.0).contiguous()};
+  });
+  Tensor x = Tensor::randn({1, 16}, 9).contiguous().realize();
+  auto before = runtime_stats();
+  step.capture({x});
+  auto after = runtime_stats();
+  REQUIRE(step.captured());
+  CHECK(after.kernels_launched == before.kernels_launched);
+  CHECK(step.kernel_count() >= 2);
+  CHECK(acc.to_vector<float>() == std::vector<float>(16, 0.0f));  // nothing ran
+  std::vector<float> got = step({x})[0].to_vector<float>();
+  std::vector<float> ref = (x.matmul(w) * 2.0).to_vector<float>();
+  for (size_t i = 0; i < ref.size(); ++i) CHECK(got[i] == Approx(ref[i]).epsilon(1e-5));
+  std::vector<float> once = x.matmul(w).to_vector<float>(), a = acc.to_vector<float>();
+  for (size_t i = 0; i < once.size(); ++i) CHECK(a[i] == Approx(once[i]).epsilon(1e-5));
+  CHECK_THROWS_WITH(step.capture({x}), Catch::Contains("already captured"));
+}
+
 TEST_CASE("jit plans intermediate memory by lifetime") {
   Tensor x = Tensor::randn({256}, 1).contiguous().realize();
   Jit chain([&](const std::vector<Tensor>& in) {

@@ -152,3 +152,14 @@ TEST_CASE("x @ W^T with W stored (out, in): dot-tiled and fallback shapes equal 
     CHECK(y.reshape({c.m, c.n}).to_vector<float>() == want);
   }
 }
+
+TEST_CASE("assign of a value that reads its own target (an accumulator) is computed first") {
+  Tensor acc = Tensor::from_vector<float>({1, 2, 3, 4}, {1, 4}).contiguous().realize();
+  Tensor x = Tensor::from_vector<float>({10, 20, 30, 40}, {1, 4});
+  acc.assign(acc + x);
+  CHECK(acc.to_vector<float>() == std::vector<float>{11, 22, 33, 44});
+  // a reduce and a reversed read of the target in the same value
+  Tensor w = Tensor::from_vector<float>({1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, {4, 4});
+  acc.assign(acc.flip({1}) + x.matmul(w));
+  CHECK(acc.to_vector<float>() == std::vector<float>{54, 53, 52, 51});
+}

@@ -27,6 +27,11 @@ class Jit {
   Jit& operator=(const Jit&) = delete;
 
   std::vector<Tensor> operator()(const std::vector<Tensor>& inputs);
+  // Captures without running: every kernel is built (compiled or loaded) and recorded, none
+  // is launched, so what the function computes is not computed (a warmup that only needs the
+  // capture skips one whole step). Throws if already captured or the function is not
+  // replayable (a copy between devices).
+  void capture(const std::vector<Tensor>& inputs);
   bool captured() const;
   size_t kernel_count() const;  // launches per replay
   size_t arena_bytes() const;   // memory of the intermediates after lifetime planning

@@ -172,7 +172,8 @@ class Lowerer {
         where = flat;
       }
     }
-    Val v = emit(value.get(), idx, -1, true);
+    // a value computed beforehand (it read the target elsewhere) is loaded, not recomputed
+    Val v = emit(value.get(), idx, -1, !value->realized());
     b_.store(out, where, b_.cast(v, base->dtype));
     k.global_size[0] = static_cast<uint32_t>(total);
     finish(k, "assign_" + shape_name(target->shape));

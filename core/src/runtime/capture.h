@@ -23,6 +23,7 @@ struct CaptureRecorder {
   std::vector<CapturedLaunch> launches;
   std::vector<const DeviceBuffer*> allocated;  // buffers created while capturing
   bool unsupported = false;  // a copy between devices happened: not replayable
+  bool dry = false;          // record launches without running them (Jit::capture)
 };
 
 CaptureRecorder*& active_recorder();

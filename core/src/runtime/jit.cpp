@@ -26,6 +26,7 @@ void keep_out_of_plan(const DeviceBuffer* buffer) {
 struct Jit::State {
   Fn fn;
   bool captured = false;
+  bool dry_capture = false;  // inside capture(): record launches without running them
   std::vector<CapturedLaunch> launches;
   std::vector<const DeviceBuffer*> input_buffers;      // as seen at capture
   std::vector<std::pair<Shape, DType>> input_sig;
@@ -137,11 +138,25 @@ void build_launch(const CapturedLaunch& l, const std::map<const DeviceBuffer*, k
 }
 }  // namespace
 
+void Jit::capture(const std::vector<Tensor>& inputs) {
+  if (state_->captured) throw Error("jit: capture() of a function already captured");
+  state_->dry_capture = true;
+  try {
+    (*this)(inputs);
+  } catch (...) {
+    state_->dry_capture = false;
+    throw;
+  }
+  state_->dry_capture = false;
+  if (!state_->captured) throw Error("jit: capture() of a function that is not replayable (a copy between devices)");
+}
+
 std::vector<Tensor> Jit::operator()(const std::vector<Tensor>& inputs_in) {
   State& s = *state_;
   std::vector<Tensor> inputs = realized_inputs(inputs_in);
   if (!s.captured) {
     CaptureRecorder rec;
+    rec.dry = s.dry_capture;
     CaptureRecorder* prev = active_recorder();
     active_recorder() = &rec;
     std::vector<Tensor> outs;

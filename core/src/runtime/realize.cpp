@@ -27,10 +27,13 @@ void launch_kernel(const LoweredKernel& k, const ProgramRef& prog, Device* d) {
   char err[2048] = {0};
   double t = 0;
   auto start = std::chrono::steady_clock::now();
-  check(d, d->api().launch(d->handle(), &args.launch, debug_level() >= 2 ? &t : nullptr, {err, sizeof err}),
-        "launch", err);
-  stats().kernels_launched++;
-  if (CaptureRecorder* rec = active_recorder()) {
+  CaptureRecorder* recorder = active_recorder();
+  if (!recorder || !recorder->dry) {
+    check(d, d->api().launch(d->handle(), &args.launch, debug_level() >= 2 ? &t : nullptr, {err, sizeof err}),
+          "launch", err);
+    stats().kernels_launched++;
+  }
+  if (CaptureRecorder* rec = recorder) {
     CapturedLaunch c;
     c.program = prog;
     for (const auto& p : k.params) c.buffers.push_back(p->buffer);

@@ -47,7 +47,9 @@ class LlamaLM final : public CausalLM {
   void check_ids(std::span<const int32_t> ids, int64_t start_pos) const;
   // Runs one chunk (1 <= n <= chunk) at start_pos; returns {logits, hidden sum} (the sum is
   // undefined for a decode step).
-  std::vector<Tensor> run_chunk(std::span<const int32_t> ids, int64_t start_pos, bool need_sum);
+  // capture_only: capture the prefill step without running it (warmup); returns nothing
+  std::vector<Tensor> run_chunk(std::span<const int32_t> ids, int64_t start_pos, bool need_sum,
+                                bool capture_only = false);
 
   Hparams h_;
   Device* device_;
