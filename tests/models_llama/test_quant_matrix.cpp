@@ -34,6 +34,7 @@ std::vector<uint8_t> random_blocks(WeightType type, int64_t rows, int64_t cols, 
       case WeightType::Q4_0: put_half(b, 0, scale(rng)); break;
       case WeightType::Q4_1: put_half(b, 0, scale(rng)); put_half(b, 2, -scale(rng)); break;
       case WeightType::Q6_K: put_half(b, 208, scale(rng)); break;
+      case WeightType::Q4_K: put_half(b, 0, scale(rng)); put_half(b, 2, scale(rng)); break;
       default: FAIL("no scale layout for this type");
     }
   }
@@ -44,7 +45,7 @@ std::vector<uint8_t> random_blocks(WeightType type, int64_t rows, int64_t cols, 
 
 TEST_CASE("llama plugin: generated block decoding and the in-place GEMV match kiln::dequantize") {
   const int64_t rows = 12, cols = 768;
-  for (WeightType type : {WeightType::Q8_0, WeightType::Q4_0, WeightType::Q4_1, WeightType::Q6_K}) {
+  for (WeightType type : {WeightType::Q8_0, WeightType::Q4_0, WeightType::Q4_1, WeightType::Q4_K, WeightType::Q6_K}) {
     INFO(weight_type_name(type));
     REQUIRE(llama::kept_quantized(type));
     std::vector<uint8_t> data = random_blocks(type, rows, cols, 7);

@@ -81,6 +81,63 @@ Tensor q6k_matmul(const Tensor& x, const Matrix& m) {
   return total.sum({2, 3, 4, 5}).reshape({L, rows});
 }
 
+constexpr int64_t kQ4KBytes = 144;  // d, dmin (f16), scales[12], qs[128]
+
+// Q4_K's parts, element e of super-block b seen as (pair p = e / 64, nibble half h = e / 32 % 2,
+// l = e % 32): byte qs[32 p + l] holds h = 0 in its low nibble, h = 1 in its high one, and
+// sub-block j = 2 p + h has a 6-bit scale and min packed in `scales` (ggml's
+// get_scale_min_k4). `scale` and `min` are d * sc and dmin * m: (rows, nsb, 4 p, 2 h) F32.
+struct Q4KParts {
+  Tensor qs, scale, min;
+};
+
+Q4KParts q4k_parts(const Tensor& bytes, int64_t rows, int64_t nsb) {
+  Tensor blk = bytes.reinterpret(DType::U8, {rows, nsb, kQ4KBytes});
+  Tensor sc = blk.slice(-1, 4, 16).cast(DType::I32);
+  auto part = [&](int64_t at) { return sc.slice(-1, at, at + 4); };
+  Tensor a = part(0), b = part(4), c = part(8);
+  auto low6 = [](const Tensor& t) { return t.bitwise_and(t.scalar_like(63)); };
+  auto top2 = [](const Tensor& t) { return t.shr(t.scalar_like(6)).shl(t.scalar_like(4)); };
+  // sub-blocks 0..3 use the low 6 bits; 4..7 a nibble of `c` plus the top 2 bits of a / b
+  Tensor scales = Tensor::cat({low6(a), c.bitwise_and(c.scalar_like(15)).bitwise_or(top2(a))}, -1);
+  Tensor mins = Tensor::cat({low6(b), c.shr(c.scalar_like(4)).bitwise_or(top2(b))}, -1);
+  Tensor d = block_half(bytes, rows, nsb, kQ4KBytes / 2, 0), dmin = block_half(bytes, rows, nsb, kQ4KBytes / 2, 1);
+  Q4KParts p;
+  p.qs = blk.slice(-1, 16, kQ4KBytes).reshape({rows, nsb, 4, 32});
+  p.scale = (d * scales.cast(DType::F32)).reshape({rows, nsb, 4, 2});
+  p.min = (dmin * mins.cast(DType::F32)).reshape({rows, nsb, 4, 2});
+  return p;
+}
+
+// The weights of nibble half h: (rows, nsb, 4 p, 32 l), ggml's d1 * q - m1
+Tensor q4k_half(const Q4KParts& p, int h) {
+  const int64_t rows = p.qs.dim(0), nsb = p.qs.dim(1);
+  Tensor q = h ? p.qs.shr(p.qs.scalar_like(4)) : p.qs.bitwise_and(p.qs.scalar_like(15));
+  Tensor scale = p.scale.slice(3, h, h + 1), min = p.min.slice(3, h, h + 1);
+  return scale.reshape({rows, nsb, 4, 1}) * q.cast(DType::F32) - min.reshape({rows, nsb, 4, 1});
+}
+
+Tensor q4k_dequantize(const Tensor& bytes, int64_t rows, int64_t cols) {
+  const int64_t nsb = cols / quant::QK_K;
+  Q4KParts p = q4k_parts(bytes, rows, nsb);
+  Tensor halves = Tensor::cat({q4k_half(p, 0).reshape({rows, nsb, 4, 1, 32}), q4k_half(p, 1).reshape({rows, nsb, 4, 1, 32})}, 3);
+  return halves.reshape({rows, cols});
+}
+
+// y (L, rows) = x . dequant(W)^T over (super-block, pair, element), the two nibble halves apart
+Tensor q4k_matmul(const Tensor& x, const Matrix& m) {
+  const int64_t rows = m.w.dim(0), cols = m.w.dim(1), nsb = cols / quant::QK_K, L = x.dim(0);
+  Q4KParts p = q4k_parts(m.bytes, rows, nsb);
+  Tensor xq = x.contiguous().reshape({L, 1, nsb, 4, 2, 32});
+  Tensor total;
+  for (int h = 0; h < 2; ++h) {
+    Tensor xh = xq.slice(4, h, h + 1).reshape({L, 1, nsb, 4, 32});
+    Tensor term = q4k_half(p, h).reshape({1, rows, nsb, 4, 32}) * xh;
+    total = total.defined() ? total + term : term;
+  }
+  return total.sum({2, 3, 4}).reshape({L, rows});
+}
+
 // Q8_0/Q4_0/Q4_1: one reduce over (block, element) with the nibble halves kept apart
 Tensor block32_matmul(const Tensor& x, const Matrix& m) {
   const int64_t rows = m.w.dim(0), cols = m.w.dim(1), nb = cols / quant::QK, L = x.dim(0);
@@ -112,11 +169,12 @@ Tensor block32_matmul(const Tensor& x, const Matrix& m) {
 }  // namespace
 
 bool kept_quantized(WeightType type) {
-  return type == WeightType::Q8_0 || type == WeightType::Q4_0 || type == WeightType::Q4_1 || type == WeightType::Q6_K;
+  return type == WeightType::Q8_0 || type == WeightType::Q4_0 || type == WeightType::Q4_1 ||
+         type == WeightType::Q4_K || type == WeightType::Q6_K;
 }
 
 Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols) {
-  const int64_t block = type == WeightType::Q6_K ? quant::QK_K : quant::QK;
+  const int64_t block = type == WeightType::Q6_K || type == WeightType::Q4_K ? quant::QK_K : quant::QK;
   if (cols % block != 0)
     throw Error("quantized matrix: " + std::to_string(cols) + " columns are not whole blocks of " +
                 std::to_string(block) + " (" + std::string(weight_type_name(type)) + ")");
@@ -136,6 +194,8 @@ Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, in
     case WeightType::Q4_1:  // f16 d, f16 m, nibbles; value = d * q + m
       return (nibbles(20) * block_half(bytes, rows, nb, 10, 0) + block_half(bytes, rows, nb, 10, 1))
           .reshape({rows, cols});
+    case WeightType::Q4_K:
+      return q4k_dequantize(bytes, rows, cols);
     case WeightType::Q6_K:
       return q6k_dequantize(bytes, rows, cols);
     default:
@@ -144,7 +204,9 @@ Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, in
 }
 
 Tensor quantized_matmul(const Tensor& x, const Matrix& m) {
-  return m.type == WeightType::Q6_K ? q6k_matmul(x, m) : block32_matmul(x, m);
+  if (m.type == WeightType::Q6_K) return q6k_matmul(x, m);
+  if (m.type == WeightType::Q4_K) return q4k_matmul(x, m);
+  return block32_matmul(x, m);
 }
 
 }  // namespace kiln::llama
