@@ -60,7 +60,7 @@ class Loader {
     return Tensor::from_host(f.data(), f.size() * 4, DType::F32, r.shape, device_);
   }
 
-  // A (rows, cols) matrix; Q8_0/Q4_0/Q4_1/Q6_K stay quantized.
+  // A (rows, cols) matrix; the kept_quantized() types stay quantized.
   Matrix matrix(const TensorRef& r) {
     if (kept_quantized(r.type) && r.shape.size() == 2) {
       Tensor bytes = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)}, device_);

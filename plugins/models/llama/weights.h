@@ -1,6 +1,6 @@
 // The weights of a Llama-family model as device tensors. Plain encodings (F32/F16/BF16) are
 // uploaded as they are stored (matmuls cast them to F32 inside the kernel); GGUF Q8_0, Q4_0,
-// Q4_1 and Q6_K matrices stay block-quantized in device memory and are expressed as a lazy dequantize
+// Q4_1, Q4_K and Q6_K matrices stay block-quantized in device memory and are expressed as a lazy dequantize
 // (Tensor::reinterpret of the blocks + elementwise ops) that the scheduler fuses into each
 // matmul; other GGML types are dequantized at load (exactly, by kiln::dequantize).
 #pragma once
@@ -47,7 +47,7 @@ struct Weights {
 // Throws kiln::Error naming the tensor and file for missing tensors and wrong shapes.
 Weights load_weights(const ModelSource& source, const Hparams& h, Device* device);
 
-// Whether a GGML type stays block-quantized in device memory (Q8_0, Q4_0, Q4_1, Q6_K).
+// Whether a GGML type stays block-quantized in device memory (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K).
 bool kept_quantized(WeightType type);
 // The lazy dequantization of a GGUF block-quantized matrix held as raw bytes: (rows, cols)
 // F32, equal to kiln::dequantize bit for bit (quant_matrix.cpp).
