@@ -51,8 +51,9 @@ TEST_CASE("llama plugin: generated block decoding and the in-place GEMV match ki
     std::vector<uint8_t> data = random_blocks(type, rows, cols, 7);
     std::vector<float> ref = dequantize(type, std::as_bytes(std::span(data)), rows * cols);
     Tensor bytes = Tensor::from_host(data.data(), data.size(), DType::U8, {static_cast<int64_t>(data.size())});
-    llama::Matrix m{llama::dequantized_matrix(bytes, type, rows, cols), bytes, type};
+    llama::Matrix m = llama::quantized_matrix(bytes, type, rows, cols);
     CHECK(m.w.to_vector<float>() == ref);
+    CHECK(llama::dequantized_matrix(bytes, type, rows, cols).to_vector<float>() == ref);  // no tables
 
     std::vector<float> x(static_cast<size_t>(cols));
     std::mt19937 rng(3);

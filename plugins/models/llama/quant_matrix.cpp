@@ -91,7 +91,8 @@ struct Q4KParts {
   Tensor qs, scale, min;
 };
 
-Q4KParts q4k_parts(const Tensor& bytes, int64_t rows, int64_t nsb) {
+// (rows, nsb, 4 p, 2 h, 2): d * sc and dmin * m of every sub-block (exact in F32)
+Tensor q4k_table(const Tensor& bytes, int64_t rows, int64_t nsb) {
   Tensor blk = bytes.reinterpret(DType::U8, {rows, nsb, kQ4KBytes});
   Tensor sc = blk.slice(-1, 4, 16).cast(DType::I32);
   auto part = [&](int64_t at) { return sc.slice(-1, at, at + 4); };
@@ -102,10 +103,19 @@ Q4KParts q4k_parts(const Tensor& bytes, int64_t rows, int64_t nsb) {
   Tensor scales = Tensor::cat({low6(a), c.bitwise_and(c.scalar_like(15)).bitwise_or(top2(a))}, -1);
   Tensor mins = Tensor::cat({low6(b), c.shr(c.scalar_like(4)).bitwise_or(top2(b))}, -1);
   Tensor d = block_half(bytes, rows, nsb, kQ4KBytes / 2, 0), dmin = block_half(bytes, rows, nsb, kQ4KBytes / 2, 1);
+  Tensor scale = (d * scales.cast(DType::F32)).reshape({rows, nsb, 4, 2, 1});
+  Tensor min = (dmin * mins.cast(DType::F32)).reshape({rows, nsb, 4, 2, 1});
+  return Tensor::cat({scale, min}, -1);
+}
+
+// `table`: q4k_table realized once at load (decoding the packed 6-bit fields inside every
+// GEMV step cost 3x the time), or undefined to decode them in the kernel
+Q4KParts q4k_parts(const Tensor& bytes, int64_t rows, int64_t nsb, Tensor table = Tensor()) {
+  if (!table.defined()) table = q4k_table(bytes, rows, nsb);
   Q4KParts p;
-  p.qs = blk.slice(-1, 16, kQ4KBytes).reshape({rows, nsb, 4, 32});
-  p.scale = (d * scales.cast(DType::F32)).reshape({rows, nsb, 4, 2});
-  p.min = (dmin * mins.cast(DType::F32)).reshape({rows, nsb, 4, 2});
+  p.qs = bytes.reinterpret(DType::U8, {rows, nsb, kQ4KBytes}).slice(-1, 16, kQ4KBytes).reshape({rows, nsb, 4, 32});
+  p.scale = table.slice(-1, 0, 1).reshape({rows, nsb, 4, 2});
+  p.min = table.slice(-1, 1, 2).reshape({rows, nsb, 4, 2});
   return p;
 }
 
@@ -117,9 +127,9 @@ Tensor q4k_half(const Q4KParts& p, int h) {
   return scale.reshape({rows, nsb, 4, 1}) * q.cast(DType::F32) - min.reshape({rows, nsb, 4, 1});
 }
 
-Tensor q4k_dequantize(const Tensor& bytes, int64_t rows, int64_t cols) {
+Tensor q4k_dequantize(const Tensor& bytes, int64_t rows, int64_t cols, const Tensor& table) {
   const int64_t nsb = cols / quant::QK_K;
-  Q4KParts p = q4k_parts(bytes, rows, nsb);
+  Q4KParts p = q4k_parts(bytes, rows, nsb, table);
   Tensor halves = Tensor::cat({q4k_half(p, 0).reshape({rows, nsb, 4, 1, 32}), q4k_half(p, 1).reshape({rows, nsb, 4, 1, 32})}, 3);
   return halves.reshape({rows, cols});
 }
@@ -127,7 +137,7 @@ Tensor q4k_dequantize(const Tensor& bytes, int64_t rows, int64_t cols) {
 // y (L, rows) = x . dequant(W)^T over (super-block, pair, element), the two nibble halves apart
 Tensor q4k_matmul(const Tensor& x, const Matrix& m) {
   const int64_t rows = m.w.dim(0), cols = m.w.dim(1), nsb = cols / quant::QK_K, L = x.dim(0);
-  Q4KParts p = q4k_parts(m.bytes, rows, nsb);
+  Q4KParts p = q4k_parts(m.bytes, rows, nsb, m.table);
   Tensor xq = x.contiguous().reshape({L, 1, nsb, 4, 2, 32});
   Tensor total;
   for (int h = 0; h < 2; ++h) {
@@ -173,7 +183,15 @@ bool kept_quantized(WeightType type) {
          type == WeightType::Q4_K || type == WeightType::Q6_K;
 }
 
-Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols) {
+Matrix quantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols) {
+  Matrix m{Tensor(), bytes, type, Tensor()};
+  if (type == WeightType::Q4_K && cols % quant::QK_K == 0)
+    m.table = q4k_table(bytes, rows, cols / quant::QK_K).contiguous().realize();
+  m.w = dequantized_matrix(bytes, type, rows, cols, m.table);
+  return m;
+}
+
+Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols, const Tensor& table) {
   const int64_t block = type == WeightType::Q6_K || type == WeightType::Q4_K ? quant::QK_K : quant::QK;
   if (cols % block != 0)
     throw Error("quantized matrix: " + std::to_string(cols) + " columns are not whole blocks of " +
@@ -195,7 +213,7 @@ Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, in
       return (nibbles(20) * block_half(bytes, rows, nb, 10, 0) + block_half(bytes, rows, nb, 10, 1))
           .reshape({rows, cols});
     case WeightType::Q4_K:
-      return q4k_dequantize(bytes, rows, cols);
+      return q4k_dequantize(bytes, rows, cols, table);
     case WeightType::Q6_K:
       return q6k_dequantize(bytes, rows, cols);
     default:

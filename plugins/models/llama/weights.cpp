@@ -66,9 +66,9 @@ class Loader {
       Tensor bytes = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)}, device_);
       release(r);
       bytes_ += r.nbytes;
-      return Matrix{dequantized_matrix(bytes, r.type, r.shape[0], r.shape[1]), bytes, r.type};
+      return quantized_matrix(bytes, r.type, r.shape[0], r.shape[1]);
     }
-    return Matrix{plain(r), Tensor(), r.type};
+    return Matrix{plain(r), Tensor(), r.type, Tensor()};
   }
 
   // Matrices read by the same input (Q/K/V, gate/up) stacked by rows into one upload, so one
@@ -96,10 +96,10 @@ class Loader {
     bytes_ += nbytes;
     if (kept_quantized(type)) {
       Tensor bytes = Tensor::from_host(host.data(), nbytes, DType::U8, {static_cast<int64_t>(nbytes)}, device_);
-      return Matrix{dequantized_matrix(bytes, type, rows, cols), bytes, type};
+      return quantized_matrix(bytes, type, rows, cols);
     }
     const auto dtype = static_cast<DType>(weight_type_info(type).dtype);
-    return Matrix{Tensor::from_host(host.data(), nbytes, dtype, {rows, cols}, device_), Tensor(), type};
+    return Matrix{Tensor::from_host(host.data(), nbytes, dtype, {rows, cols}, device_), Tensor(), type, Tensor()};
   }
 
   // A vector used elementwise (norm weights, biases): always F32.

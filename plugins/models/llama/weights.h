@@ -20,6 +20,7 @@ struct Matrix {
   Tensor w;
   Tensor bytes;  // the raw blocks (U8) of a quantized weight; undefined for plain weights
   WeightType type = WeightType::F32;
+  Tensor table;  // Q4_K: each sub-block's d * scale and dmin * min, decoded once at load
 };
 // x (L, in) -> (L, out), plus bias when defined.
 Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor());
@@ -49,9 +50,14 @@ Weights load_weights(const ModelSource& source, const Hparams& h, Device* device
 
 // Whether a GGML type stays block-quantized in device memory (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K).
 bool kept_quantized(WeightType type);
+// A kept_quantized() matrix over its raw bytes (U8 on the device), with any per-block
+// tables it reads decoded once (Q4_K).
+Matrix quantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols);
 // The lazy dequantization of a GGUF block-quantized matrix held as raw bytes: (rows, cols)
-// F32, equal to kiln::dequantize bit for bit (quant_matrix.cpp).
-Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols);
+// F32, equal to kiln::dequantize bit for bit (quant_matrix.cpp). `table`: Matrix::table, or
+// undefined to decode Q4_K's packed scales in the kernel.
+Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols,
+                          const Tensor& table = Tensor());
 // x (L, cols) -> (L, rows) reading the quantized blocks of m in place (decode GEMVs, prefill
 // dot tiles).
 Tensor quantized_matmul(const Tensor& x, const Matrix& m);
