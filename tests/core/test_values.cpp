@@ -123,15 +123,19 @@ TEST_CASE("reinterpret: Q8_0-style blocks read as f16 scales and i8 quants, dequ
   CHECK_THROWS_AS(bytes.reinterpret(DType::F32, {5}), Error);
 }
 
-TEST_CASE("x @ W^T with W stored (out, in): dot-tiled and fallback shapes equal a host computation") {
+TEST_CASE(
+    "x @ W^T with W stored (out, in): dot-tiled and fallback shapes equal a host computation") {
   // small integer values: every order of summation gives the exact result
   struct Case {
     int64_t m, n, k;
   };
-  for (Case c : {Case{64, 16, 32}, Case{6, 6, 16}, Case{5, 7, 8}, Case{1, 8, 16}, Case{16, 4, 64}}) {
+  for (Case c :
+       {Case{64, 16, 32}, Case{6, 6, 16}, Case{5, 7, 8}, Case{1, 8, 16}, Case{16, 4, 64}}) {
     std::vector<float> x(static_cast<size_t>(c.m * c.k)), w(static_cast<size_t>(c.n * c.k));
-    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i * 7 % 11) - 5);
-    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(static_cast<int>(i * 5 % 13) - 6);
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = static_cast<float>(static_cast<int>(i * 7 % 11) - 5);
+    for (size_t i = 0; i < w.size(); ++i)
+      w[i] = static_cast<float>(static_cast<int>(i * 5 % 13) - 6);
     std::vector<float> want(static_cast<size_t>(c.m * c.n), 0.0f);
     for (int64_t i = 0; i < c.m; ++i)
       for (int64_t j = 0; j < c.n; ++j)

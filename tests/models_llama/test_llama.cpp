@@ -185,7 +185,8 @@ TEST_CASE("llama plugin: the generated Q8_0/Q4_0/Q4_1 dequantization equals kiln
     const TensorRef& r = src.tensors().at("blk.0.ffn_down.weight");
     REQUIRE(llama::kept_quantized(r.type));
     Tensor blocks = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)});
-    std::vector<float> got = llama::dequantized_matrix(blocks, r.type, r.shape[0], r.shape[1]).to_vector<float>();
+    std::vector<float> got =
+        llama::dequantized_matrix(blocks, r.type, r.shape[0], r.shape[1]).to_vector<float>();
     std::vector<float> want = dequantize(r.type, r.data, r.elements);
     CHECK(got == want);
   }
@@ -225,9 +226,12 @@ TEST_CASE("llama plugin: after warmup no prompt length compiles a kernel") {
   CHECK(lm.decode_kernels() > 0);
 }
 
-TEST_CASE("llama plugin: a Qwen2 with one full and one sliding layer (full cache + ring) matches transformers") {
+TEST_CASE(
+    "llama plugin: a Qwen2 with one full and one sliding layer (full cache + ring) matches "
+    "transformers") {
   // layer 0 full attention, layer 1 window 6; 20 + 60 positions (transformers' KV cache)
-  for (int64_t chunk : {4, 8, 64}) check_against_transformers("qwen2_swa_mixed", "", 1e-4, chunk, "expected.json", 512);
+  for (int64_t chunk : {4, 8, 64})
+    check_against_transformers("qwen2_swa_mixed", "", 1e-4, chunk, "expected.json", 512);
   llama::LMOptions o;
   o.prefill_chunk = 8;
   o.context = 512;
@@ -245,11 +249,13 @@ TEST_CASE("llama plugin: a sliding-window ring can go back only while it holds t
   std::vector<int32_t> ids;
   for (int i = 0; i < 40; ++i) ids.push_back(static_cast<int32_t>((i * 37 + 11) % 256));
   std::vector<float> want = lm.forward(ids, 0);
-  // positions 31..37 are still in the ring (it holds 25..39): re-running 38, 39 gives the same logits
+  // positions 31..37 are still in the ring (it holds 25..39): re-running 38, 39 gives the same
+  // logits
   std::vector<int32_t> tail(ids.end() - 2, ids.end());
   std::vector<float> again = lm.forward(tail, 38);
   double diff = 0;
-  for (size_t i = 0; i < want.size(); ++i) diff = std::max(diff, double(std::abs(want[i] - again[i])));
+  for (size_t i = 0; i < want.size(); ++i)
+    diff = std::max(diff, double(std::abs(want[i] - again[i])));
   CHECK(diff < 1e-5);
   // position 30 needs 23..29, already overwritten
   std::vector<int32_t> one{5};

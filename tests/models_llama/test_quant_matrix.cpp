@@ -31,11 +31,22 @@ std::vector<uint8_t> random_blocks(WeightType type, int64_t rows, int64_t cols, 
   for (int64_t b = 0; b < blocks; ++b) {
     switch (type) {
       case WeightType::Q8_0:
-      case WeightType::Q4_0: put_half(b, 0, scale(rng)); break;
-      case WeightType::Q4_1: put_half(b, 0, scale(rng)); put_half(b, 2, -scale(rng)); break;
-      case WeightType::Q6_K: put_half(b, 208, scale(rng)); break;
-      case WeightType::Q4_K: put_half(b, 0, scale(rng)); put_half(b, 2, scale(rng)); break;
-      default: FAIL("no scale layout for this type");
+      case WeightType::Q4_0:
+        put_half(b, 0, scale(rng));
+        break;
+      case WeightType::Q4_1:
+        put_half(b, 0, scale(rng));
+        put_half(b, 2, -scale(rng));
+        break;
+      case WeightType::Q6_K:
+        put_half(b, 208, scale(rng));
+        break;
+      case WeightType::Q4_K:
+        put_half(b, 0, scale(rng));
+        put_half(b, 2, scale(rng));
+        break;
+      default:
+        FAIL("no scale layout for this type");
     }
   }
   return data;
@@ -45,21 +56,25 @@ std::vector<uint8_t> random_blocks(WeightType type, int64_t rows, int64_t cols, 
 
 TEST_CASE("llama plugin: generated block decoding and the in-place GEMV match kiln::dequantize") {
   const int64_t rows = 12, cols = 768;
-  for (WeightType type : {WeightType::Q8_0, WeightType::Q4_0, WeightType::Q4_1, WeightType::Q4_K, WeightType::Q6_K}) {
+  for (WeightType type :
+       {WeightType::Q8_0, WeightType::Q4_0, WeightType::Q4_1, WeightType::Q4_K, WeightType::Q6_K}) {
     INFO(weight_type_name(type));
     REQUIRE(llama::kept_quantized(type));
     std::vector<uint8_t> data = random_blocks(type, rows, cols, 7);
     std::vector<float> ref = dequantize(type, std::as_bytes(std::span(data)), rows * cols);
-    Tensor bytes = Tensor::from_host(data.data(), data.size(), DType::U8, {static_cast<int64_t>(data.size())});
+    Tensor bytes =
+        Tensor::from_host(data.data(), data.size(), DType::U8, {static_cast<int64_t>(data.size())});
     llama::Matrix m = llama::quantized_matrix(bytes, type, rows, cols);
     CHECK(m.w.to_vector<float>() == ref);
-    CHECK(llama::dequantized_matrix(bytes, type, rows, cols).to_vector<float>() == ref);  // no tables
+    CHECK(llama::dequantized_matrix(bytes, type, rows, cols).to_vector<float>() ==
+          ref);  // no tables
 
     std::vector<float> x(static_cast<size_t>(cols));
     std::mt19937 rng(3);
     std::normal_distribution<float> nd;
     for (float& v : x) v = nd(rng);
-    std::vector<float> got = llama::quantized_matmul(Tensor::from_vector(x, {1, cols}), m).to_vector<float>();
+    std::vector<float> got =
+        llama::quantized_matmul(Tensor::from_vector(x, {1, cols}), m).to_vector<float>();
     REQUIRE(got.size() == static_cast<size_t>(rows));
     for (int64_t r = 0; r < rows; ++r) {
       double want = 0, mag = 0;

@@ -1,5 +1,5 @@
-// `kiln bench core`: GEMV (f32, bf16, f16 weights) against memcpy bandwidth, GEMM against OpenBLAS sgemm on
-// the same threads, and JIT replay overhead per kernel.
+// `kiln bench core`: GEMV (f32, bf16, f16 weights) against memcpy bandwidth, GEMM against OpenBLAS
+// sgemm on the same threads, and JIT replay overhead per kernel.
 #include <cblas.h>
 
 #include <algorithm>
@@ -184,16 +184,18 @@ int bench_core(const std::vector<std::string>& argv, bool json) {
   double replay = replay_us_per_kernel();
   Device* d = Device::default_device();
   char buf[2048];
-  std::snprintf(buf, sizeof buf,
-                "{\"device\": \"%s\", \"threads\": %d, \"gemv_size\": %lld, \"gemm_size\": %lld, "
-                "\"memcpy_gbps\": %.2f, \"gemv_f32_gbps\": %.2f, \"gemv_bf16_gbps\": %.2f, "
-                "\"gemv_f16_gbps\": %.2f, "
-                "\"gemv_f32_vs_memcpy\": %.3f, \"gemv_bf16_vs_memcpy\": %.3f, \"gemv_f16_vs_memcpy\": %.3f, "
-                "\"gemm_gflops\": %.2f, \"openblas_gflops\": %.2f, \"gemm_vs_openblas\": %.3f, "
-                "\"linear_f16_64x8192x2048_packed_gflops\": %.2f, \"linear_f16_64x8192x2048_dot_gflops\": %.2f, "
-                "\"replay_us_per_kernel\": %.2f}",
-                d->caps().description, nt, static_cast<long long>(n), static_cast<long long>(m),
-                mem, g32, g16, gh, g32 / mem, g16 / mem, gh / mem, kg, bg, kg / bg, lp, ld, replay);
+  std::snprintf(
+      buf, sizeof buf,
+      "{\"device\": \"%s\", \"threads\": %d, \"gemv_size\": %lld, \"gemm_size\": %lld, "
+      "\"memcpy_gbps\": %.2f, \"gemv_f32_gbps\": %.2f, \"gemv_bf16_gbps\": %.2f, "
+      "\"gemv_f16_gbps\": %.2f, "
+      "\"gemv_f32_vs_memcpy\": %.3f, \"gemv_bf16_vs_memcpy\": %.3f, \"gemv_f16_vs_memcpy\": %.3f, "
+      "\"gemm_gflops\": %.2f, \"openblas_gflops\": %.2f, \"gemm_vs_openblas\": %.3f, "
+      "\"linear_f16_64x8192x2048_packed_gflops\": %.2f, \"linear_f16_64x8192x2048_dot_gflops\": "
+      "%.2f, "
+      "\"replay_us_per_kernel\": %.2f}",
+      d->caps().description, nt, static_cast<long long>(n), static_cast<long long>(m), mem, g32,
+      g16, gh, g32 / mem, g16 / mem, gh / mem, kg, bg, kg / bg, lp, ld, replay);
   if (json) {
     std::cout << buf << "\n";
   } else {

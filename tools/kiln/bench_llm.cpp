@@ -155,9 +155,11 @@ json run_peer(const std::string& cmd, int timeout_s, const std::string& what) {
       "timeout --kill-after=10 " + std::to_string(timeout_s) + " " + cmd + " 2>&1", &rc);
   const int status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   if (status == 124 || status == 137)
-    return {{"skipped", what + " timed out after " + std::to_string(timeout_s) + " s (--peer-timeout)"}};
+    return {{"skipped",
+             what + " timed out after " + std::to_string(timeout_s) + " s (--peer-timeout)"}};
   if (rc != 0)
-    return {{"skipped", what + " failed (exit status " + std::to_string(status) + "): " + tail(res, 400)}};
+    return {{"skipped",
+             what + " failed (exit status " + std::to_string(status) + "): " + tail(res, 400)}};
   try {
     return last_json(res, what.c_str());
   } catch (const std::exception& e) {
@@ -165,7 +167,9 @@ json run_peer(const std::string& cmd, int timeout_s, const std::string& what) {
   }
 }
 
-bool usable(const json& peer) { return !peer.contains("skipped") && !peer.contains("error"); }
+bool usable(const json& peer) {
+  return !peer.contains("skipped") && !peer.contains("error");
+}
 
 // Keeps the best of repeated measurements: the highest rates, the shortest times.
 void keep_best(json& best, const json& cur) {
@@ -295,11 +299,12 @@ int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
   if (reason.empty() && py.empty()) reason = "no Python with tinygrad (pip install tinygrad)";
   if (reason.empty()) {
     // once: its warmup alone takes minutes
-    record_peer(out, "tinygrad", kiln,
-                run_peer(quote(py) + " " + quote(tiny_script.string()) + " --model " + quote(model) +
-                             " --threads " + std::to_string(threads) + " --new-tokens " +
-                             std::to_string(n_decode) + " --prompt-ids " + quote(ids),
-                         peer_timeout, "tinygrad peer"));
+    record_peer(
+        out, "tinygrad", kiln,
+        run_peer(quote(py) + " " + quote(tiny_script.string()) + " --model " + quote(model) +
+                     " --threads " + std::to_string(threads) + " --new-tokens " +
+                     std::to_string(n_decode) + " --prompt-ids " + quote(ids),
+                 peer_timeout, "tinygrad peer"));
   } else {
     out["tinygrad"] = {{"skipped", reason}};
   }

@@ -53,7 +53,9 @@ std::shared_ptr<const MappedFile> MappedFile::from_bytes(std::vector<std::byte> 
 }
 
 void MappedFile::release_resident(std::span<const std::byte> range) const {
-  if (!mapped_ || range.empty() || range.data() < data_ || range.data() + range.size() > data_ + size_) return;
+  if (!mapped_ || range.empty() || range.data() < data_ ||
+      range.data() + range.size() > data_ + size_)
+    return;
   const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const uintptr_t lo = (reinterpret_cast<uintptr_t>(range.data()) + page - 1) / page * page;
   const uintptr_t hi = (reinterpret_cast<uintptr_t>(range.data()) + range.size()) / page * page;

@@ -73,9 +73,10 @@ void KVCache::set_position(int64_t start_pos, int64_t length) {
     for (const Ring& r : rings_) {
       const int64_t window = r.size - max_write_ + 1, oldest = written_hi_ - r.size + 1;
       if (std::max<int64_t>(0, start_pos - window + 1) < oldest)
-        throw Error("KVCache: cannot go back to position " + std::to_string(start_pos) + " after position " +
-                    std::to_string(written_hi_) + " was written: sliding-window layers keep the last " +
-                    std::to_string(r.size) + " positions only (start a new sequence at 0)");
+        throw Error("KVCache: cannot go back to position " + std::to_string(start_pos) +
+                    " after position " + std::to_string(written_hi_) +
+                    " was written: sliding-window layers keep the last " + std::to_string(r.size) +
+                    " positions only (start a new sequence at 0)");
     }
   }
   written_hi_ = start_pos == 0 ? length - 1 : std::max(written_hi_, start_pos + length - 1);

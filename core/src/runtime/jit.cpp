@@ -148,7 +148,8 @@ void Jit::capture(const std::vector<Tensor>& inputs) {
     throw;
   }
   state_->dry_capture = false;
-  if (!state_->captured) throw Error("jit: capture() of a function that is not replayable (a copy between devices)");
+  if (!state_->captured)
+    throw Error("jit: capture() of a function that is not replayable (a copy between devices)");
 }
 
 std::vector<Tensor> Jit::operator()(const std::vector<Tensor>& inputs_in) {

@@ -61,22 +61,29 @@ struct PreType {
 const std::vector<PreType>& pre_types() {
   static const std::vector<PreType> table = {
       {{"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"},
-       {kLlama3Regex}, false, true, true},
+       {kLlama3Regex},
+       false,
+       true,
+       true},
       // Smaug (a Llama 3 fine-tune): Llama 3's regex, but merges are not ignored
       {{"smaug-bpe"}, {kLlama3Regex}},
       {{"qwen2", "deepseek-r1-qwen", "megrez", "stablelm2", "hunyuan"}, {kQwen2Regex}},
       {{"qwen35"}, {kQwen35Regex}},
-      {{"gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0", "mellum",
-        "modern-bert", "exaone4", "mpt", "olmo", "jais", "trillion", "granite-docling", "roberta-bpe"},
+      {{"gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0",
+        "mellum", "modern-bert", "exaone4", "mpt", "olmo", "jais", "trillion", "granite-docling",
+        "roberta-bpe"},
        {kGpt2Regex}},
-      {{"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"}, {kGpt2Regex}, true},
+      {{"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"},
+       {kGpt2Regex},
+       true},
       {{"tekken"}, {kTekkenRegex}, false, true, true},
       {{"gpt-4o", "llama4"}, {kGpt4oRegex}},
       {{"deepseek-v3"}, {"\\p{N}{1,3}", "[一-龥぀-ゟ゠-ヿ]+", kDeepseek3Regex}},
       {{"glm4", "chatglm-bpe"}, {kLlama3Regex}},
       {{"default"},
-       {"[\\p{P}\\$\\+<=>\\^~\\|]+", "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)",
-        "\\p{N}+", "[0-9][0-9][0-9]"}},
+       {"[\\p{P}\\$\\+<=>\\^~\\|]+",
+        "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)", "\\p{N}+",
+        "[0-9][0-9][0-9]"}},
   };
   return table;
 }

@@ -48,7 +48,8 @@ void launch_graph(Device& dev, Graph& graph, const kiln_launch* launches, uint32
     // KILN_DEBUG>=2: each replayed kernel's time, for per-kernel profiles of a Jit step
     auto t0 = std::chrono::steady_clock::now();
     execute(dev, *step.program, l, step.grid);
-    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    double us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "kiln: replay %u %s %.3f us\n", i, step.program->name.c_str(), us);
   }
 }

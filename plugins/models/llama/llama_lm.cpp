@@ -123,8 +123,8 @@ void LlamaLM::check_ids(std::span<const int32_t> ids, int64_t start_pos) const {
                   std::to_string(h_.vocab - 1) + ")");
 }
 
-std::vector<Tensor> LlamaLM::run_chunk(std::span<const int32_t> ids, int64_t start_pos, bool need_sum,
-                                       bool capture_only) {
+std::vector<Tensor> LlamaLM::run_chunk(std::span<const int32_t> ids, int64_t start_pos,
+                                       bool need_sum, bool capture_only) {
   const int64_t n = static_cast<int64_t>(ids.size());
   pos_.bind(start_pos);
   const bool single = n == 1 && !need_sum;

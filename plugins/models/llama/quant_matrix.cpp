@@ -13,7 +13,8 @@ namespace {
 constexpr int64_t kQ6KBytes = 210;  // ql[128] qh[64] scales[16] d (f16)
 
 // A per-block f16 field as F32: u16 number `at` of each `u16_per_block`-halfword block.
-Tensor block_half(const Tensor& bytes, int64_t rows, int64_t blocks, int64_t u16_per_block, int64_t at) {
+Tensor block_half(const Tensor& bytes, int64_t rows, int64_t blocks, int64_t u16_per_block,
+                  int64_t at) {
   return bytes.reinterpret(DType::U16, {rows, blocks, u16_per_block})
       .slice(-1, at, at + 1)
       .bitcast(DType::F16)
@@ -34,7 +35,9 @@ Q6KParts q6k_parts(const Tensor& bytes, int64_t rows, int64_t nsb) {
   Q6KParts p;
   p.ql = blk.slice(-1, 0, 128).reshape({rows, nsb, 2, 2, 2, 16});
   p.qh = blk.slice(-1, 128, 192).reshape({rows, nsb, 2, 2, 16});
-  p.sc = bytes.reinterpret(DType::I8, {rows, nsb, kQ6KBytes}).slice(-1, 192, 208).reshape({rows, nsb, 2, 4, 2});
+  p.sc = bytes.reinterpret(DType::I8, {rows, nsb, kQ6KBytes})
+             .slice(-1, 192, 208)
+             .reshape({rows, nsb, 2, 4, 2});
   p.d = block_half(bytes, rows, nsb, kQ6KBytes / 2, 104);
   return p;
 }
@@ -62,7 +65,8 @@ Tensor q6k_dequantize(const Tensor& bytes, int64_t rows, int64_t cols) {
   Q6KParts p = q6k_parts(bytes, rows, nsb);
   std::vector<Tensor> quarters;
   for (int j = 0; j < 4; ++j)
-    quarters.push_back((q6k_scale(p, j) * q6k_quarter(p, j / 2, j % 2).cast(DType::F32)).reshape({rows, nsb, 2, 1, 32}));
+    quarters.push_back((q6k_scale(p, j) * q6k_quarter(p, j / 2, j % 2).cast(DType::F32))
+                           .reshape({rows, nsb, 2, 1, 32}));
   return Tensor::cat(quarters, 3).reshape({rows, cols});
 }
 
@@ -75,7 +79,9 @@ Tensor q6k_matmul(const Tensor& x, const Matrix& m) {
   Tensor total;
   for (int j = 0; j < 4; ++j) {
     Tensor xj = xq.slice(4, j, j + 1).reshape({L, 1, nsb, 2, 2, 16});
-    Tensor term = (q6k_quarter(p, j / 2, j % 2).cast(DType::F32) * q6k_scale(p, j)).reshape({1, rows, nsb, 2, 2, 16}) * xj;
+    Tensor term = (q6k_quarter(p, j / 2, j % 2).cast(DType::F32) * q6k_scale(p, j))
+                      .reshape({1, rows, nsb, 2, 2, 16}) *
+                  xj;
     total = total.defined() ? total + term : term;
   }
   return total.sum({2, 3, 4, 5}).reshape({L, rows});
@@ -102,7 +108,8 @@ Tensor q4k_table(const Tensor& bytes, int64_t rows, int64_t nsb) {
   // sub-blocks 0..3 use the low 6 bits; 4..7 a nibble of `c` plus the top 2 bits of a / b
   Tensor scales = Tensor::cat({low6(a), c.bitwise_and(c.scalar_like(15)).bitwise_or(top2(a))}, -1);
   Tensor mins = Tensor::cat({low6(b), c.shr(c.scalar_like(4)).bitwise_or(top2(b))}, -1);
-  Tensor d = block_half(bytes, rows, nsb, kQ4KBytes / 2, 0), dmin = block_half(bytes, rows, nsb, kQ4KBytes / 2, 1);
+  Tensor d = block_half(bytes, rows, nsb, kQ4KBytes / 2, 0),
+         dmin = block_half(bytes, rows, nsb, kQ4KBytes / 2, 1);
   Tensor scale = (d * scales.cast(DType::F32)).reshape({rows, nsb, 4, 2, 1});
   Tensor min = (dmin * mins.cast(DType::F32)).reshape({rows, nsb, 4, 2, 1});
   return Tensor::cat({scale, min}, -1);
@@ -113,7 +120,9 @@ Tensor q4k_table(const Tensor& bytes, int64_t rows, int64_t nsb) {
 Q4KParts q4k_parts(const Tensor& bytes, int64_t rows, int64_t nsb, Tensor table = Tensor()) {
   if (!table.defined()) table = q4k_table(bytes, rows, nsb);
   Q4KParts p;
-  p.qs = bytes.reinterpret(DType::U8, {rows, nsb, kQ4KBytes}).slice(-1, 16, kQ4KBytes).reshape({rows, nsb, 4, 32});
+  p.qs = bytes.reinterpret(DType::U8, {rows, nsb, kQ4KBytes})
+             .slice(-1, 16, kQ4KBytes)
+             .reshape({rows, nsb, 4, 32});
   p.scale = table.slice(-1, 0, 1).reshape({rows, nsb, 4, 2});
   p.min = table.slice(-1, 1, 2).reshape({rows, nsb, 4, 2});
   return p;
@@ -130,7 +139,9 @@ Tensor q4k_half(const Q4KParts& p, int h) {
 Tensor q4k_dequantize(const Tensor& bytes, int64_t rows, int64_t cols, const Tensor& table) {
   const int64_t nsb = cols / quant::QK_K;
   Q4KParts p = q4k_parts(bytes, rows, nsb, table);
-  Tensor halves = Tensor::cat({q4k_half(p, 0).reshape({rows, nsb, 4, 1, 32}), q4k_half(p, 1).reshape({rows, nsb, 4, 1, 32})}, 3);
+  Tensor halves = Tensor::cat({q4k_half(p, 0).reshape({rows, nsb, 4, 1, 32}),
+                               q4k_half(p, 1).reshape({rows, nsb, 4, 1, 32})},
+                              3);
   return halves.reshape({rows, cols});
 }
 
@@ -158,10 +169,13 @@ Tensor block32_matmul(const Tensor& x, const Matrix& m) {
     return (w * xr.reshape({L, 1, nb, 32})).sum({-2, -1}).reshape({L, rows});
   }
   const int64_t block_bytes = m.type == WeightType::Q4_0 ? 18 : 20;
-  Tensor qs = m.bytes.reinterpret(DType::U8, {rows, nb, block_bytes}).slice(-1, block_bytes - 16, block_bytes);
-  Tensor lo = qs.bitwise_and(qs.scalar_like(15)).cast(DType::F32), hi = qs.shr(qs.scalar_like(4)).cast(DType::F32);
+  Tensor qs = m.bytes.reinterpret(DType::U8, {rows, nb, block_bytes})
+                  .slice(-1, block_bytes - 16, block_bytes);
+  Tensor lo = qs.bitwise_and(qs.scalar_like(15)).cast(DType::F32),
+         hi = qs.shr(qs.scalar_like(4)).cast(DType::F32);
   Tensor xb = xr.reshape({L, 1, nb, 2, 16});
-  Tensor x_lo = xb.slice(3, 0, 1).reshape({L, 1, nb, 16}), x_hi = xb.slice(3, 1, 2).reshape({L, 1, nb, 16});
+  Tensor x_lo = xb.slice(3, 0, 1).reshape({L, 1, nb, 16}),
+         x_hi = xb.slice(3, 1, 2).reshape({L, 1, nb, 16});
   Tensor wl, wh;
   if (m.type == WeightType::Q4_0) {
     // d * (q - 8) as q * d + (-8 d): one FMA per element, the offset once per block
@@ -173,7 +187,9 @@ Tensor block32_matmul(const Tensor& x, const Matrix& m) {
     wl = lo * d + mn;
     wh = hi * d + mn;
   }
-  return (wl.reshape({1, rows, nb, 16}) * x_lo + wh.reshape({1, rows, nb, 16}) * x_hi).sum({-2, -1}).reshape({L, rows});
+  return (wl.reshape({1, rows, nb, 16}) * x_lo + wh.reshape({1, rows, nb, 16}) * x_hi)
+      .sum({-2, -1})
+      .reshape({L, rows});
 }
 
 }  // namespace
@@ -191,16 +207,20 @@ Matrix quantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int6
   return m;
 }
 
-Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols, const Tensor& table) {
-  const int64_t block = type == WeightType::Q6_K || type == WeightType::Q4_K ? quant::QK_K : quant::QK;
+Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols,
+                          const Tensor& table) {
+  const int64_t block =
+      type == WeightType::Q6_K || type == WeightType::Q4_K ? quant::QK_K : quant::QK;
   if (cols % block != 0)
     throw Error("quantized matrix: " + std::to_string(cols) + " columns are not whole blocks of " +
                 std::to_string(block) + " (" + std::string(weight_type_name(type)) + ")");
   const int64_t nb = cols / quant::QK;
   auto nibbles = [&](int64_t block_bytes) {
     // 16 bytes of nibbles at the block's end: low nibbles are elements 0..15, high 16..31
-    Tensor qs = bytes.reinterpret(DType::U8, {rows, nb, block_bytes}).slice(-1, block_bytes - 16, block_bytes);
-    return Tensor::cat({qs.bitwise_and(qs.scalar_like(15)), qs.shr(qs.scalar_like(4))}, -1).cast(DType::F32);
+    Tensor qs = bytes.reinterpret(DType::U8, {rows, nb, block_bytes})
+                    .slice(-1, block_bytes - 16, block_bytes);
+    return Tensor::cat({qs.bitwise_and(qs.scalar_like(15)), qs.shr(qs.scalar_like(4))}, -1)
+        .cast(DType::F32);
   };
   switch (type) {
     case WeightType::Q8_0:  // f16 d, 32 x i8 q; value = d * q
@@ -217,7 +237,8 @@ Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, in
     case WeightType::Q6_K:
       return q6k_dequantize(bytes, rows, cols);
     default:
-      throw Error("quantized matrix: type " + std::string(weight_type_name(type)) + " is not kept quantized");
+      throw Error("quantized matrix: type " + std::string(weight_type_name(type)) +
+                  " is not kept quantized");
   }
 }
 

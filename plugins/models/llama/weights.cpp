@@ -47,8 +47,10 @@ class Loader {
   Tensor plain(const TensorRef& r) {
     const WeightTypeInfo& info = weight_type_info(r.type);
     bytes_ += r.nbytes;
-    if (info.dtype == KILN_DTYPE_F32 || info.dtype == KILN_DTYPE_F16 || info.dtype == KILN_DTYPE_BF16) {
-      Tensor t = Tensor::from_host(r.data.data(), r.nbytes, static_cast<DType>(info.dtype), r.shape, device_);
+    if (info.dtype == KILN_DTYPE_F32 || info.dtype == KILN_DTYPE_F16 ||
+        info.dtype == KILN_DTYPE_BF16) {
+      Tensor t = Tensor::from_host(r.data.data(), r.nbytes, static_cast<DType>(info.dtype), r.shape,
+                                   device_);
       release(r);
       return t;
     }
@@ -81,7 +83,8 @@ class Loader {
     int64_t rows = 0;
     size_t nbytes = 0;
     for (const TensorRef* r : parts) {
-      if (r->type != type || r->shape.size() != 2 || r->shape[1] != parts[0]->shape[1] || !raw) return std::nullopt;
+      if (r->type != type || r->shape.size() != 2 || r->shape[1] != parts[0]->shape[1] || !raw)
+        return std::nullopt;
       rows += r->shape[0];
       nbytes += r->nbytes;
     }
@@ -95,11 +98,13 @@ class Loader {
     const int64_t cols = parts[0]->shape[1];
     bytes_ += nbytes;
     if (kept_quantized(type)) {
-      Tensor bytes = Tensor::from_host(host.data(), nbytes, DType::U8, {static_cast<int64_t>(nbytes)}, device_);
+      Tensor bytes = Tensor::from_host(host.data(), nbytes, DType::U8,
+                                       {static_cast<int64_t>(nbytes)}, device_);
       return quantized_matrix(bytes, type, rows, cols);
     }
     const auto dtype = static_cast<DType>(weight_type_info(type).dtype);
-    return Matrix{Tensor::from_host(host.data(), nbytes, dtype, {rows, cols}, device_), Tensor(), type, Tensor()};
+    return Matrix{Tensor::from_host(host.data(), nbytes, dtype, {rows, cols}, device_), Tensor(),
+                  type, Tensor()};
   }
 
   // A vector used elementwise (norm weights, biases): always F32.
@@ -147,7 +152,9 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias) {
     // (L, 1, in) * (1, out, in) summed over in: both operands stream along the reduce axis, which
     // the CPU lowers as dot tiles reading the weights where they lie (no panel copy per call)
     const int64_t L = x.dim(0), out = m.w.dim(0), in = m.w.dim(1);
-    y = (x.reshape({L, 1, in}) * m.w.cast(DType::F32).reshape({1, out, in})).sum({-1}).reshape({L, out});
+    y = (x.reshape({L, 1, in}) * m.w.cast(DType::F32).reshape({1, out, in}))
+            .sum({-1})
+            .reshape({L, out});
   }
   // a (rows, out) kernel boundary for prefill: later ops read the product, not its reduce
   if (x.dim(0) > 1) y = y.contiguous();

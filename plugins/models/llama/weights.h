@@ -1,8 +1,8 @@
 // The weights of a Llama-family model as device tensors. Plain encodings (F32/F16/BF16) are
 // uploaded as they are stored (matmuls cast them to F32 inside the kernel); GGUF Q8_0, Q4_0,
-// Q4_1, Q4_K and Q6_K matrices stay block-quantized in device memory and are expressed as a lazy dequantize
-// (Tensor::reinterpret of the blocks + elementwise ops) that the scheduler fuses into each
-// matmul; other GGML types are dequantized at load (exactly, by kiln::dequantize).
+// Q4_1, Q4_K and Q6_K matrices stay block-quantized in device memory and are expressed as a lazy
+// dequantize (Tensor::reinterpret of the blocks + elementwise ops) that the scheduler fuses into
+// each matmul; other GGML types are dequantized at load (exactly, by kiln::dequantize).
 #pragma once
 
 #include <vector>

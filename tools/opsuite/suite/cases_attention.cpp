@@ -108,38 +108,41 @@ void add_attention_cases(CaseList& cases) {
 
   // A sliding-window KV cache kept as a ring of 9 rows (position p in row p % 9): three queries
   // at symbolic positions p..p+2 against the reference over all 40 keys with window 6.
-  cases.push_back({"attention", "attention/sdpa f32 key ring (window 6, 9 rows) symbolic q_offset", {DType::F32},
-                   [](Context& cx) {
-                     const int64_t n = 40, R = 9, D = 16;
-                     Variable pos("opsuite_ring_pos", 0, n - 3);
-                     nn::AttentionOptions o;
-                     o.causal = true;
-                     o.sliding_window = 6;
-                     o.q_offset_var = pos;
-                     o.ring = true;
-                     Input k = make_input(cx, DType::F32, {1, 2, n, D}, Domain::range(-1, 1));
-                     Input v = make_input(cx, DType::F32, {1, 2, n, D}, Domain::range(-1, 1));
-                     for (int64_t p : {0, 4, 9, 17, 37}) {
-                       ref::NDArray kr(DType::F32, {1, 2, R, D}), vr(DType::F32, {1, 2, R, D});
-                       for (int64_t h = 0; h < 2; ++h)
-                         for (int64_t x = std::max<int64_t>(0, p + 3 - R); x < p + 3; ++x)
-                           for (int64_t d = 0; d < D; ++d) {
-                             kr.data[((h * R) + x % R) * D + d] = k.ref.data[((h * n) + x) * D + d];
-                             vr.data[((h * R) + x % R) * D + d] = v.ref.data[((h * n) + x) * D + d];
-                           }
-                       Input q = make_input(cx, DType::F32, {1, 4, 3, D}, Domain::range(-1, 1));
-                       pos.bind(p);
-                       Outcome out = compare(ref::attention(q.ref, k.ref, v.ref, params(true, 6, {}, p)),
-                                             nn::scaled_dot_product_attention(q.t, make_input(cx, kr).t,
-                                                                              make_input(cx, vr).t, o),
-                                             attention_tolerance(DType::F32));
-                       if (out.status != Status::Passed) {
-                         out.message = "q_offset bound to " + std::to_string(p) + ": " + out.message;
-                         return out;
-                       }
-                     }
-                     return Outcome{};
-                   }});
+  cases.push_back(
+      {"attention",
+       "attention/sdpa f32 key ring (window 6, 9 rows) symbolic q_offset",
+       {DType::F32},
+       [](Context& cx) {
+         const int64_t n = 40, R = 9, D = 16;
+         Variable pos("opsuite_ring_pos", 0, n - 3);
+         nn::AttentionOptions o;
+         o.causal = true;
+         o.sliding_window = 6;
+         o.q_offset_var = pos;
+         o.ring = true;
+         Input k = make_input(cx, DType::F32, {1, 2, n, D}, Domain::range(-1, 1));
+         Input v = make_input(cx, DType::F32, {1, 2, n, D}, Domain::range(-1, 1));
+         for (int64_t p : {0, 4, 9, 17, 37}) {
+           ref::NDArray kr(DType::F32, {1, 2, R, D}), vr(DType::F32, {1, 2, R, D});
+           for (int64_t h = 0; h < 2; ++h)
+             for (int64_t x = std::max<int64_t>(0, p + 3 - R); x < p + 3; ++x)
+               for (int64_t d = 0; d < D; ++d) {
+                 kr.data[((h * R) + x % R) * D + d] = k.ref.data[((h * n) + x) * D + d];
+                 vr.data[((h * R) + x % R) * D + d] = v.ref.data[((h * n) + x) * D + d];
+               }
+           Input q = make_input(cx, DType::F32, {1, 4, 3, D}, Domain::range(-1, 1));
+           pos.bind(p);
+           Outcome out = compare(
+               ref::attention(q.ref, k.ref, v.ref, params(true, 6, {}, p)),
+               nn::scaled_dot_product_attention(q.t, make_input(cx, kr).t, make_input(cx, vr).t, o),
+               attention_tolerance(DType::F32));
+           if (out.status != Status::Passed) {
+             out.message = "q_offset bound to " + std::to_string(p) + ": " + out.message;
+             return out;
+           }
+         }
+         return Outcome{};
+       }});
 
   // SD1.x self-attention: 4096 tokens, 8 heads of 40, never materializing the 4096x4096 scores.
   // The reference evaluates a sample of rows.
