@@ -67,9 +67,16 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   Tensor w = Tensor::randn({N, K}, 2, DType::BF16).contiguous().realize();
   Tensor y = x.matmul(w.cast(DType::F32).transpose(-1, -2)).reshape({N});
   detail::LoweredKernel gemv = lower_last(y, gpu_caps());
-  CHECK(gemv.local_size[0] == 256);  // 512 steps: 8 warps per output, 2 steps per thread
+  CHECK(gemv.local_size[0] == 256);  // 256 steps of 8 lanes: 8 warps per output, 1 step each
   CHECK(has_op(gemv, KILN_IR_SHFL_XOR));
   assemble(gemv);
+  // bf16 weights: 8 lanes per step, one 16-byte load (32-bit pairs); f32 x: two .v4.f32
+  {
+    kiln_kernel view = gemv.view();
+    std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
+    CHECK(ptx.find("ld.global.nc.v4.b32") != std::string::npos);
+    CHECK(ptx.find(".v4.b16") == std::string::npos);
+  }
 
   // a decode-shaped down projection (8192 -> 2048): 8 warps per output, the warps' parts
   // combined through shared memory
@@ -97,7 +104,7 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK_FALSE(has_op(on_cpu, KILN_IR_SHFL_XOR));
 }
 
-TEST_CASE("cuda_ptx lowering: decode attention splits the keys across a warp", "[cuda_ptx][lowering]") {
+TEST_CASE("cuda_ptx lowering: decode attention splits the keys across 8 warps", "[cuda_ptx][lowering]") {
   Tensor q = Tensor::randn({1, 8, 1, 64}, 5).contiguous().realize();
   Tensor k = Tensor::randn({1, 2, 300, 64}, 6).contiguous().realize();
   Tensor v = Tensor::randn({1, 2, 300, 64}, 7).contiguous().realize();
@@ -106,8 +113,22 @@ TEST_CASE("cuda_ptx lowering: decode attention splits the keys across a warp", "
   opt.q_offset = 299;  // the decode step: one query after 299 cached keys
   Tensor o = nn::scaled_dot_product_attention(q, k, v, opt);
   detail::LoweredKernel attn = lower_last(o, gpu_caps());
-  CHECK(attn.local_size[0] == 32);
+  // 8 groups: each takes 8 warps (flash-decoding), merged through shared memory
+  CHECK(attn.local_size[0] == 256);
   CHECK(has_op(attn, KILN_IR_SHFL_XOR));
   CHECK(has_op(attn, KILN_IR_IF));
+  CHECK(has_op(attn, KILN_IR_LOCAL));
+  CHECK(has_op(attn, KILN_IR_BARRIER));
   assemble(attn);
+
+  // prefill-shaped: many queries fill the GPU with one warp each
+  Tensor qp = Tensor::randn({1, 32, 512, 64}, 8).contiguous().realize();
+  Tensor kp = Tensor::randn({1, 8, 512, 64}, 9).contiguous().realize();
+  Tensor vp = Tensor::randn({1, 8, 512, 64}, 10).contiguous().realize();
+  nn::AttentionOptions popt;
+  popt.causal = true;
+  detail::LoweredKernel pre = lower_last(nn::scaled_dot_product_attention(qp, kp, vp, popt), gpu_caps());
+  CHECK(pre.local_size[0] == 32);
+  CHECK_FALSE(has_op(pre, KILN_IR_LOCAL));
+  assemble(pre);
 }

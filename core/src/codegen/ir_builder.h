@@ -80,6 +80,7 @@ class IrBuilder {
     int64_t constant = 0;
   };
   Linear linear_of(Val v) const;
+  bool multiple_of(Val index, int n) const;
   Range range_of(const Linear& l) const;
   Val build(const Linear& l, DType t);
   Range compute_range(const kiln_ir_inst& inst) const;

@@ -226,10 +226,11 @@ class Lowerer {
     Val l = b_.acc(b_.const_float(0, f));
     std::vector<Val> accs;
     for (int64_t c = 0; c < Dv; c += vl) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
-    // GPUs: the keys are split across the lanes of one warp per query (lane l takes keys
-    // lo + l, lo + l + 32, ...); each lane keeps its own online softmax, merged at the end.
-    const int split = caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size
-                          ? static_cast<int>(caps_.warp_size) : 1;
+    // GPUs: the keys are split across the threads of one group per query (thread t takes keys
+    // lo + t, lo + t + split, ...); each thread keeps its own online softmax, merged at the end
+    // (flash-decoding within a group). One warp per query when there are many queries (prefill);
+    // up to 8 warps when few groups would leave the GPU idle (decode: 32 query heads).
+    const int split = attention_split(B * Hq * Lq);
     Val r, outer = -1, inside = -1;
     if (split > 1) {
       warp_split_ = split;
@@ -265,7 +266,8 @@ class Lowerer {
       b_.end_range(outer);
       // merge the lanes' (max, sum, output) pairwise; a pair that saw no key stays empty
       const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
-      for (int mask = split / 2; mask >= 1; mask /= 2) {
+      const int warp = static_cast<int>(caps_.warp_size);
+      for (int mask = std::min(split, warp) / 2; mask >= 1; mask /= 2) {
         Val m_o = b_.shfl_xor(m, mask), l_o = b_.shfl_xor(l, mask);
         std::vector<Val> acc_o;
         for (Val acc : accs) acc_o.push_back(b_.shfl_xor(acc, mask));
@@ -281,16 +283,22 @@ class Lowerer {
                                     b_.alu(KILN_IR_MUL, f, acc_o[c], c_other)));
         b_.assign(m, m_n);
       }
+      if (split > warp) merge_warps(split, m, l, accs, vl);
     } else {
       b_.end_range(r);
     }
     Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l),
                      b_.alu(KILN_IR_RECIP, f, l), b_.const_float(0, f));
     Val base = b_.mul_const(gid, Dv);
+    // every thread holds the merged row; with several warps only thread 0 writes it
+    Val first = split > static_cast<int>(caps_.warp_size)
+                    ? b_.if_(b_.lt(b_.cast(b_.special(3, split), idx_t_), b_.const_int(1, idx_t_)))
+                    : -1;
     for (size_t c = 0; c < accs.size(); ++c) {
       Val o = b_.alu(KILN_IR_MUL, f, accs[c], inv);
       b_.store(out, b_.add_const(base, static_cast<int64_t>(c) * vl), b_.cast(o, root->dtype));
     }
+    if (first >= 0) b_.end_if(first);
     k.global_size[0] = static_cast<uint32_t>(B * Hq * Lq);
     has_reduce_ = true;
     finish(k, "attn_" + shape_name(root->shape));
@@ -379,7 +387,7 @@ class Lowerer {
     const bool few_groups = groups_ < int64_t(caps_.compute_units) * 128;
     if (!coalesced && !few_groups) return 1;
     // A group computing one output row (GEMV-like, possibly a few lanes wide) takes up to 8
-    // warps, each thread keeping at least 2 steps: short reduces (decode GEMVs, norms) are
+    // warps, each thread keeping at least 8 elements: short reduces (decode GEMVs, norms) are
     // latency-bound, and more threads in flight per output paid more on an H100 than filling the
     // GPU with one-warp groups (decode 160 -> 252 tok/s; capped at full occupancy, 220).
     // Register tiles of several rows (prefill GEMMs) keep one warp: 8 warps per tile cost
@@ -387,9 +395,61 @@ class Lowerer {
     int t = w;
     if (one_row) {
       const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], 256));
-      while (t * 2 <= max_t && steps % (t * 2) == 0 && steps >= 4 * t) t *= 2;
+      // each thread keeps at least 8 elements (2 steps of 4 lanes, 1 of 8)
+      while (t * 2 <= max_t && steps % (t * 2) == 0 && steps * red_lanes >= 16 * t) t *= 2;
     }
     return t;
+  }
+
+  // Threads per attention group: one warp, doubled (up to 8 warps, within the device's group
+  // limit) while the whole grid still fits in one wave of resident threads (2048 per SM).
+  int attention_split(int64_t groups) const {
+    const int w = static_cast<int>(caps_.warp_size);
+    if (w <= 1 || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
+    const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], 8 * w));
+    const int64_t resident = int64_t(std::max<uint32_t>(caps_.compute_units, 1)) * 2048;
+    int t = w;
+    while (t * 2 <= max_t && groups * t * 2 <= resident) t *= 2;
+    return t;
+  }
+
+  // Online-softmax states (max m, sum l, output accs) of the warps of a group, merged through
+  // shared memory: each warp's lane 0 state (all lanes agree after the butterfly) is written,
+  // then every thread folds the warps in order, so all threads end with the same row.
+  void merge_warps(int split, Val m, Val l, const std::vector<Val>& accs, int vl) {
+    const DType f = DType::F32;
+    const int warps = split / static_cast<int>(caps_.warp_size);
+    const int64_t row = 2 + int64_t(accs.size()) * vl;  // m, l, then the output row
+    Val shared = b_.local(f, warps * row);
+    Val tid = b_.cast(b_.special(3, split), idx_t_);
+    Val wbase = b_.mul_const(b_.idiv_const(tid, caps_.warp_size), row);
+    b_.store(shared, wbase, m);
+    b_.store(shared, b_.add_const(wbase, 1), l);
+    for (size_t c = 0; c < accs.size(); ++c) b_.store(shared, b_.add_const(wbase, 2 + int64_t(c) * vl), accs[c]);
+    b_.barrier();
+    const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
+    std::vector<Val> ms;
+    Val m_all = ninf;
+    for (int w = 0; w < warps; ++w) {
+      ms.push_back(b_.load(shared, b_.const_int(w * row, idx_t_), f));
+      m_all = b_.alu(KILN_IR_MAX, f, m_all, ms.back());
+    }
+    Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_all, ninf);
+    Val l_sum = zero;
+    std::vector<Val> o_sum(accs.size(), -1);
+    for (int w = 0; w < warps; ++w) {
+      Val c = b_.alu(KILN_IR_WHERE, f, none, zero, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, ms[w], m_all)));
+      Val lw = b_.load(shared, b_.const_int(w * row + 1, idx_t_), f);
+      l_sum = b_.alu(KILN_IR_MULADD, f, lw, c, l_sum);
+      for (size_t k = 0; k < accs.size(); ++k) {
+        Val ow = b_.load(shared, b_.const_int(w * row + 2 + int64_t(k) * vl, idx_t_), f, -1, -1, vl);
+        Val term = b_.alu(KILN_IR_MUL, f, ow, c);
+        o_sum[k] = o_sum[k] < 0 ? term : b_.alu(KILN_IR_ADD, f, o_sum[k], term);
+      }
+    }
+    b_.assign(m, m_all);
+    b_.assign(l, l_sum);
+    for (size_t k = 0; k < accs.size(); ++k) b_.assign(accs[k], o_sum[k]);
   }
 
   void check_grid(int64_t groups, const UOpRef& node) {
@@ -421,6 +481,22 @@ class Lowerer {
     int pref = static_cast<int>(caps_.preferred_vector_bytes);
     if (pref <= 0) return 1;
     return std::clamp(pref / bytes, 1, 16);
+  }
+
+  // Vector lanes of a scalar reduce's loop. GPUs size them by the narrowest buffer the loop
+  // reads, not by the f32 compute type, so bf16/f16 weights arrive in 16-byte loads (8 lanes;
+  // the renderer moves aligned halves as 32-bit pairs). CPUs keep the compute type's lanes.
+  int reduce_lanes(const UOp* src) const {
+    int l = vector_lanes(src->dtype);
+    if (caps_.warp_size <= 1 || caps_.preferred_vector_bytes <= 0) return l;
+    size_t narrow = 8;
+    walk_fragment(src, [&](const UOp* u) {
+      if ((u->realized() || u->op == Op::Buffer) && u->dtype != DType::Bool)
+        narrow = std::min(narrow, dtype_size(u->dtype));
+      return true;
+    });
+    if (narrow != 2) return l;
+    return std::clamp(static_cast<int>(caps_.preferred_vector_bytes / narrow), l, 8);
   }
 
   // ---- memory strides of a fragment's loads (vector and warp-split choices) ----
@@ -949,7 +1025,7 @@ class Lowerer {
     if (lanes == 1 && n_out == 1 && opts_.red_lanes > 0) {
       if (src->shape[last] % opts_.red_lanes == 0) red_lanes = opts_.red_lanes;
     } else if (lanes == 1 && n_out == 1) {
-      int l = vector_lanes(src->dtype);
+      int l = reduce_lanes(src);
       int other = -1;
       for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
         if (std::find(u->axes.begin(), u->axes.end(), a) == u->axes.end() && src->shape[a] > 1) {
@@ -1024,6 +1100,14 @@ class Lowerer {
     for (int uf = 1; uf < unroll; ++uf)
       for (size_t r = 0; r < n_out; ++r) b_.assign(accs[r], b_.alu(op, ct, accs[r], accs[uf * n_out + r]));
     accs.resize(n_out);
+    if (red_lanes > 1 && split > 1) {
+      // fold the vector lanes first, so the warp exchange below moves one value, not 8
+      Val h = b_.gep(accs[0], 0);
+      for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(accs[0], l));
+      accs = {b_.acc(h)};
+      acc_lanes = 1;
+      red_lanes = 1;
+    }
     // butterfly across each warp: every lane ends with its warp's part
     const int warp = static_cast<int>(caps_.warp_size);
     for (int m = std::min(split, warp) / 2; m >= 1; m /= 2)
