@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -204,8 +205,8 @@ class Lowerer {
     std::vector<Val> bhi = unravel(gid, {B, Hq, Lq});
     Val bb = bhi[0], h = bhi[1], i = bhi[2];
     Val hk = b_.idiv_const(h, rep);
-    auto at = [&](const UOp* t, Val head, Val row, int64_t col, int l) {
-      Index idx{t->shape, {bb, head, row, b_.const_int(col, idx_t_)}, -1};
+    auto at_col = [&](const UOp* t, Val head, Val row, Val col, int l) {
+      Index idx{t->shape, {bb, head, row, col}, -1};
       if (l > 1) {
         idx.lanes = l;
         idx.lane_axis = 3;
@@ -213,8 +214,32 @@ class Lowerer {
       }
       return b_.cast(emit(t, idx, -1), f);
     };
+    auto at = [&](const UOp* t, Val head, Val row, int64_t col, int l) {
+      return at_col(t, head, row, b_.const_int(col, idx_t_), l);
+    };
+    // GPUs: the keys are split across the threads of one group per query (thread t takes keys
+    // lo + t, lo + t + split, ...); each thread keeps its own online softmax, merged at the end
+    // (flash-decoding within a group). One warp per query when there are many queries (prefill);
+    // up to 8 warps when few groups would leave the GPU idle (decode: 32 query heads).
+    const int split = attention_split(B * Hq * Lq);
+    const int warp = static_cast<int>(caps_.warp_size);
     std::vector<Val> qv;
-    for (int64_t c = 0; c < D; c += ql) qv.push_back(at(q, h, i, c, ql));
+    if (split > warp && D / ql <= split) {
+      // several warps: q (often a fused RoPE of the projection, with its sin/cos) is computed
+      // once per group, chunk c by thread c, and shared through shared memory
+      Val qs = b_.local(f, D);
+      Val tid = b_.cast(b_.special(3, split), idx_t_);
+      Val in_q = b_.if_(b_.lt(tid, b_.const_int(D / ql, idx_t_)));
+      memo_.emplace_back();
+      Val col = b_.mul_const(tid, ql);
+      b_.store(qs, col, at_col(q, h, i, col, ql));
+      memo_.pop_back();
+      b_.end_if(in_q);
+      b_.barrier();
+      for (int64_t c = 0; c < D; c += ql) qv.push_back(b_.load(qs, b_.const_int(c, idx_t_), f, -1, -1, ql));
+    } else {
+      for (int64_t c = 0; c < D; c += ql) qv.push_back(at(q, h, i, c, ql));
+    }
     Val qpos = b_.add_const(i, a.q_offset);
     if (a.q_offset_var)
       qpos = b_.add(qpos, b_.cast(b_.var(var_slot(*a.q_offset_var), a.q_offset_var->min_value(),
@@ -226,11 +251,6 @@ class Lowerer {
     Val l = b_.acc(b_.const_float(0, f));
     std::vector<Val> accs;
     for (int64_t c = 0; c < Dv; c += vl) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
-    // GPUs: the keys are split across the threads of one group per query (thread t takes keys
-    // lo + t, lo + t + split, ...); each thread keeps its own online softmax, merged at the end
-    // (flash-decoding within a group). One warp per query when there are many queries (prefill);
-    // up to 8 warps when few groups would leave the GPU idle (decode: 32 query heads).
-    const int split = attention_split(B * Hq * Lq);
     Val r, outer = -1, inside = -1;
     if (split > 1) {
       warp_split_ = split;
@@ -266,7 +286,6 @@ class Lowerer {
       b_.end_range(outer);
       // merge the lanes' (max, sum, output) pairwise; a pair that saw no key stays empty
       const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
-      const int warp = static_cast<int>(caps_.warp_size);
       for (int mask = std::min(split, warp) / 2; mask >= 1; mask /= 2) {
         Val m_o = b_.shfl_xor(m, mask), l_o = b_.shfl_xor(l, mask);
         std::vector<Val> acc_o;
@@ -387,18 +406,35 @@ class Lowerer {
     const bool few_groups = groups_ < int64_t(caps_.compute_units) * 128;
     if (!coalesced && !few_groups) return 1;
     // A group computing one output row (GEMV-like, possibly a few lanes wide) takes up to 8
-    // warps, each thread keeping at least 8 elements: short reduces (decode GEMVs, norms) are
-    // latency-bound, and more threads in flight per output paid more on an H100 than filling the
-    // GPU with one-warp groups (decode 160 -> 252 tok/s; capped at full occupancy, 220).
-    // Register tiles of several rows (prefill GEMMs) keep one warp: 8 warps per tile cost
-    // prefill a third.
+    // warps while each thread keeps at least gpu_row_elems() elements (32: with 16-byte loads
+    // and 4 interleaved steps per iteration, a 2048-long bf16 row is two warps, an 8192-long one
+    // eight). With scalar loads (before ALIGNED) 8 warps of 8 elements had paid most on an H100
+    // (decode 160 -> 252 tok/s); with vector loads and unrolling the sweep in
+    // docs/benchmarks.md put 32 ahead. Register tiles of several rows (prefill GEMMs) keep one
+    // warp: 8 warps per tile cost prefill a third.
     int t = w;
     if (one_row) {
       const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], 256));
-      // each thread keeps at least 8 elements (2 steps of 4 lanes, 1 of 8)
-      while (t * 2 <= max_t && steps % (t * 2) == 0 && steps * red_lanes >= 16 * t) t *= 2;
+      while (t * 2 <= max_t && steps % (t * 2) == 0 && steps * red_lanes >= int64_t(gpu_row_elems()) * 2 * t)
+        t *= 2;
     }
     return t;
+  }
+
+  // GPU tuning knobs (KILN_GPU_UNROLL, KILN_GPU_ROW_ELEMS): read once; the defaults are the
+  // figures measured best on an H100 (docs/benchmarks.md).
+  static int env_int(const char* name, int dflt) {
+    const char* e = std::getenv(name);
+    return e && *e ? std::atoi(e) : dflt;
+  }
+  static int gpu_unroll() {
+    static const int v = std::clamp(env_int("KILN_GPU_UNROLL", 4), 1, 8);
+    return v;
+  }
+  // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
+  static int gpu_row_elems() {
+    static const int v = std::clamp(env_int("KILN_GPU_ROW_ELEMS", 32), 1, 1 << 16);
+    return v;
   }
 
   // Threads per attention group: one warp, doubled (up to 8 warps, within the device's group
@@ -1042,13 +1078,26 @@ class Lowerer {
     if (split > 1) warp_split_ = split;
     // A vector reduce (GEMV rows, norms) on a CPU keeps `unroll` independent accumulators so
     // consecutive FMAs do not wait on each other's latency; they are summed after the loop.
+    // On a GPU, a split reduce keeps up to gpu_unroll() independent steps per iteration for the
+    // same reason and so that several loads per thread are in flight; its steps interleave
+    // (step uf of iteration i is i*unroll*split + uf*split + thread), so each load instruction
+    // stays coalesced across the warp.
     int unroll = 1;
+    const bool gpu_unroll_ok = split > 1 && n_out == 1 && op == KILN_IR_ADD;
     if (red_lanes > 1 && split == 1 && caps_.warp_size <= 1 && op == KILN_IR_ADD)
       for (int uf : {4, 2})
         if (src->shape[last] % (int64_t(red_lanes) * uf) == 0 && src->shape[last] / (red_lanes * uf) >= 1) {
           unroll = uf;
           break;
         }
+    if (gpu_unroll_ok) {
+      const int64_t per_thread = src->shape[last] / red_lanes / split;
+      for (int uf = gpu_unroll(); uf >= 2; uf /= 2)
+        if (per_thread % uf == 0) {
+          unroll = uf;
+          break;
+        }
+    }
     std::vector<Val> accs;
     for (size_t r = 0; r < n_out * unroll; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
     std::vector<Val> ranges;
@@ -1062,8 +1111,9 @@ class Lowerer {
       memo_.emplace_back();
       Val step = rg;
       if (a == last && split > 1)
-        step = b_.add(b_.mul_const(rg, split), b_.cast(b_.special(3, split), idx_t_));
-      if (a == last && unroll > 1) step = b_.mul_const(step, unroll);
+        step = b_.add(b_.mul_const(rg, int64_t(split) * (gpu_unroll_ok ? unroll : 1)),
+                      b_.cast(b_.special(3, split), idx_t_));
+      if (a == last && unroll > 1 && !gpu_unroll_ok) step = b_.mul_const(step, unroll);
       loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(step, red_lanes) : step);
       ranges.push_back(rg);
     }
@@ -1072,7 +1122,8 @@ class Lowerer {
       for (size_t r = 0; r < n_out; ++r) {
         std::vector<Val> d = dims[r];
         for (size_t k = 0; k < u->axes.size(); ++k) d[u->axes[k]] = loop_dims[k];
-        if (uf > 0) d[last] = b_.add_const(d[last], int64_t(uf) * std::max(red_lanes, 1));
+        if (uf > 0)
+          d[last] = b_.add_const(d[last], int64_t(uf) * std::max(red_lanes, 1) * (gpu_unroll_ok ? split : 1));
         Index sidx{src->shape, d, -1};
         if (lanes > 1) {
           sidx.lanes = lanes;
