@@ -89,6 +89,27 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK(has_op(down, KILN_IR_BARRIER));
   assemble(down);
 
+  // a prefill-shaped projection (64 tokens, x @ W^T): 8 rows per one-warp group share the W
+  // loads, each row's reduce vectorized along K
+  // the model's decode GEMV (x (1, 1, K) @ W^T, bf16 W): W arrives in 16-byte loads
+  {
+    Tensor x1 = Tensor::randn({1, 1, 2048}, 13).contiguous().realize();
+    Tensor w1 = Tensor::randn({8192, 2048}, 14, DType::BF16).contiguous().realize();
+    detail::LoweredKernel g = lower_last(x1.matmul(w1.transpose(-1, -2)), gpu_caps());
+    kiln_kernel view = g.view();
+    std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
+    INFO(g.name);
+    CHECK(ptx.find("ld.global.nc.v4.b32") != std::string::npos);
+  }
+  Tensor xp = Tensor::randn({1, 64, 2048}, 11).contiguous().realize();
+  Tensor wp = Tensor::randn({8192, 2048}, 12, DType::BF16).contiguous().realize();
+  detail::LoweredKernel proj = lower_last(xp.matmul(wp.transpose(-1, -2)).contiguous(), gpu_caps());
+  CHECK(proj.local_size[0] == 32);
+  INFO(proj.name);
+  CHECK(proj.global_size[0] == 64 / 8 * 8192);
+  CHECK(has_op(proj, KILN_IR_SHFL_XOR));
+  assemble(proj);
+
   Tensor a = Tensor::randn({1024, 1024}, 3).contiguous().realize();
   Tensor b = Tensor::randn({1024, 1024}, 4).contiguous().realize();
   detail::LoweredKernel gemm = lower_last(a.matmul(b), gpu_caps());

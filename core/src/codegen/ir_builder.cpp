@@ -209,7 +209,7 @@ void IrBuilder::store(Val buf, Val index, Val value, Val gate) {
 // True when the integer index is provably a multiple of n (every coefficient of its linear
 // form and its constant are): a vector access there is naturally aligned, since buffers and
 // LOCAL arrays are at least 16-byte aligned and the vector is at most 16 lanes of its type.
-bool IrBuilder::multiple_of(Val index, int n) const {
+bool IrBuilder::multiple_of(Val index, int64_t n) const {
   if (n <= 1) return false;
   Linear l = linear_of(index);
   if (l.constant % n != 0) return false;

@@ -339,8 +339,9 @@ class Lowerer {
     if (opts_.lanes > 0 && valid_lanes(root, opts_.lanes)) lanes = opts_.lanes;
     if (opts_.rows > 0) rows = valid_rows(root, opts_.rows) ? opts_.rows : 1;
     if (lanes == 1 && opts_.rows < 0) rows = 1;
+    if (lanes == 1 && rows == 1 && opts_.rows < 0 && opts_.lanes < 0) rows = gpu_tile_rows(root);
     if (rows > 1) {
-      if (opts_.lanes < 0 && lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0) lanes *= 2;
+      if (opts_.lanes < 0 && lanes > 1 && lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0) lanes *= 2;
       emit_tiled(root, out, rows, lanes);
       k.global_size[0] = static_cast<uint32_t>(total / (rows * lanes));
       finish(k, "r_" + shape_name(root->shape) + "_t" + std::to_string(rows) + "x" + std::to_string(lanes));
@@ -615,6 +616,31 @@ class Lowerer {
     return lanes;
   }
 
+  // GPUs: a matmul whose loads run along the reduce axis (x @ W^T, the prefill projections)
+  // takes several output rows per group, each a scalar whose reduce loop is vectorized along
+  // that axis and split across a warp: the rows share every load of W (one load per 8 FMAs
+  // before, 8 rows' FMAs per W load now), and W is read M/rows times instead of M times.
+  int gpu_tile_rows(const UOpRef& root) const {
+    const Shape& s = root->shape;
+    if (caps_.warp_size <= 1 || s.size() < 2) return 1;
+    const UOp* r = find_reduce(root.get());
+    if (!r) return 1;
+    const UOp* src = r->src[0].get();
+    const int red_axis = r->axes.back();
+    int out_axis = -1;
+    for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
+      if (std::find(r->axes.begin(), r->axes.end(), a) == r->axes.end() && src->shape[a] > 1) {
+        out_axis = a;
+        break;
+      }
+    if (out_axis < 0 || unit_stride_loads(src, red_axis) <= unit_stride_loads(src, out_axis)) return 1;
+    if (src->shape[red_axis] % (int64_t(caps_.warp_size) * 8) != 0) return 1;
+    const int64_t m = s[s.size() - 2];
+    for (int rows : {8, 4})
+      if (m % rows == 0 && m >= rows) return rows;
+    return 1;
+  }
+
   // Output rows computed together (a register tile sharing one reduce loop) for matmul-like
   // kernels: a reduce whose source broadcasts some operand along the rows.
   bool valid_lanes(const UOpRef& root, int lanes) const {
@@ -742,7 +768,9 @@ class Lowerer {
     Val f = flat_of(idx);
     dims = unravel(f, shape);
     if (idx.lanes == 1) return true;
-    if (!idx.aligned) return false;
+    // aligned: known from the caller, or proven (lanes_stay: the lanes stay on one axis of
+    // stride lane_flat, starting at a multiple of lanes)
+    if (!idx.aligned && !b_.lanes_stay(f, idx.lane_flat, idx.lanes)) return false;
     auto strides = contiguous_strides(shape);
     for (size_t j = 0; j < shape.size(); ++j)
       if (shape[j] > 1 && strides[j] == idx.lane_flat && shape[j] % idx.lanes == 0) {
@@ -907,11 +935,7 @@ class Lowerer {
         out.per_lane = true;
         return out;
       }
-      if (views.size() > 1) {
-        if (v.strides[lane_axis] != 0) {
-          out.per_lane = true;
-          return out;
-        }
+      if (views.size() > 1 && v.strides[lane_axis] == 0) {
         // every lane reads the same element: evaluate once, as a scalar
         idx.lanes = 1;
         lane_axis = -1;
@@ -921,6 +945,11 @@ class Lowerer {
     int64_t lane_step = idx.lanes > 1 ? views.back().strides[lane_axis] : 0;
     for (size_t vi = views.size(); vi-- > 0;) {
       const View& v = views[vi];
+      if (idx.lanes > 1 && vi + 1 < views.size() && !v.mask.empty() &&
+          (v.mask[lane_axis].first > 0 || v.mask[lane_axis].second < v.shape[lane_axis])) {
+        out.per_lane = true;
+        return out;
+      }
       if (!v.mask.empty()) {
         for (size_t a = 0; a < v.shape.size(); ++a) {
           auto [lo, hi] = v.mask[a];
@@ -935,6 +964,24 @@ class Lowerer {
       flat = view_offset(v);
       for (size_t a = 0; a < v.shape.size(); ++a)
         if (v.strides[a] != 0) flat = b_.add(flat, b_.mul_const(dims[a], v.strides[a]));
+      if (vi > 0 && idx.lanes > 1) {
+        // the lanes step by s = v.strides[lane_axis] in the inner view's row-major order; they
+        // stay on one of its axes (no carry) when that axis has contiguous stride s, a length
+        // divisible by the lanes, and lanes_stay proves flat starts at a multiple of the lanes
+        // on it
+        const int64_t s = v.strides[lane_axis];
+        const Shape& inner = views[vi - 1].shape;
+        auto cs = contiguous_strides(inner);
+        int next = -1;
+        for (size_t j = 0; j < inner.size() && s > 0; ++j)
+          if (cs[j] == s && inner[j] > 1 && inner[j] % idx.lanes == 0) next = static_cast<int>(j);
+        if (next < 0 || !b_.lanes_stay(flat, s, idx.lanes)) {
+          out.per_lane = true;
+          return out;
+        }
+        lane_axis = next;
+        lane_step = views[vi - 1].strides[lane_axis];
+      }
       if (vi > 0) dims = unravel(flat, views[vi - 1].shape);
     }
     if (valid >= 0 && b_.is_const(valid)) {
@@ -1060,7 +1107,7 @@ class Lowerer {
     int last = u->axes.back();
     if (lanes == 1 && n_out == 1 && opts_.red_lanes > 0) {
       if (src->shape[last] % opts_.red_lanes == 0) red_lanes = opts_.red_lanes;
-    } else if (lanes == 1 && n_out == 1) {
+    } else if (lanes == 1 && (n_out == 1 || caps_.warp_size > 1)) {
       int l = reduce_lanes(src);
       int other = -1;
       for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
@@ -1153,9 +1200,11 @@ class Lowerer {
     accs.resize(n_out);
     if (red_lanes > 1 && split > 1) {
       // fold the vector lanes first, so the warp exchange below moves one value, not 8
-      Val h = b_.gep(accs[0], 0);
-      for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(accs[0], l));
-      accs = {b_.acc(h)};
+      for (Val& acc : accs) {
+        Val h = b_.gep(acc, 0);
+        for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(acc, l));
+        acc = b_.acc(h);
+      }
       acc_lanes = 1;
       red_lanes = 1;
     }
@@ -1185,10 +1234,14 @@ class Lowerer {
       b_.barrier();  // the parts may be rewritten (a reduce inside an outer loop)
     }
     if (red_lanes == 1) return accs;
-    // horizontal: fold the lanes of the vector accumulator
-    Val h = b_.gep(accs[0], 0);
-    for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(accs[0], l));
-    return {h};
+    // horizontal: fold the lanes of each vector accumulator
+    std::vector<Val> out;
+    for (Val acc : accs) {
+      Val h = b_.gep(acc, 0);
+      for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(acc, l));
+      out.push_back(h);
+    }
+    return out;
   }
 
   Val emit_gather(const UOp* u, Index& idx, Val gate) {
