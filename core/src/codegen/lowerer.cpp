@@ -622,7 +622,8 @@ class Lowerer {
   // before, 8 rows' FMAs per W load now), and W is read M/rows times instead of M times.
   int gpu_tile_rows(const UOpRef& root) const {
     const Shape& s = root->shape;
-    if (caps_.warp_size <= 1 || s.size() < 2) return 1;
+    // the columns (last axis) must give the groups: a (1, N, 1)-shaped decode GEMV is no tile
+    if (caps_.warp_size <= 1 || s.size() < 2 || s.back() < 8) return 1;
     const UOp* r = find_reduce(root.get());
     if (!r) return 1;
     const UOp* src = r->src[0].get();
