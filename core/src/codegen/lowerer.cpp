@@ -339,7 +339,16 @@ class Lowerer {
     if (opts_.lanes > 0 && valid_lanes(root, opts_.lanes)) lanes = opts_.lanes;
     if (opts_.rows > 0) rows = valid_rows(root, opts_.rows) ? opts_.rows : 1;
     if (lanes == 1 && opts_.rows < 0) rows = 1;
-    if (lanes == 1 && rows == 1 && opts_.rows < 0 && opts_.lanes < 0) rows = gpu_tile_rows(root);
+    if (lanes == 1 && rows == 1 && opts_.rows < 0 && opts_.lanes < 0) {
+      rows = gpu_tile_rows(root);
+      if (rows > 1) {
+        const int cols = root->shape.back() % 4 == 0 ? 4 : 1;
+        emit_tiled_scalar(root, out, rows, cols);
+        k.global_size[0] = static_cast<uint32_t>(total / (rows * cols));
+        finish(k, "r_" + shape_name(root->shape) + "_s" + std::to_string(rows) + "x" + std::to_string(cols));
+        return k;
+      }
+    }
     if (rows > 1) {
       if (opts_.lanes < 0 && lanes > 1 && lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0) lanes *= 2;
       emit_tiled(root, out, rows, lanes);
@@ -687,6 +696,35 @@ class Lowerer {
       Val v = b_.cast(vals[r], root->dtype);
       if (b_.vcount_of(v) == 1) v = b_.broadcast(v, lanes);
       b_.store(out, flat_of(idxs[r]), v);
+    }
+  }
+
+  // GPU row tiles (gpu_tile_rows): rows x cols scalar outputs per group, each with its own
+  // reduce; the rows share the column operand's loads, the columns the row operand's (and any
+  // elementwise work fused into it). Groups walk the rows fastest, as in emit_tiled.
+  void emit_tiled_scalar(const UOpRef& root, Val out, int rows, int cols) {
+    const Shape& s = root->shape;
+    size_t n = s.size();
+    Shape grid(s.begin(), s.end() - 2);
+    grid.push_back(s[n - 1] / cols);
+    grid.push_back(s[n - 2] / rows);
+    check_grid(shape_numel(grid), root);
+    groups_ = shape_numel(grid);
+    Val gid = b_.cast(b_.special(0, shape_numel(grid)), idx_t_);
+    std::vector<Val> g = unravel(gid, grid);
+    std::vector<Index> idxs;
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
+        std::vector<Val> dims(g.begin(), g.end() - 2);
+        dims.push_back(b_.add_const(b_.mul_const(g[n - 1], rows), r));
+        dims.push_back(b_.add_const(b_.mul_const(g[n - 2], cols), c));
+        idxs.push_back(Index{s, dims, -1});
+      }
+    std::vector<Val> vals = emit_group(root.get(), idxs, -1, true);
+    for (int r = 0; r < rows; ++r) {
+      std::vector<Val> row;
+      for (int c = 0; c < cols; ++c) row.push_back(b_.gep(b_.cast(vals[r * cols + c], root->dtype), 0));
+      b_.store(out, flat_of(idxs[r * cols]), cols > 1 ? b_.vectorize(row) : row[0]);
     }
   }
 
@@ -1121,7 +1159,11 @@ class Lowerer {
           (other < 0 || unit_stride_loads(src, last) >= unit_stride_loads(src, other)))
         red_lanes = l;
     }
-    int acc_lanes = std::max(lanes, red_lanes);
+    // GPU tiles of many scalar outputs keep one scalar accumulator each and fold every step's
+    // vector product into it (an fma per lane): vector accumulators would not fit in registers
+    const bool fold_steps = caps_.warp_size > 1 && lanes == 1 && n_out > 1 && red_lanes > 1 &&
+                            op == KILN_IR_ADD && int64_t(n_out) * red_lanes > 64;
+    int acc_lanes = fold_steps ? 1 : std::max(lanes, red_lanes);
     const int split = warp_split(u, src, last, red_lanes, n_out == 1);
     if (split > 1) warp_split_ = split;
     // A vector reduce (GEMV rows, norms) on a CPU keeps `unroll` independent accumulators so
@@ -1187,6 +1229,10 @@ class Lowerer {
       std::vector<Val> vals = emit_group(src, sidxs, gate);
       for (size_t r = 0; r < n_out; ++r) {
         Val acc = accs[uf * n_out + r];
+        if (fold_steps) {
+          b_.assign(acc, fold_into(acc, vals[r], red_lanes, ct));
+          continue;
+        }
         Val next = op == KILN_IR_ADD ? b_.accumulate_add(acc, b_.broadcast(vals[r], acc_lanes), ct)
                                      : b_.alu(op, ct, acc, vals[r]);
         b_.assign(acc, next);
@@ -1199,6 +1245,7 @@ class Lowerer {
     for (int uf = 1; uf < unroll; ++uf)
       for (size_t r = 0; r < n_out; ++r) b_.assign(accs[r], b_.alu(op, ct, accs[r], accs[uf * n_out + r]));
     accs.resize(n_out);
+    if (fold_steps) red_lanes = 1;  // already scalar
     if (red_lanes > 1 && split > 1) {
       // fold the vector lanes first, so the warp exchange below moves one value, not 8
       for (Val& acc : accs) {
@@ -1243,6 +1290,18 @@ class Lowerer {
       out.push_back(h);
     }
     return out;
+  }
+
+  // acc + sum of the lanes of v (v a vector of `lanes`): an fma chain when v is a product.
+  Val fold_into(Val acc, Val v, int lanes, DType ct) {
+    const kiln_ir_inst& in = b_.insts().at(v);
+    if (in.op == KILN_IR_MUL && is_float(ct)) {
+      const Val a = in.src[0], c = in.src[1];
+      for (int l = 0; l < lanes; ++l) acc = b_.alu(KILN_IR_MULADD, ct, b_.gep(a, l), b_.gep(c, l), acc);
+      return acc;
+    }
+    for (int l = 0; l < lanes; ++l) acc = b_.alu(KILN_IR_ADD, ct, acc, b_.gep(v, l));
+    return acc;
   }
 
   Val emit_gather(const UOp* u, Index& idx, Val gate) {
