@@ -342,7 +342,8 @@ class Lowerer {
     if (lanes == 1 && rows == 1 && opts_.rows < 0 && opts_.lanes < 0) {
       rows = gpu_tile_rows(root);
       if (rows > 1) {
-        const int cols = root->shape.back() % 4 == 0 ? 4 : 1;
+        int cols = gpu_tile_cols();
+        while (cols > 1 && root->shape.back() % cols != 0) cols /= 2;
         emit_tiled_scalar(root, out, rows, cols);
         k.global_size[0] = static_cast<uint32_t>(total / (rows * cols));
         finish(k, "r_" + shape_name(root->shape) + "_s" + std::to_string(rows) + "x" + std::to_string(cols));
@@ -441,6 +442,20 @@ class Lowerer {
     static const int v = std::clamp(env_int("KILN_GPU_UNROLL", 4), 1, 8);
     return v;
   }
+  // most warps per attention group (KILN_GPU_ATTN_WARPS)
+  static int gpu_attn_warps() {
+    static const int v = std::clamp(env_int("KILN_GPU_ATTN_WARPS", 8), 1, 32);
+    return v;
+  }
+  // rows x cols of a GPU scalar tile (KILN_GPU_TILE_ROWS, KILN_GPU_TILE_COLS)
+  static int gpu_tile_rows_max() {
+    static const int v = std::clamp(env_int("KILN_GPU_TILE_ROWS", 8), 1, 16);
+    return v;
+  }
+  static int gpu_tile_cols() {
+    static const int v = std::clamp(env_int("KILN_GPU_TILE_COLS", 4), 1, 16);
+    return v;
+  }
   // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
   static int gpu_row_elems() {
     static const int v = std::clamp(env_int("KILN_GPU_ROW_ELEMS", 32), 1, 1 << 16);
@@ -452,7 +467,7 @@ class Lowerer {
   int attention_split(int64_t groups) const {
     const int w = static_cast<int>(caps_.warp_size);
     if (w <= 1 || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
-    const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], 8 * w));
+    const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], gpu_attn_warps() * w));
     const int64_t resident = int64_t(std::max<uint32_t>(caps_.compute_units, 1)) * 2048;
     int t = w;
     while (t * 2 <= max_t && groups * t * 2 <= resident) t *= 2;
@@ -646,7 +661,7 @@ class Lowerer {
     if (out_axis < 0 || unit_stride_loads(src, red_axis) <= unit_stride_loads(src, out_axis)) return 1;
     if (src->shape[red_axis] % (int64_t(caps_.warp_size) * 8) != 0) return 1;
     const int64_t m = s[s.size() - 2];
-    for (int rows : {8, 4})
+    for (int rows = gpu_tile_rows_max(); rows >= 2; rows /= 2)
       if (m % rows == 0 && m >= rows) return rows;
     return 1;
   }
