@@ -444,16 +444,16 @@ class Lowerer {
   }
   // most warps per attention group (KILN_GPU_ATTN_WARPS)
   static int gpu_attn_warps() {
-    static const int v = std::clamp(env_int("KILN_GPU_ATTN_WARPS", 8), 1, 32);
+    static const int v = std::clamp(env_int("KILN_GPU_ATTN_WARPS", 8), 1, 8);
     return v;
   }
   // rows x cols of a GPU scalar tile (KILN_GPU_TILE_ROWS, KILN_GPU_TILE_COLS)
   static int gpu_tile_rows_max() {
-    static const int v = std::clamp(env_int("KILN_GPU_TILE_ROWS", 8), 1, 16);
+    static const int v = std::clamp(env_int("KILN_GPU_TILE_ROWS", 4), 1, 16);
     return v;
   }
   static int gpu_tile_cols() {
-    static const int v = std::clamp(env_int("KILN_GPU_TILE_COLS", 4), 1, 16);
+    static const int v = std::clamp(env_int("KILN_GPU_TILE_COLS", 8), 1, 16);
     return v;
   }
   // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
@@ -641,9 +641,11 @@ class Lowerer {
   }
 
   // GPUs: a matmul whose loads run along the reduce axis (x @ W^T, the prefill projections)
-  // takes several output rows per group, each a scalar whose reduce loop is vectorized along
-  // that axis and split across a warp: the rows share every load of W (one load per 8 FMAs
-  // before, 8 rows' FMAs per W load now), and W is read M/rows times instead of M times.
+  // takes a tile of rows x cols outputs per one-warp group (default 4 x 8, KILN_GPU_TILE_ROWS /
+  // _COLS; measured best of 8x4 8x8 4x4 16x4 8x2 4x8 16x2 on an H100), each a scalar whose
+  // reduce loop is vectorized along that axis and split across the warp: the rows share every
+  // load of W (read M/rows times instead of M times), the columns every load of x and any
+  // elementwise work fused into it (the MLP's silu(gate) * up before the down projection).
   int gpu_tile_rows(const UOpRef& root) const {
     const Shape& s = root->shape;
     // the columns (last axis) must give the groups: a (1, N, 1)-shaped decode GEMV is no tile
