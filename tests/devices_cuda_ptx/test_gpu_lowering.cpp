@@ -89,7 +89,7 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK(has_op(down, KILN_IR_BARRIER));
   assemble(down);
 
-  // a prefill-shaped projection (64 tokens, x @ W^T): 4 rows x 8 columns per one-warp group
+  // a prefill-shaped projection (64 tokens, x @ W^T): 4 rows x 16 columns per one-warp group
   // (the rows share the W loads, the columns the x loads), each reduce vectorized along K
   // the model's decode GEMV (x (1, 1, K) @ W^T, bf16 W): W arrives in 16-byte loads
   {
@@ -106,7 +106,7 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   detail::LoweredKernel proj = lower_last(xp.matmul(wp.transpose(-1, -2)).contiguous(), gpu_caps());
   CHECK(proj.local_size[0] == 32);
   INFO(proj.name);
-  CHECK(proj.global_size[0] == 64 / 4 * 8192 / 8);
+  CHECK(proj.global_size[0] == 64 / 4 * 8192 / 16);
   CHECK(has_op(proj, KILN_IR_SHFL_XOR));
   assemble(proj);
 

@@ -453,7 +453,7 @@ class Lowerer {
     return v;
   }
   static int gpu_tile_cols() {
-    static const int v = std::clamp(env_int("KILN_GPU_TILE_COLS", 8), 1, 16);
+    static const int v = std::clamp(env_int("KILN_GPU_TILE_COLS", 16), 1, 16);
     return v;
   }
   // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
@@ -641,8 +641,8 @@ class Lowerer {
   }
 
   // GPUs: a matmul whose loads run along the reduce axis (x @ W^T, the prefill projections)
-  // takes a tile of rows x cols outputs per one-warp group (default 4 x 8, KILN_GPU_TILE_ROWS /
-  // _COLS; measured best of 8x4 8x8 4x4 16x4 8x2 4x8 16x2 on an H100), each a scalar whose
+  // takes a tile of rows x cols outputs per one-warp group (default 4 x 16, KILN_GPU_TILE_ROWS /
+  // _COLS; the best of the shapes swept on an H100, docs/benchmarks.md), each a scalar whose
   // reduce loop is vectorized along that axis and split across the warp: the rows share every
   // load of W (read M/rows times instead of M times), the columns every load of x and any
   // elementwise work fused into it (the MLP's silu(gate) * up before the down projection).
