@@ -1,8 +1,8 @@
 // Core's lowerer for a GPU-shaped device (the caps cuda_ptx reports for an H100) on real
 // schedules: GEMV-like reduces (coalesced along the reduce axis) are split across up to 8 warps
-// (SHFL_XOR within a warp, shared memory across), decode attention across up to 8 warps, a large GEMM keeps one thread per output tile, the CPU's
-// caps never split; every lowered kernel is rendered to PTX and, when ptxas is present,
-// assembled.
+// (SHFL_XOR within a warp, shared memory across), decode attention across up to 8 warps, a large
+// GEMM keeps one thread per output tile, the CPU's caps never split; every lowered kernel is
+// rendered to PTX and, when ptxas is present, assembled.
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -125,7 +125,8 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK_FALSE(has_op(on_cpu, KILN_IR_SHFL_XOR));
 }
 
-TEST_CASE("cuda_ptx lowering: decode attention splits the keys across 8 warps", "[cuda_ptx][lowering]") {
+TEST_CASE("cuda_ptx lowering: decode attention splits the keys across 8 warps",
+          "[cuda_ptx][lowering]") {
   Tensor q = Tensor::randn({1, 8, 1, 64}, 5).contiguous().realize();
   Tensor k = Tensor::randn({1, 2, 300, 64}, 6).contiguous().realize();
   Tensor v = Tensor::randn({1, 2, 300, 64}, 7).contiguous().realize();
@@ -148,7 +149,8 @@ TEST_CASE("cuda_ptx lowering: decode attention splits the keys across 8 warps", 
   Tensor vp = Tensor::randn({1, 8, 512, 64}, 10).contiguous().realize();
   nn::AttentionOptions popt;
   popt.causal = true;
-  detail::LoweredKernel pre = lower_last(nn::scaled_dot_product_attention(qp, kp, vp, popt), gpu_caps());
+  detail::LoweredKernel pre =
+      lower_last(nn::scaled_dot_product_attention(qp, kp, vp, popt), gpu_caps());
   CHECK(pre.local_size[0] == 32);
   CHECK_FALSE(has_op(pre, KILN_IR_LOCAL));
   assemble(pre);

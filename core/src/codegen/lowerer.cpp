@@ -236,7 +236,8 @@ class Lowerer {
       memo_.pop_back();
       b_.end_if(in_q);
       b_.barrier();
-      for (int64_t c = 0; c < D; c += ql) qv.push_back(b_.load(qs, b_.const_int(c, idx_t_), f, -1, -1, ql));
+      for (int64_t c = 0; c < D; c += ql)
+        qv.push_back(b_.load(qs, b_.const_int(c, idx_t_), f, -1, -1, ql));
     } else {
       for (int64_t c = 0; c < D; c += ql) qv.push_back(at(q, h, i, c, ql));
     }
@@ -250,7 +251,8 @@ class Lowerer {
     Val m = b_.acc(b_.const_float(-INFINITY, f));
     Val l = b_.acc(b_.const_float(0, f));
     std::vector<Val> accs;
-    for (int64_t c = 0; c < Dv; c += vl) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
+    for (int64_t c = 0; c < Dv; c += vl)
+      accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
     Val r, outer = -1, inside = -1;
     if (split > 1) {
       warp_split_ = split;
@@ -346,12 +348,14 @@ class Lowerer {
         while (cols > 1 && root->shape.back() % cols != 0) cols /= 2;
         emit_tiled_scalar(root, out, rows, cols);
         k.global_size[0] = static_cast<uint32_t>(total / (rows * cols));
-        finish(k, "r_" + shape_name(root->shape) + "_s" + std::to_string(rows) + "x" + std::to_string(cols));
+        finish(k, "r_" + shape_name(root->shape) + "_s" + std::to_string(rows) + "x" +
+                      std::to_string(cols));
         return k;
       }
     }
     if (rows > 1) {
-      if (opts_.lanes < 0 && lanes > 1 && lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0) lanes *= 2;
+      if (opts_.lanes < 0 && lanes > 1 && lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0)
+        lanes *= 2;
       emit_tiled(root, out, rows, lanes);
       k.global_size[0] = static_cast<uint32_t>(total / (rows * lanes));
       finish(k, "r_" + shape_name(root->shape) + "_t" + std::to_string(rows) + "x" + std::to_string(lanes));
@@ -426,7 +430,8 @@ class Lowerer {
     int t = w;
     if (one_row) {
       const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], 256));
-      while (t * 2 <= max_t && steps % (t * 2) == 0 && steps * red_lanes >= int64_t(gpu_row_elems()) * 2 * t)
+      while (t * 2 <= max_t && steps % (t * 2) == 0 &&
+             steps * red_lanes >= int64_t(gpu_row_elems()) * 2 * t)
         t *= 2;
     }
     return t;
@@ -467,7 +472,8 @@ class Lowerer {
   int attention_split(int64_t groups) const {
     const int w = static_cast<int>(caps_.warp_size);
     if (w <= 1 || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
-    const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], gpu_attn_warps() * w));
+    const int max_t =
+        static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], gpu_attn_warps() * w));
     const int64_t resident = int64_t(std::max<uint32_t>(caps_.compute_units, 1)) * 2048;
     int t = w;
     while (t * 2 <= max_t && groups * t * 2 <= resident) t *= 2;
@@ -486,7 +492,8 @@ class Lowerer {
     Val wbase = b_.mul_const(b_.idiv_const(tid, caps_.warp_size), row);
     b_.store(shared, wbase, m);
     b_.store(shared, b_.add_const(wbase, 1), l);
-    for (size_t c = 0; c < accs.size(); ++c) b_.store(shared, b_.add_const(wbase, 2 + int64_t(c) * vl), accs[c]);
+    for (size_t c = 0; c < accs.size(); ++c)
+      b_.store(shared, b_.add_const(wbase, 2 + int64_t(c) * vl), accs[c]);
     b_.barrier();
     const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
     std::vector<Val> ms;
@@ -499,11 +506,13 @@ class Lowerer {
     Val l_sum = zero;
     std::vector<Val> o_sum(accs.size(), -1);
     for (int w = 0; w < warps; ++w) {
-      Val c = b_.alu(KILN_IR_WHERE, f, none, zero, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, ms[w], m_all)));
+      Val c = b_.alu(KILN_IR_WHERE, f, none, zero,
+                     b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, ms[w], m_all)));
       Val lw = b_.load(shared, b_.const_int(w * row + 1, idx_t_), f);
       l_sum = b_.alu(KILN_IR_MULADD, f, lw, c, l_sum);
       for (size_t k = 0; k < accs.size(); ++k) {
-        Val ow = b_.load(shared, b_.const_int(w * row + 2 + int64_t(k) * vl, idx_t_), f, -1, -1, vl);
+        Val ow =
+            b_.load(shared, b_.const_int(w * row + 2 + int64_t(k) * vl, idx_t_), f, -1, -1, vl);
         Val term = b_.alu(KILN_IR_MUL, f, ow, c);
         o_sum[k] = o_sum[k] < 0 ? term : b_.alu(KILN_IR_ADD, f, o_sum[k], term);
       }
@@ -660,7 +669,8 @@ class Lowerer {
         out_axis = a;
         break;
       }
-    if (out_axis < 0 || unit_stride_loads(src, red_axis) <= unit_stride_loads(src, out_axis)) return 1;
+    if (out_axis < 0 || unit_stride_loads(src, red_axis) <= unit_stride_loads(src, out_axis))
+      return 1;
     if (src->shape[red_axis] % (int64_t(caps_.warp_size) * 8) != 0) return 1;
     const int64_t m = s[s.size() - 2];
     for (int rows = gpu_tile_rows_max(); rows >= 2; rows /= 2)
@@ -740,7 +750,8 @@ class Lowerer {
     std::vector<Val> vals = emit_group(root.get(), idxs, -1, true);
     for (int r = 0; r < rows; ++r) {
       std::vector<Val> row;
-      for (int c = 0; c < cols; ++c) row.push_back(b_.gep(b_.cast(vals[r * cols + c], root->dtype), 0));
+      for (int c = 0; c < cols; ++c)
+        row.push_back(b_.gep(b_.cast(vals[r * cols + c], root->dtype), 0));
       b_.store(out, flat_of(idxs[r * cols]), cols > 1 ? b_.vectorize(row) : row[0]);
     }
   }
@@ -1230,7 +1241,8 @@ class Lowerer {
         std::vector<Val> d = dims[r];
         for (size_t k = 0; k < u->axes.size(); ++k) d[u->axes[k]] = loop_dims[k];
         if (uf > 0)
-          d[last] = b_.add_const(d[last], int64_t(uf) * std::max(red_lanes, 1) * (gpu_unroll_ok ? split : 1));
+          d[last] = b_.add_const(
+              d[last], int64_t(uf) * std::max(red_lanes, 1) * (gpu_unroll_ok ? split : 1));
         Index sidx{src->shape, d, -1};
         if (lanes > 1) {
           sidx.lanes = lanes;
@@ -1314,7 +1326,8 @@ class Lowerer {
     const kiln_ir_inst& in = b_.insts().at(v);
     if (in.op == KILN_IR_MUL && is_float(ct)) {
       const Val a = in.src[0], c = in.src[1];
-      for (int l = 0; l < lanes; ++l) acc = b_.alu(KILN_IR_MULADD, ct, b_.gep(a, l), b_.gep(c, l), acc);
+      for (int l = 0; l < lanes; ++l)
+        acc = b_.alu(KILN_IR_MULADD, ct, b_.gep(a, l), b_.gep(c, l), acc);
       return acc;
     }
     for (int l = 0; l < lanes; ++l) acc = b_.alu(KILN_IR_ADD, ct, acc, b_.gep(v, l));
