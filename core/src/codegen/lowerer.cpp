@@ -224,15 +224,15 @@ class Lowerer {
     const int split = attention_split(B * Hq * Lq);
     const int warp = static_cast<int>(caps_.warp_size);
     std::vector<Val> qv;
-    if (split > warp && D / ql <= split) {
+    if (split > warp && D <= split) {
       // several warps: q (often a fused RoPE of the projection, with its sin/cos) is computed
-      // once per group, chunk c by thread c, and shared through shared memory
+      // once per group, element c by thread c (one sin/cos each: they are long f64-based
+      // routines), and shared through shared memory
       Val qs = b_.local(f, D);
       Val tid = b_.cast(b_.special(3, split), idx_t_);
-      Val in_q = b_.if_(b_.lt(tid, b_.const_int(D / ql, idx_t_)));
+      Val in_q = b_.if_(b_.lt(tid, b_.const_int(D, idx_t_)));
       memo_.emplace_back();
-      Val col = b_.mul_const(tid, ql);
-      b_.store(qs, col, at_col(q, h, i, col, ql));
+      b_.store(qs, tid, at_col(q, h, i, tid, 1));
       memo_.pop_back();
       b_.end_if(in_q);
       b_.barrier();
