@@ -1,8 +1,8 @@
 // Core's lowerer for a GPU-shaped device (the caps cuda_ptx reports for an H100) on real
 // schedules: GEMV-like reduces (coalesced along the reduce axis) are split across up to 8 warps
-// (SHFL_XOR within a warp, shared memory across), decode attention across a warp, a large GEMM keeps one thread per output tile, the CPU's
-// caps never split; every lowered kernel is rendered to PTX and, when ptxas is present,
-// assembled.
+// (SHFL_XOR within a warp, shared memory across), decode attention across up to 8 warps, a large
+// GEMM keeps one thread per output tile, the CPU's caps never split; every lowered kernel is
+// rendered to PTX and, when ptxas is present, assembled.
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -67,9 +67,16 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   Tensor w = Tensor::randn({N, K}, 2, DType::BF16).contiguous().realize();
   Tensor y = x.matmul(w.cast(DType::F32).transpose(-1, -2)).reshape({N});
   detail::LoweredKernel gemv = lower_last(y, gpu_caps());
-  CHECK(gemv.local_size[0] == 256);  // 512 steps: 8 warps per output, 2 steps per thread
+  CHECK(gemv.local_size[0] == 64);  // 256 steps of 8 lanes: 2 warps per output, 4 steps each
   CHECK(has_op(gemv, KILN_IR_SHFL_XOR));
   assemble(gemv);
+  // bf16 weights: 8 lanes per step, one 16-byte load (32-bit pairs); f32 x: two .v4.f32
+  {
+    kiln_kernel view = gemv.view();
+    std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
+    CHECK(ptx.find("ld.global.nc.v4.b32") != std::string::npos);
+    CHECK(ptx.find(".v4.b16") == std::string::npos);
+  }
 
   // a decode-shaped down projection (8192 -> 2048): 8 warps per output, the warps' parts
   // combined through shared memory
@@ -81,6 +88,27 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK(has_op(down, KILN_IR_LOCAL));
   CHECK(has_op(down, KILN_IR_BARRIER));
   assemble(down);
+
+  // a prefill-shaped projection (64 tokens, x @ W^T): 4 rows x 16 columns per one-warp group
+  // (the rows share the W loads, the columns the x loads), each reduce vectorized along K
+  // the model's decode GEMV (x (1, 1, K) @ W^T, bf16 W): W arrives in 16-byte loads
+  {
+    Tensor x1 = Tensor::randn({1, 1, 2048}, 13).contiguous().realize();
+    Tensor w1 = Tensor::randn({8192, 2048}, 14, DType::BF16).contiguous().realize();
+    detail::LoweredKernel g = lower_last(x1.matmul(w1.transpose(-1, -2)), gpu_caps());
+    kiln_kernel view = g.view();
+    std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
+    INFO(g.name);
+    CHECK(ptx.find("ld.global.nc.v4.b32") != std::string::npos);
+  }
+  Tensor xp = Tensor::randn({1, 64, 2048}, 11).contiguous().realize();
+  Tensor wp = Tensor::randn({8192, 2048}, 12, DType::BF16).contiguous().realize();
+  detail::LoweredKernel proj = lower_last(xp.matmul(wp.transpose(-1, -2)).contiguous(), gpu_caps());
+  CHECK(proj.local_size[0] == 32);
+  INFO(proj.name);
+  CHECK(proj.global_size[0] == 64 / 4 * 8192 / 16);
+  CHECK(has_op(proj, KILN_IR_SHFL_XOR));
+  assemble(proj);
 
   Tensor a = Tensor::randn({1024, 1024}, 3).contiguous().realize();
   Tensor b = Tensor::randn({1024, 1024}, 4).contiguous().realize();
@@ -97,7 +125,8 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK_FALSE(has_op(on_cpu, KILN_IR_SHFL_XOR));
 }
 
-TEST_CASE("cuda_ptx lowering: decode attention splits the keys across a warp", "[cuda_ptx][lowering]") {
+TEST_CASE("cuda_ptx lowering: decode attention splits the keys across 8 warps",
+          "[cuda_ptx][lowering]") {
   Tensor q = Tensor::randn({1, 8, 1, 64}, 5).contiguous().realize();
   Tensor k = Tensor::randn({1, 2, 300, 64}, 6).contiguous().realize();
   Tensor v = Tensor::randn({1, 2, 300, 64}, 7).contiguous().realize();
@@ -106,10 +135,25 @@ TEST_CASE("cuda_ptx lowering: decode attention splits the keys across a warp", "
   opt.q_offset = 299;  // the decode step: one query after 299 cached keys
   Tensor o = nn::scaled_dot_product_attention(q, k, v, opt);
   detail::LoweredKernel attn = lower_last(o, gpu_caps());
-  CHECK(attn.local_size[0] == 32);
+  // 8 groups: each takes 8 warps (flash-decoding), merged through shared memory
+  CHECK(attn.local_size[0] == 256);
   CHECK(has_op(attn, KILN_IR_SHFL_XOR));
   CHECK(has_op(attn, KILN_IR_IF));
+  CHECK(has_op(attn, KILN_IR_LOCAL));
+  CHECK(has_op(attn, KILN_IR_BARRIER));
   assemble(attn);
+
+  // prefill-shaped: many queries fill the GPU with one warp each
+  Tensor qp = Tensor::randn({1, 32, 512, 64}, 8).contiguous().realize();
+  Tensor kp = Tensor::randn({1, 8, 512, 64}, 9).contiguous().realize();
+  Tensor vp = Tensor::randn({1, 8, 512, 64}, 10).contiguous().realize();
+  nn::AttentionOptions popt;
+  popt.causal = true;
+  detail::LoweredKernel pre =
+      lower_last(nn::scaled_dot_product_attention(qp, kp, vp, popt), gpu_caps());
+  CHECK(pre.local_size[0] == 32);
+  CHECK_FALSE(has_op(pre, KILN_IR_LOCAL));
+  assemble(pre);
 }
 
 TEST_CASE("cuda_ptx lowering: decode attention over a sliding-window key ring",
@@ -125,7 +169,8 @@ TEST_CASE("cuda_ptx lowering: decode attention over a sliding-window key ring",
   opt.q_offset_var = Variable("ring_pos", 0, 4095);
   Tensor o = nn::scaled_dot_product_attention(q, k, v, opt);
   detail::LoweredKernel attn = lower_last(o, gpu_caps());
-  CHECK(attn.local_size[0] == 32);
+  // 8 groups of 8 warps (flash-decoding over the ring's keys, merged through shared memory)
+  CHECK(attn.local_size[0] == 256);
   CHECK(has_op(attn, KILN_IR_SHFL_XOR));
   CHECK(has_op(attn, KILN_IR_MOD));  // key position -> ring row
   assemble(attn);

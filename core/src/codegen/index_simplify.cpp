@@ -159,6 +159,21 @@ Range IrBuilder::range_of(const Linear& l) const {
   return {static_cast<int64_t>(lo), static_cast<int64_t>(hi)};
 }
 
+// index = stride * lanes * Q + R with 0 <= R < stride: the terms whose coefficients are
+// multiples of stride * lanes make the first part (constant included, floored), the rest must
+// provably lie in [0, stride). Then index + l * stride (l < lanes) never carries past the
+// axis of that stride, whose coordinate starts at a multiple of lanes.
+bool IrBuilder::lanes_stay(Val index, int64_t stride, int64_t lanes) const {
+  if (stride <= 0 || lanes <= 1) return false;
+  const int64_t unit = stride * lanes;
+  Linear l = linear_of(index), low;
+  low.constant = ((l.constant % unit) + unit) % unit;
+  for (auto [atom, coef] : l.terms)
+    if (coef % unit != 0) low.terms.emplace_back(atom, coef);
+  Range r = range_of(low);
+  return r.lo >= 0 && r.hi < stride;  // kUnknown fails the first test
+}
+
 Val IrBuilder::build(const Linear& l, DType t) {
   Val v = const_int(0, t);
   for (auto [atom, coef] : l.terms) v = add(v, mul_const(atom, coef));

@@ -195,13 +195,27 @@ Val IrBuilder::load(Val buf, Val index, DType t, Val gate, Val alt, int vcount) 
   if (gate >= 0 && vcount > 1) alt = broadcast(alt, vcount);
   auto i = make(KILN_IR_LOAD, t, buf, index, gate, gate >= 0 ? alt : -1);
   i.vcount = static_cast<uint8_t>(vcount);
+  if (multiple_of(index, vcount)) i.flags |= KILN_IR_FLAG_ALIGNED;
   return emit(i, true);
 }
 
 void IrBuilder::store(Val buf, Val index, Val value, Val gate) {
   auto i = make(KILN_IR_STORE, DType(KILN_DTYPE_VOID), buf, index, value, gate);
   i.vcount = insts_[value].vcount;
+  if (multiple_of(index, i.vcount)) i.flags |= KILN_IR_FLAG_ALIGNED;
   emit(i, false);
+}
+
+// True when the integer index is provably a multiple of n (every coefficient of its linear
+// form and its constant are): a vector access there is naturally aligned, since buffers and
+// LOCAL arrays are at least 16-byte aligned and the vector is at most 16 lanes of its type.
+bool IrBuilder::multiple_of(Val index, int64_t n) const {
+  if (n <= 1) return false;
+  Linear l = linear_of(index);
+  if (l.constant % n != 0) return false;
+  for (auto [atom, coef] : l.terms)
+    if (coef % n != 0) return false;
+  return true;
 }
 
 Val IrBuilder::acc(Val init) {

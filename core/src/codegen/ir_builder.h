@@ -66,6 +66,13 @@ class IrBuilder {
   Val and_(Val a, Val b);  // bool, -1 = true
   Val lt(Val a, Val b);     // folded when the value ranges decide it
 
+  // True when the integer value is provably a multiple of n (its linear form's coefficients
+  // and constant all are).
+  bool multiple_of(Val index, int64_t n) const;
+  // True when index = stride * lanes * q + r with 0 <= r < stride, provably: `lanes`
+  // consecutive steps of `stride` from it stay on one row-major axis of that stride.
+  bool lanes_stay(Val index, int64_t stride, int64_t lanes) const;
+
   // Inclusive bounds an integer value is known to lie in (index simplification).
   struct Range {
     int64_t lo, hi;

@@ -207,8 +207,8 @@ class Lowerer {
     std::vector<Val> bhi = unravel(gid, {B, Hq, Lq});
     Val bb = bhi[0], h = bhi[1], i = bhi[2];
     Val hk = b_.idiv_const(h, rep);
-    auto at = [&](const UOp* t, Val head, Val row, int64_t col, int l) {
-      Index idx{t->shape, {bb, head, row, b_.const_int(col, idx_t_)}, -1};
+    auto at_col = [&](const UOp* t, Val head, Val row, Val col, int l) {
+      Index idx{t->shape, {bb, head, row, col}, -1};
       if (l > 1) {
         idx.lanes = l;
         idx.lane_axis = 3;
@@ -216,8 +216,33 @@ class Lowerer {
       }
       return b_.cast(emit(t, idx, -1), f);
     };
+    auto at = [&](const UOp* t, Val head, Val row, int64_t col, int l) {
+      return at_col(t, head, row, b_.const_int(col, idx_t_), l);
+    };
+    // GPUs: the keys are split across the threads of one group per query (thread t takes keys
+    // lo + t, lo + t + split, ...); each thread keeps its own online softmax, merged at the end
+    // (flash-decoding within a group). One warp per query when there are many queries (prefill);
+    // up to 8 warps when few groups would leave the GPU idle (decode: 32 query heads).
+    const int split = attention_split(B * Hq * Lq);
+    const int warp = static_cast<int>(caps_.warp_size);
     std::vector<Val> qv;
-    for (int64_t c = 0; c < D; c += ql) qv.push_back(at(q, h, i, c, ql));
+    if (split > warp && D <= split) {
+      // several warps: q (often a fused RoPE of the projection, with its sin/cos) is computed
+      // once per group, element c by thread c (one sin/cos each: they are long f64-based
+      // routines), and shared through shared memory
+      Val qs = b_.local(f, D);
+      Val tid = b_.cast(b_.special(3, split), idx_t_);
+      Val in_q = b_.if_(b_.lt(tid, b_.const_int(D, idx_t_)));
+      memo_.emplace_back();
+      b_.store(qs, tid, at_col(q, h, i, tid, 1));
+      memo_.pop_back();
+      b_.end_if(in_q);
+      b_.barrier();
+      for (int64_t c = 0; c < D; c += ql)
+        qv.push_back(b_.load(qs, b_.const_int(c, idx_t_), f, -1, -1, ql));
+    } else {
+      for (int64_t c = 0; c < D; c += ql) qv.push_back(at(q, h, i, c, ql));
+    }
     Val qpos = b_.add_const(i, a.q_offset);
     if (a.q_offset_var)
       qpos = b_.add(qpos, b_.cast(b_.var(var_slot(*a.q_offset_var), a.q_offset_var->min_value(),
@@ -230,11 +255,8 @@ class Lowerer {
     Val m = b_.acc(b_.const_float(-INFINITY, f));
     Val l = b_.acc(b_.const_float(0, f));
     std::vector<Val> accs;
-    for (int64_t c = 0; c < Dv; c += vl) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
-    // GPUs: the keys are split across the lanes of one warp per query (lane l takes keys
-    // lo + l, lo + l + 32, ...); each lane keeps its own online softmax, merged at the end.
-    const int split = caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size
-                          ? static_cast<int>(caps_.warp_size) : 1;
+    for (int64_t c = 0; c < Dv; c += vl)
+      accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
     Val r, outer = -1, inside = -1;
     if (split > 1) {
       warp_split_ = split;
@@ -271,7 +293,7 @@ class Lowerer {
       b_.end_range(outer);
       // merge the lanes' (max, sum, output) pairwise; a pair that saw no key stays empty
       const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
-      for (int mask = split / 2; mask >= 1; mask /= 2) {
+      for (int mask = std::min(split, warp) / 2; mask >= 1; mask /= 2) {
         Val m_o = b_.shfl_xor(m, mask), l_o = b_.shfl_xor(l, mask);
         std::vector<Val> acc_o;
         for (Val acc : accs) acc_o.push_back(b_.shfl_xor(acc, mask));
@@ -287,16 +309,22 @@ class Lowerer {
                                     b_.alu(KILN_IR_MUL, f, acc_o[c], c_other)));
         b_.assign(m, m_n);
       }
+      if (split > warp) merge_warps(split, m, l, accs, vl);
     } else {
       b_.end_range(r);
     }
     Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l),
                      b_.alu(KILN_IR_RECIP, f, l), b_.const_float(0, f));
     Val base = b_.mul_const(gid, Dv);
+    // every thread holds the merged row; with several warps only thread 0 writes it
+    Val first = split > static_cast<int>(caps_.warp_size)
+                    ? b_.if_(b_.lt(b_.cast(b_.special(3, split), idx_t_), b_.const_int(1, idx_t_)))
+                    : -1;
     for (size_t c = 0; c < accs.size(); ++c) {
       Val o = b_.alu(KILN_IR_MUL, f, accs[c], inv);
       b_.store(out, b_.add_const(base, static_cast<int64_t>(c) * vl), b_.cast(o, root->dtype));
     }
+    if (first >= 0) b_.end_if(first);
     k.global_size[0] = static_cast<uint32_t>(B * Hq * Lq);
     has_reduce_ = true;
     finish(k, "attn_" + shape_name(root->shape));
@@ -327,8 +355,21 @@ class Lowerer {
         return k;
       }
     }
+    if (lanes == 1 && rows == 1 && opts_.rows < 0 && opts_.lanes < 0) {
+      rows = gpu_tile_rows(root);
+      if (rows > 1) {
+        int cols = gpu_tile_cols();
+        while (cols > 1 && root->shape.back() % cols != 0) cols /= 2;
+        emit_tiled_scalar(root, out, rows, cols);
+        k.global_size[0] = static_cast<uint32_t>(total / (rows * cols));
+        finish(k, "r_" + shape_name(root->shape) + "_s" + std::to_string(rows) + "x" +
+                      std::to_string(cols));
+        return k;
+      }
+    }
     if (rows > 1) {
-      if (opts_.lanes < 0 && lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0) lanes *= 2;
+      if (opts_.lanes < 0 && lanes > 1 && lanes * 2 <= 16 && root->shape.back() % (lanes * 2) == 0)
+        lanes *= 2;
       emit_tiled(root, out, rows, lanes);
       k.global_size[0] = static_cast<uint32_t>(total / (rows * lanes));
       finish(k, "r_" + shape_name(root->shape) + "_t" + std::to_string(rows) + "x" + std::to_string(lanes));
@@ -395,17 +436,105 @@ class Lowerer {
     const bool few_groups = groups_ < int64_t(caps_.compute_units) * 128;
     if (!coalesced && !few_groups) return 1;
     // A group computing one output row (GEMV-like, possibly a few lanes wide) takes up to 8
-    // warps, each thread keeping at least 2 steps: short reduces (decode GEMVs, norms) are
-    // latency-bound, and more threads in flight per output paid more on an H100 than filling the
-    // GPU with one-warp groups (decode 160 -> 252 tok/s; capped at full occupancy, 220).
-    // Register tiles of several rows (prefill GEMMs) keep one warp: 8 warps per tile cost
-    // prefill a third.
+    // warps while each thread keeps at least gpu_row_elems() elements (32: with 16-byte loads
+    // and 4 interleaved steps per iteration, a 2048-long bf16 row is two warps, an 8192-long one
+    // eight). With scalar loads (before ALIGNED) 8 warps of 8 elements had paid most on an H100
+    // (decode 160 -> 252 tok/s); with vector loads and unrolling the sweep in
+    // docs/benchmarks.md put 32 ahead. Register tiles of several rows (prefill GEMMs) keep one
+    // warp: 8 warps per tile cost prefill a third.
     int t = w;
     if (one_row) {
       const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], 256));
-      while (t * 2 <= max_t && steps % (t * 2) == 0 && steps >= 4 * t) t *= 2;
+      while (t * 2 <= max_t && steps % (t * 2) == 0 &&
+             steps * red_lanes >= int64_t(gpu_row_elems()) * 2 * t)
+        t *= 2;
     }
     return t;
+  }
+
+  // GPU tuning knobs (KILN_GPU_UNROLL, KILN_GPU_ROW_ELEMS): read once; the defaults are the
+  // figures measured best on an H100 (docs/benchmarks.md).
+  static int env_int(const char* name, int dflt) {
+    const char* e = std::getenv(name);
+    return e && *e ? std::atoi(e) : dflt;
+  }
+  static int gpu_unroll() {
+    static const int v = std::clamp(env_int("KILN_GPU_UNROLL", 4), 1, 8);
+    return v;
+  }
+  // most warps per attention group (KILN_GPU_ATTN_WARPS)
+  static int gpu_attn_warps() {
+    static const int v = std::clamp(env_int("KILN_GPU_ATTN_WARPS", 8), 1, 8);
+    return v;
+  }
+  // rows x cols of a GPU scalar tile (KILN_GPU_TILE_ROWS, KILN_GPU_TILE_COLS)
+  static int gpu_tile_rows_max() {
+    static const int v = std::clamp(env_int("KILN_GPU_TILE_ROWS", 4), 1, 16);
+    return v;
+  }
+  static int gpu_tile_cols() {
+    static const int v = std::clamp(env_int("KILN_GPU_TILE_COLS", 16), 1, 16);
+    return v;
+  }
+  // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
+  static int gpu_row_elems() {
+    static const int v = std::clamp(env_int("KILN_GPU_ROW_ELEMS", 32), 1, 1 << 16);
+    return v;
+  }
+
+  // Threads per attention group: one warp, doubled (up to 8 warps, within the device's group
+  // limit) while the whole grid still fits in one wave of resident threads (2048 per SM).
+  int attention_split(int64_t groups) const {
+    const int w = static_cast<int>(caps_.warp_size);
+    if (w <= 1 || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
+    const int max_t =
+        static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], gpu_attn_warps() * w));
+    const int64_t resident = int64_t(std::max<uint32_t>(caps_.compute_units, 1)) * 2048;
+    int t = w;
+    while (t * 2 <= max_t && groups * t * 2 <= resident) t *= 2;
+    return t;
+  }
+
+  // Online-softmax states (max m, sum l, output accs) of the warps of a group, merged through
+  // shared memory: each warp's lane 0 state (all lanes agree after the butterfly) is written,
+  // then every thread folds the warps in order, so all threads end with the same row.
+  void merge_warps(int split, Val m, Val l, const std::vector<Val>& accs, int vl) {
+    const DType f = DType::F32;
+    const int warps = split / static_cast<int>(caps_.warp_size);
+    const int64_t row = 2 + int64_t(accs.size()) * vl;  // m, l, then the output row
+    Val shared = b_.local(f, warps * row);
+    Val tid = b_.cast(b_.special(3, split), idx_t_);
+    Val wbase = b_.mul_const(b_.idiv_const(tid, caps_.warp_size), row);
+    b_.store(shared, wbase, m);
+    b_.store(shared, b_.add_const(wbase, 1), l);
+    for (size_t c = 0; c < accs.size(); ++c)
+      b_.store(shared, b_.add_const(wbase, 2 + int64_t(c) * vl), accs[c]);
+    b_.barrier();
+    const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
+    std::vector<Val> ms;
+    Val m_all = ninf;
+    for (int w = 0; w < warps; ++w) {
+      ms.push_back(b_.load(shared, b_.const_int(w * row, idx_t_), f));
+      m_all = b_.alu(KILN_IR_MAX, f, m_all, ms.back());
+    }
+    Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_all, ninf);
+    Val l_sum = zero;
+    std::vector<Val> o_sum(accs.size(), -1);
+    for (int w = 0; w < warps; ++w) {
+      Val c = b_.alu(KILN_IR_WHERE, f, none, zero,
+                     b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, ms[w], m_all)));
+      Val lw = b_.load(shared, b_.const_int(w * row + 1, idx_t_), f);
+      l_sum = b_.alu(KILN_IR_MULADD, f, lw, c, l_sum);
+      for (size_t k = 0; k < accs.size(); ++k) {
+        Val ow =
+            b_.load(shared, b_.const_int(w * row + 2 + int64_t(k) * vl, idx_t_), f, -1, -1, vl);
+        Val term = b_.alu(KILN_IR_MUL, f, ow, c);
+        o_sum[k] = o_sum[k] < 0 ? term : b_.alu(KILN_IR_ADD, f, o_sum[k], term);
+      }
+    }
+    b_.assign(m, m_all);
+    b_.assign(l, l_sum);
+    for (size_t k = 0; k < accs.size(); ++k) b_.assign(accs[k], o_sum[k]);
   }
 
   void check_grid(int64_t groups, const UOpRef& node) {
@@ -437,6 +566,22 @@ class Lowerer {
     int pref = static_cast<int>(caps_.preferred_vector_bytes);
     if (pref <= 0) return 1;
     return std::clamp(pref / bytes, 1, 16);
+  }
+
+  // Vector lanes of a scalar reduce's loop. GPUs size them by the narrowest buffer the loop
+  // reads, not by the f32 compute type, so bf16/f16 weights arrive in 16-byte loads (8 lanes;
+  // the renderer moves aligned halves as 32-bit pairs). CPUs keep the compute type's lanes.
+  int reduce_lanes(const UOp* src) const {
+    int l = vector_lanes(src->dtype);
+    if (caps_.warp_size <= 1 || caps_.preferred_vector_bytes <= 0) return l;
+    size_t narrow = 8;
+    walk_fragment(src, [&](const UOp* u) {
+      if ((u->realized() || u->op == Op::Buffer) && u->dtype != DType::Bool)
+        narrow = std::min(narrow, dtype_size(u->dtype));
+      return true;
+    });
+    if (narrow != 2) return l;
+    return std::clamp(static_cast<int>(caps_.preferred_vector_bytes / narrow), l, 8);
   }
 
   // ---- memory strides of a fragment's loads (vector and warp-split choices) ----
@@ -517,6 +662,35 @@ class Lowerer {
         return 1;  // the reduce loop vectorizes better
     }
     return lanes;
+  }
+
+  // GPUs: a matmul whose loads run along the reduce axis (x @ W^T, the prefill projections)
+  // takes a tile of rows x cols outputs per one-warp group (default 4 x 16, KILN_GPU_TILE_ROWS /
+  // _COLS; the best of the shapes swept on an H100, docs/benchmarks.md), each a scalar whose
+  // reduce loop is vectorized along that axis and split across the warp: the rows share every
+  // load of W (read M/rows times instead of M times), the columns every load of x and any
+  // elementwise work fused into it (the MLP's silu(gate) * up before the down projection).
+  int gpu_tile_rows(const UOpRef& root) const {
+    const Shape& s = root->shape;
+    // the columns (last axis) must give the groups: a (1, N, 1)-shaped decode GEMV is no tile
+    if (caps_.warp_size <= 1 || s.size() < 2 || s.back() < 8) return 1;
+    const UOp* r = find_reduce(root.get());
+    if (!r) return 1;
+    const UOp* src = r->src[0].get();
+    const int red_axis = r->axes.back();
+    int out_axis = -1;
+    for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
+      if (std::find(r->axes.begin(), r->axes.end(), a) == r->axes.end() && src->shape[a] > 1) {
+        out_axis = a;
+        break;
+      }
+    if (out_axis < 0 || unit_stride_loads(src, red_axis) <= unit_stride_loads(src, out_axis))
+      return 1;
+    if (src->shape[red_axis] % (int64_t(caps_.warp_size) * 8) != 0) return 1;
+    const int64_t m = s[s.size() - 2];
+    for (int rows = gpu_tile_rows_max(); rows >= 2; rows /= 2)
+      if (m % rows == 0 && m >= rows) return rows;
+    return 1;
   }
 
   // Output rows computed together (a register tile sharing one reduce loop) for matmul-like
@@ -604,29 +778,49 @@ class Lowerer {
     return {tr, tc};
   }
 
-  // Groups walk the rows fastest: a tile's columns (weight rows) stay in cache while every row
-  // of the small operand passes by them.
-  void emit_dot_tiled(const UOpRef& root, Val out, int tr, int tc) {
+  // rows x cols scalar outputs per group (dot tiles, GPU row tiles); groups walk the rows
+  // fastest, so a tile's columns stay in cache while the rows pass by them
+  std::vector<Index> scalar_tile_indices(const UOpRef& root, int rows, int cols) {
     const Shape& s = root->shape;
     size_t n = s.size();
     Shape grid(s.begin(), s.end() - 2);
-    grid.push_back(s[n - 1] / tc);
-    grid.push_back(s[n - 2] / tr);
+    grid.push_back(s[n - 1] / cols);
+    grid.push_back(s[n - 2] / rows);
     check_grid(shape_numel(grid), root);
     groups_ = shape_numel(grid);
     Val gid = b_.cast(b_.special(0, shape_numel(grid)), idx_t_);
     std::vector<Val> g = unravel(gid, grid);
     std::vector<Index> idxs;
-    for (int r = 0; r < tr; ++r)
-      for (int c = 0; c < tc; ++c) {
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
         std::vector<Val> dims(g.begin(), g.end() - 2);
-        dims.push_back(b_.add_const(b_.mul_const(g[n - 1], tr), r));
-        dims.push_back(b_.add_const(b_.mul_const(g[n - 2], tc), c));
+        dims.push_back(b_.add_const(b_.mul_const(g[n - 1], rows), r));
+        dims.push_back(b_.add_const(b_.mul_const(g[n - 2], cols), c));
         idxs.push_back(Index{s, dims, -1});
       }
+    return idxs;
+  }
+
+  // CPU dot tiles: each output's reduce keeps vector accumulators along the reduce axis
+  void emit_dot_tiled(const UOpRef& root, Val out, int tr, int tc) {
+    std::vector<Index> idxs = scalar_tile_indices(root, tr, tc);
     dot_tile_ = true;
     std::vector<Val> vals = emit_group(root.get(), idxs, -1, true);
     for (size_t i = 0; i < idxs.size(); ++i) b_.store(out, flat_of(idxs[i]), b_.cast(vals[i], root->dtype));
+  }
+
+  // GPU row tiles (gpu_tile_rows): rows x cols scalar outputs per group, each with its own
+  // reduce; the rows share the column operand's loads, the columns the row operand's (and any
+  // elementwise work fused into it). A row's outputs are stored as one vector.
+  void emit_tiled_scalar(const UOpRef& root, Val out, int rows, int cols) {
+    std::vector<Index> idxs = scalar_tile_indices(root, rows, cols);
+    std::vector<Val> vals = emit_group(root.get(), idxs, -1, true);
+    for (int r = 0; r < rows; ++r) {
+      std::vector<Val> row;
+      for (int c = 0; c < cols; ++c)
+        row.push_back(b_.gep(b_.cast(vals[r * cols + c], root->dtype), 0));
+      b_.store(out, flat_of(idxs[r * cols]), cols > 1 ? b_.vectorize(row) : row[0]);
+    }
   }
 
   bool needs_i64(const UOpRef& root) {
@@ -708,7 +902,9 @@ class Lowerer {
     Val f = flat_of(idx);
     dims = unravel(f, shape);
     if (idx.lanes == 1) return true;
-    if (!idx.aligned) return false;
+    // aligned: known from the caller, or proven (lanes_stay: the lanes stay on one axis of
+    // stride lane_flat, starting at a multiple of lanes)
+    if (!idx.aligned && !b_.lanes_stay(f, idx.lane_flat, idx.lanes)) return false;
     auto strides = contiguous_strides(shape);
     for (size_t j = 0; j < shape.size(); ++j)
       if (shape[j] > 1 && strides[j] == idx.lane_flat && shape[j] % idx.lanes == 0) {
@@ -873,11 +1069,7 @@ class Lowerer {
         out.per_lane = true;
         return out;
       }
-      if (views.size() > 1) {
-        if (v.strides[lane_axis] != 0) {
-          out.per_lane = true;
-          return out;
-        }
+      if (views.size() > 1 && v.strides[lane_axis] == 0) {
         // every lane reads the same element: evaluate once, as a scalar
         idx.lanes = 1;
         lane_axis = -1;
@@ -887,6 +1079,11 @@ class Lowerer {
     int64_t lane_step = idx.lanes > 1 ? views.back().strides[lane_axis] : 0;
     for (size_t vi = views.size(); vi-- > 0;) {
       const View& v = views[vi];
+      if (idx.lanes > 1 && vi + 1 < views.size() && !v.mask.empty() &&
+          (v.mask[lane_axis].first > 0 || v.mask[lane_axis].second < v.shape[lane_axis])) {
+        out.per_lane = true;
+        return out;
+      }
       if (!v.mask.empty()) {
         for (size_t a = 0; a < v.shape.size(); ++a) {
           auto [lo, hi] = v.mask[a];
@@ -901,6 +1098,24 @@ class Lowerer {
       flat = view_offset(v);
       for (size_t a = 0; a < v.shape.size(); ++a)
         if (v.strides[a] != 0) flat = b_.add(flat, b_.mul_const(dims[a], v.strides[a]));
+      if (vi > 0 && idx.lanes > 1) {
+        // the lanes step by s = v.strides[lane_axis] in the inner view's row-major order; they
+        // stay on one of its axes (no carry) when that axis has contiguous stride s, a length
+        // divisible by the lanes, and lanes_stay proves flat starts at a multiple of the lanes
+        // on it
+        const int64_t s = v.strides[lane_axis];
+        const Shape& inner = views[vi - 1].shape;
+        auto cs = contiguous_strides(inner);
+        int next = -1;
+        for (size_t j = 0; j < inner.size() && s > 0; ++j)
+          if (cs[j] == s && inner[j] > 1 && inner[j] % idx.lanes == 0) next = static_cast<int>(j);
+        if (next < 0 || !b_.lanes_stay(flat, s, idx.lanes)) {
+          out.per_lane = true;
+          return out;
+        }
+        lane_axis = next;
+        lane_step = views[vi - 1].strides[lane_axis];
+      }
       if (vi > 0) dims = unravel(flat, views[vi - 1].shape);
     }
     if (valid >= 0 && b_.is_const(valid)) {
@@ -1027,8 +1242,8 @@ class Lowerer {
     const bool scalar_outs = lanes == 1 && (n_out == 1 || dot_tile_);
     if (scalar_outs && opts_.red_lanes > 0) {
       if (src->shape[last] % opts_.red_lanes == 0) red_lanes = opts_.red_lanes;
-    } else if (scalar_outs) {
-      int l = vector_lanes(src->dtype);
+    } else if (scalar_outs || (lanes == 1 && caps_.warp_size > 1)) {
+      int l = reduce_lanes(src);
       int other = -1;
       for (int a = static_cast<int>(src->shape.size()) - 1; a >= 0; --a)
         if (std::find(u->axes.begin(), u->axes.end(), a) == u->axes.end() && src->shape[a] > 1) {
@@ -1040,18 +1255,35 @@ class Lowerer {
           (other < 0 || unit_stride_loads(src, last) >= unit_stride_loads(src, other)))
         red_lanes = l;
     }
-    int acc_lanes = std::max(lanes, red_lanes);
+    // GPU tiles of many scalar outputs keep one scalar accumulator each and fold every step's
+    // vector product into it (an fma per lane): vector accumulators would not fit in registers
+    const bool fold_steps = caps_.warp_size > 1 && lanes == 1 && n_out > 1 && red_lanes > 1 &&
+                            op == KILN_IR_ADD && int64_t(n_out) * red_lanes > 64;
+    int acc_lanes = fold_steps ? 1 : std::max(lanes, red_lanes);
     const int split = warp_split(u, src, last, red_lanes, n_out == 1);
     if (split > 1) warp_split_ = split;
     // A vector reduce (GEMV rows, norms) on a CPU keeps `unroll` independent accumulators so
     // consecutive FMAs do not wait on each other's latency; they are summed after the loop.
+    // On a GPU, a split reduce keeps up to gpu_unroll() independent steps per iteration for the
+    // same reason and so that several loads per thread are in flight; its steps interleave
+    // (step uf of iteration i is i*unroll*split + uf*split + thread), so each load instruction
+    // stays coalesced across the warp.
     int unroll = 1;
+    const bool gpu_unroll_ok = split > 1 && n_out == 1 && op == KILN_IR_ADD;
     if (red_lanes > 1 && split == 1 && caps_.warp_size <= 1 && op == KILN_IR_ADD && n_out == 1)
       for (int uf : {4, 2})
         if (src->shape[last] % (int64_t(red_lanes) * uf) == 0 && src->shape[last] / (red_lanes * uf) >= 1) {
           unroll = uf;
           break;
         }
+    if (gpu_unroll_ok) {
+      const int64_t per_thread = src->shape[last] / red_lanes / split;
+      for (int uf = gpu_unroll(); uf >= 2; uf /= 2)
+        if (per_thread % uf == 0) {
+          unroll = uf;
+          break;
+        }
+    }
     std::vector<Val> accs;
     for (size_t r = 0; r < n_out * unroll; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
     std::vector<Val> ranges;
@@ -1065,8 +1297,9 @@ class Lowerer {
       memo_.emplace_back();
       Val step = rg;
       if (a == last && split > 1)
-        step = b_.add(b_.mul_const(rg, split), b_.cast(b_.special(3, split), idx_t_));
-      if (a == last && unroll > 1) step = b_.mul_const(step, unroll);
+        step = b_.add(b_.mul_const(rg, int64_t(split) * (gpu_unroll_ok ? unroll : 1)),
+                      b_.cast(b_.special(3, split), idx_t_));
+      if (a == last && unroll > 1 && !gpu_unroll_ok) step = b_.mul_const(step, unroll);
       loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(step, red_lanes) : step);
       ranges.push_back(rg);
     }
@@ -1075,7 +1308,9 @@ class Lowerer {
       for (size_t r = 0; r < n_out; ++r) {
         std::vector<Val> d = dims[r];
         for (size_t k = 0; k < u->axes.size(); ++k) d[u->axes[k]] = loop_dims[k];
-        if (uf > 0) d[last] = b_.add_const(d[last], int64_t(uf) * std::max(red_lanes, 1));
+        if (uf > 0)
+          d[last] = b_.add_const(
+              d[last], int64_t(uf) * std::max(red_lanes, 1) * (gpu_unroll_ok ? split : 1));
         Index sidx{src->shape, d, -1};
         if (lanes > 1) {
           sidx.lanes = lanes;
@@ -1091,6 +1326,10 @@ class Lowerer {
       std::vector<Val> vals = emit_group(src, sidxs, gate);
       for (size_t r = 0; r < n_out; ++r) {
         Val acc = accs[uf * n_out + r];
+        if (fold_steps) {
+          b_.assign(acc, fold_into(acc, vals[r], red_lanes, ct));
+          continue;
+        }
         Val next = op == KILN_IR_ADD ? b_.accumulate_add(acc, b_.broadcast(vals[r], acc_lanes), ct)
                                      : b_.alu(op, ct, acc, vals[r]);
         b_.assign(acc, next);
@@ -1103,6 +1342,17 @@ class Lowerer {
     for (int uf = 1; uf < unroll; ++uf)
       for (size_t r = 0; r < n_out; ++r) b_.assign(accs[r], b_.alu(op, ct, accs[r], accs[uf * n_out + r]));
     accs.resize(n_out);
+    if (fold_steps) red_lanes = 1;  // already scalar
+    if (red_lanes > 1 && split > 1) {
+      // fold the vector lanes first, so the warp exchange below moves one value, not 8
+      for (Val& acc : accs) {
+        Val h = b_.gep(acc, 0);
+        for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(acc, l));
+        acc = b_.acc(h);
+      }
+      acc_lanes = 1;
+      red_lanes = 1;
+    }
     // butterfly across each warp: every lane ends with its warp's part
     const int warp = static_cast<int>(caps_.warp_size);
     for (int m = std::min(split, warp) / 2; m >= 1; m /= 2)
@@ -1130,13 +1380,26 @@ class Lowerer {
     }
     if (red_lanes == 1) return accs;
     // horizontal: fold the lanes of each vector accumulator
-    std::vector<Val> folded;
+    std::vector<Val> out;
     for (Val acc : accs) {
       Val h = b_.gep(acc, 0);
       for (int l = 1; l < red_lanes; ++l) h = b_.alu(op, ct, h, b_.gep(acc, l));
-      folded.push_back(h);
+      out.push_back(h);
     }
-    return folded;
+    return out;
+  }
+
+  // acc + sum of the lanes of v (v a vector of `lanes`): an fma chain when v is a product.
+  Val fold_into(Val acc, Val v, int lanes, DType ct) {
+    const kiln_ir_inst& in = b_.insts().at(v);
+    if (in.op == KILN_IR_MUL && is_float(ct)) {
+      const Val a = in.src[0], c = in.src[1];
+      for (int l = 0; l < lanes; ++l)
+        acc = b_.alu(KILN_IR_MULADD, ct, b_.gep(a, l), b_.gep(c, l), acc);
+      return acc;
+    }
+    for (int l = 0; l < lanes; ++l) acc = b_.alu(KILN_IR_ADD, ct, acc, b_.gep(v, l));
+    return acc;
   }
 
   Val emit_gather(const UOp* u, Index& idx, Val gate) {

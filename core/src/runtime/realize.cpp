@@ -47,7 +47,10 @@ void launch_kernel(const LoweredKernel& k, const ProgramRef& prog, Device* d) {
   }
   if (debug_level() >= 2) {
     double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
-    std::cerr << "kiln: " << k.name << " " << us << " us\n";
+    // host time of the (synchronized) launch, and the device's own timing when it gives one
+    std::cerr << "kiln: " << k.name << " " << us << " us";
+    if (t > 0) std::cerr << " gpu " << t * 1e6 << " us";
+    std::cerr << " grid " << k.global_size[0] << "x" << k.local_size[0] << "\n";
   }
 }
 

@@ -419,6 +419,39 @@ class Emitter {
       if (!gated) return std::string();
       return "@" + lane(in.src[2], lane_gates ? j : 0) + " ";
     };
+    const bool half = t == KILN_DTYPE_F16 || t == KILN_DTYPE_BF16;
+    if (half && !lane_gates && (in.flags & KILN_IR_FLAG_ALIGNED) && lanes >= 4 && lanes % 2 == 0) {
+      // aligned halves travel as 32-bit pairs, so 8 of them are one 16-byte access
+      unsigned ww = std::min(4u, lanes / 2);
+      while ((lanes / 2) % ww != 0) ww /= 2;
+      for (unsigned j = 0; j < lanes; j += 2 * ww) {
+        const std::string g = guard(j);
+        Lanes words(ww);
+        std::string dst = "{";
+        for (unsigned x = 0; x < ww; ++x) {
+          words[x] = reg(R);
+          dst += (x ? ", " : "") + words[x];
+        }
+        dst += "}";
+        op(g + "ld." + sp + (ww > 1 ? ".v" + std::to_string(ww) : std::string()) + ".b32 " +
+           (ww > 1 ? dst : words[0]) + ", " + at(a, j * size));
+        for (unsigned x = 0; x < ww; ++x) {
+          const std::string& lo = out[j + 2 * x];
+          const std::string& hi = out[j + 2 * x + 1];
+          if (t == KILN_DTYPE_BF16) {
+            op(g + "shl.b32 " + lo + ", " + words[x] + ", 16");
+            op(g + "and.b32 " + hi + ", " + words[x] + ", 0xFFFF0000");
+          } else {
+            std::string hl = reg(H), hh = reg(H);
+            op(g + "mov.b32 {" + hl + ", " + hh + "}, " + words[x]);
+            op(g + "cvt.f32.f16 " + lo + ", " + hl);
+            op(g + "cvt.f32.f16 " + hi + ", " + hh);
+          }
+        }
+      }
+      vals_[i] = out;
+      return;
+    }
     const unsigned w = lane_gates ? 1 : vector_width(in, t, lanes);
     for (unsigned j = 0; j < lanes; j += w) {
       const std::string g = guard(j);

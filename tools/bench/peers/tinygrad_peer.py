@@ -6,7 +6,8 @@
 
 Uses tinygrad.llm.model.Transformer.from_gguf and its generate() (greedy, prefill in chunks
 of --chunk tokens, decode by TinyJit replay) on tinygrad's CPU device with NUM_CPU_THREADS =
---threads. tinygrad casts every GGUF weight to float16 at load (quantized files are
+--threads, or on the device DEV names (e.g. DEV=CUDA:PTX JIT=2 on an H100 host without NVRTC;
+docs/benchmarks.md). tinygrad casts every GGUF weight to float16 at load (quantized files are
 dequantized), and it does not apply llama3 RoPE scaling: timings only, not the same numbers.
 A warmup request of the same prompt length compiles the kernels first (tinygrad caches them
 on disk too); ttft/prefill/decode are the second request. --prompt-ids runs a given prompt
