@@ -88,23 +88,21 @@ class Loader {
       rows += r->shape[0];
       nbytes += r->nbytes;
     }
-    std::vector<std::byte> host(nbytes);
-    size_t at = 0;
-    for (const TensorRef* r : parts) {
-      std::memcpy(host.data() + at, r->data.data(), r->nbytes);
-      release(*r);
-      at += r->nbytes;
-    }
+    // each part goes to the device as it is stored and the stack is built there (no host copy
+    // of the whole group; on a GPU the stacking is a device-to-device copy)
     const int64_t cols = parts[0]->shape[1];
-    bytes_ += nbytes;
-    if (kept_quantized(type)) {
-      Tensor bytes = Tensor::from_host(host.data(), nbytes, DType::U8,
-                                       {static_cast<int64_t>(nbytes)}, device_);
-      return quantized_matrix(bytes, type, rows, cols);
+    const bool quantized = kept_quantized(type);
+    const auto dtype = quantized ? DType::U8 : static_cast<DType>(weight_type_info(type).dtype);
+    std::vector<Tensor> uploaded;
+    for (const TensorRef* r : parts) {
+      const Shape shape = quantized ? Shape{static_cast<int64_t>(r->nbytes)} : Shape{r->shape[0], cols};
+      uploaded.push_back(Tensor::from_host(r->data.data(), r->nbytes, dtype, shape, device_));
+      release(*r);
     }
-    const auto dtype = static_cast<DType>(weight_type_info(type).dtype);
-    return Matrix{Tensor::from_host(host.data(), nbytes, dtype, {rows, cols}, device_), Tensor(),
-                  type, Tensor()};
+    Tensor all = Tensor::cat(uploaded, 0).contiguous().realize();
+    bytes_ += nbytes;
+    if (quantized) return quantized_matrix(all, type, rows, cols);
+    return Matrix{all, Tensor(), type, Tensor()};
   }
 
   // A vector used elementwise (norm weights, biases): always F32.
