@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs on a GPU host (e.g. the device machine) in a Kiln checkout: unpacks bundles made by
+# tools/bundle.sh --tar, makes the random-weight Llama-3.2-1B-shaped bf16 model (needs torch and
+# transformers there), and for each bundle runs the decode and prefill benchmarks and one greedy
+# generation (token ids to compare between builds); then the CUDA op suite with the last one.
+#
+#   tools/bench/gpu_compare.sh OUT_DIR NAME=BUNDLE.tar.xz [NAME=BUNDLE.tar.xz]...
+#
+# Writes OUT_DIR/NAME-{dec,pre,gen}.json and OUT_DIR/opsuite.txt.
+set -uo pipefail
+[[ $# -ge 2 ]] || { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+out=$1; shift
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+model=${KILN_BENCH_MODEL:-/tmp/kiln-llama-1b-bf16}
+[[ -d $model/hf ]] || python3 "$repo/tools/fixtures/llm/make_random_llama.py" --out "$model" --gguf '' \
+  --tokenizer "$repo/tests/data/tokenizers/llama3" > "$out/make_model.log" 2>&1
+ids=$(python3 -c "print(','.join(str(1000 + i * 37 % 50000) for i in range(128)))")
+last=""
+for spec in "$@"; do
+  name=${spec%%=*} tarball=${spec#*=}
+  mkdir -p "$work/$name" && tar xf "$tarball" -C "$work/$name" --strip-components=1
+  kiln="$work/$name/kiln"
+  "$kiln" bench llm --model "$model/hf" --device cuda --prompt-tokens 128 --decode-tokens 256 --no-peer --json > "$out/$name-dec.json" 2>&1
+  "$kiln" bench llm --model "$model/hf" --device cuda --prompt-tokens 512 --decode-tokens 4 --no-peer --json > "$out/$name-pre.json" 2>&1
+  "$kiln" generate --model "$model/hf" --device cuda --prompt-ids "$ids" --max-tokens 32 --ignore-eos --json > "$out/$name-gen.json" 2>&1
+  last=$kiln
+done
+"$last" check-device cuda > "$out/opsuite.txt" 2>&1
+tail -n 2 "$out/opsuite.txt"
+rm -rf "$work"
