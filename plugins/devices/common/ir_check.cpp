@@ -58,7 +58,7 @@ class Checker {
     for (i_ = 0; i_ < k_.n_insts; ++i_) check_inst(k_.insts[i_]);
     if (!stack_.empty()) {
       i_ = uint32_t(stack_.back());
-      bad("this " + std::string(ir_op_name(k_.insts[i_].op)) + " is never closed");
+      bad("this " + std::string(kiln_ir_op_name(k_.insts[i_].op)) + " is never closed");
     }
     sum_.work_per_group = std::min(work_ + 8, kWorkCap);
     return sum_;
@@ -105,11 +105,11 @@ class Checker {
     if (s < 0 || uint32_t(s) >= i_) bad(what + " (%" + std::to_string(s) +
                                         ") does not name an earlier instruction");
     if (!produces_value(at(s).op)) bad(what + " (%" + std::to_string(s) + ", " +
-                                       ir_op_name(at(s).op) + ") has no value");
+                                       kiln_ir_op_name(at(s).op) + ") has no value");
     int32_t sc = scope_of_[s];
     if (sc >= 0 && !open_[sc])
       bad(what + " (%" + std::to_string(s) + ") was defined inside the " +
-          ir_op_name(at(sc).op) + " %" + std::to_string(sc) + ", which is already closed");
+          kiln_ir_op_name(at(sc).op) + " %" + std::to_string(sc) + ", which is already closed");
   }
   void no_more_sources(const kiln_ir_inst& in, int from) {
     for (int j = from; j < KILN_IR_MAX_SRC; ++j)
@@ -154,14 +154,14 @@ class Checker {
   void close_scope(const kiln_ir_inst& in, unsigned opener) {
     int32_t s = in.src[0];
     if (stack_.empty() || s != stack_.back() || at(s).op != opener)
-      bad(std::string("source 0 must be the innermost open ") + ir_op_name(opener));
+      bad(std::string("source 0 must be the innermost open ") + kiln_ir_op_name(opener));
     open_[s] = false;
     stack_.pop_back();
   }
 
   void check_inst(const kiln_ir_inst& in) {
     const unsigned op = in.op;
-    const char* name = ir_op_name(op);
+    const char* name = kiln_ir_op_name(op);
     if (name == nullptr) bad("unknown op " + std::to_string(op));
     if (in.vcount > KILN_IR_MAX_LANES) bad("vcount above KILN_IR_MAX_LANES");
     const unsigned lanes = lanes_of(in);

@@ -10,7 +10,6 @@
 
 namespace kiln::device_common {
 
-const char* ir_op_name(unsigned op);
 // "%7 = ADD f32x4 %5 %6 flags=..." — reads only what is in bounds of the kernel's arrays.
 std::string dump_inst(const kiln_kernel& k, uint32_t index);
 // A header line plus every instruction.
