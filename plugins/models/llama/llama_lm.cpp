@@ -59,7 +59,7 @@ LlamaLM::~LlamaLM() = default;
 std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   const int64_t D = h_.head_dim, Hq = h_.heads, Hk = h_.kv_heads;
   const double eps = h_.rms_eps;
-  // activations stay 2-d (L, features) so prefill matmuls take the packed (panel) path
+  // activations stay 2-d (L, features): prefill projections are (L, in) x (out, in) dot tiles
   Tensor x = w_.embed.embedding(ids.reshape({L})).cast(DType::F32);  // (L, H)
   Tensor positions = Tensor::arange(L, DType::I32, device_) + Tensor::from_variable(pos_, device_);
   auto [cos, sin] = nn::rope_cos_sin(positions, inv_freq_, rope_.attention_factor);

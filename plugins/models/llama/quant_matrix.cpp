@@ -159,35 +159,41 @@ Tensor q4k_matmul(const Tensor& x, const Matrix& m) {
   return total.sum({2, 3, 4}).reshape({L, rows});
 }
 
+// Q8_0/Q4_0/Q4_1 decoded in block layout: Q8_0 `whole` (rows, nb, 32); Q4 `lo` and `hi`
+// (rows, nb, 16), the low nibbles (elements 0..15 of each block) and the high ones (16..31).
+// Every value is a small integer times an f16 scale, exact in F32, so this order of the
+// operations (q * d + (-8 d) for Q4_0: one FMA per element) still gives ggml's bits.
+struct Block32 {
+  Tensor whole, lo, hi;
+};
+
+Block32 block32_decoded(const Tensor& bytes, WeightType type, int64_t rows, int64_t nb) {
+  if (type == WeightType::Q8_0) {  // f16 d, 32 x i8 q; value = d * q
+    Tensor q = bytes.reinterpret(DType::I8, {rows, nb, 34}).slice(-1, 2, 34).cast(DType::F32);
+    return {q * block_half(bytes, rows, nb, 17, 0), Tensor(), Tensor()};
+  }
+  const int64_t block_bytes = type == WeightType::Q4_0 ? 18 : 20;
+  Tensor qs = bytes.reinterpret(DType::U8, {rows, nb, block_bytes})
+                  .slice(-1, block_bytes - 16, block_bytes);
+  Tensor lo = qs.bitwise_and(qs.scalar_like(15)).cast(DType::F32),
+         hi = qs.shr(qs.scalar_like(4)).cast(DType::F32);
+  Tensor d = block_half(bytes, rows, nb, block_bytes / 2, 0);
+  // Q4_0: d * (q - 8); Q4_1: d * q + m
+  Tensor off = type == WeightType::Q4_0 ? d * -8.0 : block_half(bytes, rows, nb, block_bytes / 2, 1);
+  return {Tensor(), lo * d + off, hi * d + off};
+}
+
 // Q8_0/Q4_0/Q4_1: one reduce over (block, element) with the nibble halves kept apart
 Tensor block32_matmul(const Tensor& x, const Matrix& m) {
   const int64_t rows = m.w.dim(0), cols = m.w.dim(1), nb = cols / quant::QK, L = x.dim(0);
   Tensor xr = x.contiguous();  // computed once, not inside every output's reduce
-  if (m.type == WeightType::Q8_0) {
-    Tensor q = m.bytes.reinterpret(DType::I8, {rows, nb, 34}).slice(-1, 2, 34).cast(DType::F32);
-    Tensor w = (q * block_half(m.bytes, rows, nb, 17, 0)).reshape({1, rows, nb, 32});
-    return (w * xr.reshape({L, 1, nb, 32})).sum({-2, -1}).reshape({L, rows});
-  }
-  const int64_t block_bytes = m.type == WeightType::Q4_0 ? 18 : 20;
-  Tensor qs = m.bytes.reinterpret(DType::U8, {rows, nb, block_bytes})
-                  .slice(-1, block_bytes - 16, block_bytes);
-  Tensor lo = qs.bitwise_and(qs.scalar_like(15)).cast(DType::F32),
-         hi = qs.shr(qs.scalar_like(4)).cast(DType::F32);
+  Block32 w = block32_decoded(m.bytes, m.type, rows, nb);
+  if (w.whole.defined())
+    return (w.whole.reshape({1, rows, nb, 32}) * xr.reshape({L, 1, nb, 32})).sum({-2, -1}).reshape({L, rows});
   Tensor xb = xr.reshape({L, 1, nb, 2, 16});
   Tensor x_lo = xb.slice(3, 0, 1).reshape({L, 1, nb, 16}),
          x_hi = xb.slice(3, 1, 2).reshape({L, 1, nb, 16});
-  Tensor wl, wh;
-  if (m.type == WeightType::Q4_0) {
-    // d * (q - 8) as q * d + (-8 d): one FMA per element, the offset once per block
-    Tensor d = block_half(m.bytes, rows, nb, 9, 0), off = d * -8.0;
-    wl = lo * d + off;
-    wh = hi * d + off;
-  } else {
-    Tensor d = block_half(m.bytes, rows, nb, 10, 0), mn = block_half(m.bytes, rows, nb, 10, 1);
-    wl = lo * d + mn;
-    wh = hi * d + mn;
-  }
-  return (wl.reshape({1, rows, nb, 16}) * x_lo + wh.reshape({1, rows, nb, 16}) * x_hi)
+  return (w.lo.reshape({1, rows, nb, 16}) * x_lo + w.hi.reshape({1, rows, nb, 16}) * x_hi)
       .sum({-2, -1})
       .reshape({L, rows});
 }
@@ -214,24 +220,14 @@ Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, in
   if (cols % block != 0)
     throw Error("quantized matrix: " + std::to_string(cols) + " columns are not whole blocks of " +
                 std::to_string(block) + " (" + std::string(weight_type_name(type)) + ")");
-  const int64_t nb = cols / quant::QK;
-  auto nibbles = [&](int64_t block_bytes) {
-    // 16 bytes of nibbles at the block's end: low nibbles are elements 0..15, high 16..31
-    Tensor qs = bytes.reinterpret(DType::U8, {rows, nb, block_bytes})
-                    .slice(-1, block_bytes - 16, block_bytes);
-    return Tensor::cat({qs.bitwise_and(qs.scalar_like(15)), qs.shr(qs.scalar_like(4))}, -1)
-        .cast(DType::F32);
-  };
   switch (type) {
-    case WeightType::Q8_0:  // f16 d, 32 x i8 q; value = d * q
-      return (bytes.reinterpret(DType::I8, {rows, nb, 34}).slice(-1, 2, 34).cast(DType::F32) *
-              block_half(bytes, rows, nb, 17, 0))
-          .reshape({rows, cols});
-    case WeightType::Q4_0:  // f16 d, nibbles; value = d * (q - 8)
-      return ((nibbles(18) - 8.0) * block_half(bytes, rows, nb, 9, 0)).reshape({rows, cols});
-    case WeightType::Q4_1:  // f16 d, f16 m, nibbles; value = d * q + m
-      return (nibbles(20) * block_half(bytes, rows, nb, 10, 0) + block_half(bytes, rows, nb, 10, 1))
-          .reshape({rows, cols});
+    case WeightType::Q8_0:
+    case WeightType::Q4_0:
+    case WeightType::Q4_1: {
+      const int64_t nb = cols / quant::QK;
+      Block32 w = block32_decoded(bytes, type, rows, nb);
+      return (w.whole.defined() ? w.whole : Tensor::cat({w.lo, w.hi}, -1)).reshape({rows, cols});
+    }
     case WeightType::Q4_K:
       return q4k_dequantize(bytes, rows, cols, table);
     case WeightType::Q6_K:

@@ -1,6 +1,5 @@
 #include "weights.h"
 
-#include <cstring>
 #include <optional>
 
 #include "kiln/error.h"
@@ -79,11 +78,11 @@ class Loader {
   // quantizations): they then stay separate.
   std::optional<Matrix> stacked(const std::vector<const TensorRef*>& parts) {
     const WeightType type = parts[0]->type;
-    const bool raw = kept_quantized(type) || is_plain(type);
+    if (!kept_quantized(type) && !is_plain(type)) return std::nullopt;  // decoded at load
     int64_t rows = 0;
     size_t nbytes = 0;
     for (const TensorRef* r : parts) {
-      if (r->type != type || r->shape.size() != 2 || r->shape[1] != parts[0]->shape[1] || !raw)
+      if (r->type != type || r->shape.size() != 2 || r->shape[1] != parts[0]->shape[1])
         return std::nullopt;
       rows += r->shape[0];
       nbytes += r->nbytes;
@@ -111,16 +110,14 @@ class Loader {
     return t.dtype() == DType::F32 ? t : t.cast(DType::F32).contiguous().realize();
   }
 
-  Matrix get_matrix(const std::string& name, const Shape& want) {
+  // The tensor `name`, which must exist with shape `want`.
+  const TensorRef& shaped(const std::string& name, const Shape& want) const {
     const TensorRef& r = require(name);
     check(r, want);
-    return matrix(r);
+    return r;
   }
-  Tensor get_vec(const std::string& name, int64_t n) {
-    const TensorRef& r = require(name);
-    check(r, {n});
-    return vec(r);
-  }
+  Matrix get_matrix(const std::string& name, const Shape& want) { return matrix(shaped(name, want)); }
+  Tensor get_vec(const std::string& name, int64_t n) { return vec(shaped(name, {n})); }
   Tensor opt_vec(const std::string& name, int64_t n) {
     const TensorRef* r = find(name);
     if (!r) return Tensor();
@@ -190,12 +187,9 @@ Weights load_weights(const ModelSource& source, const Hparams& h, Device* device
     LayerWeights lw;
     lw.attn_norm = L.get_vec(n("input_layernorm.weight", "attn_norm.weight"), H);
     lw.ffn_norm = L.get_vec(n("post_attention_layernorm.weight", "ffn_norm.weight"), H);
-    const TensorRef& rq = L.require(n("self_attn.q_proj.weight", "attn_q.weight"));
-    const TensorRef& rk = L.require(n("self_attn.k_proj.weight", "attn_k.weight"));
-    const TensorRef& rv = L.require(n("self_attn.v_proj.weight", "attn_v.weight"));
-    L.check(rq, {q_out, H});
-    L.check(rk, {kv_out, H});
-    L.check(rv, {kv_out, H});
+    const TensorRef& rq = L.shaped(n("self_attn.q_proj.weight", "attn_q.weight"), {q_out, H});
+    const TensorRef& rk = L.shaped(n("self_attn.k_proj.weight", "attn_k.weight"), {kv_out, H});
+    const TensorRef& rv = L.shaped(n("self_attn.v_proj.weight", "attn_v.weight"), {kv_out, H});
     if (std::optional<Matrix> qkv = L.stacked({&rq, &rk, &rv})) {
       lw.wqkv = std::move(*qkv);
     } else {
@@ -214,10 +208,8 @@ Weights load_weights(const ModelSource& source, const Hparams& h, Device* device
       if (!lw.q_norm.defined()) L.require(n("self_attn.q_norm.weight", "attn_q_norm.weight"));
       if (!lw.k_norm.defined()) L.require(n("self_attn.k_norm.weight", "attn_k_norm.weight"));
     }
-    const TensorRef& rg = L.require(n("mlp.gate_proj.weight", "ffn_gate.weight"));
-    const TensorRef& ru = L.require(n("mlp.up_proj.weight", "ffn_up.weight"));
-    L.check(rg, {h.ffn, H});
-    L.check(ru, {h.ffn, H});
+    const TensorRef& rg = L.shaped(n("mlp.gate_proj.weight", "ffn_gate.weight"), {h.ffn, H});
+    const TensorRef& ru = L.shaped(n("mlp.up_proj.weight", "ffn_up.weight"), {h.ffn, H});
     if (std::optional<Matrix> gu = L.stacked({&rg, &ru})) {
       lw.w_gate_up = std::move(*gu);
     } else {

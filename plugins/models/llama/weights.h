@@ -13,9 +13,9 @@
 namespace kiln::llama {
 
 // A weight matrix (out, in): `w` is a plain tensor or, for block-quantized weights, the lazy
-// dequantization of `bytes` (prefill matmuls read it). Decode GEMVs read the blocks directly
-// (apply()): one reduce over (block, element) with the nibble halves kept apart, so the
-// generated index math stays linear.
+// dequantization of `bytes` (embedding rows gather from it). Matmuls read the blocks directly
+// (apply(), quantized_matmul()): one reduce over (block, element) with the nibble halves kept
+// apart, so the generated index math stays linear.
 struct Matrix {
   Tensor w;
   Tensor bytes;  // the raw blocks (U8) of a quantized weight; undefined for plain weights
