@@ -119,6 +119,16 @@ TEST_CASE("cpu_llvm: a malformed kernel is KILN_ERR_COMPILE naming the instructi
     b.add(KILN_IR_SHFL_XOR, KILN_DTYPE_F32, {v}, 1);
     CHECK(build_error(b).first == KILN_ERR_UNSUPPORTED);
   }
+  SECTION("MMA needs tensor cores this device does not have") {
+    IrBuilder b("mma");
+    int32_t h = b.cf(KILN_DTYPE_F16, 1), f = b.cf(KILN_DTYPE_F32, 0);
+    int32_t a = b.vectorize({h, h, h, h, h, h, h, h}), w = b.vectorize({h, h, h, h});
+    int32_t c = b.vectorize({f, f, f, f});
+    b.add(KILN_IR_MMA, KILN_DTYPE_F32, {a, w, c}, 0, 4);
+    auto [status, message] = build_error(b);
+    CHECK(status == KILN_ERR_UNSUPPORTED);
+    CHECK_THAT(message, Contains("MMA needs tensor cores"));
+  }
 }
 
 TEST_CASE("cpu_llvm: LLVM text that does not parse, verify or select is KILN_ERR_COMPILE with the text", "[errors]") {

@@ -175,3 +175,50 @@ TEST_CASE("cuda_ptx lowering: decode attention over a sliding-window key ring",
   CHECK(has_op(attn, KILN_IR_MOD));  // key position -> ring row
   assemble(attn);
 }
+
+TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the device has them",
+          "[cuda_ptx][lowering]") {
+  kiln_device_caps tc = gpu_caps();
+  tc.has_tensor_cores = KILN_TENSOR_CORES_MMA_16816;
+  // the model's prefill projection: x rounded to bf16 (64, 2048) @ W^T (8192, 2048), f32 out
+  Tensor x = Tensor::randn({64, 2048}, 21, DType::BF16).contiguous().realize();
+  Tensor w = Tensor::randn({8192, 2048}, 22, DType::BF16).contiguous().realize();
+  Tensor r = Tensor::randn({64, 8192}, 23).contiguous().realize();
+  Tensor proj = ((x.cast(DType::F32).reshape({64, 1, 2048}) * w.cast(DType::F32).reshape({1, 8192, 2048}))
+                     .sum({-1})
+                     .reshape({64, 8192}) +
+                 r)
+                    .contiguous();
+  detail::LoweredKernel k = lower_last(proj, tc);
+  INFO(k.name);
+  CHECK(has_op(k, KILN_IR_MMA));
+  CHECK(k.local_size[0] == 32);
+  CHECK(k.global_size[0] == 64 / 64 * 8192 / 32);  // 64 x 32 outputs per warp
+  assemble(k);
+  {
+    kiln_kernel view = k.view();
+    std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
+    CHECK(ptx.find("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32") != std::string::npos);
+    if (const char* dump = std::getenv("KILN_TEST_DUMP_PTX")) { FILE* fp = std::fopen(dump, "w"); std::fputs(ptx.c_str(), fp); std::fclose(fp); }
+    // the operands' 16-byte words go to the MMAs as they were loaded, without repacking
+    CHECK(ptx.find("ld.global.nc.v4.b32") != std::string::npos);
+    CHECK(ptx.find("cvt.rn.bf16x2.f32") == std::string::npos);
+  }
+  // f16 through matmul(), batched, an odd tile (48 x 40): still MMA, the result rounded to f16
+  Tensor a = Tensor::randn({2, 48, 96}, 24, DType::F16).contiguous().realize();
+  Tensor b = Tensor::randn({2, 40, 96}, 25, DType::F16).contiguous().realize();
+  detail::LoweredKernel kb = lower_last(a.matmul(b.transpose(-1, -2)), tc);
+  INFO(kb.name);
+  CHECK(has_op(kb, KILN_IR_MMA));
+  assemble(kb);
+  // an f32 operand, a row count off the 16 grid, or a device without tensor cores: no MMA
+  Tensor xf = Tensor::randn({64, 2048}, 26).contiguous().realize();
+  CHECK_FALSE(has_op(lower_last(xf.matmul(w.cast(DType::F32).transpose(-1, -2)), tc), KILN_IR_MMA));
+  Tensor x24 = Tensor::randn({24, 2048}, 27, DType::BF16).contiguous().realize();
+  CHECK_FALSE(has_op(lower_last(x24.matmul(w.transpose(-1, -2)), tc), KILN_IR_MMA));
+  CHECK_FALSE(has_op(lower_last(proj, gpu_caps()), KILN_IR_MMA));
+  // sm_75 (no bf16 MMA in PTX): the renderer's checker refuses an MMA kernel
+  kiln_kernel view = k.view();
+  CHECK_THROWS_WITH(cuda::render_ptx(view, cuda::PtxTarget{75, 48 * 1024}),
+                    Catch::Contains("MMA needs tensor cores"));
+}

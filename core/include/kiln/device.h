@@ -39,6 +39,11 @@ typedef struct kiln_buffer kiln_buffer;   /* opaque device allocation */
 typedef struct kiln_program kiln_program; /* opaque loaded kernel */
 typedef struct kiln_graph kiln_graph;     /* opaque captured launch list */
 
+/* has_tensor_cores bits */
+enum {
+  KILN_TENSOR_CORES_MMA_16816 = 1u << 0, /* KILN_IR_MMA: m16n8k16, F16/BF16 in, F32 out */
+};
+
 typedef struct kiln_device_caps {
   uint32_t struct_size;          /* sizeof(kiln_device_caps) as the plugin knows it */
   char name[64];                 /* e.g. "cpu", "cuda" */
@@ -53,7 +58,7 @@ typedef struct kiln_device_caps {
   uint64_t global_memory_bytes;
   uint32_t preferred_vector_bytes; /* e.g. 32 for AVX2, 64 for AVX-512, 16 for GPUs */
   uint32_t dtype_mask;           /* bit (1u << kiln_dtype) for each supported storage dtype */
-  uint32_t has_tensor_cores;     /* reserved for WMMA in a later IR version */
+  uint32_t has_tensor_cores;     /* KILN_TENSOR_CORES_* bits: warp matrix ops the device runs */
   uint32_t unified_memory;       /* host pointers of buffers are directly usable */
 } kiln_device_caps;
 

@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-#define KILN_IR_VERSION 1
+#define KILN_IR_VERSION 2
 #define KILN_IR_MAX_SRC 4
 #define KILN_IR_MAX_LANES 16
 
@@ -86,6 +86,15 @@ typedef enum kiln_ir_op {
   /* ---- cross-thread ---- */
   KILN_IR_SHFL_XOR = 80, /* value of src0 held by lane (lane_id ^ arg) of the same warp;
                             only emitted when the device reports warp_size > 1. */
+  KILN_IR_MMA = 81,      /* (IR version 2) warp-wide D = A*B + C on one 16x8 tile with k = 16,
+                            each lane holding the fragments of PTX mma.sync.m16n8k16.row.col
+                            (lane = 4*g + t): src0 = A, 8 lanes of F16 or BF16: rows g, g+8 at
+                            k = 2t, 2t+1 as lanes (0,1), (2,3) and at k = 2t+8, 2t+9 as lanes
+                            (4,5), (6,7); src1 = B, 4 lanes of A's dtype: column g at k = 2t,
+                            2t+1, 2t+8, 2t+9; src2 = C, 4 lanes F32: row g, columns 2t, 2t+1,
+                            then row g+8 the same. Result F32 x 4 in C's layout, products
+                            summed in f32. Only emitted when the device reports
+                            KILN_TENSOR_CORES_MMA_16816 in has_tensor_cores. */
   KILN_IR_OP_COUNT
 } kiln_ir_op;
 
@@ -180,6 +189,7 @@ static inline const char* kiln_ir_op_name(unsigned op) {
     case KILN_IR_VECTORIZE: return "VECTORIZE";
     case KILN_IR_GEP: return "GEP";
     case KILN_IR_SHFL_XOR: return "SHFL_XOR";
+    case KILN_IR_MMA: return "MMA";
     default: return 0;
   }
 }

@@ -35,6 +35,7 @@ class IrBuilder {
   Val broadcast(Val v, int lanes);  // a scalar repeated (vectors pass through)
   Val gep(Val v, int lane);         // lane of a vector (scalars pass through)
   Val shfl_xor(Val v, int mask);    // v of warp lane (lane ^ mask); never merged with another
+  Val mma(Val a, Val b, Val c);      // KILN_IR_MMA: 8 half lanes, 4 half lanes, 4 f32 lanes
   Val local(DType t, int64_t count);  // a workgroup-shared array (each call a new one)
   void barrier();                     // workgroup barrier (local-memory fence)
   int vcount_of(Val v) const { return insts_.at(v).vcount; }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -346,6 +347,11 @@ class Lowerer {
     if (opts_.lanes > 0 && valid_lanes(root, opts_.lanes)) lanes = opts_.lanes;
     if (opts_.rows > 0) rows = valid_rows(root, opts_.rows) ? opts_.rows : 1;
     if (lanes == 1 && opts_.rows < 0) rows = 1;
+    if (opts_.lanes < 0 && opts_.rows < 0)
+      if (auto plan = mma_plan(root)) {
+        emit_mma_tiled(k, root, out, *plan);
+        return k;
+      }
     if (lanes == 1 && opts_.lanes <= 1) {
       auto [tr, tc] = dot_tile(root);
       if (tr * tc > 1) {
@@ -823,6 +829,254 @@ class Lowerer {
     }
   }
 
+  // ---- tensor cores (KILN_IR_MMA) ----
+
+  // A matmul whose two operands are F16/BF16 values (or f32 casts of them) that both stream
+  // along the reduce axis: each one-warp group computes a (16 mt) x (8 nt) output tile with
+  // m16n8k16 MMAs, and elementwise work after the reduce (a residual add, a cast) is fused as
+  // usual. `a` varies along the rows (m_axis), `b` along the columns (n_axis) of the reduce's
+  // source; both are that source's operands (shaped like it).
+  struct MmaPlan {
+    const UOp* reduce = nullptr;
+    const UOp* a = nullptr;
+    const UOp* b = nullptr;
+    DType half = DType::F16;
+    int m_axis = -1, n_axis = -1, k_axis = -1;
+    int mt = 1, nt = 1;
+  };
+  struct MmaContext {
+    MmaPlan plan;
+    Val n0 = -1, g = -1, t = -1;  // the tile's first column; lane / 4 and lane % 4
+  };
+  std::optional<MmaContext> mma_;
+
+  // The half-typed value under an operand (behind its views): itself, or the source of its
+  // cast to f32.
+  static const UOp* half_operand(const UOp* u) {
+    auto half = [](DType t) { return t == DType::F16 || t == DType::BF16; };
+    while (u->op == Op::View && !u->realized()) u = u->src[0].get();
+    if (half(u->dtype)) return u;
+    if (u->op == Op::Cast && half(u->src[0]->dtype)) return u->src[0].get();
+    return nullptr;
+  }
+
+  // Only values computed from memory by index math and elementwise ops (no loops, gathers or
+  // index-valued leaves), so that stepping an axis moves exactly the loads leaf_offsets sees.
+  static bool plain_operand(const UOp* frag) {
+    bool ok = true;
+    walk_fragment(frag, [&](const UOp* u) {
+      if (u->realized() || u->op == Op::Buffer) return true;
+      ok = is_alu(u->op) || u->op == Op::Cast || u->op == Op::Bitcast || u->op == Op::View ||
+           u->op == Op::Const || u->op == Op::Var || u->op == Op::Contiguous;
+      return ok;
+    });
+    return ok;
+  }
+
+  // True when no load under `frag` moves as index `axis` runs through the axis.
+  static bool invariant_along(const UOp* frag, int axis) {
+    std::vector<int64_t> zero(frag->shape.size(), 0), base;
+    leaf_offsets(frag, zero, base);
+    const int64_t n = frag->shape[axis];
+    for (int64_t at : {int64_t(1), n / 2, n - 1}) {
+      std::vector<int64_t> d = zero, off;
+      d[axis] = at;
+      leaf_offsets(frag, d, off);
+      if (off != base) return false;
+    }
+    return true;
+  }
+
+  // The reduce sits below `u` behind elementwise nodes and pure reshapes only.
+  static bool reduce_on_plain_path(const UOp* u, const UOp* r, bool is_root = true) {
+    if (u == r) return true;
+    if (!is_root && u->realized()) return false;
+    if (u->op == Op::View) {
+      for (const View& v : u->st.views())
+        if (!v.is_contiguous() || v.var) return false;
+    } else if (!(is_alu(u->op) || u->op == Op::Cast || u->op == Op::Contiguous)) {
+      return false;
+    }
+    int paths = 0;
+    for (const auto& s : u->src) {
+      bool has = false;
+      walk_fragment(s.get(), [&](const UOp* x) {
+        has |= x == r;
+        return !has;
+      });
+      if (!has) continue;
+      if (++paths > 1 || !reduce_on_plain_path(s.get(), r, false)) return false;
+    }
+    return paths == 1;
+  }
+
+  std::optional<MmaPlan> mma_plan(const UOpRef& root) const {
+    if (!(caps_.has_tensor_cores & KILN_TENSOR_CORES_MMA_16816) || caps_.warp_size != 32) return {};
+    if (std::getenv("KILN_NO_MMA")) return {};
+    const UOp* r = find_reduce(root.get());
+    if (!r || r->reduce_op != ReduceOp::Sum || r->axes.size() != 1 || !is_float(r->dtype)) return {};
+    const UOp* src = r->src[0].get();
+    MmaPlan p;
+    p.reduce = r;
+    p.k_axis = r->axes[0];
+    if (p.k_axis != static_cast<int>(src->shape.size()) - 1 || src->op != Op::Mul) return {};
+    if (squeezed(r->shape) != squeezed(root->shape) || !reduce_on_plain_path(root.get(), r)) return {};
+    for (int a = p.k_axis - 1; a >= 0 && p.m_axis < 0; --a)
+      if (src->shape[a] > 1) (p.n_axis < 0 ? p.n_axis : p.m_axis) = a;
+    if (p.m_axis < 0) return {};
+    const UOp* x = src->src[0].get();
+    const UOp* y = src->src[1].get();
+    const UOp* hx = half_operand(x);
+    const UOp* hy = half_operand(y);
+    if (!hx || !hy || hx->dtype != hy->dtype || !plain_operand(x) || !plain_operand(y)) return {};
+    if (invariant_along(x, p.n_axis) && invariant_along(y, p.m_axis)) {
+      p.a = x;
+      p.b = y;
+    } else if (invariant_along(y, p.n_axis) && invariant_along(x, p.m_axis)) {
+      p.a = y;
+      p.b = x;
+    } else {
+      return {};
+    }
+    if (unit_stride_loads(p.a, p.k_axis) < 1 || unit_stride_loads(p.b, p.k_axis) < 1) return {};
+    p.half = hx->dtype;
+    const int64_t M = src->shape[p.m_axis], N = src->shape[p.n_axis], K = src->shape[p.k_axis];
+    if (K % 32 != 0 || M % 16 != 0 || N % 8 != 0) return {};
+    static const std::pair<int, int> tile = [] {
+      std::pair<int, int> t{4, 4};
+      if (const char* e = std::getenv("KILN_MMA_TILE")) std::sscanf(e, "%dx%d", &t.first, &t.second);
+      return t;
+    }();
+    p.mt = std::clamp(tile.first, 1, 8);
+    p.nt = std::clamp(tile.second, 1, 16);
+    while (M % (16 * p.mt) != 0) p.mt /= 2;
+    while (N % (8 * p.nt) != 0) p.nt /= 2;
+    return p;
+  }
+
+  // One warp per group, a (16 mt) x (8 nt) tile of the output; groups walk the row tiles
+  // fastest, so a column tile's operand rows stay in cache while the row tiles pass by.
+  void emit_mma_tiled(LoweredKernel& k, const UOpRef& root, Val out, const MmaPlan& p) {
+    const Shape& s = root->shape;
+    const int n = static_cast<int>(s.size());
+    int rn = -1, rm = -1;  // the root's column and row axes
+    for (int a = n - 1; a >= 0 && rm < 0; --a)
+      if (s[a] > 1) (rn < 0 ? rn : rm) = a;
+    const int TM = 16 * p.mt, TN = 8 * p.nt;
+    Shape grid;
+    std::vector<int> batch_axes;
+    for (int a = 0; a < n; ++a)
+      if (a != rm && a != rn) {
+        grid.push_back(s[a]);
+        batch_axes.push_back(a);
+      }
+    grid.push_back(s[rn] / TN);
+    grid.push_back(s[rm] / TM);
+    check_grid(shape_numel(grid), root);
+    groups_ = shape_numel(grid);
+    Val gid = b_.cast(b_.special(0, groups_), idx_t_);
+    std::vector<Val> gd = unravel(gid, grid);
+    warp_split_ = 32;
+    Val lane = b_.cast(b_.special(3, 32), idx_t_);
+    MmaContext c;
+    c.plan = p;
+    c.g = b_.idiv_const(lane, 4);
+    c.t = b_.mod_const(lane, 4);
+    c.n0 = b_.mul_const(gd[gd.size() - 2], TN);
+    Val m0 = b_.mul_const(gd.back(), TM);
+    // outputs in MMA order: tile (i, j), half h (row g + 8h), column 2t + e
+    std::vector<Index> idxs;
+    for (int i = 0; i < p.mt; ++i)
+      for (int j = 0; j < p.nt; ++j)
+        for (int h = 0; h < 2; ++h)
+          for (int e = 0; e < 2; ++e) {
+            std::vector<Val> dims(n);
+            for (size_t q = 0; q < batch_axes.size(); ++q) dims[batch_axes[q]] = gd[q];
+            dims[rm] = b_.add(m0, b_.add_const(c.g, 16 * i + 8 * h));
+            dims[rn] = b_.add(c.n0, b_.add_const(b_.mul_const(c.t, 2), 8 * j + e));
+            idxs.push_back(Index{s, dims, -1});
+          }
+    mma_ = c;
+    std::vector<Val> vals = emit_group(root.get(), idxs, -1, true);
+    mma_.reset();
+    for (size_t q = 0; q < idxs.size(); q += 2) {
+      Val v0 = b_.cast(vals[q], root->dtype), v1 = b_.cast(vals[q + 1], root->dtype);
+      if (rn == n - 1) {
+        b_.store(out, flat_of(idxs[q]), b_.vectorize({b_.gep(v0, 0), b_.gep(v1, 0)}));
+      } else {
+        b_.store(out, flat_of(idxs[q]), v0);
+        b_.store(out, flat_of(idxs[q + 1]), v1);
+      }
+    }
+    k.global_size[0] = static_cast<uint32_t>(groups_);
+    finish(k, "r_" + shape_name(s) + "_mma" + std::to_string(TM) + "x" + std::to_string(TN));
+  }
+
+  // The reduce of an MMA tile: each step loads 32 k of a row (or column) per lane as one
+  // 16-byte vector, lanes t = 0..3 taking k = 8t..8t+7. Two MMAs of k 16 consume them, each
+  // reading lanes 4s..4s+3 as its k = 2t, 2t+1, 2t+8, 2t+9: a permutation of k that A and B
+  // share, so the sum is the same while every load stays one contiguous 16-byte access.
+  std::vector<Val> emit_mma_reduce(const UOp* u, std::vector<Index>& idxs, Val gate) {
+    has_reduce_ = true;
+    const MmaContext& c = *mma_;
+    const MmaPlan& p = c.plan;
+    const UOp* src = u->src[0].get();
+    const Shape& ss = src->shape;
+    std::vector<std::vector<Val>> dims(idxs.size());
+    for (size_t q = 0; q < idxs.size(); ++q) {
+      int la = -1;
+      if (!dims_for(idxs[q], u->shape, dims[q], la)) throw Error("internal: MMA output index");
+    }
+    const DType f = DType::F32;
+    std::vector<Val> accs;
+    for (int q = 0; q < p.mt * p.nt; ++q) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), 4)));
+    Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(ss[p.k_axis] / 32, idx_t_), KILN_IR_FLAG_REDUCE);
+    memo_.emplace_back();
+    Val kb = b_.add(b_.mul_const(rg, 32), b_.mul_const(c.t, 8));
+    auto load8 = [&](const UOp* operand, std::vector<Val> d) {
+      d[p.k_axis] = kb;
+      Index at{ss, d, -1};
+      at.lanes = 8;
+      at.lane_axis = p.k_axis;
+      at.aligned = true;
+      return b_.cast(emit(operand, at, gate), p.half);
+    };
+    std::vector<Val> a_rows;  // tile i, half h: rows g + 16i + 8h
+    for (int i = 0; i < p.mt; ++i)
+      for (int h = 0; h < 2; ++h) a_rows.push_back(load8(p.a, dims[size_t(i * p.nt * 4 + h * 2)]));
+    std::vector<Val> b_cols;  // tile j: column n0 + 8j + g
+    for (int j = 0; j < p.nt; ++j) {
+      std::vector<Val> d = dims[0];
+      d[p.n_axis] = b_.add(c.n0, b_.add_const(c.g, 8 * j));
+      b_cols.push_back(load8(p.b, d));
+    }
+    for (int st = 0; st < 2; ++st) {
+      const int l = 4 * st;
+      std::vector<Val> a_frag, b_frag;
+      for (int i = 0; i < p.mt; ++i) {
+        Val lo = a_rows[size_t(2 * i)], hi = a_rows[size_t(2 * i + 1)];
+        a_frag.push_back(b_.vectorize({b_.gep(lo, l), b_.gep(lo, l + 1), b_.gep(hi, l), b_.gep(hi, l + 1),
+                                       b_.gep(lo, l + 2), b_.gep(lo, l + 3), b_.gep(hi, l + 2), b_.gep(hi, l + 3)}));
+      }
+      for (int j = 0; j < p.nt; ++j) {
+        Val w = b_cols[size_t(j)];
+        b_frag.push_back(b_.vectorize({b_.gep(w, l), b_.gep(w, l + 1), b_.gep(w, l + 2), b_.gep(w, l + 3)}));
+      }
+      for (int i = 0; i < p.mt; ++i)
+        for (int j = 0; j < p.nt; ++j) {
+          Val acc = accs[size_t(i * p.nt + j)];
+          b_.assign(acc, b_.mma(a_frag[size_t(i)], b_frag[size_t(j)], acc));
+        }
+    }
+    memo_.pop_back();
+    b_.end_range(rg);
+    std::vector<Val> out;
+    for (int i = 0; i < p.mt; ++i)
+      for (int j = 0; j < p.nt; ++j)
+        for (int e = 0; e < 4; ++e) out.push_back(b_.gep(accs[size_t(i * p.nt + j)], e));
+    return out;
+  }
+
   bool needs_i64(const UOpRef& root) {
     bool big = false;
     walk_fragment(root.get(), [&](const UOp* u) {
@@ -1220,6 +1474,7 @@ class Lowerer {
   }
 
   std::vector<Val> emit_reduce_group(const UOp* u, std::vector<Index>& idxs, Val gate) {
+    if (mma_ && u == mma_->plan.reduce) return emit_mma_reduce(u, idxs, gate);
     has_reduce_ = true;
     const UOp* src = u->src[0].get();
     DType ct = compute_dtype(u->dtype);

@@ -33,6 +33,7 @@ struct CheckTarget {
   uint64_t max_local_bytes;  // LOCAL memory one group may use
   uint64_t local_align;      // each LOCAL array starts at a multiple of this many bytes
   bool has_warps;            // SHFL_XOR is valid (warps of 32 lanes)
+  bool has_mma = false;      // MMA is valid (tensor cores: KILN_TENSOR_CORES_MMA_16816)
 };
 
 KernelSummary check_kernel(const kiln_kernel& k, const CheckTarget& target);

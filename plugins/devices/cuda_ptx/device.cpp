@@ -189,7 +189,8 @@ void fill_caps(Device& dev, kiln_device_caps* caps) {
   c.preferred_vector_bytes = 16;  // ld.global.v4.b32
   c.dtype_mask = 0;
   for (unsigned t = KILN_DTYPE_BOOL; t < KILN_DTYPE_COUNT; ++t) c.dtype_mask |= 1u << t;
-  c.has_tensor_cores = 0;  // kernel IR v1 has no WMMA instruction yet
+  // mma.sync m16n8k16 with f16 and bf16 inputs: sm_80 and newer
+  c.has_tensor_cores = dev.cc_major >= 8 ? KILN_TENSOR_CORES_MMA_16816 : 0;
   c.unified_memory = 0;
   std::memcpy(caps, &c, size);
 }

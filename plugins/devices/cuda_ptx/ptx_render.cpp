@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "dtype_info.h"
@@ -435,6 +436,11 @@ class Emitter {
         dst += "}";
         op(g + "ld." + sp + (ww > 1 ? ".v" + std::to_string(ww) : std::string()) + ".b32 " +
            (ww > 1 ? dst : words[0]) + ", " + at(a, j * size));
+        if (!gated) {
+          Lanes& pairs = half_pairs_[i];
+          pairs.resize(lanes / 2);
+          for (unsigned x = 0; x < ww; ++x) pairs[j / 2 + x] = words[x];
+        }
         for (unsigned x = 0; x < ww; ++x) {
           const std::string& lo = out[j + 2 * x];
           const std::string& hi = out[j + 2 * x + 1];
@@ -931,6 +937,23 @@ class Emitter {
         vals_[i] = {r};
         return;
       }
+      case KILN_IR_MMA: {
+        const kiln_dtype h = dt(in.src[0]);
+        const std::string ty = h == KILN_DTYPE_BF16 ? "bf16" : "f16";
+        std::string a = "{", b = "{", c = "{", d = "{";
+        for (unsigned p = 0; p < 4; ++p) a += (p ? ", " : "") + half_pair(in.src[0], 2 * p);
+        for (unsigned p = 0; p < 2; ++p) b += (p ? ", " : "") + half_pair(in.src[1], 2 * p);
+        Lanes out(4);
+        for (unsigned j = 0; j < 4; ++j) {
+          out[j] = reg(F);
+          c += (j ? ", " : "") + lane(in.src[2], j);
+          d += (j ? ", " : "") + out[j];
+        }
+        op("mma.sync.aligned.m16n8k16.row.col.f32." + ty + "." + ty + ".f32 " + d + "}, " + a + "}, " + b +
+           "}, " + c + "}");
+        vals_[i] = out;
+        return;
+      }
       case KILN_IR_SHFL_XOR: {
         Lanes out(lanes);
         for (unsigned j = 0; j < lanes; ++j) out[j] = shuffle(t, lane(in.src[0], j), in.arg);
@@ -944,6 +967,37 @@ class Emitter {
         return;
       }
     }
+  }
+
+  // Lanes j, j+1 of a half-typed value as one .b32 register (lane j in the low half): the
+  // 32-bit word an aligned load brought them in when both come from there, else packed from
+  // their f32 registers (exact: they hold half values).
+  std::pair<int32_t, unsigned> lane_origin(int32_t v, unsigned j) const {
+    for (;;) {
+      const kiln_ir_inst& in = k_.insts[v];
+      if (in.op == KILN_IR_VECTORIZE) {
+        v = k_.operands[in.src[0] + j];
+        j = 0;
+      } else if (in.op == KILN_IR_GEP) {
+        j = unsigned(in.arg);
+        v = in.src[0];
+      } else {
+        return {v, j};
+      }
+    }
+  }
+  std::string half_pair(int32_t v, unsigned j) {
+    auto [lo_inst, lo_lane] = lane_origin(v, j);
+    auto [hi_inst, hi_lane] = lane_origin(v, j + 1);
+    if (lo_inst == hi_inst && lo_lane % 2 == 0 && hi_lane == lo_lane + 1) {
+      auto it = half_pairs_.find(lo_inst);
+      if (it != half_pairs_.end() && lo_lane / 2 < it->second.size() && !it->second[lo_lane / 2].empty())
+        return it->second[lo_lane / 2];
+    }
+    std::string r = reg(R);
+    op(std::string("cvt.rn.") + (dt(v) == KILN_DTYPE_BF16 ? "bf16x2" : "f16x2") + ".f32 " + r + ", " +
+       lane(v, j + 1) + ", " + lane(v, j));
+    return r;
   }
 
   std::string meta_line() const {
@@ -993,6 +1047,7 @@ class Emitter {
   bool flat_ = false;
   int pack_ = 1;  // groups (warps) per CUDA block for one-warp groups
   std::vector<Lanes> vals_;
+  std::map<int32_t, Lanes> half_pairs_;  // aligned half loads: the .b32 word of each lane pair
   unsigned count_[RC_COUNT] = {0, 0, 0, 0, 0, 0};
   std::string prologue_, body_, shared_;
   std::string hz_, zero_r_;
@@ -1004,7 +1059,8 @@ class Emitter {
 
 std::string render_ptx(const kiln_kernel& k, const PtxTarget& target) {
   // shared memory per block; arrays 16-byte aligned for vector access; warps of 32
-  const CheckTarget cuda{"cuda_ptx", target.max_local_bytes, 16, true};
+  CheckTarget cuda{"cuda_ptx", target.max_local_bytes, 16, true};
+  cuda.has_mma = target.sm >= 80;
   KernelSummary sum = check_kernel(k, cuda);
   return Emitter(k, sum, target).render();
 }

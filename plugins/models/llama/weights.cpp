@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "kiln/device_runtime.h"
 #include "kiln/error.h"
 #include "kiln/quant.h"
 
@@ -135,9 +136,20 @@ class Loader {
 
 }  // namespace
 
+// A prefill on tensor cores (MMA) with F16/BF16 weights: the input is rounded once to the
+// weights' type, as a model run in that type computes it, and the MMA kernels read it as is.
+static bool half_prefill(const Tensor& x, const Matrix& m) {
+  const DType wt = m.w.defined() ? m.w.dtype() : DType::F32;
+  if (m.bytes.defined() || (wt != DType::F16 && wt != DType::BF16) || x.dim(0) < 16 || x.dim(0) % 16 != 0)
+    return false;
+  const Device* d = x.device();
+  return d && (d->caps().has_tensor_cores & KILN_TENSOR_CORES_MMA_16816);
+}
+
 Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias) {
   // the input computed once (a norm, silu * up), not again inside every output's reduce
-  const Tensor x = x_in.contiguous();
+  const bool half_x = half_prefill(x_in, m);
+  const Tensor x = half_x ? x_in.cast(m.w.dtype()).contiguous() : x_in.contiguous();
   Tensor y;
   if (m.bytes.defined()) {
     y = quantized_matmul(x, m);
@@ -147,7 +159,7 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias) {
     // (L, 1, in) * (1, out, in) summed over in: both operands stream along the reduce axis, which
     // the CPU lowers as dot tiles reading the weights where they lie (no panel copy per call)
     const int64_t L = x.dim(0), out = m.w.dim(0), in = m.w.dim(1);
-    y = (x.reshape({L, 1, in}) * m.w.cast(DType::F32).reshape({1, out, in}))
+    y = (x.cast(DType::F32).reshape({L, 1, in}) * m.w.cast(DType::F32).reshape({1, out, in}))
             .sum({-1})
             .reshape({L, out});
   }

@@ -76,6 +76,40 @@ void add_matmul_cases(CaseList& cases) {
       }
     }
   }
+  // Shapes a GPU with tensor cores runs as MMA tiles (M % 16, N % 8, K % 32, both operands
+  // along K): half @ half^T, with an f32 result through casts plus a residual (the form of a
+  // model's prefill projection), batched, and tiles narrower than the default.
+  struct MmaShape {
+    Shape a, b;  // b stored (..., n, k)
+  };
+  for (DType t : {DType::F16, DType::BF16})
+    for (const MmaShape& l : {MmaShape{{64, 128}, {32, 128}}, MmaShape{{48, 96}, {40, 96}},
+                              MmaShape{{2, 32, 64}, {2, 24, 64}}, MmaShape{{128, 256}, {256, 256}}})
+      for (bool f32_residual : {false, true}) {
+        const int nd = static_cast<int>(l.b.size());
+        std::string name = case_name("matmul", "tensor_core", dtype_str(t) + " " + shape_str_of(l.a) + "@" +
+                                                                  shape_str_of(l.b) + "^T" +
+                                                                  (f32_residual ? " f32 + residual" : ""));
+        cases.push_back({"matmul", name, {t}, [=](Context& cx) {
+                           Input a = make_input(cx, t, l.a);
+                           Input b = make_input(cx, t, l.b);
+                           ref::NDArray rb = ref::transpose(b.ref, nd - 2, nd - 1);
+                           Tensor tb = b.t.transpose(-1, -2);
+                           if (!f32_residual) {
+                             ref::NDArray mag = ref::abs_matmul(a.ref, rb);
+                             return compare(ref::matmul(a.ref, rb), a.t.matmul(tb), dot_tolerance(t), &mag);
+                           }
+                           Shape out = l.a;
+                           out.back() = l.b[l.b.size() - 2];
+                           Input r = make_input(cx, DType::F32, out);
+                           ref::NDArray af = ref::cast(a.ref, DType::F32), bf = ref::cast(rb, DType::F32);
+                           ref::NDArray want = ref::binary(ref::Binary::Add, ref::matmul(af, bf), r.ref);
+                           ref::NDArray mag = ref::binary(ref::Binary::Add, ref::abs_matmul(af, bf),
+                                                          ref::unary(ref::Unary::Abs, ref::cast(r.ref, DType::F64)));
+                           Tensor got = a.t.cast(DType::F32).matmul(tb.cast(DType::F32)) + r.t;
+                           return compare(want, got, dot_tolerance(DType::F32), &mag);
+                         }});
+      }
   // A mixed-dtype product promotes like elementwise ops.
   cases.push_back({"matmul", "matmul/matmul f16,f32 (3, 4)@(4, 5)", {DType::F16, DType::F32}, [](Context& cx) {
                      Input a = make_input(cx, DType::F16, {3, 4});
