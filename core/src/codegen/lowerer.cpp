@@ -363,6 +363,15 @@ class Lowerer {
     }
     if (lanes == 1 && rows == 1 && opts_.rows < 0 && opts_.lanes < 0) {
       rows = gpu_tile_rows(root);
+      if (rows == 1 && gpu_gemv_cols() > 1 && gpu_coalesced_matmul(root) &&
+          root->shape.back() % gpu_gemv_cols() == 0) {
+        // a GEMV (one row): gpu_gemv_cols() outputs per one-warp group sharing the x loads
+        const int cols = gpu_gemv_cols();
+        emit_tiled_scalar(root, out, 1, cols);
+        k.global_size[0] = static_cast<uint32_t>(total / cols);
+        finish(k, "r_" + shape_name(root->shape) + "_g" + std::to_string(cols));
+        return k;
+      }
       if (rows > 1) {
         int cols = gpu_tile_cols();
         while (cols > 1 && root->shape.back() % cols != 0) cols /= 2;
@@ -480,6 +489,12 @@ class Lowerer {
   }
   static int gpu_tile_cols() {
     static const int v = std::clamp(env_int("KILN_GPU_TILE_COLS", 16), 1, 16);
+    return v;
+  }
+  // outputs per one-warp group of a GPU GEMV (KILN_GPU_GEMV_COLS; 1 = one output per group,
+  // split across up to 8 warps)
+  static int gpu_gemv_cols() {
+    static const int v = std::clamp(env_int("KILN_GPU_GEMV_COLS", 1), 1, 16);
     return v;
   }
   // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
@@ -677,11 +692,21 @@ class Lowerer {
   // load of W (read M/rows times instead of M times), the columns every load of x and any
   // elementwise work fused into it (the MLP's silu(gate) * up before the down projection).
   int gpu_tile_rows(const UOpRef& root) const {
+    if (!gpu_coalesced_matmul(root)) return 1;
     const Shape& s = root->shape;
-    // the columns (last axis) must give the groups: a (1, N, 1)-shaped decode GEMV is no tile
-    if (caps_.warp_size <= 1 || s.size() < 2 || s.back() < 8) return 1;
+    const int64_t m = s[s.size() - 2];
+    for (int rows = gpu_tile_rows_max(); rows >= 2; rows /= 2)
+      if (m % rows == 0 && m >= rows) return rows;
+    return 1;
+  }
+
+  // A matmul-like kernel on a GPU whose loads run along its reduce axis, with at least 8
+  // columns (last axis) to give the groups: a (1, N, 1)-shaped decode GEMV is not one.
+  bool gpu_coalesced_matmul(const UOpRef& root) const {
+    const Shape& s = root->shape;
+    if (caps_.warp_size <= 1 || s.size() < 2 || s.back() < 8) return false;
     const UOp* r = find_reduce(root.get());
-    if (!r) return 1;
+    if (!r) return false;
     const UOp* src = r->src[0].get();
     const int red_axis = r->axes.back();
     int out_axis = -1;
@@ -691,12 +716,8 @@ class Lowerer {
         break;
       }
     if (out_axis < 0 || unit_stride_loads(src, red_axis) <= unit_stride_loads(src, out_axis))
-      return 1;
-    if (src->shape[red_axis] % (int64_t(caps_.warp_size) * 8) != 0) return 1;
-    const int64_t m = s[s.size() - 2];
-    for (int rows = gpu_tile_rows_max(); rows >= 2; rows /= 2)
-      if (m % rows == 0 && m >= rows) return rows;
-    return 1;
+      return false;
+    return src->shape[red_axis] % (int64_t(caps_.warp_size) * 8) == 0;
   }
 
   // Output rows computed together (a register tile sharing one reduce loop) for matmul-like
