@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "kiln/chat_template.h"
@@ -47,6 +48,11 @@ LlamaModel::LlamaModel(const ModelLoadOptions& o) {
     if (!o.options["prefill_chunk"].is_number_integer() || o.options["prefill_chunk"].get<int64_t>() < 2)
       throw Error("llama: option prefill_chunk = " + o.options["prefill_chunk"].dump() + " must be an integer >= 2");
     lo.prefill_chunk = o.options["prefill_chunk"];
+  } else if (const char* e = std::getenv("KILN_LLAMA_PREFILL_CHUNK")) {
+    // a tuning knob for benchmarks (configurations use options.prefill_chunk)
+    const int64_t n = std::atoll(e);
+    if (n < 2) throw Error(std::string("llama: KILN_LLAMA_PREFILL_CHUNK = '") + e + "' must be an integer >= 2");
+    lo.prefill_chunk = n;
   }
   if (o.progress) o.progress(LoadProgress{"reading", 0, source_->tensors().total_bytes(), 0, 0});
   lm_ = std::make_unique<LlamaLM>(*source_, lo);
