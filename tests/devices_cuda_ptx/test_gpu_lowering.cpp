@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <fstream>
 
 #include "codegen/lowerer.h"
 #include "kiln/nn.h"
@@ -53,6 +54,9 @@ bool has_op(const detail::LoweredKernel& k, kiln_ir_op op) {
 void assemble(const detail::LoweredKernel& k) {
   kiln_kernel view = k.view();
   std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
+  if (const char* dir = std::getenv("KILN_TEST_PTX_DIR")) {  // for reading the PTX by hand
+    std::ofstream(std::string(dir) + "/" + k.name + ".ptx") << ptx;
+  }
   std::string err = ptxas_check(ptx, 90);
   INFO(err << "\n" << ptx);
   CHECK(err.empty());
@@ -199,7 +203,6 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
     kiln_kernel view = k.view();
     std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
     CHECK(ptx.find("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32") != std::string::npos);
-    if (const char* dump = std::getenv("KILN_TEST_DUMP_PTX")) { FILE* fp = std::fopen(dump, "w"); std::fputs(ptx.c_str(), fp); std::fclose(fp); }
     // the operands' 16-byte words go to the MMAs as they were loaded, without repacking
     CHECK(ptx.find("ld.global.nc.v4.b32") != std::string::npos);
     CHECK(ptx.find("cvt.rn.bf16x2.f32") == std::string::npos);
@@ -221,4 +224,37 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
   kiln_kernel view = k.view();
   CHECK_THROWS_WITH(cuda::render_ptx(view, cuda::PtxTarget{75, 48 * 1024}),
                     Catch::Contains("MMA needs tensor cores"));
+}
+
+TEST_CASE("cuda_ptx lowering: half prefill attention takes tensor cores (MMA)", "[cuda_ptx][lowering]") {
+  kiln_device_caps tc = gpu_caps();
+  tc.has_tensor_cores = KILN_TENSOR_CORES_MMA_16816;
+  // a 64-query prefill chunk at a symbolic position over a bf16 cache of 703 rows, GQA 32/8
+  Variable pos("mma_attn_pos", 0, 640);
+  Tensor q = Tensor::randn({1, 32, 64, 64}, 31, DType::BF16).contiguous().realize();
+  Tensor kc = Tensor::randn({1, 8, 703, 64}, 32, DType::BF16).contiguous().realize();
+  Tensor vc = Tensor::randn({1, 8, 703, 64}, 33, DType::BF16).contiguous().realize();
+  nn::AttentionOptions o;
+  o.causal = true;
+  o.q_offset_var = pos;
+  detail::LoweredKernel k = lower_last(nn::scaled_dot_product_attention(q, kc, vc, o), tc);
+  INFO(k.name);
+  CHECK(has_op(k, KILN_IR_MMA));
+  CHECK(k.local_size[0] == 32);
+  CHECK(k.global_size[0] == 32 * 64 / 16);
+  assemble(k);
+  // a sliding window over a key ring
+  o.sliding_window = 100;
+  o.ring = true;
+  Tensor kr = Tensor::randn({1, 8, 163, 64}, 34, DType::BF16).contiguous().realize();
+  detail::LoweredKernel kring = lower_last(nn::scaled_dot_product_attention(q, kr, kr, o), tc);
+  CHECK(has_op(kring, KILN_IR_MMA));
+  assemble(kring);
+  // f32 q, or a decode step (one query): the flash-decoding path
+  Tensor q32 = Tensor::randn({1, 32, 64, 64}, 35).contiguous().realize();
+  o = nn::AttentionOptions{};
+  o.causal = true;
+  CHECK_FALSE(has_op(lower_last(nn::scaled_dot_product_attention(q32, kc.cast(DType::F32), vc.cast(DType::F32), o), tc), KILN_IR_MMA));
+  Tensor q1 = Tensor::randn({1, 32, 1, 64}, 36, DType::BF16).contiguous().realize();
+  CHECK_FALSE(has_op(lower_last(nn::scaled_dot_product_attention(q1, kc, vc, o), tc), KILN_IR_MMA));
 }

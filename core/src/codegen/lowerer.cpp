@@ -1,6 +1,7 @@
 #include "codegen/lowerer.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -183,9 +184,197 @@ class Lowerer {
 
   // One group per (batch, head, query): a loop over the allowed keys with an online softmax,
   // the output row kept in vector accumulators. The (Lq, Lk) scores never reach memory.
+  // Tensor cores for attention over half q, k, v (prefill: Lq a multiple of 16): one warp per
+  // 16 queries of one head, flash-attention style. Each step takes KB keys (32;
+  // KILN_MMA_ATTN_KEYS, a multiple of 16; 64 spills registers): S = Q K^T as 16 x 8 tiles
+  // (MMAs over D in 32-wide chunks, q and k loaded 16 bytes per lane with the matmuls' k
+  // permutation), the scaled, masked scores' row max and sum across the quad of lanes sharing
+  // a row (SHFL_XOR 1, 2), the output rescaled, then P V: two adjacent score tiles are one A
+  // fragment of 16 keys (their C layout is A's), V's fragment four scalar loads per lane. Keys
+  // no query of the tile sees read as zero probability and zero value.
+  bool mma_attention_ok(const UOpRef& root) const {
+    if (!(caps_.has_tensor_cores & KILN_TENSOR_CORES_MMA_16816) || caps_.warp_size != 32) return false;
+    if (std::getenv("KILN_NO_MMA")) return false;
+    const UOp* q = root->src[0].get();
+    const UOp* kk = root->src[1].get();
+    const UOp* v = root->src[2].get();
+    auto half = [](DType t) { return t == DType::F16 || t == DType::BF16; };
+    if (!half(q->dtype) || kk->dtype != q->dtype || v->dtype != q->dtype) return false;
+    return q->shape[2] % 16 == 0 && q->shape[3] % 32 == 0 && v->shape[3] % 8 == 0;
+  }
+
+  LoweredKernel run_attention_mma(const UOpRef& root) {
+    LoweredKernel k;
+    k.params.push_back(root);
+    params_ = &k.params;
+    vars_ = &k.vars;
+    const AttentionArgs& a = root->attention;
+    const UOp* q = root->src[0].get();
+    const UOp* kk = root->src[1].get();
+    const UOp* v = root->src[2].get();
+    const DType H = q->dtype, f = DType::F32;
+    const int64_t B = q->shape[0], Hq = q->shape[1], Lq = q->shape[2], D = q->shape[3];
+    const int64_t Hk = kk->shape[1], Lk = kk->shape[2], Dv = v->shape[3], rep = Hq / Hk;
+    static const int64_t KB = std::clamp<int64_t>(env_int("KILN_MMA_ATTN_KEYS", 32), 16, 128) / 16 * 16;
+    const int64_t nkt = KB / 8, ndt = Dv / 8;
+    Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
+    groups_ = B * Hq * (Lq / 16);
+    check_grid(groups_, root);
+    Val gid = b_.cast(b_.special(0, groups_), idx_t_);
+    std::vector<Val> bht = unravel(gid, {B, Hq, Lq / 16});
+    Val bb = bht[0], h = bht[1], q0 = b_.mul_const(bht[2], 16);
+    Val hk = b_.idiv_const(h, rep);
+    warp_split_ = 32;
+    Val lane = b_.cast(b_.special(3, 32), idx_t_);
+    Val g = b_.idiv_const(lane, 4), t = b_.mod_const(lane, 4);
+    auto half8 = [&](const UOp* src, Val head, Val row, Val col) {
+      Index idx{src->shape, {bb, head, row, col}, -1};
+      idx.lanes = 8;
+      idx.lane_axis = 3;
+      idx.aligned = true;
+      return b_.cast(emit(src, idx, -1), H);
+    };
+    // q's A fragments: rows g and g+8 of the tile, 32 d per chunk
+    std::vector<std::array<Val, 2>> qa;
+    memo_.emplace_back();
+    for (int64_t c = 0; c < D / 32; ++c) {
+      Val d0 = b_.add_const(b_.mul_const(t, 8), 32 * c);
+      qa.push_back({half8(q, h, b_.add(q0, g), d0), half8(q, h, b_.add(q0, b_.add_const(g, 8)), d0)});
+    }
+    memo_.pop_back();
+    auto a_frag = [&](Val lo, Val hi, int s) {
+      const int l = 4 * s;
+      return b_.vectorize({b_.gep(lo, l), b_.gep(lo, l + 1), b_.gep(hi, l), b_.gep(hi, l + 1), b_.gep(lo, l + 2),
+                           b_.gep(lo, l + 3), b_.gep(hi, l + 2), b_.gep(hi, l + 3)});
+    };
+    // positions: query i of the tile sits at key position qbase + i
+    Val qbase = b_.add_const(q0, a.q_offset);
+    if (a.q_offset_var)
+      qbase = b_.add(qbase, b_.cast(b_.var(var_slot(*a.q_offset_var), a.q_offset_var->min_value(),
+                                           a.q_offset_var->max_value()), idx_t_));
+    Val pos_lo = b_.add(qbase, g), pos_hi = b_.add_const(pos_lo, 8);
+    // keys [lo, hi) that some query of the tile may see; the loop starts at a multiple of KB
+    Val hi = b_.const_int(Lk, idx_t_), lo = b_.const_int(0, idx_t_);
+    if (a.causal)
+      hi = a.ring ? b_.add_const(qbase, 16) : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(qbase, 16));
+    if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(qbase, 1 - a.window));
+    Val lo0 = b_.mul_const(b_.idiv_const(lo, KB), KB);
+    Val nblocks = b_.idiv_const(b_.add_const(b_.alu(KILN_IR_SUB, idx_t_, hi, lo0), KB - 1), KB);
+    const Val ninf = b_.const_float(-INFINITY, f), zf = b_.const_float(0, f);
+    Val m_lo = b_.acc(ninf), m_hi = b_.acc(ninf), l_lo = b_.acc(zf), l_hi = b_.acc(zf);
+    std::vector<Val> o;
+    for (int64_t n = 0; n < ndt; ++n) o.push_back(b_.acc(b_.broadcast(zf, 4)));
+    Val rg = b_.range(b_.const_int(0, idx_t_), nblocks, KILN_IR_FLAG_REDUCE);
+    memo_.emplace_back();
+    Val kbase = b_.add(lo0, b_.mul_const(rg, KB));
+    auto key_row = [&](Val pos) {
+      return a.ring ? b_.mod_const(pos, Lk) : b_.alu(KILN_IR_MIN, idx_t_, pos, b_.const_int(Lk - 1, idx_t_));
+    };
+    // a key a query at `pos` sees
+    auto visible = [&](Val key, Val pos) {
+      Val ok = b_.lt(key, b_.add_const(pos, 1));
+      if (!a.causal) ok = b_.lt(key, b_.const_int(Lk, idx_t_));
+      if (a.window > 0) ok = b_.and_(ok, b_.lt(b_.add_const(pos, -a.window), key));
+      return b_.and_(ok, b_.lt(b_.const_int(-1, idx_t_), key));
+    };
+    const double sc = a.scale * 1.4426950408889634;  // log2 units
+    std::vector<Val> s(size_t(nkt * 4));              // scores: tile j, lane e
+    for (int64_t j = 0; j < nkt; ++j) {
+      Val krow = key_row(b_.add(kbase, b_.add_const(g, 8 * j)));
+      Val acc = b_.broadcast(zf, 4);
+      for (int64_t c = 0; c < D / 32; ++c) {
+        Val kv8 = half8(kk, hk, krow, b_.add_const(b_.mul_const(t, 8), 32 * c));
+        for (int st = 0; st < 2; ++st) {
+          const int l = 4 * st;
+          Val bf = b_.vectorize({b_.gep(kv8, l), b_.gep(kv8, l + 1), b_.gep(kv8, l + 2), b_.gep(kv8, l + 3)});
+          acc = b_.mma(a_frag(qa[size_t(c)][0], qa[size_t(c)][1], st), bf, acc);
+        }
+      }
+      for (int e = 0; e < 4; ++e) {
+        Val key = b_.add(kbase, b_.add_const(b_.mul_const(t, 2), 8 * j + (e & 1)));
+        Val x = b_.alu(KILN_IR_MUL, f, b_.gep(acc, e), b_.const_float(sc, f));
+        s[size_t(j * 4 + e)] = b_.alu(KILN_IR_WHERE, f, visible(key, e < 2 ? pos_lo : pos_hi), x, ninf);
+      }
+    }
+    // row max and sum over the quad; rows g (lanes 0, 1) and g + 8 (lanes 2, 3)
+    auto quad = [&](Val x, kiln_ir_op op) {
+      for (int mask : {1, 2}) x = b_.alu(op, f, x, b_.shfl_xor(x, mask));
+      return x;
+    };
+    std::array<Val, 2> m_new, corr;
+    std::array<Val, 2> m_old{m_lo, m_hi}, l_acc{l_lo, l_hi};
+    for (int r = 0; r < 2; ++r) {
+      Val mx = ninf;
+      for (int64_t j = 0; j < nkt; ++j)
+        for (int e = 2 * r; e < 2 * r + 2; ++e) mx = b_.alu(KILN_IR_MAX, f, mx, s[size_t(j * 4 + e)]);
+      m_new[r] = b_.alu(KILN_IR_MAX, f, m_old[r], quad(mx, KILN_IR_MAX));
+      Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_new[r], ninf);
+      corr[r] = b_.alu(KILN_IR_WHERE, f, none, zf, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m_old[r], m_new[r])));
+    }
+    std::vector<Val> p(s.size());
+    std::array<Val, 2> rsum{zf, zf};
+    for (int64_t j = 0; j < nkt; ++j)
+      for (int e = 0; e < 4; ++e) {
+        const int r = e / 2;
+        Val x = s[size_t(j * 4 + e)];
+        Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, x, ninf);
+        Val pe = b_.alu(KILN_IR_WHERE, f, none, zf, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, x, m_new[r])));
+        p[size_t(j * 4 + e)] = pe;
+        rsum[r] = b_.alu(KILN_IR_ADD, f, rsum[r], pe);
+      }
+    for (int r = 0; r < 2; ++r) {
+      b_.assign(l_acc[r], b_.alu(KILN_IR_MULADD, f, l_acc[r], corr[r], quad(rsum[r], KILN_IR_ADD)));
+      b_.assign(m_old[r], m_new[r]);
+    }
+    Val corr4 = b_.vectorize({corr[0], corr[0], corr[1], corr[1]});
+    std::vector<Val> o_next;
+    for (int64_t n = 0; n < ndt; ++n) o_next.push_back(b_.alu(KILN_IR_MUL, f, o[size_t(n)], corr4));
+    // P V over 16 keys per MMA: score tiles 2u, 2u + 1
+    for (int64_t u = 0; u < nkt / 2; ++u) {
+      std::vector<Val> pa;
+      for (int64_t j : {2 * u, 2 * u + 1})
+        for (int e = 0; e < 4; ++e) pa.push_back(b_.cast(p[size_t(j * 4 + e)], H));
+      Val afr = b_.vectorize(pa);
+      std::vector<Val> keys;  // this lane's B rows: 2t, 2t + 1, 2t + 8, 2t + 9 of the 16
+      for (int64_t kofs : {0, 1, 8, 9}) keys.push_back(b_.add(kbase, b_.add_const(b_.mul_const(t, 2), 16 * u + kofs)));
+      for (int64_t n = 0; n < ndt; ++n) {
+        std::vector<Val> bl;
+        for (Val key : keys) {
+          // some query of the tile sees it: [lo, hi)
+          Val vis = b_.and_(b_.lt(b_.add_const(lo, -1), key), b_.lt(key, hi));
+          Index vi{v->shape, {bb, hk, key_row(key), b_.add_const(g, 8 * n)}, -1};
+          bl.push_back(b_.cast(emit(v, vi, vis), H));
+        }
+        o_next[size_t(n)] = b_.mma(afr, b_.vectorize(bl), o_next[size_t(n)]);
+      }
+    }
+    for (int64_t n = 0; n < ndt; ++n) b_.assign(o[size_t(n)], o_next[size_t(n)]);
+    memo_.pop_back();
+    b_.end_range(rg);
+    std::array<Val, 2> inv;
+    for (int r = 0; r < 2; ++r)
+      inv[r] = b_.alu(KILN_IR_WHERE, f, b_.lt(zf, l_acc[r]), b_.alu(KILN_IR_RECIP, f, l_acc[r]), zf);
+    for (int r = 0; r < 2; ++r) {
+      Val row = b_.add(q0, b_.add_const(g, 8 * r));
+      Val base = b_.mul_const(b_.add(b_.mul_const(b_.add(b_.mul_const(bb, Hq), h), Lq), row), Dv);
+      for (int64_t n = 0; n < ndt; ++n) {
+        Val x0 = b_.alu(KILN_IR_MUL, f, b_.gep(o[size_t(n)], 2 * r), inv[r]);
+        Val x1 = b_.alu(KILN_IR_MUL, f, b_.gep(o[size_t(n)], 2 * r + 1), inv[r]);
+        Val col = b_.add_const(b_.mul_const(t, 2), 8 * n);
+        b_.store(out, b_.add(base, col),
+                 b_.vectorize({b_.gep(b_.cast(x0, root->dtype), 0), b_.gep(b_.cast(x1, root->dtype), 0)}));
+      }
+    }
+    k.global_size[0] = static_cast<uint32_t>(groups_);
+    has_reduce_ = true;
+    finish(k, "attn_" + shape_name(root->shape) + "_mma");
+    return k;
+  }
+
   LoweredKernel run_attention(const UOpRef& root) {
     root_ = root;
     idx_t_ = needs_i64(root) ? DType::I64 : DType::I32;
+    if (mma_attention_ok(root)) return run_attention_mma(root);
     LoweredKernel k;
     k.params.push_back(root);
     params_ = &k.params;

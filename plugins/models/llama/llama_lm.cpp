@@ -30,6 +30,18 @@ std::vector<float> scaled_inv_freq(const Hparams& h, const Weights& w, int64_t s
   return t.inv_freq;
 }
 
+// With tensor cores (MMA) and F16/BF16 attention weights the KV cache holds the weights'
+// type, as a model run in that type keeps it: prefill attention then runs on the tensor cores
+// and decode reads half the bytes. Everywhere else F32.
+DType kv_dtype_for(const Device* device, const Weights& w) {
+  if (!device || !(device->caps().has_tensor_cores & KILN_TENSOR_CORES_MMA_16816) || w.layers.empty())
+    return DType::F32;
+  const LayerWeights& l = w.layers[0];
+  const Matrix& m = l.wqkv.w.defined() ? l.wqkv : l.wq;
+  if (m.bytes.defined() || !m.w.defined()) return DType::F32;
+  return m.w.dtype() == DType::F16 || m.w.dtype() == DType::BF16 ? m.w.dtype() : DType::F32;
+}
+
 }  // namespace
 
 LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
@@ -49,7 +61,8 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
   std::vector<nn::KVLayerSpec> specs;
   for (int64_t i = 0; i < h_.layers; ++i) specs.push_back({h_.kv_heads, h_.head_dim, h_.sliding_window[i]});
   // the longest write is a padded prefill chunk; sliding-window layers keep a ring
-  cache_ = nn::KVCache(specs, 1, context_, chunk_, DType::F32, device_);
+  kv_dtype_ = kv_dtype_for(device_, w_);
+  cache_ = nn::KVCache(specs, 1, context_, chunk_, kv_dtype_, device_);
   decode_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], 1, false); });
   prefill_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], chunk_, true); });
 }
@@ -88,8 +101,8 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     if (lw.k_norm.defined()) k = nn::rms_norm(k, lw.k_norm, eps);
     q = nn::apply_rope(q.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
     k = nn::apply_rope(k.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
-    cache_.write(static_cast<size_t>(i), 0, pos_, k, v.permute({0, 2, 1, 3}));
-    Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q);  // (1, Hq, L, D)
+    cache_.write(static_cast<size_t>(i), 0, pos_, k.cast(kv_dtype_), v.permute({0, 2, 1, 3}).cast(kv_dtype_));
+    Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q.cast(kv_dtype_)).cast(DType::F32);  // (1, Hq, L, D)
     a = a.permute({0, 2, 1, 3}).reshape({L, Hq * D});
     x = (x + apply(a, lw.wo, lw.bo)).contiguous();
     Tensor hf = nn::rms_norm(x, lw.ffn_norm, eps);

@@ -54,6 +54,8 @@ class LlamaLM final : public CausalLM {
   Hparams h_;
   Device* device_;
   int64_t context_ = 0, chunk_ = 64;
+  // keys and values: F32, or the weights' half type on devices with tensor cores (kv_dtype_for)
+  DType kv_dtype_ = DType::F32;
   // Dynamic RoPE: rewrites inv_freq_ for a forward call ending at sequence length `len`.
   void set_rope_length(int64_t len);
 
