@@ -4,6 +4,7 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 
@@ -30,7 +31,17 @@ Jit::Jit() : impl_(std::make_unique<Impl>()) {
   host_info();  // initializes the native target
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb) fail(KILN_ERR_NO_DEVICE, "cpu_llvm: cannot describe the host: " + message(jtmb.takeError()));
-  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+  // JITLink, not LLJIT's default RuntimeDyld on x86-64 ELF: RuntimeDyld puts the GOT entries of
+  // calls into libm/libmvec in sections mapped on their own, which can land more than 2 GiB
+  // from the code; the small code model's 32-bit displacement then wrapped silently and a kernel
+  // jumped through a wild pointer now and then. JITLink keeps each object's sections, GOT and
+  // stubs in one allocation.
+  auto jit = llvm::orc::LLJITBuilder()
+                 .setJITTargetMachineBuilder(std::move(*jtmb))
+                 .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession& es, const llvm::Triple&) {
+                   return std::make_unique<llvm::orc::ObjectLinkingLayer>(es);
+                 })
+                 .create();
   if (!jit) fail(KILN_ERR_NO_DEVICE, "cpu_llvm: cannot create the JIT: " + message(jit.takeError()));
   impl_->jit = std::move(*jit);
   // libm and friends: kernels call exp2f, sinf, powf... from the host process.
