@@ -66,6 +66,7 @@ void check_against_transformers(const std::string& name, const std::string& file
   llama::LMOptions o;
   o.prefill_chunk = chunk;
   o.context = context;
+  o.half_activations = false;  // F32 activations on every device: transformers' f32 forward
   llama::LlamaLM lm(src, o);
   std::vector<int32_t> prompt = exp["prompt_ids"].get<std::vector<int32_t>>();
   std::vector<float> logits;
@@ -156,6 +157,26 @@ TEST_CASE(
 
 TEST_CASE("llama plugin: bf16 safetensors (cast to f32 inside the kernels) match transformers on the same weights") {
   check_against_transformers("llama3_gqa_bf16", "", 1e-4, 8);
+}
+
+TEST_CASE("llama plugin: bf16 activations on tensor cores stay close to transformers' f32 forward") {
+  Device* d = Device::default_device();
+  if (!(d->caps().has_tensor_cores & KILN_TENSOR_CORES_MMA_16816)) {
+    SUCCEED("skipped: device " << d->spec() << " has no tensor cores");
+    return;
+  }
+  json exp = expected("llama3_gqa_bf16", "expected.json");
+  llama::LMOptions o;
+  o.prefill_chunk = 16;  // the 20-token prompt: a 16-row chunk on the tensor cores, then 4
+  o.context = 128;
+  llama::LlamaLM lm(ModelSource::open(fixture_dir("llama3_gqa_bf16")), o);
+  std::vector<int32_t> prompt = exp["prompt_ids"].get<std::vector<int32_t>>();
+  std::vector<float> logits;
+  std::vector<int32_t> got = greedy(lm, prompt, 1, &logits);
+  // activations and keys/values rounded to bf16 (8 bits of mantissa) through 2 layers; the
+  // first token's top-2 margin in transformers' f32 forward is 0.48
+  CHECK(max_abs_diff(logits, exp["logits"]) < 0.1);
+  CHECK(got[0] == exp["greedy"][0].get<int32_t>());
 }
 
 TEST_CASE("llama plugin: GGUF F32 and F16 from convert_hf_to_gguf match transformers") {

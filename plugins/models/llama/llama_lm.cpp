@@ -30,11 +30,11 @@ std::vector<float> scaled_inv_freq(const Hparams& h, const Weights& w, int64_t s
   return t.inv_freq;
 }
 
-// With tensor cores (MMA) and F16/BF16 attention weights the KV cache holds the weights'
-// type, as a model run in that type keeps it: prefill attention then runs on the tensor cores
-// and decode reads half the bytes. Everywhere else F32.
-DType kv_dtype_for(const Device* device, const Weights& w) {
-  if (!device || !(device->caps().has_tensor_cores & KILN_TENSOR_CORES_MMA_16816) || w.layers.empty())
+// LMOptions::half_activations: the weights' half type on devices with tensor cores (MMA) when
+// the attention weights are F16/BF16, else F32.
+DType act_dtype_for(const Device* device, const Weights& w, bool half_activations) {
+  if (!half_activations || !device || !(device->caps().has_tensor_cores & KILN_TENSOR_CORES_MMA_16816) ||
+      w.layers.empty())
     return DType::F32;
   const LayerWeights& l = w.layers[0];
   const Matrix& m = l.wqkv.w.defined() ? l.wqkv : l.wq;
@@ -61,8 +61,8 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
   std::vector<nn::KVLayerSpec> specs;
   for (int64_t i = 0; i < h_.layers; ++i) specs.push_back({h_.kv_heads, h_.head_dim, h_.sliding_window[i]});
   // the longest write is a padded prefill chunk; sliding-window layers keep a ring
-  kv_dtype_ = kv_dtype_for(device_, w_);
-  cache_ = nn::KVCache(specs, 1, context_, chunk_, kv_dtype_, device_);
+  act_dtype_ = act_dtype_for(device_, w_, o.half_activations);
+  cache_ = nn::KVCache(specs, 1, context_, chunk_, act_dtype_, device_);
   decode_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], 1, false); });
   prefill_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], chunk_, true); });
 }
@@ -82,7 +82,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     Tensor q, k, v;
     if (lw.wqkv.w.defined()) {
       // one GEMV/GEMM for all three; biases (Qwen2) added to the parts
-      Tensor qkv = apply(hn, lw.wqkv).contiguous();
+      Tensor qkv = apply(hn, lw.wqkv, Tensor(), act_dtype_).contiguous();
       q = qkv.slice(-1, 0, Hq * D);
       k = qkv.slice(-1, Hq * D, (Hq + Hk) * D);
       v = qkv.slice(-1, (Hq + Hk) * D, (Hq + 2 * Hk) * D);
@@ -90,9 +90,9 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
       if (lw.bk.defined()) k = k + lw.bk;
       if (lw.bv.defined()) v = v + lw.bv;
     } else {
-      q = apply(hn, lw.wq, lw.bq);
-      k = apply(hn, lw.wk, lw.bk);
-      v = apply(hn, lw.wv, lw.bv);
+      q = apply(hn, lw.wq, lw.bq, act_dtype_);
+      k = apply(hn, lw.wk, lw.bk, act_dtype_);
+      v = apply(hn, lw.wv, lw.bv, act_dtype_);
     }
     q = q.reshape({1, L, Hq, D});
     k = k.reshape({1, L, Hk, D});
@@ -101,19 +101,19 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     if (lw.k_norm.defined()) k = nn::rms_norm(k, lw.k_norm, eps);
     q = nn::apply_rope(q.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
     k = nn::apply_rope(k.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
-    cache_.write(static_cast<size_t>(i), 0, pos_, k.cast(kv_dtype_), v.permute({0, 2, 1, 3}).cast(kv_dtype_));
-    Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q.cast(kv_dtype_)).cast(DType::F32);  // (1, Hq, L, D)
+    cache_.write(static_cast<size_t>(i), 0, pos_, k.cast(act_dtype_), v.permute({0, 2, 1, 3}).cast(act_dtype_));
+    Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q.cast(act_dtype_)).cast(DType::F32);  // (1, Hq, L, D)
     a = a.permute({0, 2, 1, 3}).reshape({L, Hq * D});
-    x = (x + apply(a, lw.wo, lw.bo)).contiguous();
+    x = (x + apply(a, lw.wo, lw.bo, act_dtype_)).contiguous();
     Tensor hf = nn::rms_norm(x, lw.ffn_norm, eps);
     Tensor g;
     if (lw.w_gate_up.w.defined()) {
-      Tensor gu = apply(hf, lw.w_gate_up).contiguous();
+      Tensor gu = apply(hf, lw.w_gate_up, Tensor(), act_dtype_).contiguous();
       g = gu.slice(-1, 0, h_.ffn).silu() * gu.slice(-1, h_.ffn, 2 * h_.ffn);
     } else {
-      g = apply(hf, lw.w_gate).silu() * apply(hf, lw.w_up);
+      g = apply(hf, lw.w_gate, Tensor(), act_dtype_).silu() * apply(hf, lw.w_up, Tensor(), act_dtype_);
     }
-    x = (x + apply(g, lw.w_down)).contiguous();
+    x = (x + apply(g, lw.w_down, Tensor(), act_dtype_)).contiguous();
   }
   Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
   Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;

@@ -19,6 +19,10 @@ struct LMOptions {
   Device* device = nullptr;  // nullptr: Device::default_device()
   int64_t context = 0;       // 0: min(the model's max_position_embeddings, 4096)
   int64_t prefill_chunk = 64;
+  // On devices with tensor cores (MMA) and F16/BF16 weights: prefill projections take their
+  // input rounded to the weights' type and the KV cache holds that type, as a model run in it
+  // does, so prefill matmuls and attention run on the tensor cores. false keeps F32 throughout.
+  bool half_activations = true;
 };
 
 class LlamaLM final : public CausalLM {
@@ -54,8 +58,8 @@ class LlamaLM final : public CausalLM {
   Hparams h_;
   Device* device_;
   int64_t context_ = 0, chunk_ = 64;
-  // keys and values: F32, or the weights' half type on devices with tensor cores (kv_dtype_for)
-  DType kv_dtype_ = DType::F32;
+  // keys, values and prefill projection inputs: F32, or the weights' half type (act_dtype_for)
+  DType act_dtype_ = DType::F32;
   // Dynamic RoPE: rewrites inv_freq_ for a forward call ending at sequence length `len`.
   void set_rope_length(int64_t len);
 

@@ -44,7 +44,8 @@ LlamaModel::LlamaModel(const ModelLoadOptions& o) {
   LMOptions lo;
   lo.device = open_device(o);
   lo.context = o.context;
-  if (o.options.is_object() && o.options.contains("prefill_chunk")) {
+  auto has = [&](const char* key) { return o.options.is_object() && o.options.contains(key); };
+  if (has("prefill_chunk")) {
     if (!o.options["prefill_chunk"].is_number_integer() || o.options["prefill_chunk"].get<int64_t>() < 2)
       throw Error("llama: option prefill_chunk = " + o.options["prefill_chunk"].dump() + " must be an integer >= 2");
     lo.prefill_chunk = o.options["prefill_chunk"];
@@ -53,6 +54,12 @@ LlamaModel::LlamaModel(const ModelLoadOptions& o) {
     const int64_t n = std::atoll(e);
     if (n < 2) throw Error(std::string("llama: KILN_LLAMA_PREFILL_CHUNK = '") + e + "' must be an integer >= 2");
     lo.prefill_chunk = n;
+  }
+  if (has("half_activations")) {
+    if (!o.options["half_activations"].is_boolean())
+      throw Error("llama: option half_activations = " + o.options["half_activations"].dump() +
+                  " must be true or false");
+    lo.half_activations = o.options["half_activations"];
   }
   if (o.progress) o.progress(LoadProgress{"reading", 0, source_->tensors().total_bytes(), 0, 0});
   lm_ = std::make_unique<LlamaLM>(*source_, lo);

@@ -2,7 +2,6 @@
 
 #include <optional>
 
-#include "kiln/device_runtime.h"
 #include "kiln/error.h"
 #include "kiln/quant.h"
 
@@ -136,19 +135,16 @@ class Loader {
 
 }  // namespace
 
-// A prefill on tensor cores (MMA) with F16/BF16 weights: the input is rounded once to the
-// weights' type, as a model run in that type computes it, and the MMA kernels read it as is.
-static bool half_prefill(const Tensor& x, const Matrix& m) {
-  const DType wt = m.w.defined() ? m.w.dtype() : DType::F32;
-  if (m.bytes.defined() || (wt != DType::F16 && wt != DType::BF16) || x.dim(0) < 16 || x.dim(0) % 16 != 0)
-    return false;
-  const Device* d = x.device();
-  return d && (d->caps().has_tensor_cores & KILN_TENSOR_CORES_MMA_16816);
+// A prefill whose input is rounded to the weights' half type `act` (tensor-core devices, see
+// LMOptions::half_activations): the MMA kernels read it as is.
+static bool half_prefill(const Tensor& x, const Matrix& m, DType act) {
+  if (act == DType::F32 || m.bytes.defined() || !m.w.defined() || m.w.dtype() != act) return false;
+  return x.dim(0) >= 16 && x.dim(0) % 16 == 0;
 }
 
-Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias) {
+Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act) {
   // the input computed once (a norm, silu * up), not again inside every output's reduce
-  const bool half_x = half_prefill(x_in, m);
+  const bool half_x = half_prefill(x_in, m, act);
   const Tensor x = half_x ? x_in.cast(m.w.dtype()).contiguous() : x_in.contiguous();
   Tensor y;
   if (m.bytes.defined()) {

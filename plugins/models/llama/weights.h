@@ -22,8 +22,9 @@ struct Matrix {
   WeightType type = WeightType::F32;
   Tensor table;  // Q4_K: each sub-block's d * scale and dmin * min, decoded once at load
 };
-// x (L, in) -> (L, out), plus bias when defined.
-Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor());
+// x (L, in) -> (L, out), plus bias when defined. `act` F16/BF16: a prefill (L a multiple of
+// 16) with weights of that type rounds x to it first (tensor cores); F32 keeps x as it is.
+Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor(), DType act = DType::F32);
 
 struct LayerWeights {
   Tensor attn_norm, ffn_norm;
