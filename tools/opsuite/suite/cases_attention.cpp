@@ -49,6 +49,22 @@ ref::AttentionParams params(bool causal, std::optional<int64_t> window, std::opt
   return p;
 }
 
+// The typical and the "peaky" case of one layout (larger q and k make the softmax close to
+// one-hot).
+void add_layout_cases(CaseList& cases, DType t, const AttnLayout& l) {
+  std::string name = case_name("attention", "sdpa", dtype_str(t) + " " + l.tag + " q" + shape_str_of(l.q) +
+                                                        " kv" + shape_str_of(l.kv));
+  for (double range : {1.0, 4.0})
+    cases.push_back({"attention", name + (range == 1 ? " typical" : " peaky"), {t}, [=](Context& cx) {
+                       Input q = qkv_input(cx, t, l.q, l.from_blhd, range);
+                       Input k = qkv_input(cx, t, l.kv, l.from_blhd, range);
+                       Input v = qkv_input(cx, t, l.kv, l.from_blhd);
+                       return compare(ref::attention(q.ref, k.ref, v.ref, l.p),
+                                      nn::scaled_dot_product_attention(q.t, k.t, v.t, options_of(l.p)),
+                                      attention_tolerance(t));
+                     }});
+}
+
 }  // namespace
 
 void add_attention_cases(CaseList& cases) {
@@ -65,27 +81,11 @@ void add_attention_cases(CaseList& cases) {
       {"blhd views causal", {1, 4, 33, 64}, {1, 2, 33, 64}, params(true, {}, {}, 0), true},
       {"long keys", {1, 2, 4, 64}, {1, 2, 300, 64}, params(false, {}, {}, 0)},
   };
-  for (DType t : float_dtypes()) {
-    for (size_t i = 0; i < layouts.size(); ++i) {
-      if (t != DType::F32 && i % 2 == 0) continue;
-      AttnLayout l = layouts[i];
-      std::string name = case_name("attention", "sdpa", dtype_str(t) + " " + l.tag + " q" + shape_str_of(l.q) +
-                                                            " kv" + shape_str_of(l.kv));
-      // "peaky": larger q and k make the softmax close to one-hot.
-      for (double range : {1.0, 4.0}) {
-      cases.push_back({"attention", name + (range == 1 ? " typical" : " peaky"), {t}, [=](Context& cx) {
-                         Input q = qkv_input(cx, t, l.q, l.from_blhd, range);
-                         Input k = qkv_input(cx, t, l.kv, l.from_blhd, range);
-                         Input v = qkv_input(cx, t, l.kv, l.from_blhd);
-                         return compare(ref::attention(q.ref, k.ref, v.ref, l.p),
-                                        nn::scaled_dot_product_attention(q.t, k.t, v.t, options_of(l.p)),
-                                        attention_tolerance(t));
-                       }});
-      }
-    }
-  }
+  for (DType t : float_dtypes())
+    for (size_t i = 0; i < layouts.size(); ++i)
+      if (t == DType::F32 || i % 2 == 1) add_layout_cases(cases, t, layouts[i]);
   // Shapes a GPU with tensor cores runs as MMA tiles (half q, k, v; 16-query tiles; D a
-  // multiple of 32): key counts that are no multiple of the 64-key step, an offset chunk, a
+  // multiple of 32): key counts that are no multiple of the 32-key step, an offset chunk, a
   // sliding window wider than one step, GQA, transposed views.
   const std::vector<AttnLayout> mma_layouts{
       {"mma gqa causal", {1, 4, 32, 64}, {1, 2, 32, 64}, params(true, {}, {}, 0)},
@@ -95,19 +95,7 @@ void add_attention_cases(CaseList& cases) {
       {"mma blhd views causal", {1, 4, 32, 64}, {1, 2, 32, 64}, params(true, {}, {}, 0), true},
   };
   for (DType t : {DType::F16, DType::BF16})
-    for (const AttnLayout& l : mma_layouts) {
-      std::string name = case_name("attention", "sdpa", dtype_str(t) + " " + l.tag + " q" + shape_str_of(l.q) +
-                                                            " kv" + shape_str_of(l.kv));
-      for (double range : {1.0, 4.0})
-        cases.push_back({"attention", name + (range == 1 ? " typical" : " peaky"), {t}, [=](Context& cx) {
-                           Input q = qkv_input(cx, t, l.q, l.from_blhd, range);
-                           Input k = qkv_input(cx, t, l.kv, l.from_blhd, range);
-                           Input v = qkv_input(cx, t, l.kv, l.from_blhd);
-                           return compare(ref::attention(q.ref, k.ref, v.ref, l.p),
-                                          nn::scaled_dot_product_attention(q.t, k.t, v.t, options_of(l.p)),
-                                          attention_tolerance(t));
-                         }});
-    }
+    for (const AttnLayout& l : mma_layouts) add_layout_cases(cases, t, l);
   // One compiled kernel serves every position: a symbolic q_offset bound to two values.
   cases.push_back({"attention", "attention/sdpa f32 symbolic q_offset decode", {DType::F32}, [](Context& cx) {
                      Variable pos("opsuite_pos", 0, 15);
