@@ -48,7 +48,8 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
     : h_(read_hparams(source)),
       device_(o.device ? o.device : Device::default_device()),
       context_(pick_context(h_, o.context)),
-      chunk_(std::max<int64_t>(2, o.prefill_chunk)),
+      chunk_(o.prefill_chunk > 0 ? std::max<int64_t>(2, o.prefill_chunk)
+                                  : (device_->caps().warp_size > 1 ? 512 : 64)),
       w_(load_weights(source, h_, device_)),
       rope_(nn::rope_table(h_.rope, h_.head_dim, h_.max_positions)),
       pos_("start_pos", 0, context_ - 1),

@@ -18,7 +18,9 @@ namespace kiln::llama {
 struct LMOptions {
   Device* device = nullptr;  // nullptr: Device::default_device()
   int64_t context = 0;       // 0: min(the model's max_position_embeddings, 4096)
-  int64_t prefill_chunk = 64;
+  // prompt tokens per prefill step; 0 = 64 on CPUs, 512 on GPUs (warp_size > 1), where a
+  // longer chunk reads each weight once for more rows and feeds the tensor cores more tiles
+  int64_t prefill_chunk = 0;
   // On devices with tensor cores (MMA) and F16/BF16 weights: prefill projections take their
   // input rounded to the weights' type and the KV cache holds that type, as a model run in it
   // does, so prefill matmuls and attention run on the tensor cores. false keeps F32 throughout.
