@@ -30,7 +30,7 @@ test-asan: setup
 	# a Sapphire Rapids machine and its tracer crashed at exit ("Tracer caught signal 11") in a
 	# test whose assertions all passed; not scanning TLS can only add leak reports, never hide one
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  LSAN_OPTIONS=use_tls=0:suppressions=$(CURDIR)/tools/lsan.supp \
+	  LSAN_OPTIONS=use_tls=0:print_suppressions=0:suppressions=$(CURDIR)/tools/lsan.supp \
 	  ctest --output-on-failure -j $(JOBS) --timeout 1800
 
 fuzz: setup
