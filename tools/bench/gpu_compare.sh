@@ -6,7 +6,8 @@
 #
 #   tools/bench/gpu_compare.sh OUT_DIR NAME=BUNDLE.tar.xz [NAME=BUNDLE.tar.xz]...
 #
-# Writes OUT_DIR/NAME-{dec,pre,gen}.json and OUT_DIR/opsuite.txt.
+# Writes OUT_DIR/NAME-{dec,pre,gen}.json, OUT_DIR/opsuite.txt and, when the last bundle ships
+# test_llama, OUT_DIR/test_llama.txt (the cases that look for build-tree paths fail in a bundle).
 set -uo pipefail
 [[ $# -ge 2 ]] || { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 out=$1; shift
@@ -28,4 +29,11 @@ for spec in "$@"; do
 done
 "$last" check-device cuda > "$out/opsuite.txt" 2>&1
 tail -n 2 "$out/opsuite.txt"
+# the llama fixtures on CUDA when the last bundle ships test_llama (tools/bundle.sh --extra
+# build/bin/test_llama); its fixture paths are compiled in as /work/main/tests/data
+if [[ -x "$(dirname "$last")/bin/test_llama" ]]; then
+  [[ -e /work/main ]] || { mkdir -p /work && ln -s "$repo" /work/main; }
+  KILN_DEVICE=cuda "$(dirname "$last")/run" test_llama > "$out/test_llama.txt" 2>&1
+  tail -n 3 "$out/test_llama.txt"
+fi
 rm -rf "$work"
