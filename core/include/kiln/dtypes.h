@@ -29,6 +29,7 @@ size_t dtype_size(DType t);
 bool is_float(DType t);
 bool is_int(DType t);       // signed or unsigned integer, not bool
 bool is_unsigned(DType t);  // unsigned integer (bool excluded)
+bool is_half(DType t);      // f16 or bf16
 const char* dtype_name(DType t);
 DType dtype_from_name(const std::string& name);  // "f32", "bf16", ... (throws kiln::Error)
 // Result type of a binary op on a and b (bool < ints < floats; wider wins; a signed and an

@@ -180,8 +180,7 @@ void IrBuilder::barrier() { emit(make(KILN_IR_BARRIER, DType(KILN_DTYPE_VOID)), 
 Val IrBuilder::cast(Val v, DType to) {
   if (dtype_of(v) == to) return v;
   // a half widened to f32 and narrowed back is the half itself (the widening is exact)
-  if (insts_[v].op == KILN_IR_CAST && dtype_of(v) == DType::F32 && (to == DType::F16 || to == DType::BF16) &&
-      dtype_of(insts_[v].src[0]) == to)
+  if (insts_[v].op == KILN_IR_CAST && dtype_of(v) == DType::F32 && is_half(to) && dtype_of(insts_[v].src[0]) == to)
     return insts_[v].src[0];
   if (is_const(v) && !is_float(to) && !is_float(dtype_of(v))) {
     return const_int(wrap(const_value_int(v), to), to);

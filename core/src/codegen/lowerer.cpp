@@ -182,8 +182,6 @@ class Lowerer {
     return k;
   }
 
-  // One group per (batch, head, query): a loop over the allowed keys with an online softmax,
-  // the output row kept in vector accumulators. The (Lq, Lk) scores never reach memory.
   // Tensor cores for attention over half q, k, v (prefill: Lq a multiple of 16): one warp per
   // 16 queries of one head, flash-attention style. Each step takes KB keys (32;
   // KILN_MMA_ATTN_KEYS, a multiple of 16; 64 spills registers): S = Q K^T as 16 x 8 tiles
@@ -193,21 +191,15 @@ class Lowerer {
   // fragment of 16 keys (their C layout is A's), V's fragment four scalar loads per lane. Keys
   // no query of the tile sees read as zero probability and zero value.
   bool mma_attention_ok(const UOpRef& root) const {
-    if (!(caps_.has_tensor_cores & KILN_TENSOR_CORES_MMA_16816) || caps_.warp_size != 32) return false;
-    if (std::getenv("KILN_NO_MMA")) return false;
+    if (!mma_enabled()) return false;
     const UOp* q = root->src[0].get();
     const UOp* kk = root->src[1].get();
     const UOp* v = root->src[2].get();
-    auto half = [](DType t) { return t == DType::F16 || t == DType::BF16; };
-    if (!half(q->dtype) || kk->dtype != q->dtype || v->dtype != q->dtype) return false;
+    if (!is_half(q->dtype) || kk->dtype != q->dtype || v->dtype != q->dtype) return false;
     return q->shape[2] % 16 == 0 && q->shape[3] % 32 == 0 && v->shape[3] % 8 == 0;
   }
 
-  LoweredKernel run_attention_mma(const UOpRef& root) {
-    LoweredKernel k;
-    k.params.push_back(root);
-    params_ = &k.params;
-    vars_ = &k.vars;
+  void run_attention_mma(LoweredKernel& k, const UOpRef& root) {
     const AttentionArgs& a = root->attention;
     const UOp* q = root->src[0].get();
     const UOp* kk = root->src[1].get();
@@ -228,11 +220,7 @@ class Lowerer {
     Val lane = b_.cast(b_.special(3, 32), idx_t_);
     Val g = b_.idiv_const(lane, 4), t = b_.mod_const(lane, 4);
     auto half8 = [&](const UOp* src, Val head, Val row, Val col) {
-      Index idx{src->shape, {bb, head, row, col}, -1};
-      idx.lanes = 8;
-      idx.lane_axis = 3;
-      idx.aligned = true;
-      return b_.cast(emit(src, idx, -1), H);
+      return load_half8(src, {bb, head, row, col}, 3, H, -1);
     };
     // q's A fragments: rows g and g+8 of the tile, 32 d per chunk
     std::vector<std::array<Val, 2>> qa;
@@ -242,11 +230,6 @@ class Lowerer {
       qa.push_back({half8(q, h, b_.add(q0, g), d0), half8(q, h, b_.add(q0, b_.add_const(g, 8)), d0)});
     }
     memo_.pop_back();
-    auto a_frag = [&](Val lo, Val hi, int s) {
-      const int l = 4 * s;
-      return b_.vectorize({b_.gep(lo, l), b_.gep(lo, l + 1), b_.gep(hi, l), b_.gep(hi, l + 1), b_.gep(lo, l + 2),
-                           b_.gep(lo, l + 3), b_.gep(hi, l + 2), b_.gep(hi, l + 3)});
-    };
     // positions: query i of the tile sits at key position qbase + i
     Val qbase = b_.add_const(q0, a.q_offset);
     if (a.q_offset_var)
@@ -284,11 +267,8 @@ class Lowerer {
       Val acc = b_.broadcast(zf, 4);
       for (int64_t c = 0; c < D / 32; ++c) {
         Val kv8 = half8(kk, hk, krow, b_.add_const(b_.mul_const(t, 8), 32 * c));
-        for (int st = 0; st < 2; ++st) {
-          const int l = 4 * st;
-          Val bf = b_.vectorize({b_.gep(kv8, l), b_.gep(kv8, l + 1), b_.gep(kv8, l + 2), b_.gep(kv8, l + 3)});
-          acc = b_.mma(a_frag(qa[size_t(c)][0], qa[size_t(c)][1], st), bf, acc);
-        }
+        for (int st = 0; st < 2; ++st)
+          acc = b_.mma(mma_a_fragment(qa[size_t(c)][0], qa[size_t(c)][1], st), mma_b_fragment(kv8, st), acc);
       }
       for (int e = 0; e < 4; ++e) {
         Val key = b_.add(kbase, b_.add_const(b_.mul_const(t, 2), 8 * j + (e & 1)));
@@ -368,17 +348,21 @@ class Lowerer {
     k.global_size[0] = static_cast<uint32_t>(groups_);
     has_reduce_ = true;
     finish(k, "attn_" + shape_name(root->shape) + "_mma");
-    return k;
   }
 
+  // One group per (batch, head, query): a loop over the allowed keys with an online softmax,
+  // the output row kept in vector accumulators. The (Lq, Lk) scores never reach memory.
   LoweredKernel run_attention(const UOpRef& root) {
     root_ = root;
     idx_t_ = needs_i64(root) ? DType::I64 : DType::I32;
-    if (mma_attention_ok(root)) return run_attention_mma(root);
     LoweredKernel k;
     k.params.push_back(root);
     params_ = &k.params;
     vars_ = &k.vars;
+    if (mma_attention_ok(root)) {
+      run_attention_mma(k, root);
+      return k;
+    }
     const AttentionArgs& a = root->attention;
     const UOp* q = root->src[0].get();
     const UOp* kk = root->src[1].get();
@@ -1077,10 +1061,9 @@ class Lowerer {
   // The half-typed value under an operand (behind its views): itself, or the source of its
   // cast to f32.
   static const UOp* half_operand(const UOp* u) {
-    auto half = [](DType t) { return t == DType::F16 || t == DType::BF16; };
     while (u->op == Op::View && !u->realized()) u = u->src[0].get();
-    if (half(u->dtype)) return u;
-    if (u->op == Op::Cast && half(u->src[0]->dtype)) return u->src[0].get();
+    if (is_half(u->dtype)) return u;
+    if (u->op == Op::Cast && is_half(u->src[0]->dtype)) return u->src[0].get();
     return nullptr;
   }
 
@@ -1134,9 +1117,14 @@ class Lowerer {
     return paths == 1;
   }
 
+  // The device runs KILN_IR_MMA and KILN_NO_MMA (comparisons) does not turn it off.
+  bool mma_enabled() const {
+    static const bool off = std::getenv("KILN_NO_MMA") != nullptr;
+    return !off && (caps_.has_tensor_cores & KILN_TENSOR_CORES_MMA_16816) && caps_.warp_size == 32;
+  }
+
   std::optional<MmaPlan> mma_plan(const UOpRef& root) const {
-    if (!(caps_.has_tensor_cores & KILN_TENSOR_CORES_MMA_16816) || caps_.warp_size != 32) return {};
-    if (std::getenv("KILN_NO_MMA")) return {};
+    if (!mma_enabled()) return {};
     const UOp* r = find_reduce(root.get());
     if (!r || r->reduce_op != ReduceOp::Sum || r->axes.size() != 1 || !is_float(r->dtype)) return {};
     const UOp* src = r->src[0].get();
@@ -1236,6 +1224,27 @@ class Lowerer {
     finish(k, "r_" + shape_name(s) + "_mma" + std::to_string(TM) + "x" + std::to_string(TN));
   }
 
+  // 8 lanes of `u` from `dims` along `axis` (a multiple of 8 there), as the half type `h`:
+  // one 16-byte MMA operand load
+  Val load_half8(const UOp* u, std::vector<Val> dims, int axis, DType h, Val gate) {
+    Index at{u->shape, std::move(dims), -1};
+    at.lanes = 8;
+    at.lane_axis = axis;
+    at.aligned = true;
+    return b_.cast(emit(u, at, gate), h);
+  }
+  // MMA step `st` (0, 1) of 32 k loaded 8 per lane (lanes 4st..4st+3 are its k = 2t, 2t+1,
+  // 2t+8, 2t+9): the A fragment from rows g (`lo`) and g + 8 (`hi`), the B fragment of a column
+  Val mma_a_fragment(Val lo, Val hi, int st) {
+    const int l = 4 * st;
+    return b_.vectorize({b_.gep(lo, l), b_.gep(lo, l + 1), b_.gep(hi, l), b_.gep(hi, l + 1), b_.gep(lo, l + 2),
+                         b_.gep(lo, l + 3), b_.gep(hi, l + 2), b_.gep(hi, l + 3)});
+  }
+  Val mma_b_fragment(Val col, int st) {
+    const int l = 4 * st;
+    return b_.vectorize({b_.gep(col, l), b_.gep(col, l + 1), b_.gep(col, l + 2), b_.gep(col, l + 3)});
+  }
+
   // The reduce of an MMA tile: each step loads 32 k of a row (or column) per lane as one
   // 16-byte vector, lanes t = 0..3 taking k = 8t..8t+7. Two MMAs of k 16 consume them, each
   // reading lanes 4s..4s+3 as its k = 2t, 2t+1, 2t+8, 2t+9: a permutation of k that A and B
@@ -1259,11 +1268,7 @@ class Lowerer {
     Val kb = b_.add(b_.mul_const(rg, 32), b_.mul_const(c.t, 8));
     auto load8 = [&](const UOp* operand, std::vector<Val> d) {
       d[p.k_axis] = kb;
-      Index at{ss, d, -1};
-      at.lanes = 8;
-      at.lane_axis = p.k_axis;
-      at.aligned = true;
-      return b_.cast(emit(operand, at, gate), p.half);
+      return load_half8(operand, std::move(d), p.k_axis, p.half, gate);
     };
     std::vector<Val> a_rows;  // tile i, half h: rows g + 16i + 8h
     for (int i = 0; i < p.mt; ++i)
@@ -1275,17 +1280,9 @@ class Lowerer {
       b_cols.push_back(load8(p.b, d));
     }
     for (int st = 0; st < 2; ++st) {
-      const int l = 4 * st;
       std::vector<Val> a_frag, b_frag;
-      for (int i = 0; i < p.mt; ++i) {
-        Val lo = a_rows[size_t(2 * i)], hi = a_rows[size_t(2 * i + 1)];
-        a_frag.push_back(b_.vectorize({b_.gep(lo, l), b_.gep(lo, l + 1), b_.gep(hi, l), b_.gep(hi, l + 1),
-                                       b_.gep(lo, l + 2), b_.gep(lo, l + 3), b_.gep(hi, l + 2), b_.gep(hi, l + 3)}));
-      }
-      for (int j = 0; j < p.nt; ++j) {
-        Val w = b_cols[size_t(j)];
-        b_frag.push_back(b_.vectorize({b_.gep(w, l), b_.gep(w, l + 1), b_.gep(w, l + 2), b_.gep(w, l + 3)}));
-      }
+      for (int i = 0; i < p.mt; ++i) a_frag.push_back(mma_a_fragment(a_rows[size_t(2 * i)], a_rows[size_t(2 * i + 1)], st));
+      for (int j = 0; j < p.nt; ++j) b_frag.push_back(mma_b_fragment(b_cols[size_t(j)], st));
       for (int i = 0; i < p.mt; ++i)
         for (int j = 0; j < p.nt; ++j) {
           Val acc = accs[size_t(i * p.nt + j)];

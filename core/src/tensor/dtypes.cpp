@@ -24,6 +24,7 @@ bool is_unsigned(DType t) {
   return t == DType::U8 || t == DType::U16 || t == DType::U32 || t == DType::U64;
 }
 bool is_int(DType t) { return !is_float(t) && t != DType::Bool; }
+bool is_half(DType t) { return t == DType::F16 || t == DType::BF16; }
 
 const char* dtype_name(DType t) {
   switch (t) {
@@ -87,7 +88,7 @@ DType promote(DType a, DType b) {
 }
 
 DType compute_dtype(DType t) {
-  return (t == DType::F16 || t == DType::BF16) ? DType::F32 : t;
+  return is_half(t) ? DType::F32 : t;
 }
 
 uint16_t f32_to_f16(float f) {

@@ -415,7 +415,7 @@ class Checker {
         const kiln_ir_inst& a = src(in, 0);
         const kiln_ir_inst& b = src(in, 1);
         const kiln_ir_inst& c = src(in, 2);
-        if (dt(a) != KILN_DTYPE_F16 && dt(a) != KILN_DTYPE_BF16) bad("MMA: A must be F16 or BF16, not " + type_str(a));
+        if (!is_half_like(dt(a))) bad("MMA: A must be F16 or BF16, not " + type_str(a));
         if (lanes_of(a) != 8) bad("MMA: A has 8 lanes, not " + type_str(a));
         if (dt(b) != dt(a) || lanes_of(b) != 4) bad("MMA: B is 4 lanes of A's dtype, not " + type_str(b));
         if (dt(c) != KILN_DTYPE_F32 || lanes_of(c) != 4) bad("MMA: C is F32x4, not " + type_str(c));

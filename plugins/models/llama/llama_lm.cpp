@@ -39,7 +39,7 @@ DType act_dtype_for(const Device* device, const Weights& w, bool half_activation
   const LayerWeights& l = w.layers[0];
   const Matrix& m = l.wqkv.w.defined() ? l.wqkv : l.wq;
   if (m.bytes.defined() || !m.w.defined()) return DType::F32;
-  return m.w.dtype() == DType::F16 || m.w.dtype() == DType::BF16 ? m.w.dtype() : DType::F32;
+  return is_half(m.w.dtype()) ? m.w.dtype() : DType::F32;
 }
 
 }  // namespace
