@@ -536,15 +536,6 @@ class Lowerer {
     }
     if (lanes == 1 && rows == 1 && opts_.rows < 0 && opts_.lanes < 0) {
       rows = gpu_tile_rows(root);
-      if (rows == 1 && gpu_gemv_cols() > 1 && gpu_coalesced_matmul(root) &&
-          root->shape.back() % gpu_gemv_cols() == 0) {
-        // a GEMV (one row): gpu_gemv_cols() outputs per one-warp group sharing the x loads
-        const int cols = gpu_gemv_cols();
-        emit_tiled_scalar(root, out, 1, cols);
-        k.global_size[0] = static_cast<uint32_t>(total / cols);
-        finish(k, "r_" + shape_name(root->shape) + "_g" + std::to_string(cols));
-        return k;
-      }
       if (rows > 1) {
         int cols = gpu_tile_cols();
         while (cols > 1 && root->shape.back() % cols != 0) cols /= 2;
@@ -662,12 +653,6 @@ class Lowerer {
   }
   static int gpu_tile_cols() {
     static const int v = std::clamp(env_int("KILN_GPU_TILE_COLS", 16), 1, 16);
-    return v;
-  }
-  // outputs per one-warp group of a GPU GEMV (KILN_GPU_GEMV_COLS; 1 = one output per group,
-  // split across up to 8 warps)
-  static int gpu_gemv_cols() {
-    static const int v = std::clamp(env_int("KILN_GPU_GEMV_COLS", 1), 1, 16);
     return v;
   }
   // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
