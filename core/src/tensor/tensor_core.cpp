@@ -184,10 +184,21 @@ void realize_all(std::vector<Tensor*> tensors) {
   realize_nodes(nodes);
 }
 
+namespace {
+// a node that owns contiguous memory once scheduled: realized, a buffer, a pending contiguous, or
+// an attention (always its own kernel)
+bool is_boundary(const UOp* n) {
+  return n->realized() || n->op == Op::Buffer || n->op == Op::Contiguous || n->op == Op::Attention;
+}
+}  // namespace
+
 Tensor Tensor::contiguous() const {
   const UOpRef& n = node_of(*this, "contiguous");
   // already a boundary (realized, or a pending contiguous): a second one would only copy it
-  if (n->realized() || n->op == Op::Buffer || n->op == Op::Contiguous) return *this;
+  if (is_boundary(n.get())) return *this;
+  // a row-major view of one (a reshape, a permute of unit axes) already lies contiguous in it:
+  // copying it would cost a kernel (e.g. attention's (1, H, 1, D) output read as (1, H * D))
+  if (n->op == Op::View && n->st.is_contiguous() && is_boundary(n->src[0].get())) return *this;
   return Tensor(make_contiguous(n));
 }
 

@@ -103,7 +103,8 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     q = nn::apply_rope(q.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
     k = nn::apply_rope(k.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
     cache_.write(static_cast<size_t>(i), 0, pos_, k.cast(act_dtype_), v.permute({0, 2, 1, 3}).cast(act_dtype_));
-    Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q.cast(act_dtype_)).cast(DType::F32);  // (1, Hq, L, D)
+    // (1, Hq, L, D) in the activation type: the projection reads it where attention wrote it
+    Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q.cast(act_dtype_));
     a = a.permute({0, 2, 1, 3}).reshape({L, Hq * D});
     x = (x + apply(a, lw.wo, lw.bo, act_dtype_)).contiguous();
     Tensor hf = nn::rms_norm(x, lw.ffn_norm, eps);
