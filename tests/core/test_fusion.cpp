@@ -27,14 +27,23 @@ TEST_CASE("x.sum(1) + y is one kernel") {
   CHECK(kernels_for(x.sum({1}) + y) == 1);
 }
 
-TEST_CASE("softmax takes at most 3 kernels") {
+TEST_CASE("softmax is two row kernels (the max, then the sum and the division)") {
   Tensor x = input({16, 100}, 6);
-  CHECK(kernels_for(x.softmax(-1)) <= 3);
+  CHECK(kernels_for(x.softmax(-1)) == 2);
 }
 
-TEST_CASE("RMSNorm takes at most 2 kernels") {
+TEST_CASE("RMSNorm is one row kernel; a row reduce seen other than broadcast back stays apart") {
   Tensor x = input({8, 256}, 7), w = input({256}, 8);
-  CHECK(kernels_for(nn::rms_norm(x, w, 1e-5)) <= 2);
+  CHECK(kernels_for(nn::rms_norm(x, w, 1e-5)) == 1);
+  // the normalized rows feed a matmul: the norm is one kernel, the matmul another
+  Tensor m = input({256, 16}, 12);
+  CHECK(kernels_for(nn::rms_norm(x, w, 1e-5).matmul(m)) == 2);
+  // the broadcast lands in a transposed kernel: rows are not the kernel's rows
+  Tensor t = (x - x.mean({-1}, true)).transpose(0, 1).contiguous();
+  CHECK(kernels_for(t) == 2);
+  // a sum broadcast back over rows longer than a row kernel takes: reduce, then elementwise
+  Tensor big = input({2, 40000}, 13), other = input({2, 40000}, 14);
+  CHECK(kernels_for(big / big.sum({-1}, true)) == kernels_for(other.sum({-1}, true)) + 1);
 }
 
 TEST_CASE("matmul + bias + SiLU is one kernel") {

@@ -258,3 +258,32 @@ TEST_CASE("cuda_ptx lowering: half prefill attention takes tensor cores (MMA)", 
   Tensor q1 = Tensor::randn({1, 32, 1, 64}, 36, DType::BF16).contiguous().realize();
   CHECK_FALSE(has_op(lower_last(nn::scaled_dot_product_attention(q1, kc, vc, o), tc), KILN_IR_MMA));
 }
+
+TEST_CASE("cuda_ptx lowering: a norm is one row kernel, its reduce split across the row's threads",
+          "[cuda_ptx][lowering]") {
+  // decode/prefill RMSNorm rows of 2048: 256 threads, 4 f32 lanes each, twice
+  Tensor x = Tensor::randn({4, 2048}, 41).contiguous().realize();
+  Tensor w = Tensor::randn({2048}, 42, DType::BF16).contiguous().realize();
+  Tensor y = nn::rms_norm(x, w, 1e-5);
+  detail::Schedule s = detail::create_schedule({y.node()});
+  REQUIRE(s.items.size() == 1);
+  detail::LoweredKernel k = detail::lower_kernel(s.items.back().root, gpu_caps());
+  INFO(k.name);
+  CHECK(k.local_size[0] == 256);
+  CHECK(k.global_size[0] == 4);
+  CHECK(has_op(k, KILN_IR_SHFL_XOR));
+  CHECK(has_op(k, KILN_IR_BARRIER));
+  assemble(k);
+  // rows shorter than a warp of vectors (a q/k norm over a 64-wide head), or of an odd length,
+  // run one thread per row
+  for (int64_t n : {64, 100, 6000}) {
+    Tensor xs = Tensor::randn({3, n}, 43).contiguous().realize();
+    detail::LoweredKernel ks = lower_last(nn::rms_norm(xs, Tensor(), 1e-6), gpu_caps());
+    INFO(ks.name);
+    CHECK(ks.global_size[0] == 3);
+    assemble(ks);
+  }
+  // softmax: max in the first row kernel, the sum in the second
+  Tensor z = Tensor::randn({8, 1000}, 44).contiguous().realize();
+  CHECK(detail::create_schedule({z.softmax(-1).node()}).items.size() == 2);
+}

@@ -14,6 +14,7 @@
 
 #include "codegen/ir_builder.h"
 #include "kiln/error.h"
+#include "schedule/scheduler.h"
 
 namespace kiln::detail {
 
@@ -520,6 +521,10 @@ class Lowerer {
     if (opts_.lanes > 0 && valid_lanes(root, opts_.lanes)) lanes = opts_.lanes;
     if (opts_.rows > 0) rows = valid_rows(root, opts_.rows) ? opts_.rows : 1;
     if (lanes == 1 && opts_.rows < 0) rows = 1;
+    if (const UOp* r = fragment_reduce(root.get()); r && is_row_kernel(root.get(), r)) {
+      emit_row_kernel(k, root, out, r);
+      return k;
+    }
     if (opts_.lanes < 0 && opts_.rows < 0)
       if (auto plan = mma_plan(root)) {
         emit_mma_tiled(k, root, out, *plan);
@@ -590,6 +595,9 @@ class Lowerer {
   int warp_split_ = 1;  // threads per group when a reduce loop is split across a warp
   bool dot_tile_ = false;  // the kernel's outputs are dot tiles: reduces vectorize their loop
   int64_t groups_ = 0;  // groups of the kernel being lowered
+  const UOp* row_reduce_ = nullptr;  // a row kernel's reduce, computed once per row ...
+  Val row_value_ = -1;               // ... into this value
+  bool row_single_ = false;          // a row kernel on one thread per row: no warp split
 
   // GPUs (warp_size > 1): a reduce loop over a long innermost axis is split across the lanes of
   // one warp per group (lane l takes steps l, l+32, ...) and the partial results are combined
@@ -600,7 +608,7 @@ class Lowerer {
   // unchanged.
   int warp_split(const UOp* u, const UOp* src, int axis, int red_lanes, bool one_row) const {
     const int w = static_cast<int>(caps_.warp_size);
-    if (w <= 1 || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
+    if (w <= 1 || row_single_ || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
     const int64_t steps = src->shape[axis] / red_lanes;
     if (warp_split_ > 1)  // the kernel's group size is chosen: other reduces use it or run whole
       return steps % warp_split_ == 0 && steps >= warp_split_ ? warp_split_ : 1;
@@ -729,6 +737,69 @@ class Lowerer {
     k.name = name;
     for (auto& inst : k.insts)
       if (inst.op == KILN_IR_PARAM && inst.arg != 0) inst.flags |= KILN_IR_FLAG_READ;
+  }
+
+  // ---- row kernels (is_row_kernel: a norm's reduce and the row it scales) ----
+
+  // One group per row: the row's reduce first (split across the group's threads on GPUs), then
+  // the row's outputs, `lanes` at a time per thread, the reduce read from a register.
+  void emit_row_kernel(LoweredKernel& k, const UOpRef& root, Val out, const UOp* r) {
+    const Shape& s = root->shape;
+    const int64_t n = s.back(), rows = root->numel() / n;
+    const int w = static_cast<int>(caps_.warp_size);
+    int lanes = w > 1 ? std::clamp(int(16 / std::max<size_t>(1, dtype_size(root->dtype))), 1, 8)
+                      : vector_lanes(root->dtype);
+    while (lanes > 1 && n % lanes != 0) lanes /= 2;
+    // GPU: a warp or more per row (up to 256 threads); rows shorter than a warp's worth of
+    // vectors run on one thread, as CPUs do
+    int threads = 1;
+    if (w > 1 && caps_.max_local_size[0] >= static_cast<uint32_t>(w)) {
+      while (lanes > 1 && n / lanes < w) lanes /= 2;
+      if (n % (int64_t(lanes) * w) == 0) {
+        threads = w;
+        while (threads * 2 <= 256 && threads * 2 <= int(caps_.max_local_size[0]) &&
+               n % (int64_t(lanes) * threads * 2) == 0)
+          threads *= 2;
+      }
+    }
+    check_grid(rows, root);
+    groups_ = rows;
+    warp_split_ = threads;
+    row_single_ = threads == 1;
+    Shape lead(s.begin(), s.end() - 1);
+    Val g = b_.cast(b_.special(0, rows), idx_t_);
+    std::vector<Val> row = unravel(g, lead);
+    std::vector<Val> rdims = row;
+    rdims.push_back(b_.const_int(0, idx_t_));
+    Index ridx{r->shape, rdims, -1};
+    row_value_ = emit_reduce(r, ridx, -1);
+    row_reduce_ = r;
+    Val tid = threads > 1 ? b_.cast(b_.special(3, threads), idx_t_) : b_.const_int(0, idx_t_);
+    const int64_t steps = n / (int64_t(lanes) * threads);
+    auto store_at = [&](Val step) {
+      std::vector<Val> dims = row;
+      dims.push_back(b_.mul_const(b_.add(b_.mul_const(step, threads), tid), lanes));
+      Index idx{s, dims, -1};
+      if (lanes > 1) {
+        idx.lanes = lanes;
+        idx.lane_axis = static_cast<int>(s.size()) - 1;
+        idx.aligned = true;
+      }
+      Val v = b_.cast(emit(root.get(), idx, -1, true), root->dtype);
+      if (lanes > 1 && b_.vcount_of(v) == 1) v = b_.broadcast(v, lanes);
+      b_.store(out, flat_of(idx), v);
+    };
+    if (steps <= 4) {
+      for (int64_t j = 0; j < steps; ++j) store_at(b_.const_int(j, idx_t_));
+    } else {
+      Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_));
+      memo_.emplace_back();
+      store_at(rg);
+      memo_.pop_back();
+      b_.end_range(rg);
+    }
+    k.global_size[0] = static_cast<uint32_t>(rows);
+    finish(k, "r_" + shape_name(s) + "_row");
   }
 
   static std::string shape_name(const Shape& s) {
@@ -1487,7 +1558,10 @@ class Lowerer {
       case Op::Var:
         return b_.cast(b_.var(var_slot(*u->var), u->var->min_value(), u->var->max_value()), ct);
       case Op::View: return emit_view(u, idx, gate);
-      case Op::Reduce: return emit_reduce(u, idx, gate);
+      case Op::Reduce:
+        // a row kernel's reduce: every output of the group reads the row's value
+        if (u == row_reduce_) return idx.lanes > 1 ? b_.broadcast(row_value_, idx.lanes) : row_value_;
+        return emit_reduce(u, idx, gate);
       case Op::Gather: return emit_gather(u, idx, gate);
       default: break;
     }

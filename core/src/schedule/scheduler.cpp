@@ -8,6 +8,22 @@ namespace kiln::detail {
 
 namespace {
 
+// `view` broadcasts `src` (holding reduce `r`'s rows, in r's row-major order) back along r's
+// reduced last axis: view element (i..., j) reads src's flat element i.
+bool is_row_broadcast(const UOp* view, const UOp* src, const UOp* r) {
+  const UOp* in = r->src[0].get();
+  if (r->axes.size() != 1 || r->axes[0] != static_cast<int>(in->shape.size()) - 1) return false;
+  if (view->shape != in->shape || src->numel() != r->numel() || view->st.views().size() != 1) return false;
+  const View& v = view->st.views()[0];
+  if (v.offset != 0 || v.var || !v.mask.empty()) return false;
+  Shape rows(in->shape.begin(), in->shape.end() - 1);
+  std::vector<int64_t> want = contiguous_strides(rows);
+  want.push_back(0);
+  for (size_t a = 0; a < want.size(); ++a)
+    if (in->shape[a] > 1 && v.strides[a] != want[a]) return false;
+  return in->shape.back() > 1;
+}
+
 bool is_leaf(const UOp* u) {
   return u->realized() || u->op == Op::Buffer || u->op == Op::Const || u->op == Op::Arange ||
          u->op == Op::Var;
@@ -21,6 +37,9 @@ struct Planner {
   std::unordered_set<const UOp*> realize;
   // the reduce whose loop sits inside this node's (unrealized) fragment
   std::unordered_map<const UOp*, const UOp*> pending;
+  // reduces fused through a row broadcast, with the broadcast sources (realized instead when
+  // the kernel they land in is not a row kernel)
+  std::unordered_map<const UOp*, std::vector<const UOp*>> row_fused;
 
   void visit(const UOpRef& root) {
     // iterative DFS, children before parents
@@ -58,6 +77,7 @@ struct Planner {
   }
 
   void plan() {
+    row_fused.clear();
     for (const UOp* u : topo) {
       if (is_leaf(u)) continue;
       const UOp* p = nullptr;
@@ -74,8 +94,14 @@ struct Planner {
         case Op::View: {
           const UOp* s = u->src[0].get();
           if (const UOp* r = fragment_reduce(s)) {
-            if (u->st.is_contiguous()) p = r;
-            else realize.insert(s);
+            if (u->st.is_contiguous()) {
+              p = r;
+            } else if (is_row_broadcast(u, s, r) && r->src[0]->shape.back() <= kMaxRowKernel) {
+              p = r;
+              row_fused[r].push_back(s);
+            } else {
+              realize.insert(s);
+            }
           }
           break;
         }
@@ -122,11 +148,27 @@ struct Planner {
 
   // A reduce fragment fused into two kernels would run its loop in each: realize it once.
   // Repeat until stable, as each realization changes what its producers fuse into.
+  // The reduce in the fragment of kernel root u.
+  const UOp* root_reduce(const UOp* u) const {
+    if (u->op == Op::Contiguous) return fragment_reduce(u->src[0].get());
+    auto it = pending.find(u);
+    return it == pending.end() ? nullptr : it->second;
+  }
+
   void plan_to_fixpoint() {
     for (int round = 0; round < 64; ++round) {
       plan();
       auto roots = consumers();
       bool changed = false;
+      // a row-broadcast reduce only fuses into a row kernel: elsewhere every output would run
+      // the row's loop again
+      for (const UOp* u : topo) {
+        if (!realize.count(u) || is_leaf(u)) continue;
+        const UOp* r = root_reduce(u);
+        auto rf = r ? row_fused.find(r) : row_fused.end();
+        if (rf == row_fused.end() || is_row_kernel(u, r)) continue;
+        for (const UOp* s : rf->second) changed |= realize.insert(s).second;
+      }
       for (const UOp* u : topo) {
         if (is_leaf(u) || realize.count(u)) continue;
         auto it = pending.find(u);
@@ -142,6 +184,13 @@ struct Planner {
 };
 
 }  // namespace
+
+bool is_row_kernel(const UOp* root, const UOp* reduce) {
+  if (!reduce || root->op == Op::Reduce || reduce->axes.size() != 1) return false;
+  const Shape& in = reduce->src[0]->shape;
+  return root->shape == in && reduce->axes[0] == static_cast<int>(in.size()) - 1 && in.back() > 1 &&
+         in.back() <= kMaxRowKernel;
+}
 
 Schedule create_schedule(const std::vector<UOpRef>& outputs) {
   Planner planner;

@@ -1,8 +1,9 @@
 // The scheduler cuts a lazy graph into kernels. Elementwise ops fuse into their consumers;
-// a reduce fuses with its producers and with elementwise consumers in its output shape; a
-// kernel boundary falls where a reduce's value is seen through a movement that is not a
-// reshape, feeds another reduce or gather index, is used by several consumers, or at
-// contiguous/copy.
+// a reduce fuses with its producers and with elementwise consumers in its output shape, or in
+// its input shape when it reduces rows and is broadcast back along them (a norm: one row kernel
+// computes the row's reduce, then the row); a kernel boundary falls where a reduce's value is
+// seen through another movement that is not a reshape, feeds another reduce or gather index,
+// is used by several consumers, or at contiguous/copy.
 #pragma once
 
 #include <vector>
@@ -20,6 +21,12 @@ struct Schedule {
   std::vector<ScheduleItem> items;  // in dependency order
   // Every node the schedule realizes (items' roots), for the runtime to attach buffers.
 };
+
+// A row kernel: `root` (elementwise, shaped like `reduce`'s source) holds `reduce`, a reduce of
+// the last axis of at most kMaxRowKernel elements, broadcast back along it. Each group computes
+// one row's reduce once and then the row's outputs (the lowerer's row kernels).
+constexpr int64_t kMaxRowKernel = 32768;
+bool is_row_kernel(const UOp* root, const UOp* reduce);
 
 // Nodes in `outputs` that are not realized yet get kernels, plus any boundary they need.
 Schedule create_schedule(const std::vector<UOpRef>& outputs);
