@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "kiln/device_runtime.h"
+#include "kiln/kv_cache.h"
 #include "kiln/nn.h"
 #include "kiln/tensor.h"
 
@@ -32,7 +33,7 @@ TEST_CASE("softmax is two row kernels (the max, then the sum and the division)")
   CHECK(kernels_for(x.softmax(-1)) == 2);
 }
 
-TEST_CASE("RMSNorm is one row kernel; a row reduce seen other than broadcast back stays apart") {
+TEST_CASE("RMSNorm is one row kernel and a row reduce seen other than broadcast back stays apart") {
   Tensor x = input({8, 256}, 7), w = input({256}, 8);
   CHECK(kernels_for(nn::rms_norm(x, w, 1e-5)) == 1);
   // the normalized rows feed a matmul: the norm is one kernel, the matmul another
@@ -61,4 +62,30 @@ TEST_CASE("an embedding lookup is one kernel (gather as indexed loads)") {
   auto t = table.to_vector<float>();
   for (int r = 0; r < 4; ++r)
     for (int c = 0; c < 16; ++c) REQUIRE(got[r * 16 + c] == t[ids[r] * 16 + c]);
+}
+
+TEST_CASE("a KV cache write is one kernel for keys and values and reads back where it was written") {
+  nn::KVCache cache({{2, 4, std::nullopt}, {2, 4, 3}}, 1, 8, 2);
+  Variable start("kv_test_start", 0, 7);
+  for (size_t layer = 0; layer < 2; ++layer) {
+    start.bind(5);
+    cache.set_position(5, 2);
+    Tensor k = Tensor::arange(16, DType::F32).reshape({1, 2, 2, 4});
+    Tensor v = k + 100.0;
+    uint64_t before = runtime_stats().kernels_launched;
+    cache.write(layer, 0, start, k, v);
+    // a ring layer writes its two offsets (position and wrap)
+    CHECK(runtime_stats().kernels_launched - before == (layer == 0 ? 1u : 2u));
+    std::vector<float> keys = cache.keys(layer, 0).contiguous().to_vector<float>();
+    std::vector<float> values = cache.values(layer, 0).contiguous().to_vector<float>();
+    const int64_t rows = cache.positions(layer);
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t p = 0; p < 2; ++p)
+        for (int64_t d = 0; d < 4; ++d) {
+          int64_t row = (5 + p) % rows;
+          float want = float(h * 8 + p * 4 + d);
+          CHECK(keys[(h * rows + row) * 4 + d] == want);
+          CHECK(values[(h * rows + row) * 4 + d] == want + 100);
+        }
+  }
 }

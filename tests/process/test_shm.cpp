@@ -86,7 +86,14 @@ models:
   raw.send({{"id", "b"}, {"kind", "AudioTranscription"}, {"audio", ref}});
   auto status = sup.client();
   std::vector<std::string> h;
-  const bool dispatched = wait_until([&] { return count_prefix(h = holders_of(status, name), "runner:") == 1; }, 5s);
+  // "a" at the runner and "b" queued: the two sends arrive in order but are registered
+  // asynchronously, so wait for both holds
+  const bool dispatched = wait_until(
+      [&] {
+        h = holders_of(status, name);
+        return count_prefix(h, "runner:") == 1 && count_prefix(h, "job:") == 2;
+      },
+      5s);
   INFO("holders: " << json(h).dump() << "\nstatus: " << sup.status().dump());
   if (!dispatched) {
     while (auto r = raw.receive(100ms)) UNSCOPED_INFO("reply: " << r->dump());

@@ -1,7 +1,8 @@
 // A per-layer key/value cache for decoder LLMs: each layer has its own number of KV heads,
 // head_dim and attention span (full or a sliding window), and a slot axis so several
-// sequences can share one cache later. Memory is Tensor::empty; writes land at a symbolic
-// position (Tensor::shrink_at + assign), so one compiled kernel serves every position.
+// sequences can share one cache later. A layer's keys and values share one zeroed buffer;
+// writes land at a symbolic position (Tensor::shrink_at + assign), so one compiled kernel
+// writes both at every position.
 //
 // Full layers keep every position of the context. Sliding-window layers keep a ring of
 // window + max_write - 1 positions (position p in ring slot p mod size), so their memory is
@@ -71,10 +72,10 @@ class KVCache {
     int64_t size = 0;
     Variable at, wrap;
   };
-  Tensor slot_view(const Tensor& t, int64_t slot) const;
-  Tensor ring_view(size_t layer, const Tensor& t, int64_t slot) const;
+  Tensor slot_view(size_t layer, int64_t slot) const;
+  Tensor part_view(size_t layer, int part, int64_t slot) const;
   std::vector<KVLayerSpec> specs_;
-  std::vector<Tensor> k_, v_;
+  std::vector<Tensor> kv_;  // per layer (2, slots, kv_heads, rows, head_dim): keys, then values
   std::vector<int> ring_of_;  // index into rings_, -1 for full layers
   std::vector<Ring> rings_;
   int64_t slots_ = 0, context_ = 0, max_write_ = 1;

@@ -42,11 +42,11 @@ KVCache::KVCache(const std::vector<KVLayerSpec>& layers, int64_t slots, int64_t 
         rows = ring_rows;
       }
     }
-    Shape shape{slots, s.kv_heads, rows, s.head_dim};
-    // zeros, not garbage: positions past a sequence's end are never read, but NaN bit
-    // patterns would still be a hazard for masked-out lanes of vector loads
-    k_.push_back(Tensor::zeros(shape, dtype, device).contiguous().realize());
-    v_.push_back(Tensor::zeros(shape, dtype, device).contiguous().realize());
+    // keys and values of a layer in one buffer (2, slots, kv_heads, rows, head_dim): one kernel
+    // writes both. Zeros, not garbage: positions past a sequence's end are never read, but NaN
+    // bit patterns would still be a hazard for masked-out lanes of vector loads
+    Shape shape{2, slots, s.kv_heads, rows, s.head_dim};
+    kv_.push_back(Tensor::zeros(shape, dtype, device).contiguous().realize());
   }
   set_position(0, 1);
 }
@@ -58,7 +58,7 @@ int64_t KVCache::positions(size_t layer) const {
 
 uint64_t KVCache::bytes() const {
   uint64_t total = 0;
-  for (const auto& t : k_) total += static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype()) * 2;
+  for (const auto& t : kv_) total += static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype());
   return total;
 }
 
@@ -87,14 +87,18 @@ void KVCache::set_position(int64_t start_pos, int64_t length) {
   }
 }
 
-Tensor KVCache::slot_view(const Tensor& t, int64_t slot) const {
+// (2, 1, kv_heads, rows, head_dim): keys and values of one slot
+Tensor KVCache::slot_view(size_t layer, int64_t slot) const {
   if (slot < 0 || slot >= slots_)
     throw Error("KVCache: slot " + std::to_string(slot) + " outside 0.." + std::to_string(slots_ - 1));
-  return slots_ == 1 ? t : t.slice(0, slot, slot + 1);
+  const Tensor& t = kv_.at(layer);
+  return slots_ == 1 ? t : t.slice(1, slot, slot + 1);
 }
 
-Tensor KVCache::ring_view(size_t layer, const Tensor& t, int64_t slot) const {
-  Tensor s = slot_view(t, slot);
+// part 0 (keys) or 1 (values) of a slot, (1, kv_heads, positions(layer), head_dim)
+Tensor KVCache::part_view(size_t layer, int part, int64_t slot) const {
+  Tensor s = slot_view(layer, slot);
+  s = s.slice(0, part, part + 1).reshape(Shape(s.shape().begin() + 1, s.shape().end()));
   int r = ring_of_.at(layer);
   return r >= 0 ? s.slice(2, max_write_, max_write_ + rings_[r].size) : s;
 }
@@ -110,24 +114,20 @@ void KVCache::write(size_t layer, int64_t slot, const Variable& start, const Ten
     throw Error("KVCache: layer " + std::to_string(layer) + " write of " + std::to_string(len) +
                 " rows exceeds max_write " + std::to_string(max_write_));
   const int r = ring_of_[layer];
-  for (auto [buf, val] : {std::pair{&k_[layer], &k}, std::pair{&v_[layer], &v}}) {
-    Tensor dst = slot_view(*buf, slot);
-    if (r < 0) {
-      dst.shrink_at(2, start, len).assign(*val);
-      continue;
-    }
-    dst.shrink_at(2, rings_[r].at, len).assign(*val);
-    // a single row never wraps (slot o <= size - 1); longer writes also go to the wrap offset
-    if (len > 1) dst.shrink_at(2, rings_[r].wrap, len).assign(*val);
+  Tensor dst = slot_view(layer, slot);
+  // keys and values in one kernel
+  Tensor both = Tensor::cat({k.cast(dst.dtype()).unsqueeze(0), v.cast(dst.dtype()).unsqueeze(0)}, 0);
+  if (r < 0) {
+    dst.shrink_at(3, start, len).assign(both);
+    return;
   }
+  dst.shrink_at(3, rings_[r].at, len).assign(both);
+  // a single row never wraps (slot o <= size - 1); longer writes also go to the wrap offset
+  if (len > 1) dst.shrink_at(3, rings_[r].wrap, len).assign(both);
 }
 
-Tensor KVCache::keys(size_t layer, int64_t slot) const {
-  return ring_view(layer, k_.at(layer), slot);
-}
-Tensor KVCache::values(size_t layer, int64_t slot) const {
-  return ring_view(layer, v_.at(layer), slot);
-}
+Tensor KVCache::keys(size_t layer, int64_t slot) const { return part_view(layer, 0, slot); }
+Tensor KVCache::values(size_t layer, int64_t slot) const { return part_view(layer, 1, slot); }
 
 Tensor KVCache::attend(size_t layer, int64_t slot, const Variable& start, const Tensor& q,
                        std::optional<double> scale) const {
