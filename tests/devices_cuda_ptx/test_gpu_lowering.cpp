@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "codegen/lowerer.h"
+#include "kiln/kv_cache.h"
 #include "kiln/nn.h"
 #include "kiln/tensor.h"
 #include "ptx_render.h"
@@ -286,4 +287,19 @@ TEST_CASE("cuda_ptx lowering: a norm is one row kernel, its reduce split across 
   // softmax: max in the first row kernel, the sum in the second
   Tensor z = Tensor::randn({8, 1000}, 44).contiguous().realize();
   CHECK(detail::create_schedule({z.softmax(-1).node()}).items.size() == 2);
+}
+
+TEST_CASE("cuda_ptx lowering: attention over a KV cache's shared key/value buffer", "[cuda_ptx][lowering]") {
+  kiln_device_caps tc = gpu_caps();
+  tc.has_tensor_cores = KILN_TENSOR_CORES_MMA_16816;
+  // values sit behind the keys in one buffer of 703 rows per head (an odd count)
+  nn::KVCache cache({{8, 64, std::nullopt}}, 1, 192, 512, DType::BF16);
+  Variable pos("kv_attn_pos", 0, 191);
+  for (int64_t L : {64, 1}) {
+    Tensor q = Tensor::randn({1, 32, L, 64}, 51, DType::BF16).contiguous().realize();
+    detail::LoweredKernel k = lower_last(cache.attend(0, 0, pos, q), tc);
+    INFO(k.name);
+    CHECK(has_op(k, KILN_IR_MMA) == (L == 64));
+    assemble(k);
+  }
 }
