@@ -432,6 +432,19 @@ class Lowerer {
     std::vector<Val> accs;
     for (int64_t c = 0; c < Dv; c += vl)
       accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
+    if (split == 1 && caps_.warp_size <= 1 && vector_lanes(f) > 1) {
+      emit_attention_key_blocks(root, qv, ql, vl, hk, lo, hi, m, l, accs, [&](const UOp* t, Val head, Val row, int64_t col, int ln, Val gate) {
+        Index idx{t->shape, {bb, head, row, b_.const_int(col, idx_t_)}, -1};
+        if (ln > 1) {
+          idx.lanes = ln;
+          idx.lane_axis = 3;
+          idx.aligned = true;
+        }
+        return b_.cast(emit(t, idx, gate), f);
+      });
+      store_attention_row(k, root, out, gid, Dv, vl, l, accs, split);
+      return k;
+    }
     Val r, outer = -1, inside = -1;
     if (split > 1) {
       warp_split_ = split;
@@ -488,6 +501,14 @@ class Lowerer {
     } else {
       b_.end_range(r);
     }
+    store_attention_row(k, root, out, gid, Dv, vl, l, accs, split);
+    return k;
+  }
+
+  // out[gid] = accs / l (0 where no key was seen), then the kernel is finished
+  void store_attention_row(LoweredKernel& k, const UOpRef& root, Val out, Val gid, int64_t Dv, int vl,
+                           Val l, const std::vector<Val>& accs, int split) {
+    const DType f = DType::F32;
     Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l),
                      b_.alu(KILN_IR_RECIP, f, l), b_.const_float(0, f));
     Val base = b_.mul_const(gid, Dv);
@@ -500,10 +521,76 @@ class Lowerer {
       b_.store(out, b_.add_const(base, static_cast<int64_t>(c) * vl), b_.cast(o, root->dtype));
     }
     if (first >= 0) b_.end_if(first);
-    k.global_size[0] = static_cast<uint32_t>(B * Hq * Lq);
+    k.global_size[0] = static_cast<uint32_t>(groups_);
     has_reduce_ = true;
     finish(k, "attn_" + shape_name(root->shape));
-    return k;
+  }
+
+  // Sum of a vector's lanes as a balanced tree (depth log2(lanes), not a serial chain).
+  Val tree_fold(Val v, int lanes, kiln_ir_op op) {
+    const DType f = DType::F32;
+    std::vector<Val> parts;
+    for (int x = 0; x < lanes; ++x) parts.push_back(lanes > 1 ? b_.gep(v, x) : v);
+    while (parts.size() > 1) {
+      std::vector<Val> next;
+      for (size_t x = 0; x + 1 < parts.size(); x += 2) next.push_back(b_.alu(op, f, parts[x], parts[x + 1]));
+      if (parts.size() % 2) next.push_back(parts.back());
+      parts = std::move(next);
+    }
+    return parts[0];
+  }
+
+  // CPU attention over blocks of `lanes` keys: the block's scores form one vector, so its max,
+  // exp2 and sum are vector work and the online-softmax rescale runs once per block instead of
+  // once per key (the per-key form was bound by its serial horizontal sums and scalar exp2).
+  // Keys past `hi` in the last block are masked: loads gated off, scores -inf.
+  template <class At>
+  void emit_attention_key_blocks(const UOpRef& root, const std::vector<Val>& qv, int ql, int vl, Val hk,
+                                 Val lo, Val hi, Val m, Val l, const std::vector<Val>& accs, At at) {
+    const AttentionArgs& a = root->attention;
+    const UOp* kk = root->src[1].get();
+    const UOp* v = root->src[2].get();
+    const int64_t Lk = kk->shape[2];
+    const DType f = DType::F32;
+    const int kb = vector_lanes(f);
+    Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
+    Val outer = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, kb - 1), kb), KILN_IR_FLAG_REDUCE);
+    memo_.emplace_back();
+    Val first = b_.add(lo, b_.mul_const(outer, kb));
+    const Val ninf = b_.const_float(-INFINITY, f);
+    std::vector<Val> rows, valid, scores;
+    for (int j = 0; j < kb; ++j) {
+      Val r = b_.add_const(first, j);
+      Val ok = j == 0 ? -1 : b_.lt(r, hi);  // the block's first key is always in range
+      Val row = a.ring ? b_.mod_const(r, Lk) : r;
+      Val dot = -1;
+      for (size_t c = 0; c < qv.size(); ++c) {
+        Val prod = b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, row, static_cast<int64_t>(c) * ql, ql, ok));
+        dot = dot < 0 ? prod : b_.alu(KILN_IR_ADD, f, dot, prod);
+      }
+      Val sc = b_.alu(KILN_IR_MUL, f, tree_fold(dot, ql, KILN_IR_ADD),
+                      b_.const_float(a.scale * 1.4426950408889634, f));  // log2 units
+      if (ok >= 0) sc = b_.alu(KILN_IR_WHERE, f, ok, sc, ninf);
+      rows.push_back(row);
+      valid.push_back(ok);
+      scores.push_back(sc);
+    }
+    Val sv = b_.vectorize(scores);
+    Val m_new = b_.alu(KILN_IR_MAX, f, m, tree_fold(sv, kb, KILN_IR_MAX));
+    Val corr = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m, m_new));
+    Val p = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, sv, b_.broadcast(m_new, kb)));
+    b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, corr, tree_fold(p, kb, KILN_IR_ADD)));
+    for (size_t c = 0; c < accs.size(); ++c) {
+      Val sum = b_.alu(KILN_IR_MUL, f, accs[c], b_.broadcast(corr, vl));
+      for (int j = 0; j < kb; ++j) {
+        Val vv = at(v, hk, rows[j], static_cast<int64_t>(c) * vl, vl, valid[j]);
+        sum = b_.alu(KILN_IR_MULADD, f, b_.broadcast(b_.gep(p, j), vl), vv, sum);
+      }
+      b_.assign(accs[c], sum);
+    }
+    b_.assign(m, m_new);
+    memo_.pop_back();
+    b_.end_range(outer);
   }
 
   LoweredKernel run(const UOpRef& root) {
