@@ -120,8 +120,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     } else {
       g = apply(hf, lw.w_gate, Tensor(), act_dtype_).silu() * apply(hf, lw.w_up, Tensor(), act_dtype_);
     }
-    static const bool fuse_silu = std::getenv("KILN_LLAMA_FUSE_SILU") != nullptr;  // experiment
-    x = (x + apply(g, lw.w_down, Tensor(), act_dtype_, !(fuse_silu && L == 1))).contiguous();
+    x = (x + apply(g, lw.w_down, Tensor(), act_dtype_)).contiguous();
   }
   Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
   Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;

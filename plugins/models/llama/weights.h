@@ -24,10 +24,7 @@ struct Matrix {
 };
 // x (L, in) -> (L, out), plus bias when defined. `act` F16/BF16: a prefill (L a multiple of
 // 16) with weights of that type rounds x to it first (tensor cores); F32 keeps x as it is.
-// `materialize` false: x's elementwise work (e.g. silu(gate) * up) is recomputed inside every
-// output's reduce instead of one kernel before it
-Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor(), DType act = DType::F32,
-             bool materialize = true);
+Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor(), DType act = DType::F32);
 
 struct LayerWeights {
   Tensor attn_norm, ffn_norm;
