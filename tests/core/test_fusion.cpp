@@ -64,7 +64,8 @@ TEST_CASE("an embedding lookup is one kernel (gather as indexed loads)") {
     for (int c = 0; c < 16; ++c) REQUIRE(got[r * 16 + c] == t[ids[r] * 16 + c]);
 }
 
-TEST_CASE("a KV cache write is one kernel for keys and values and reads back where it was written") {
+TEST_CASE(
+    "a KV cache write is one kernel for keys and values and reads back where it was written") {
   nn::KVCache cache({{2, 4, std::nullopt}, {2, 4, 3}}, 1, 8, 2);
   Variable start("kv_test_start", 0, 7);
   for (size_t layer = 0; layer < 2; ++layer) {

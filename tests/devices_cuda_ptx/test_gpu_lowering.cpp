@@ -289,7 +289,8 @@ TEST_CASE("cuda_ptx lowering: a norm is one row kernel, its reduce split across 
   CHECK(detail::create_schedule({z.softmax(-1).node()}).items.size() == 2);
 }
 
-TEST_CASE("cuda_ptx lowering: attention over a KV cache's shared key/value buffer", "[cuda_ptx][lowering]") {
+TEST_CASE("cuda_ptx lowering: attention over a KV cache's shared key/value buffer",
+          "[cuda_ptx][lowering]") {
   kiln_device_caps tc = gpu_caps();
   tc.has_tensor_cores = KILN_TENSOR_CORES_MMA_16816;
   // values sit behind the keys in one buffer of 703 rows per head (an odd count)

@@ -75,7 +75,7 @@ class KVCache {
   Tensor slot_view(size_t layer, int64_t slot) const;
   Tensor part_view(size_t layer, int part, int64_t slot) const;
   std::vector<KVLayerSpec> specs_;
-  std::vector<Tensor> kv_;  // per layer (2, slots, kv_heads, rows, head_dim): keys, then values
+  std::vector<Tensor> kv_;    // per layer (2, slots, kv_heads, rows, head_dim): keys, then values
   std::vector<int> ring_of_;  // index into rings_, -1 for full layers
   std::vector<Ring> rings_;
   int64_t slots_ = 0, context_ = 0, max_write_ = 1;

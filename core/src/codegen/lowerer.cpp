@@ -433,15 +433,17 @@ class Lowerer {
     for (int64_t c = 0; c < Dv; c += vl)
       accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
     if (split == 1 && caps_.warp_size <= 1 && vector_lanes(f) > 1) {
-      emit_attention_key_blocks(root, qv, ql, vl, hk, lo, hi, m, l, accs, [&](const UOp* t, Val head, Val row, int64_t col, int ln, Val gate) {
-        Index idx{t->shape, {bb, head, row, b_.const_int(col, idx_t_)}, -1};
-        if (ln > 1) {
-          idx.lanes = ln;
-          idx.lane_axis = 3;
-          idx.aligned = true;
-        }
-        return b_.cast(emit(t, idx, gate), f);
-      });
+      emit_attention_key_blocks(
+          root, qv, ql, vl, hk, lo, hi, m, l, accs,
+          [&](const UOp* t, Val head, Val row, int64_t col, int ln, Val gate) {
+            Index idx{t->shape, {bb, head, row, b_.const_int(col, idx_t_)}, -1};
+            if (ln > 1) {
+              idx.lanes = ln;
+              idx.lane_axis = 3;
+              idx.aligned = true;
+            }
+            return b_.cast(emit(t, idx, gate), f);
+          });
       store_attention_row(k, root, out, gid, Dv, vl, l, accs, split);
       return k;
     }
@@ -506,8 +508,8 @@ class Lowerer {
   }
 
   // out[gid] = accs / l (0 where no key was seen), then the kernel is finished
-  void store_attention_row(LoweredKernel& k, const UOpRef& root, Val out, Val gid, int64_t Dv, int vl,
-                           Val l, const std::vector<Val>& accs, int split) {
+  void store_attention_row(LoweredKernel& k, const UOpRef& root, Val out, Val gid, int64_t Dv,
+                           int vl, Val l, const std::vector<Val>& accs, int split) {
     const DType f = DType::F32;
     Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l),
                      b_.alu(KILN_IR_RECIP, f, l), b_.const_float(0, f));
@@ -533,7 +535,8 @@ class Lowerer {
     for (int x = 0; x < lanes; ++x) parts.push_back(lanes > 1 ? b_.gep(v, x) : v);
     while (parts.size() > 1) {
       std::vector<Val> next;
-      for (size_t x = 0; x + 1 < parts.size(); x += 2) next.push_back(b_.alu(op, f, parts[x], parts[x + 1]));
+      for (size_t x = 0; x + 1 < parts.size(); x += 2)
+        next.push_back(b_.alu(op, f, parts[x], parts[x + 1]));
       if (parts.size() % 2) next.push_back(parts.back());
       parts = std::move(next);
     }
@@ -545,8 +548,9 @@ class Lowerer {
   // once per key (the per-key form was bound by its serial horizontal sums and scalar exp2).
   // Keys past `hi` in the last block are masked: loads gated off, scores -inf.
   template <class At>
-  void emit_attention_key_blocks(const UOpRef& root, const std::vector<Val>& qv, int ql, int vl, Val hk,
-                                 Val lo, Val hi, Val m, Val l, const std::vector<Val>& accs, At at) {
+  void emit_attention_key_blocks(const UOpRef& root, const std::vector<Val>& qv, int ql, int vl,
+                                 Val hk, Val lo, Val hi, Val m, Val l, const std::vector<Val>& accs,
+                                 At at) {
     const AttentionArgs& a = root->attention;
     const UOp* kk = root->src[1].get();
     const UOp* v = root->src[2].get();
@@ -554,7 +558,8 @@ class Lowerer {
     const DType f = DType::F32;
     const int kb = vector_lanes(f);
     Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
-    Val outer = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, kb - 1), kb), KILN_IR_FLAG_REDUCE);
+    Val outer = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, kb - 1), kb),
+                         KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     Val first = b_.add(lo, b_.mul_const(outer, kb));
     const Val ninf = b_.const_float(-INFINITY, f);
@@ -565,7 +570,8 @@ class Lowerer {
       Val row = a.ring ? b_.mod_const(r, Lk) : r;
       Val dot = -1;
       for (size_t c = 0; c < qv.size(); ++c) {
-        Val prod = b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, row, static_cast<int64_t>(c) * ql, ql, ok));
+        Val prod =
+            b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, row, static_cast<int64_t>(c) * ql, ql, ok));
         dot = dot < 0 ? prod : b_.alu(KILN_IR_ADD, f, dot, prod);
       }
       Val sc = b_.alu(KILN_IR_MUL, f, tree_fold(dot, ql, KILN_IR_ADD),
@@ -1647,7 +1653,8 @@ class Lowerer {
       case Op::View: return emit_view(u, idx, gate);
       case Op::Reduce:
         // a row kernel's reduce: every output of the group reads the row's value
-        if (u == row_reduce_) return idx.lanes > 1 ? b_.broadcast(row_value_, idx.lanes) : row_value_;
+        if (u == row_reduce_)
+          return idx.lanes > 1 ? b_.broadcast(row_value_, idx.lanes) : row_value_;
         return emit_reduce(u, idx, gate);
       case Op::Gather: return emit_gather(u, idx, gate);
       default: break;

@@ -116,7 +116,8 @@ void KVCache::write(size_t layer, int64_t slot, const Variable& start, const Ten
   const int r = ring_of_[layer];
   Tensor dst = slot_view(layer, slot);
   // keys and values in one kernel
-  Tensor both = Tensor::cat({k.cast(dst.dtype()).unsqueeze(0), v.cast(dst.dtype()).unsqueeze(0)}, 0);
+  Tensor both =
+      Tensor::cat({k.cast(dst.dtype()).unsqueeze(0), v.cast(dst.dtype()).unsqueeze(0)}, 0);
   if (r < 0) {
     dst.shrink_at(3, start, len).assign(both);
     return;
@@ -126,8 +127,12 @@ void KVCache::write(size_t layer, int64_t slot, const Variable& start, const Ten
   if (len > 1) dst.shrink_at(3, rings_[r].wrap, len).assign(both);
 }
 
-Tensor KVCache::keys(size_t layer, int64_t slot) const { return part_view(layer, 0, slot); }
-Tensor KVCache::values(size_t layer, int64_t slot) const { return part_view(layer, 1, slot); }
+Tensor KVCache::keys(size_t layer, int64_t slot) const {
+  return part_view(layer, 0, slot);
+}
+Tensor KVCache::values(size_t layer, int64_t slot) const {
+  return part_view(layer, 1, slot);
+}
 
 Tensor KVCache::attend(size_t layer, int64_t slot, const Variable& start, const Tensor& q,
                        std::optional<double> scale) const {

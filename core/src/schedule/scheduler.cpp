@@ -13,7 +13,8 @@ namespace {
 bool is_row_broadcast(const UOp* view, const UOp* src, const UOp* r) {
   const UOp* in = r->src[0].get();
   if (r->axes.size() != 1 || r->axes[0] != static_cast<int>(in->shape.size()) - 1) return false;
-  if (view->shape != in->shape || src->numel() != r->numel() || view->st.views().size() != 1) return false;
+  if (view->shape != in->shape || src->numel() != r->numel() || view->st.views().size() != 1)
+    return false;
   const View& v = view->st.views()[0];
   if (v.offset != 0 || v.var || !v.mask.empty()) return false;
   Shape rows(in->shape.begin(), in->shape.end() - 1);

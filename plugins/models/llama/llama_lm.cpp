@@ -81,7 +81,8 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   // layer's q/k RoPE they were sin/cos routines per head and layer (CPU, 1B, 512-token
   // prefill: attention 364 -> 326 ms; decode K/V writes 40 -> 18 us a layer)
   Tensor cs = Tensor::cat({cos_f.unsqueeze(0), sin_f.unsqueeze(0)}, 0).contiguous();
-  Tensor cos = cs.slice(0, 0, 1).reshape(cos_f.shape()), sin = cs.slice(0, 1, 2).reshape(sin_f.shape());
+  Tensor cos = cs.slice(0, 0, 1).reshape(cos_f.shape()),
+         sin = cs.slice(0, 1, 2).reshape(sin_f.shape());
   for (int64_t i = 0; i < h_.layers; ++i) {
     const LayerWeights& lw = w_.layers[i];
     Tensor hn = nn::rms_norm(x, lw.attn_norm, eps);

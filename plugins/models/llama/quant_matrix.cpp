@@ -193,15 +193,18 @@ Block32 block32_decoded(const Tensor& bytes, WeightType type, int64_t rows, int6
 Tensor block32_gemv(const Tensor& xr, const Matrix& m, int64_t rows, int64_t nb) {
   const int64_t block_bytes = m.type == WeightType::Q4_0 ? 18 : 20;
   Tensor d = block_half(m.bytes, rows, nb, block_bytes / 2, 0).reshape({1, rows, nb, 1});
-  Tensor qs = m.bytes.reinterpret(DType::U8, {rows, nb, block_bytes}).slice(-1, block_bytes - 16, block_bytes);
+  Tensor qs = m.bytes.reinterpret(DType::U8, {rows, nb, block_bytes})
+                  .slice(-1, block_bytes - 16, block_bytes);
   Tensor lo = qs.bitwise_and(qs.scalar_like(15)).cast(DType::F32).reshape({1, rows, nb, 16}),
          hi = qs.shr(qs.scalar_like(4)).cast(DType::F32).reshape({1, rows, nb, 16});
   Tensor xb = xr.reshape({1, 1, nb, 2, 16});
-  Tensor x_lo = xb.slice(3, 0, 1).reshape({1, 1, nb, 16}), x_hi = xb.slice(3, 1, 2).reshape({1, 1, nb, 16});
+  Tensor x_lo = xb.slice(3, 0, 1).reshape({1, 1, nb, 16}),
+         x_hi = xb.slice(3, 1, 2).reshape({1, 1, nb, 16});
   Tensor dot = lo * x_lo + hi * x_hi;
   Tensor term = m.type == WeightType::Q4_0
                     ? d * (dot - (x_lo + x_hi) * 8.0)
-                    : d * dot + block_half(m.bytes, rows, nb, 10, 1).reshape({1, rows, nb, 1}) * (x_lo + x_hi);
+                    : d * dot + block_half(m.bytes, rows, nb, 10, 1).reshape({1, rows, nb, 1}) *
+                                    (x_lo + x_hi);
   return term.sum({-2, -1}).reshape({1, rows});
 }
 

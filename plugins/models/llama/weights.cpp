@@ -146,7 +146,8 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act)
   // the input computed once (a norm, silu * up), not again inside every output's reduce
   const bool half_x = half_prefill(x_in, m, act);
   // (a view of a kernel's output is read in place; a half input is widened inside the reduce)
-  const Tensor x = half_x ? x_in.cast(m.w.dtype()).contiguous() : x_in.contiguous().cast(DType::F32);
+  const Tensor x =
+      half_x ? x_in.cast(m.w.dtype()).contiguous() : x_in.contiguous().cast(DType::F32);
   Tensor y;
   if (m.bytes.defined()) {
     y = quantized_matmul(x, m);
