@@ -6,10 +6,12 @@
 #
 #   tools/bench/gpu_compare.sh OUT_DIR NAME=BUNDLE.tar.xz [NAME=BUNDLE.tar.xz]...
 #
-# Writes OUT_DIR/NAME-{dec,pre,gen}.json, OUT_DIR/opsuite.txt and, when the last bundle ships
-# test_llama, OUT_DIR/test_llama.txt (the cases that look for build-tree paths fail in a bundle).
+# Writes OUT_DIR/NAME-{dec,pre,gen}.json, OUT_DIR/opsuite.txt, when the last bundle ships
+# test_llama OUT_DIR/test_llama.txt (the cases that look for build-tree paths fail in a bundle),
+# and the last bundle's per-kernel decode timings (OUT_DIR/eager-kernels.txt; with
+# KILN_BENCH_NCU=1 also OUT_DIR/ncu.csv).
 set -uo pipefail
-[[ $# -ge 2 ]] || { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[[ $# -ge 2 ]] || { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 out=$1; shift
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
@@ -35,5 +37,16 @@ if [[ -x "$(dirname "$last")/bin/test_llama" ]]; then
   [[ -e /work/main ]] || { mkdir -p /work && ln -s "$repo" /work/main; }
   KILN_DEVICE=cuda "$(dirname "$last")/run" test_llama > "$out/test_llama.txt" 2>&1
   tail -n 3 "$out/test_llama.txt"
+fi
+# where a decode step's GPU time goes, with the last bundle: CUDA-event times of each kernel of
+# eager (un-captured) steps, and with KILN_BENCH_NCU=1 Nsight Compute's counters for one step
+# (tools/bench/ncu_summary.py OUT_DIR/ncu.csv sums them by kernel)
+KILN_LLAMA_NO_JIT=1 KILN_DEBUG=2 "$last" generate --model "$model/hf" --device cuda --prompt-ids "$ids" \
+  --max-tokens 4 --ignore-eos --json > "$out/eager.json" 2> "$out/eager-kernels.txt"
+if [[ ${KILN_BENCH_NCU:-0} == 1 ]] && command -v ncu > /dev/null; then
+  KILN_LLAMA_NO_JIT=1 ncu --clock-control none --launch-skip 1200 --launch-count 160 --csv \
+    --metrics gpu__time_duration.sum,dram__bytes_read.sum,lts__t_bytes.sum,sm__warps_active.avg.pct_of_peak_sustained_active,launch__registers_per_thread,launch__grid_size,launch__block_size \
+    "$last" generate --model "$model/hf" --device cuda --prompt-ids "$ids" --max-tokens 12 --ignore-eos \
+    > "$out/ncu.csv" 2> "$out/ncu.err"
 fi
 rm -rf "$work"
