@@ -364,6 +364,11 @@ class Lowerer {
       run_attention_mma(k, root);
       return k;
     }
+    if (caps_.warp_size <= 1 && vector_lanes(DType::F32) > 1 &&
+        root->src[0]->shape[1] / root->src[1]->shape[1] <= 8) {
+      run_attention_cpu(k, root);
+      return k;
+    }
     const AttentionArgs& a = root->attention;
     const UOp* q = root->src[0].get();
     const UOp* kk = root->src[1].get();
@@ -432,21 +437,6 @@ class Lowerer {
     std::vector<Val> accs;
     for (int64_t c = 0; c < Dv; c += vl)
       accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
-    if (split == 1 && caps_.warp_size <= 1 && vector_lanes(f) > 1) {
-      emit_attention_key_blocks(
-          root, qv, ql, vl, hk, lo, hi, m, l, accs,
-          [&](const UOp* t, Val head, Val row, int64_t col, int ln, Val gate) {
-            Index idx{t->shape, {bb, head, row, b_.const_int(col, idx_t_)}, -1};
-            if (ln > 1) {
-              idx.lanes = ln;
-              idx.lane_axis = 3;
-              idx.aligned = true;
-            }
-            return b_.cast(emit(t, idx, gate), f);
-          });
-      store_attention_row(k, root, out, gid, Dv, vl, l, accs, split);
-      return k;
-    }
     Val r, outer = -1, inside = -1;
     if (split > 1) {
       warp_split_ = split;
@@ -543,60 +533,118 @@ class Lowerer {
     return parts[0];
   }
 
-  // CPU attention over blocks of `lanes` keys: the block's scores form one vector, so its max,
-  // exp2 and sum are vector work and the online-softmax rescale runs once per block instead of
-  // once per key (the per-key form was bound by its serial horizontal sums and scalar exp2).
-  // Keys past `hi` in the last block are masked: loads gated off, scores -inf.
-  template <class At>
-  void emit_attention_key_blocks(const UOpRef& root, const std::vector<Val>& qv, int ql, int vl,
-                                 Val hk, Val lo, Val hi, Val m, Val l, const std::vector<Val>& accs,
-                                 At at) {
+  // CPU attention: one group per (batch, KV head, query) runs the `rep` query heads that share
+  // the KV head, so each key and value row is loaded once for all of them (GQA). Keys go in
+  // blocks of one vector (16 with AVX-512): a block's scores are one vector per head, so their
+  // max, exp2 and sum are vector work and the online-softmax rescale runs once per block, not
+  // once per key (the per-key form was bound by serial horizontal sums and scalar exp2). Keys
+  // past `hi` in the last block are masked: loads gated off, scores -inf.
+  void run_attention_cpu(LoweredKernel& k, const UOpRef& root) {
     const AttentionArgs& a = root->attention;
+    const UOp* q = root->src[0].get();
     const UOp* kk = root->src[1].get();
     const UOp* v = root->src[2].get();
-    const int64_t Lk = kk->shape[2];
+    const int64_t B = q->shape[0], Hq = q->shape[1], Lq = q->shape[2], D = q->shape[3];
+    const int64_t Hk = kk->shape[1], Lk = kk->shape[2], Dv = v->shape[3], rep = Hq / Hk;
     const DType f = DType::F32;
     const int kb = vector_lanes(f);
+    const int ql = D % kb == 0 ? kb : 1, vl = Dv % kb == 0 ? kb : 1;
+    Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
+    check_grid(B * Hk * Lq, root);
+    groups_ = B * Hk * Lq;
+    Val gid = b_.cast(b_.special(0, groups_), idx_t_);
+    std::vector<Val> bki = unravel(gid, {B, Hk, Lq});
+    Val bb = bki[0], hk = bki[1], i = bki[2];
+    auto at = [&](const UOp* t, Val head, Val row, int64_t col, int ln, Val gate) {
+      Index idx{t->shape, {bb, head, row, b_.const_int(col, idx_t_)}, -1};
+      if (ln > 1) {
+        idx.lanes = ln;
+        idx.lane_axis = 3;
+        idx.aligned = true;
+      }
+      return b_.cast(emit(t, idx, gate), f);
+    };
+    std::vector<Val> heads;
+    std::vector<std::vector<Val>> qv(rep);
+    for (int64_t t = 0; t < rep; ++t) {
+      heads.push_back(b_.add_const(b_.mul_const(hk, rep), t));
+      for (int64_t c = 0; c < D; c += ql) qv[t].push_back(at(q, heads[t], i, c, ql, -1));
+    }
+    Val qpos = b_.add_const(i, a.q_offset);
+    if (a.q_offset_var)
+      qpos = b_.add(qpos, b_.cast(b_.var(var_slot(*a.q_offset_var), a.q_offset_var->min_value(),
+                                         a.q_offset_var->max_value()),
+                                  idx_t_));
+    Val lo = b_.const_int(0, idx_t_), hi = b_.const_int(Lk, idx_t_);
+    if (a.causal)
+      hi = a.ring ? b_.add_const(qpos, 1) : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(qpos, 1));
+    if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(qpos, 1 - a.window));
+    const Val ninf = b_.const_float(-INFINITY, f);
+    std::vector<Val> m, l;
+    std::vector<std::vector<Val>> accs(rep);
+    for (int64_t t = 0; t < rep; ++t) {
+      m.push_back(b_.acc(ninf));
+      l.push_back(b_.acc(b_.const_float(0, f)));
+      for (int64_t c = 0; c < Dv; c += vl) accs[t].push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
+    }
     Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
-    Val outer = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, kb - 1), kb),
-                         KILN_IR_FLAG_REDUCE);
+    Val outer = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, kb - 1), kb), KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     Val first = b_.add(lo, b_.mul_const(outer, kb));
-    const Val ninf = b_.const_float(-INFINITY, f);
-    std::vector<Val> rows, valid, scores;
+    const Val scale = b_.const_float(a.scale * 1.4426950408889634, f);  // log2 units
+    std::vector<Val> rows, valid;
+    std::vector<std::vector<Val>> scores(rep);
     for (int j = 0; j < kb; ++j) {
       Val r = b_.add_const(first, j);
       Val ok = j == 0 ? -1 : b_.lt(r, hi);  // the block's first key is always in range
       Val row = a.ring ? b_.mod_const(r, Lk) : r;
-      Val dot = -1;
-      for (size_t c = 0; c < qv.size(); ++c) {
-        Val prod =
-            b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, row, static_cast<int64_t>(c) * ql, ql, ok));
-        dot = dot < 0 ? prod : b_.alu(KILN_IR_ADD, f, dot, prod);
+      std::vector<Val> krow;  // loaded once, used by every head
+      for (int64_t c = 0; c < D; c += ql) krow.push_back(at(kk, hk, row, c, ql, ok));
+      for (int64_t t = 0; t < rep; ++t) {
+        Val dot = -1;
+        for (size_t c = 0; c < krow.size(); ++c) {
+          Val prod = b_.alu(KILN_IR_MUL, f, qv[t][c], krow[c]);
+          dot = dot < 0 ? prod : b_.alu(KILN_IR_ADD, f, dot, prod);
+        }
+        Val sc = b_.alu(KILN_IR_MUL, f, tree_fold(dot, ql, KILN_IR_ADD), scale);
+        scores[t].push_back(ok >= 0 ? b_.alu(KILN_IR_WHERE, f, ok, sc, ninf) : sc);
       }
-      Val sc = b_.alu(KILN_IR_MUL, f, tree_fold(dot, ql, KILN_IR_ADD),
-                      b_.const_float(a.scale * 1.4426950408889634, f));  // log2 units
-      if (ok >= 0) sc = b_.alu(KILN_IR_WHERE, f, ok, sc, ninf);
       rows.push_back(row);
       valid.push_back(ok);
-      scores.push_back(sc);
     }
-    Val sv = b_.vectorize(scores);
-    Val m_new = b_.alu(KILN_IR_MAX, f, m, tree_fold(sv, kb, KILN_IR_MAX));
-    Val corr = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m, m_new));
-    Val p = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, sv, b_.broadcast(m_new, kb)));
-    b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, corr, tree_fold(p, kb, KILN_IR_ADD)));
-    for (size_t c = 0; c < accs.size(); ++c) {
-      Val sum = b_.alu(KILN_IR_MUL, f, accs[c], b_.broadcast(corr, vl));
+    std::vector<Val> p(rep), corr(rep);
+    for (int64_t t = 0; t < rep; ++t) {
+      Val sv = b_.vectorize(scores[t]);
+      Val m_new = b_.alu(KILN_IR_MAX, f, m[t], tree_fold(sv, kb, KILN_IR_MAX));
+      corr[t] = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m[t], m_new));
+      p[t] = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, sv, b_.broadcast(m_new, kb)));
+      b_.assign(l[t], b_.alu(KILN_IR_MULADD, f, l[t], corr[t], tree_fold(p[t], kb, KILN_IR_ADD)));
+      b_.assign(m[t], m_new);
+    }
+    for (int64_t c = 0; c < Dv; c += vl) {
+      std::vector<Val> sum(rep);
+      for (int64_t t = 0; t < rep; ++t) sum[t] = b_.alu(KILN_IR_MUL, f, accs[t][c / vl], b_.broadcast(corr[t], vl));
       for (int j = 0; j < kb; ++j) {
-        Val vv = at(v, hk, rows[j], static_cast<int64_t>(c) * vl, vl, valid[j]);
-        sum = b_.alu(KILN_IR_MULADD, f, b_.broadcast(b_.gep(p, j), vl), vv, sum);
+        Val vv = at(v, hk, rows[j], c, vl, valid[j]);
+        for (int64_t t = 0; t < rep; ++t)
+          sum[t] = b_.alu(KILN_IR_MULADD, f, b_.broadcast(b_.gep(p[t], j), vl), vv, sum[t]);
       }
-      b_.assign(accs[c], sum);
+      for (int64_t t = 0; t < rep; ++t) b_.assign(accs[t][c / vl], sum[t]);
     }
-    b_.assign(m, m_new);
     memo_.pop_back();
     b_.end_range(outer);
+    // out (B, Hq, Lq, Dv): each head's row
+    for (int64_t t = 0; t < rep; ++t) {
+      Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l[t]), b_.alu(KILN_IR_RECIP, f, l[t]),
+                       b_.const_float(0, f));
+      Val base = b_.mul_const(b_.add(b_.mul_const(b_.add(b_.mul_const(bb, Hq), heads[t]), Lq), i), Dv);
+      for (size_t c = 0; c < accs[t].size(); ++c)
+        b_.store(out, b_.add_const(base, int64_t(c) * vl),
+                 b_.cast(b_.alu(KILN_IR_MUL, f, accs[t][c], b_.broadcast(inv, vl)), root->dtype));
+    }
+    k.global_size[0] = static_cast<uint32_t>(groups_);
+    has_reduce_ = true;
+    finish(k, "attn_" + shape_name(root->shape));
   }
 
   LoweredKernel run(const UOpRef& root) {
