@@ -585,10 +585,12 @@ class Lowerer {
     for (int64_t t = 0; t < rep; ++t) {
       m.push_back(b_.acc(ninf));
       l.push_back(b_.acc(b_.const_float(0, f)));
-      for (int64_t c = 0; c < Dv; c += vl) accs[t].push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
+      for (int64_t c = 0; c < Dv; c += vl)
+        accs[t].push_back(b_.acc(b_.broadcast(b_.const_float(0, f), vl)));
     }
     Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
-    Val outer = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, kb - 1), kb), KILN_IR_FLAG_REDUCE);
+    Val outer = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, kb - 1), kb),
+                         KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     Val first = b_.add(lo, b_.mul_const(outer, kb));
     const Val scale = b_.const_float(a.scale * 1.4426950408889634, f);  // log2 units
@@ -623,7 +625,8 @@ class Lowerer {
     }
     for (int64_t c = 0; c < Dv; c += vl) {
       std::vector<Val> sum(rep);
-      for (int64_t t = 0; t < rep; ++t) sum[t] = b_.alu(KILN_IR_MUL, f, accs[t][c / vl], b_.broadcast(corr[t], vl));
+      for (int64_t t = 0; t < rep; ++t)
+        sum[t] = b_.alu(KILN_IR_MUL, f, accs[t][c / vl], b_.broadcast(corr[t], vl));
       for (int j = 0; j < kb; ++j) {
         Val vv = at(v, hk, rows[j], c, vl, valid[j]);
         for (int64_t t = 0; t < rep; ++t)
@@ -635,9 +638,10 @@ class Lowerer {
     b_.end_range(outer);
     // out (B, Hq, Lq, Dv): each head's row
     for (int64_t t = 0; t < rep; ++t) {
-      Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l[t]), b_.alu(KILN_IR_RECIP, f, l[t]),
-                       b_.const_float(0, f));
-      Val base = b_.mul_const(b_.add(b_.mul_const(b_.add(b_.mul_const(bb, Hq), heads[t]), Lq), i), Dv);
+      Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l[t]),
+                       b_.alu(KILN_IR_RECIP, f, l[t]), b_.const_float(0, f));
+      Val base =
+          b_.mul_const(b_.add(b_.mul_const(b_.add(b_.mul_const(bb, Hq), heads[t]), Lq), i), Dv);
       for (size_t c = 0; c < accs[t].size(); ++c)
         b_.store(out, b_.add_const(base, int64_t(c) * vl),
                  b_.cast(b_.alu(KILN_IR_MUL, f, accs[t][c], b_.broadcast(inv, vl)), root->dtype));
