@@ -80,6 +80,10 @@ void add_attention_cases(CaseList& cases) {
       {"single key", {1, 2, 3, 8}, {1, 2, 1, 8}, params(false, {}, {}, 0)},
       {"blhd views causal", {1, 4, 33, 64}, {1, 2, 33, 64}, params(true, {}, {}, 0), true},
       {"long keys", {1, 2, 4, 64}, {1, 2, 300, 64}, params(false, {}, {}, 0)},
+      // CPUs run the query heads of one KV head together (up to 8) over blocks of keys: four
+      // heads, 37 keys (a partial last block); twelve heads per KV head take the per-head path
+      {"gqa 4 heads per kv, partial key block", {1, 8, 3, 32}, {1, 2, 37, 32}, params(true, {}, {}, 34)},
+      {"gqa 12 heads per kv", {1, 12, 2, 16}, {1, 1, 19, 16}, params(true, {}, {}, 17)},
   };
   for (DType t : float_dtypes())
     for (size_t i = 0; i < layouts.size(); ++i)
