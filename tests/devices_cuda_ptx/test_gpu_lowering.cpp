@@ -75,6 +75,12 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK(gemv.local_size[0] == 64);  // 256 steps of 8 lanes: 2 warps per output, 4 steps each
   CHECK(has_op(gemv, KILN_IR_SHFL_XOR));
   assemble(gemv);
+  // the same GEMV left (1, N) (llama's logits) lowers to the same kernel
+  detail::LoweredKernel gemv2 = lower_last(x.matmul(w.cast(DType::F32).transpose(-1, -2)), gpu_caps());
+  CHECK(gemv2.local_size[0] == gemv.local_size[0]);
+  CHECK(gemv2.global_size[0] == gemv.global_size[0]);
+  REQUIRE(gemv2.insts.size() == gemv.insts.size());
+  for (size_t i = 0; i < gemv.insts.size(); ++i) CHECK(gemv2.insts[i].op == gemv.insts[i].op);
   // bf16 weights: 8 lanes per step, one 16-byte load (32-bit pairs); f32 x: two .v4.f32
   {
     kiln_kernel view = gemv.view();

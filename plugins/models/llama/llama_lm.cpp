@@ -125,7 +125,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   }
   Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
   Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;
-  Tensor logits = apply(last, w_.lm_head).reshape({h_.vocab});
+  Tensor logits = apply(last, w_.lm_head);  // (1, vocab): a 2-d GEMV gets dot tiles
   if (!prefill) return {logits};
   // sum of the real (unpadded) positions' hidden states, for mean-pooled embeddings
   Tensor keep = Tensor::arange(L, DType::I32, device_).le(Tensor::from_variable(last_, device_));
