@@ -1185,8 +1185,9 @@ class Lowerer {
     if (m == 1 && regs32) {
       dr = 1;
       dc = ops <= 3 ? 8 : 16;
-      // ... but a decoding as long as Q6_K's (~50 ops) runs out of registers: untiled, its lm_head
-      // GEMV took 18.8 ms against 19.4 / 22.5 / 24.6 / 25.5 ms with 1x2 / 1x4 / 1x8 / 1x16 tiles
+      // ... but a decoding as long as Q6_K's (52 ops; Q8_0 5, Q4_0 11, Q4_1 13, Q4_K 15) runs
+      // out of registers: untiled, its lm_head GEMV took 18.8 ms against 19.4 / 22.5 / 24.6 /
+      // 25.5 ms with 1x2 / 1x4 / 1x8 / 1x16 tiles
       if (ops > 24) dc = 1;
     }
     int tr = forced.first > 0 ? forced.first : dr, tc = forced.second > 0 ? forced.second : dc;
