@@ -232,16 +232,10 @@ class Lowerer {
     }
     memo_.pop_back();
     // positions: query i of the tile sits at key position qbase + i
-    Val qbase = b_.add_const(q0, a.q_offset);
-    if (a.q_offset_var)
-      qbase = b_.add(qbase, b_.cast(b_.var(var_slot(*a.q_offset_var), a.q_offset_var->min_value(),
-                                           a.q_offset_var->max_value()), idx_t_));
+    Val qbase = attention_position(a, q0);
     Val pos_lo = b_.add(qbase, g), pos_hi = b_.add_const(pos_lo, 8);
     // keys [lo, hi) that some query of the tile may see; the loop starts at a multiple of KB
-    Val hi = b_.const_int(Lk, idx_t_), lo = b_.const_int(0, idx_t_);
-    if (a.causal)
-      hi = a.ring ? b_.add_const(qbase, 16) : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(qbase, 16));
-    if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(qbase, 1 - a.window));
+    auto [lo, hi] = attention_key_range(a, qbase, Lk, 16);
     Val lo0 = b_.mul_const(b_.idiv_const(lo, KB), KB);
     Val nblocks = b_.idiv_const(b_.add_const(b_.alu(KILN_IR_SUB, idx_t_, hi, lo0), KB - 1), KB);
     const Val ninf = b_.const_float(-INFINITY, f), zf = b_.const_float(0, f);
@@ -334,7 +328,7 @@ class Lowerer {
     b_.end_range(rg);
     std::array<Val, 2> inv;
     for (int r = 0; r < 2; ++r)
-      inv[r] = b_.alu(KILN_IR_WHERE, f, b_.lt(zf, l_acc[r]), b_.alu(KILN_IR_RECIP, f, l_acc[r]), zf);
+      inv[r] = recip_or_zero(l_acc[r]);
     for (int r = 0; r < 2; ++r) {
       Val row = b_.add(q0, b_.add_const(g, 8 * r));
       Val base = b_.mul_const(b_.add(b_.mul_const(b_.add(b_.mul_const(bb, Hq), h), Lq), row), Dv);
@@ -423,15 +417,7 @@ class Lowerer {
     } else {
       for (int64_t c = 0; c < D; c += ql) qv.push_back(at(q, h, i, c, ql));
     }
-    Val qpos = b_.add_const(i, a.q_offset);
-    if (a.q_offset_var)
-      qpos = b_.add(qpos, b_.cast(b_.var(var_slot(*a.q_offset_var), a.q_offset_var->min_value(),
-                                         a.q_offset_var->max_value()), idx_t_));
-    Val lo = b_.const_int(0, idx_t_), hi = b_.const_int(Lk, idx_t_);
-    // a ring holds the last Lk positions: the causal bound alone ends the loop
-    if (a.causal)
-      hi = a.ring ? b_.add_const(qpos, 1) : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(qpos, 1));
-    if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(qpos, 1 - a.window));
+    auto [lo, hi] = attention_key_range(a, attention_position(a, i), Lk, 1);
     Val m = b_.acc(b_.const_float(-INFINITY, f));
     Val l = b_.acc(b_.const_float(0, f));
     std::vector<Val> accs;
@@ -501,8 +487,7 @@ class Lowerer {
   void store_attention_row(LoweredKernel& k, const UOpRef& root, Val out, Val gid, int64_t Dv,
                            int vl, Val l, const std::vector<Val>& accs, int split) {
     const DType f = DType::F32;
-    Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l),
-                     b_.alu(KILN_IR_RECIP, f, l), b_.const_float(0, f));
+    Val inv = recip_or_zero(l);
     Val base = b_.mul_const(gid, Dv);
     // every thread holds the merged row; with several warps only thread 0 writes it
     Val first = split > static_cast<int>(caps_.warp_size)
@@ -516,6 +501,32 @@ class Lowerer {
     k.global_size[0] = static_cast<uint32_t>(groups_);
     has_reduce_ = true;
     finish(k, "attn_" + shape_name(root->shape));
+  }
+
+  // The key position of query row i: its q_offset, plus the symbolic offset when there is one.
+  Val attention_position(const AttentionArgs& a, Val i) {
+    Val pos = b_.add_const(i, a.q_offset);
+    if (!a.q_offset_var) return pos;
+    const Variable& v = *a.q_offset_var;
+    return b_.add(pos, b_.cast(b_.var(var_slot(v), v.min_value(), v.max_value()), idx_t_));
+  }
+
+  // Keys [lo, hi) that queries at positions pos .. pos + span - 1 may see: up to the last one
+  // when causal (a ring holds the last Lk positions, so that bound alone ends the loop), from
+  // the first one's sliding window.
+  std::pair<Val, Val> attention_key_range(const AttentionArgs& a, Val pos, int64_t Lk, int64_t span) {
+    Val lo = b_.const_int(0, idx_t_), hi = b_.const_int(Lk, idx_t_);
+    if (a.causal)
+      hi = a.ring ? b_.add_const(pos, span) : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(pos, span));
+    if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(pos, 1 - a.window));
+    return {lo, hi};
+  }
+
+  // 1 / l for an online softmax's sum, 0 where no key was seen (l == 0)
+  Val recip_or_zero(Val l) {
+    const DType f = DType::F32;
+    return b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l), b_.alu(KILN_IR_RECIP, f, l),
+                  b_.const_float(0, f));
   }
 
   // Sum of a vector's lanes as a balanced tree (depth log2(lanes), not a serial chain).
@@ -570,15 +581,7 @@ class Lowerer {
       heads.push_back(b_.add_const(b_.mul_const(hk, rep), t));
       for (int64_t c = 0; c < D; c += ql) qv[t].push_back(at(q, heads[t], i, c, ql, -1));
     }
-    Val qpos = b_.add_const(i, a.q_offset);
-    if (a.q_offset_var)
-      qpos = b_.add(qpos, b_.cast(b_.var(var_slot(*a.q_offset_var), a.q_offset_var->min_value(),
-                                         a.q_offset_var->max_value()),
-                                  idx_t_));
-    Val lo = b_.const_int(0, idx_t_), hi = b_.const_int(Lk, idx_t_);
-    if (a.causal)
-      hi = a.ring ? b_.add_const(qpos, 1) : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(qpos, 1));
-    if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(qpos, 1 - a.window));
+    auto [lo, hi] = attention_key_range(a, attention_position(a, i), Lk, 1);
     const Val ninf = b_.const_float(-INFINITY, f);
     std::vector<Val> m, l;
     std::vector<std::vector<Val>> accs(rep);
@@ -638,8 +641,7 @@ class Lowerer {
     b_.end_range(outer);
     // out (B, Hq, Lq, Dv): each head's row
     for (int64_t t = 0; t < rep; ++t) {
-      Val inv = b_.alu(KILN_IR_WHERE, f, b_.lt(b_.const_float(0, f), l[t]),
-                       b_.alu(KILN_IR_RECIP, f, l[t]), b_.const_float(0, f));
+      Val inv = recip_or_zero(l[t]);
       Val base =
           b_.mul_const(b_.add(b_.mul_const(b_.add(b_.mul_const(bb, Hq), heads[t]), Lq), i), Dv);
       for (size_t c = 0; c < accs[t].size(); ++c)

@@ -147,8 +147,6 @@ struct Planner {
     return roots;
   }
 
-  // A reduce fragment fused into two kernels would run its loop in each: realize it once.
-  // Repeat until stable, as each realization changes what its producers fuse into.
   // The reduce in the fragment of kernel root u.
   const UOp* root_reduce(const UOp* u) const {
     if (u->op == Op::Contiguous) return fragment_reduce(u->src[0].get());
@@ -156,6 +154,8 @@ struct Planner {
     return it == pending.end() ? nullptr : it->second;
   }
 
+  // A reduce fragment fused into two kernels would run its loop in each: realize it once.
+  // Repeat until stable, as each realization changes what its producers fuse into.
   void plan_to_fixpoint() {
     for (int round = 0; round < 64; ++round) {
       plan();
