@@ -167,20 +167,33 @@ struct Block32 {
   Tensor whole, lo, hi;
 };
 
+// A Q4_0/Q4_1 block's parts: the nibbles as F32 0..15, `lo` (rows, nb, 16) the low ones
+// (elements 0..15), `hi` the high ones (16..31); the scale d and, for Q4_1, the min m
+// (rows, nb, 1). A value is d * (q - 8) (Q4_0) or d * q + m (Q4_1).
+struct Q4Parts {
+  Tensor lo, hi, d, m;
+};
+
+Q4Parts q4_parts(const Tensor& bytes, WeightType type, int64_t rows, int64_t nb) {
+  const int64_t block_bytes = type == WeightType::Q4_0 ? 18 : 20;
+  Tensor qs = bytes.reinterpret(DType::U8, {rows, nb, block_bytes})
+                  .slice(-1, block_bytes - 16, block_bytes);
+  Q4Parts p;
+  p.lo = qs.bitwise_and(qs.scalar_like(15)).cast(DType::F32);
+  p.hi = qs.shr(qs.scalar_like(4)).cast(DType::F32);
+  p.d = block_half(bytes, rows, nb, block_bytes / 2, 0);
+  if (type == WeightType::Q4_1) p.m = block_half(bytes, rows, nb, block_bytes / 2, 1);
+  return p;
+}
+
 Block32 block32_decoded(const Tensor& bytes, WeightType type, int64_t rows, int64_t nb) {
   if (type == WeightType::Q8_0) {  // f16 d, 32 x i8 q; value = d * q
     Tensor q = bytes.reinterpret(DType::I8, {rows, nb, 34}).slice(-1, 2, 34).cast(DType::F32);
     return {q * block_half(bytes, rows, nb, 17, 0), Tensor(), Tensor()};
   }
-  const int64_t block_bytes = type == WeightType::Q4_0 ? 18 : 20;
-  Tensor qs = bytes.reinterpret(DType::U8, {rows, nb, block_bytes})
-                  .slice(-1, block_bytes - 16, block_bytes);
-  Tensor lo = qs.bitwise_and(qs.scalar_like(15)).cast(DType::F32),
-         hi = qs.shr(qs.scalar_like(4)).cast(DType::F32);
-  Tensor d = block_half(bytes, rows, nb, block_bytes / 2, 0);
-  // Q4_0: d * (q - 8); Q4_1: d * q + m
-  Tensor off = type == WeightType::Q4_0 ? d * -8.0 : block_half(bytes, rows, nb, block_bytes / 2, 1);
-  return {Tensor(), lo * d + off, hi * d + off};
+  Q4Parts p = q4_parts(bytes, type, rows, nb);
+  Tensor off = p.m.defined() ? p.m : p.d * -8.0;
+  return {Tensor(), p.lo * p.d + off, p.hi * p.d + off};
 }
 
 // A Q4_0/Q4_1 GEMV (one row of x) with each block's scales applied to its sum of products,
@@ -191,20 +204,14 @@ Block32 block32_decoded(const Tensor& bytes, WeightType type, int64_t rows, int6
 // decoded form, and so do prefill tiles, which share each decoded weight among their rows
 // (this form halved their speed).
 Tensor block32_gemv(const Tensor& xr, const Matrix& m, int64_t rows, int64_t nb) {
-  const int64_t block_bytes = m.type == WeightType::Q4_0 ? 18 : 20;
-  Tensor d = block_half(m.bytes, rows, nb, block_bytes / 2, 0).reshape({1, rows, nb, 1});
-  Tensor qs = m.bytes.reinterpret(DType::U8, {rows, nb, block_bytes})
-                  .slice(-1, block_bytes - 16, block_bytes);
-  Tensor lo = qs.bitwise_and(qs.scalar_like(15)).cast(DType::F32).reshape({1, rows, nb, 16}),
-         hi = qs.shr(qs.scalar_like(4)).cast(DType::F32).reshape({1, rows, nb, 16});
+  Q4Parts p = q4_parts(m.bytes, m.type, rows, nb);
   Tensor xb = xr.reshape({1, 1, nb, 2, 16});
   Tensor x_lo = xb.slice(3, 0, 1).reshape({1, 1, nb, 16}),
          x_hi = xb.slice(3, 1, 2).reshape({1, 1, nb, 16});
-  Tensor dot = lo * x_lo + hi * x_hi;
-  Tensor term = m.type == WeightType::Q4_0
-                    ? d * (dot - (x_lo + x_hi) * 8.0)
-                    : d * dot + block_half(m.bytes, rows, nb, 10, 1).reshape({1, rows, nb, 1}) *
-                                    (x_lo + x_hi);
+  Tensor dot = p.lo.reshape({1, rows, nb, 16}) * x_lo + p.hi.reshape({1, rows, nb, 16}) * x_hi;
+  Tensor d = p.d.reshape({1, rows, nb, 1});
+  Tensor term = p.m.defined() ? d * dot + p.m.reshape({1, rows, nb, 1}) * (x_lo + x_hi)
+                              : d * (dot - (x_lo + x_hi) * 8.0);
   return term.sum({-2, -1}).reshape({1, rows});
 }
 
