@@ -35,6 +35,21 @@ TEST_CASE("reductions and argmax") {
   CHECK(a.min().item() == 1);
 }
 
+TEST_CASE("argmax of a vocabulary-long row: split into rows, the first maximum still wins") {
+  for (int64_t n : {128256, 50000, 16411}) {  // 16411 is prime: no split
+    INFO("length " << n);
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = static_cast<float>(std::sin(0.37 * double(i)));
+    v[static_cast<size_t>(n - 1)] = 2.0f;  // a later tie must lose to the first
+    v[static_cast<size_t>(n / 3)] = 2.0f;
+    v[static_cast<size_t>(n / 5)] = -2.0f;
+    Tensor t = Tensor::from_vector(v, {1, n});
+    CHECK(t.argmax(1).to_vector<int32_t>() == std::vector<int32_t>{static_cast<int32_t>(n / 3)});
+    CHECK(t.argmax(1, true).shape() == Shape{1, 1});
+    CHECK(t.reshape({n}).argmin(0).item() == static_cast<double>(n / 5));
+  }
+}
+
 TEST_CASE("assign into a slice at a symbolic-free offset (KV cache write)") {
   Tensor cache = Tensor::zeros({4, 3}).contiguous().realize();
   cache.slice(0, 2, 3).assign(Tensor::from_vector<float>({1, 2, 3}, {1, 3}));

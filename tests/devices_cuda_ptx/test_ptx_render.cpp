@@ -162,6 +162,24 @@ TEST_CASE("cuda_ptx: every ALU op on every dtype assembles", "[cuda_ptx][ptx]") 
     }
 }
 
+TEST_CASE("cuda_ptx: on sm_90 a kernel waits for its predecessor grid before any memory access",
+          "[cuda_ptx][ptx]") {
+  // graphs chain sm_90 kernels with programmatic edges: a kernel that touched a buffer before
+  // griddepcontrol.wait could read its producer's output early or overwrite a buffer still read
+  IrBuilder b("pdl_order");
+  int32_t out = b.param(KILN_DTYPE_F32, 0), in = b.param(KILN_DTYPE_F32, 1);
+  int32_t g = b.gid(0);
+  b.store(out, g, b.load(in, g));
+  const std::string ptx = render(b, 90);
+  const size_t wait = ptx.find("griddepcontrol.wait;"), trigger = ptx.find("griddepcontrol.launch_dependents;");
+  REQUIRE(wait != std::string::npos);
+  REQUIRE(trigger != std::string::npos);
+  CHECK(wait < ptx.find("ld.global"));
+  CHECK(wait < ptx.find("st.global"));
+  CHECK(render(b, 80).find("griddepcontrol") == std::string::npos);  // sm_80 has no PDL
+  check_ptxas(b);
+}
+
 TEST_CASE("cuda_ptx: every CAST and BITCAST pair assembles", "[cuda_ptx][ptx]") {
   for (kiln_dtype s : kAll) {
     IrBuilder b("cast_from_" + std::to_string(int(s)));

@@ -157,6 +157,25 @@ TEST_CASE("greedy picks the argmax after penalties - top_k 1 equals greedy", "[g
   }
 }
 
+TEST_CASE("greedy over a vocabulary-sized row: the first of equal maxima wins, NaN never does",
+          "[generate][sampling]") {
+  SamplingParams p;
+  p.temperature = 0;
+  SamplingRng rng(1);
+  for (size_t n : {1u, 15u, 16u, 17u, 49153u, 128256u}) {
+    INFO("vocab " << n);
+    std::vector<float> logits(n);
+    for (size_t i = 0; i < n; ++i) logits[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)));
+    const size_t at = n * 2 / 3;  // a later tie must not win; a NaN before it must not either
+    logits[at] = 5.0f;
+    if (at + 1 < n) logits[n - 1] = 5.0f;
+    if (at > 0) logits[at - 1] = std::nanf("");
+    CHECK(sample_token(logits, p, {}, {}, rng) == static_cast<int32_t>(at));
+  }
+  const std::vector<float> all_low(40, -INFINITY);
+  CHECK(sample_token(all_low, p, {}, {}, rng) == 0);
+}
+
 TEST_CASE("draws follow the kept distribution - a seed reproduces them, another seed differs",
           "[generate][sampling]") {
   const json& c = fixture()["cases"][5];  // top_p 0.9: 14 tokens

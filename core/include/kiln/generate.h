@@ -37,6 +37,9 @@ class CausalLM {
   // position: vocab_size() floats. Prompts longer than the model's prefill chunk are chunked
   // by the model. Throws kiln::Error when start_pos + ids.size() exceeds context_length().
   virtual std::vector<float> forward(std::span<const int32_t> ids, int64_t start_pos) = 0;
+  // forward(), then the id of the largest logit (the first of equal ones): plain greedy decoding.
+  // A model may pick it on its device, so that 4 bytes come back instead of vocab_size() floats.
+  virtual int32_t forward_greedy(std::span<const int32_t> ids, int64_t start_pos);
 };
 
 // ---------------------------------------------------------------------------------------
@@ -117,6 +120,9 @@ class SamplingRng {
   uint64_t seed_;
   std::mt19937_64 engine_;
 };
+
+// The index of the largest logit, the first of equal ones; NaNs never win (0 when all are NaN).
+int32_t greedy_token(std::span<const float> logits);
 
 // Picks the next token from raw logits: penalties, then argmax (temperature 0) or a draw
 // from filter_candidates(). `context` is the prompt followed by `generated`.

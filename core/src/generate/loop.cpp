@@ -2,10 +2,13 @@
 // after the model's logits happens here, the same for every LLM plugin.
 #include <algorithm>
 #include <chrono>
+#include <iostream>
+#include <optional>
 #include <unordered_set>
 
 #include "kiln/error.h"
 #include "kiln/generate.h"
+#include "runtime/debug.h"
 
 namespace kiln {
 
@@ -13,6 +16,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+// KILN_DEBUG >= 1: where a decode step's host time goes (the model's forward, including the wait
+// for the device and the logits' copy; sampling; detokenizing, stop strings and the parser)
+struct StepTimes {
+  double forward = 0, sample = 0, text = 0;
+  int64_t steps = 0;
+  ~StepTimes() {
+    if (steps == 0 || detail::debug_level() < 1) return;
+    const double us = 1e6 / static_cast<double>(steps);
+    std::cerr << "generate: " << steps << " decode steps, per step: forward " << forward * us << " us, sample "
+              << sample * us << " us, text " << text * us << " us\n";
+  }
+};
 
 std::vector<int32_t> prompt_ids_of(const GenerateRequest& request, const GenerateOptions& options) {
   if (!request.prompt_ids.empty()) return request.prompt_ids;
@@ -135,10 +151,18 @@ GenerateResult generate(CausalLM& model, const GenerateRequest& request, const G
     check_logits(logits);
     t_prefill_end = Clock::now();
     int64_t pos = prompt_len;  // where the next fed token goes
+    // plain greedy (no penalties, no logprobs): the model picks the token, maybe on its device,
+    // so no logits are copied back
+    const bool model_picks = params.temperature <= 0 && params.repeat_penalty == 1.0 &&
+                             params.presence_penalty == 0.0 && params.frequency_penalty == 0.0 && !params.logprobs;
+    std::optional<int32_t> picked;
+    StepTimes times;
     for (;;) {
       const std::span<const int32_t> generated(result.token_ids);
-      const int32_t id = sample_token(logits, params, seq, generated, rng);
+      const auto t_sample = Clock::now();
+      const int32_t id = picked ? *picked : sample_token(logits, params, seq, generated, rng);
       t_last = Clock::now();
+      times.sample += seconds(t_sample, t_last);
       if (result.token_ids.empty()) t_first = t_last;
       result.token_ids.push_back(id);
       seq.push_back(id);
@@ -153,19 +177,32 @@ GenerateResult generate(CausalLM& model, const GenerateRequest& request, const G
         emit(ev);
         break;
       }
-      if (text.add_token(id, ev)) {
+      const bool stop = text.add_token(id, ev);
+      if (!stop) emit(ev);
+      times.text += seconds(t_last, Clock::now());
+      if (stop) {
         result.finish_reason = "stop";
         emit(ev);
         break;
       }
-      emit(ev);
       if (static_cast<int64_t>(result.token_ids.size()) >= params.max_tokens || pos >= context) break;
       if (cancelled()) {
         was_cancelled = true;
         break;
       }
-      logits = model.forward(std::span<const int32_t>(&seq.back(), 1), pos++);
-      check_logits(logits);
+      const auto t_forward = Clock::now();
+      const std::span<const int32_t> fed(&seq.back(), 1);
+      if (model_picks) {
+        picked = model.forward_greedy(fed, pos++);
+        if (*picked < 0 || *picked >= vocab)
+          throw Error("generate: the model picked token " + std::to_string(*picked) + ", outside the vocabulary of " +
+                      std::to_string(vocab));
+      } else {
+        logits = model.forward(fed, pos++);
+        check_logits(logits);
+      }
+      times.forward += seconds(t_forward, Clock::now());
+      ++times.steps;
     }
   }
   if (was_cancelled) result.finish_reason = "cancelled";

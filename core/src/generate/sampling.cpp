@@ -19,11 +19,20 @@ struct Scored {
 // Most likely first; ties go to the lower id so results do not depend on sort stability.
 bool higher(const Scored& a, const Scored& b) { return a.score > b.score || (a.score == b.score && a.id < b.id); }
 
-int32_t argmax(std::span<const float> logits) {
-  size_t best = 0;
-  for (size_t i = 1; i < logits.size(); ++i)
-    if (logits[i] > logits[best]) best = i;
-  return static_cast<int32_t>(best);
+// The first index of the largest value (NaNs never win). Per token of a greedy decode this scans
+// the whole vocabulary, so the max runs in 16 independent lanes the compiler can vectorize.
+int32_t argmax_of(std::span<const float> logits) {
+  constexpr size_t kLanes = 16;
+  float lane[kLanes];
+  std::fill(lane, lane + kLanes, -std::numeric_limits<float>::infinity());
+  const size_t n = logits.size(), body = n - n % kLanes;
+  for (size_t i = 0; i < body; i += kLanes)
+    for (size_t j = 0; j < kLanes; ++j) lane[j] = logits[i + j] > lane[j] ? logits[i + j] : lane[j];
+  float best = *std::max_element(lane, lane + kLanes);
+  for (size_t i = body; i < n; ++i) best = logits[i] > best ? logits[i] : best;
+  for (size_t i = 0; i < n; ++i)
+    if (logits[i] == best) return static_cast<int32_t>(i);
+  return 0;  // every logit is NaN or -inf
 }
 
 // Sorts the best `n` of `v` to its front (all of it when n >= size).
@@ -37,9 +46,15 @@ void sort_front(std::vector<Scored>& v, size_t n) {
 
 }  // namespace
 
+int32_t greedy_token(std::span<const float> logits) { return argmax_of(logits); }
+
+int32_t CausalLM::forward_greedy(std::span<const int32_t> ids, int64_t start_pos) {
+  return greedy_token(forward(ids, start_pos));
+}
+
 std::vector<Candidate> filter_candidates(std::span<const float> logits, const SamplingParams& p) {
   if (logits.empty()) throw Error("filter_candidates: empty logits");
-  if (p.temperature <= 0) return {Candidate{argmax(logits), 1.0}};
+  if (p.temperature <= 0) return {Candidate{argmax_of(logits), 1.0}};
 
   std::vector<Scored> kept;
   kept.reserve(logits.size());
@@ -109,10 +124,12 @@ double SamplingRng::uniform() { return static_cast<double>(engine_() >> 11) * 0x
 
 int32_t sample_token(std::span<const float> logits, const SamplingParams& p, std::span<const int32_t> context,
                      std::span<const int32_t> generated, SamplingRng& rng) {
+  const bool penalized = p.repeat_penalty != 1.0 || p.presence_penalty != 0.0 || p.frequency_penalty != 0.0;
+  if (!penalized && p.temperature <= 0) return argmax_of(logits);  // plain greedy: no copy
   std::vector<float> work(logits.begin(), logits.end());
   apply_repetition_penalty(work, context, p.repeat_penalty);
   apply_presence_frequency_penalty(work, generated, p.presence_penalty, p.frequency_penalty);
-  if (p.temperature <= 0) return argmax(work);
+  if (p.temperature <= 0) return argmax_of(work);
   const std::vector<Candidate> cands = filter_candidates(work, p);
   const double u = rng.uniform();
   double cum = 0;

@@ -261,8 +261,27 @@ void convert_out(const std::vector<unsigned char>& raw, DType t, std::vector<T>&
 }  // namespace
 
 template <class T>
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, float>) return DType::F32;
+  else if constexpr (std::is_same_v<T, double>) return DType::F64;
+  else if constexpr (std::is_same_v<T, int8_t>) return DType::I8;
+  else if constexpr (std::is_same_v<T, uint8_t>) return DType::U8;
+  else if constexpr (std::is_same_v<T, int16_t>) return DType::I16;
+  else if constexpr (std::is_same_v<T, uint16_t>) return DType::U16;
+  else if constexpr (std::is_same_v<T, int32_t>) return DType::I32;
+  else if constexpr (std::is_same_v<T, uint32_t>) return DType::U32;
+  else if constexpr (std::is_same_v<T, int64_t>) return DType::I64;
+  else return DType::U64;
+}
+
+template <class T>
 std::vector<T> Tensor::to_vector() const {
   size_t n = static_cast<size_t>(numel());
+  if (dtype() == dtype_of<T>()) {  // no conversion: straight into the result (a decode step's logits)
+    std::vector<T> out(n);
+    copy_to_host(out.data(), n * sizeof(T));
+    return out;
+  }
   std::vector<unsigned char> raw(n * dtype_size(dtype()));
   copy_to_host(raw.data(), raw.size());
   std::vector<T> out(n);
@@ -272,17 +291,7 @@ std::vector<T> Tensor::to_vector() const {
 
 template <class T>
 Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape, Device* device) {
-  DType t;
-  if constexpr (std::is_same_v<T, float>) t = DType::F32;
-  else if constexpr (std::is_same_v<T, double>) t = DType::F64;
-  else if constexpr (std::is_same_v<T, int8_t>) t = DType::I8;
-  else if constexpr (std::is_same_v<T, uint8_t>) t = DType::U8;
-  else if constexpr (std::is_same_v<T, int16_t>) t = DType::I16;
-  else if constexpr (std::is_same_v<T, uint16_t>) t = DType::U16;
-  else if constexpr (std::is_same_v<T, int32_t>) t = DType::I32;
-  else if constexpr (std::is_same_v<T, uint32_t>) t = DType::U32;
-  else if constexpr (std::is_same_v<T, int64_t>) t = DType::I64;
-  else t = DType::U64;
+  const DType t = dtype_of<T>();
   if (static_cast<int64_t>(values.size()) != shape_numel(shape))
     throw Error("from_vector: " + std::to_string(values.size()) + " values for shape " +
                 shape_str(shape));

@@ -124,6 +124,15 @@ Tensor Tensor::var(std::vector<int> axes_in, bool keepdim, int64_t correction) c
 }
 
 namespace {
+// Columns for splitting an arg-reduce over `len` elements into rows: the largest divisor of len
+// in [64, 1024] that leaves at least 64 rows; 0 when the row is short or has no such divisor.
+int64_t long_row_split(int64_t len) {
+  if (len < 16384) return 0;
+  for (int64_t c = std::min<int64_t>(1024, len / 64); c >= 64; --c)
+    if (len % c == 0) return c;
+  return 0;
+}
+
 Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
   const UOpRef& n = node_of(x, is_max ? "argmax" : "argmin");
   int axis = normalize_axis(axis_in, x.ndim(), is_max ? "argmax" : "argmin", n->shape);
@@ -135,6 +144,21 @@ Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
     if (x.dtype() == DType::Bool) v = x.logical_not();
     else if (is_int(x.dtype())) v = x.bitwise_not();
     else v = -x;
+  }
+  if (const int64_t cols = long_row_split(len); cols > 0 && n->numel() == len) {
+    // one long row (a vocabulary of logits): rows x cols, so both the max and the index search
+    // run as many parallel row reductions and a short one, not as one serial row
+    const int64_t rows = len / cols;
+    Tensor v2 = v.reshape({rows, cols});
+    Tensor m = v2.max({1}).max({0}).reshape({1, 1});
+    Tensor rev = (Tensor::full({}, double(len), DType::I32, x.device()) -
+                  Tensor::arange(len, DType::I32, x.device())).reshape({rows, cols});
+    Tensor hit = Tensor::where(v2.eq(m), rev, Tensor::full({}, 0, DType::I32, x.device()));
+    Tensor idx = Tensor::full({}, double(len), DType::I32, x.device()) - hit.max({1}).max({0});
+    Shape out = n->shape;
+    if (keepdim) out[axis] = 1;
+    else out.erase(out.begin() + axis);
+    return idx.reshape(out);
   }
   Tensor m = v.max({axis}, true);
   // first index of the extreme: max over (v == m) * (len - i), then len - that

@@ -85,6 +85,7 @@ Loaded load() {
   }
   resolve(lib, d.cuGraphCreate, {"cuGraphCreate"});
   resolve(lib, d.cuGraphAddKernelNode, {"cuGraphAddKernelNode_v2"});
+  resolve(lib, d.cuGraphAddDependencies, {"cuGraphAddDependencies_v2"});
   resolve(lib, d.cuGraphInstantiateWithFlags, {"cuGraphInstantiateWithFlags"});
   resolve(lib, d.cuGraphExecKernelNodeSetParams, {"cuGraphExecKernelNodeSetParams_v2"});
   resolve(lib, d.cuGraphLaunch, {"cuGraphLaunch"});

@@ -66,6 +66,17 @@ struct KernelNodeParams {
   CUcontext ctx;
 };
 
+// CUgraphEdgeData (cuda.h, CUDA 12.3 and newer): a programmatic edge lets the downstream
+// kernel start once every block of the upstream one has triggered (griddepcontrol).
+struct GraphEdgeData {
+  unsigned char from_port;  // CU_GRAPH_KERNEL_NODE_PORT_*
+  unsigned char to_port;
+  unsigned char type;  // CU_GRAPH_DEPENDENCY_TYPE_*
+  unsigned char reserved[5];
+};
+constexpr unsigned char CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC = 1;
+constexpr unsigned char CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC = 1;
+
 struct Driver {
   void* lib = nullptr;
   int driver_version = 0;
@@ -111,6 +122,8 @@ struct Driver {
   CUresult (*cuGraphCreate)(CUgraph*, unsigned);
   CUresult (*cuGraphAddKernelNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t,
                                    const struct KernelNodeParams*);
+  // with edge data (cuGraphAddDependencies_v2, CUDA 12.3+); NULL on older drivers
+  CUresult (*cuGraphAddDependencies)(CUgraph, const CUgraphNode*, const CUgraphNode*, const GraphEdgeData*, size_t);
   CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec*, CUgraph, unsigned long long);
   CUresult (*cuGraphExecKernelNodeSetParams)(CUgraphExec, CUgraphNode, const struct KernelNodeParams*);
   CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);

@@ -2,8 +2,13 @@
 // cost on the host). Nodes are built explicitly, each depending on the previous one, so node i
 // is launch i; a replay with new buffers or variable values patches just the changed nodes in
 // the executable graph (cuGraphExecKernelNodeSetParams) instead of rebuilding it.
+// On sm_90 and newer the edges are programmatic (PDL): every kernel rendered there starts with
+// griddepcontrol.launch_dependents and griddepcontrol.wait, so the next kernel's blocks are
+// resident and waiting while this one's last blocks run, instead of launching after it ends.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "device.h"
 #include "errors.h"
@@ -32,6 +37,16 @@ void node_params(LaunchArgs& a, NodeParams& out) {
   out.p.block_y = a.block[1];
   out.p.block_z = a.block[2];
   out.p.kernel_params = out.ptrs.data();
+}
+
+// Programmatic edges: sm_90+, a driver with edge data, and not switched off (KILN_CUDA_PDL=0,
+// for measuring what they bring).
+bool programmatic_edges(const Device& dev) {
+  static const bool off = [] {
+    const char* e = std::getenv("KILN_CUDA_PDL");
+    return e != nullptr && std::string(e) == "0";
+  }();
+  return !off && dev.cc_major >= 9 && dev.drv->cuGraphAddDependencies != nullptr;
 }
 
 void release(Device& dev, Graph* g) {
@@ -64,12 +79,20 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
   try {
     check(d, d.cuGraphCreate(&raw->graph, 0), "cuGraphCreate", KILN_ERR_INTERNAL);
     NodeParams np;
+    const bool pdl = programmatic_edges(dev);
+    GraphEdgeData edge{};
+    edge.from_port = CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC;
+    edge.type = CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC;
     for (uint32_t i = 0; i < n; ++i) {
       node_params(*raw->args[i], np);
       CUgraphNode node = nullptr;
       CUgraphNode prev = i ? raw->nodes.back() : nullptr;
-      check(d, d.cuGraphAddKernelNode(&node, raw->graph, i ? &prev : nullptr, i ? 1 : 0, &np.p),
+      const bool chained = i > 0 && !pdl;
+      check(d, d.cuGraphAddKernelNode(&node, raw->graph, chained ? &prev : nullptr, chained ? 1 : 0, &np.p),
             "cuGraphAddKernelNode", KILN_ERR_INTERNAL);
+      if (i > 0 && pdl)
+        check(d, d.cuGraphAddDependencies(raw->graph, &prev, &node, &edge, 1), "cuGraphAddDependencies",
+              KILN_ERR_INTERNAL);
       raw->nodes.push_back(node);
     }
     check(d, d.cuGraphInstantiateWithFlags(&raw->exec, raw->graph, 0), "cuGraphInstantiate",

@@ -1037,7 +1037,12 @@ class Emitter {
     for (int c = 0; c < RC_COUNT; ++c)
       out += "\t.reg " + std::string(kRcDecl[c]) + " " + kRcPrefix[c] + "<" +
              std::to_string(count_[c] + 1) + ">;\n";
-    out += shared_ + prologue_ + body_ + "$L_exit:\n\tret;\n}\n";
+    // sm_90+: graphs chain kernels with programmatic edges (graph.cpp). Dependents may start
+    // as soon as every block of this grid has begun; this grid waits for its predecessor's
+    // completion and memory before touching any buffer (a read or a write, since buffers are
+    // reused), which keeps the chain as ordered as full serialization. Outside PDL both are no-ops.
+    const std::string pdl = target_.sm >= 90 ? "\tgriddepcontrol.launch_dependents;\n\tgriddepcontrol.wait;\n" : "";
+    out += shared_ + pdl + prologue_ + body_ + "$L_exit:\n\tret;\n}\n";
     return out;
   }
 

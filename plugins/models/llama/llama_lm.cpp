@@ -126,7 +126,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
   Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;
   Tensor logits = apply(last, w_.lm_head);  // (1, vocab): a 2-d GEMV gets dot tiles
-  if (!prefill) return {logits};
+  if (!prefill) return {logits, logits.argmax(1)};  // the argmax: forward_greedy's token
   // sum of the real (unpadded) positions' hidden states, for mean-pooled embeddings
   Tensor keep = Tensor::arange(L, DType::I32, device_).le(Tensor::from_variable(last_, device_));
   Tensor sum = (hn * keep.cast(DType::F32).reshape({L, 1})).sum({0});
@@ -177,7 +177,7 @@ void LlamaLM::set_rope_length(int64_t len) {
   rope_len_ = len;
 }
 
-std::vector<float> LlamaLM::forward(std::span<const int32_t> ids, int64_t start_pos) {
+std::vector<Tensor> LlamaLM::forward_outputs(std::span<const int32_t> ids, int64_t start_pos, bool& last_was_step) {
   check_ids(ids, start_pos);
   // every chunk of this call rotates with the table of its whole length, as transformers'
   // prefill does; keys already cached keep their rotation
@@ -190,6 +190,7 @@ std::vector<float> LlamaLM::forward(std::span<const int32_t> ids, int64_t start_
     if (n < static_cast<size_t>(chunk_) && chunk_s_ > 0 && step_s_ > 0 && double(n) * step_s_ < chunk_s_) n = 1;
     auto t0 = std::chrono::steady_clock::now();
     out = run_chunk(ids.subspan(off, n), start_pos + static_cast<int64_t>(off), false);
+    last_was_step = n == 1;
     if (n > 1 && chunk_s_ == 0) {
       // the first prefill replay times a chunk (warmup only captures it: a second warmup
       // chunk would cost as much as a whole short prompt)
@@ -198,7 +199,19 @@ std::vector<float> LlamaLM::forward(std::span<const int32_t> ids, int64_t start_
     }
     off += n;
   }
-  return out[0].to_vector<float>();
+  return out;
+}
+
+std::vector<float> LlamaLM::forward(std::span<const int32_t> ids, int64_t start_pos) {
+  bool step = false;
+  return forward_outputs(ids, start_pos, step)[0].to_vector<float>();
+}
+
+int32_t LlamaLM::forward_greedy(std::span<const int32_t> ids, int64_t start_pos) {
+  bool step = false;
+  std::vector<Tensor> out = forward_outputs(ids, start_pos, step);
+  if (!step) return greedy_token(out[0].to_vector<float>());  // ended on a prefill chunk
+  return out[1].to_vector<int32_t>().at(0);
 }
 
 std::vector<float> LlamaLM::mean_hidden(std::span<const int32_t> ids) {

@@ -35,6 +35,8 @@ class LlamaLM final : public CausalLM {
   int64_t vocab_size() const override { return h_.vocab; }
   int64_t context_length() const override { return context_; }
   std::vector<float> forward(std::span<const int32_t> ids, int64_t start_pos) override;
+  // a decode step picks its greedy token on the device: 4 bytes back instead of the logits
+  int32_t forward_greedy(std::span<const int32_t> ids, int64_t start_pos) override;
 
   // Mean of the final (normed) hidden states over `ids` (a fresh sequence): embeddings.
   std::vector<float> mean_hidden(std::span<const int32_t> ids);
@@ -51,9 +53,12 @@ class LlamaLM final : public CausalLM {
  private:
   std::vector<Tensor> step(const Tensor& ids, int64_t len, bool prefill);
   void check_ids(std::span<const int32_t> ids, int64_t start_pos) const;
-  // Runs one chunk (1 <= n <= chunk) at start_pos; returns {logits, hidden sum} (the sum is
-  // undefined for a decode step).
+  // Runs one chunk (1 <= n <= chunk) at start_pos; returns {logits, hidden sum} for a prefill
+  // chunk, {logits, greedy token id} for a decode step.
   // capture_only: capture the prefill step without running it (warmup); returns nothing
+  // forward() up to its last chunk's outputs, left on the device; last_was_step: that chunk
+  // was a decode step (outputs {logits, greedy token})
+  std::vector<Tensor> forward_outputs(std::span<const int32_t> ids, int64_t start_pos, bool& last_was_step);
   std::vector<Tensor> run_chunk(std::span<const int32_t> ids, int64_t start_pos, bool need_sum,
                                 bool capture_only = false);
 

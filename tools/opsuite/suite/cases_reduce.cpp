@@ -179,6 +179,20 @@ void add_reduce_cases(CaseList& cases) {
       }
     }
   }
+  // one long row (a vocabulary of logits), which arg-reduces split into rows x cols; 16411 is
+  // prime, so it stays one row
+  const std::vector<ReduceLayout> vocab_rows{
+      {{1, 128256}, {1}, false, View::Contiguous},
+      {{50000}, {0}, true, View::Contiguous},
+      {{1, 32000, 1}, {1}, false, View::Contiguous},
+      {{16411}, {0}, false, View::Contiguous},
+  };
+  for (DType t : {DType::F32, DType::BF16})
+    for (const ReduceLayout& l : vocab_rows)
+      for (Op op : {Op::Argmax, Op::Argmin}) {
+        add(cases, op, t, l, tie_domain(t), "ties");
+        add(cases, op, t, l, full_domain(t), "full-range");
+      }
 }
 
 }  // namespace kiln::opsuite
