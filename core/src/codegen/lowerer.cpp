@@ -363,6 +363,13 @@ class Lowerer {
       run_attention_cpu(k, root);
       return k;
     }
+    static const bool lanes_off = env_int("KILN_GPU_ATTN_LANES", 1) == 0;  // the older form, to compare
+    if (!lanes_off && caps_.warp_size > 1 && root->src[2]->shape[3] % caps_.warp_size == 0 &&
+        attention_split(root->src[0]->shape[0] * root->src[0]->shape[1] * root->src[0]->shape[2]) >=
+            2 * static_cast<int>(caps_.warp_size)) {  // few groups (decode): several warps each
+      run_attention_gpu(k, root);
+      return k;
+    }
     const AttentionArgs& a = root->attention;
     const UOp* q = root->src[0].get();
     const UOp* kk = root->src[1].get();
@@ -481,6 +488,141 @@ class Lowerer {
     }
     store_attention_row(k, root, out, gid, Dv, vl, l, accs, split);
     return k;
+  }
+
+  // GPU attention, one group of whole warps per (batch, head, query). Keys go across the
+  // threads, T at a time: each thread scores one key (its whole dot product), each warp takes
+  // its 32 scores' max for the online softmax (one rescale per 32 keys), and the probabilities
+  // pass through shared memory to the P V step, where each lane owns Dv / 32 output columns
+  // and reads those columns of the warp's 32 value rows (coalesced). The output row is never
+  // held whole per thread, so the warps merge only (m, l) and a row in shared memory; the
+  // one-key-per-thread form it replaces shuffled the whole row through five levels per warp.
+  void run_attention_gpu(LoweredKernel& k, const UOpRef& root) {
+    const AttentionArgs& a = root->attention;
+    const UOp* q = root->src[0].get();
+    const UOp* kk = root->src[1].get();
+    const UOp* v = root->src[2].get();
+    const int64_t B = q->shape[0], Hq = q->shape[1], Lq = q->shape[2], D = q->shape[3];
+    const int64_t Hk = kk->shape[1], Lk = kk->shape[2], Dv = v->shape[3], rep = Hq / Hk;
+    const DType f = DType::F32;
+    const int warp = static_cast<int>(caps_.warp_size);
+    const int lanes = vector_lanes(f);
+    const int ql = (lanes > 1 && D % lanes == 0) ? lanes : 1;
+    const int64_t dl = Dv / warp;  // output columns per lane
+    Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
+    groups_ = B * Hq * Lq;
+    check_grid(groups_, root);
+    const int T = attention_split(groups_), W = T / warp;
+    warp_split_ = T;
+    Val gid = b_.cast(b_.special(0, groups_), idx_t_);
+    std::vector<Val> bhi = unravel(gid, {B, Hq, Lq});
+    Val bb = bhi[0], h = bhi[1], i = bhi[2];
+    Val hk = b_.idiv_const(h, rep);
+    Val tid = b_.cast(b_.special(3, T), idx_t_);
+    Val lane = b_.mod_const(tid, warp), wid = b_.idiv_const(tid, warp);
+    auto at = [&](const UOp* t, Val head, Val row, Val col, int l, Val gate) {
+      Index idx{t->shape, {bb, head, row, col}, -1};
+      if (l > 1) {
+        idx.lanes = l;
+        idx.lane_axis = 3;
+        idx.aligned = true;
+      }
+      return b_.cast(emit(t, idx, gate), f);
+    };
+    // q (often RoPE fused onto the projection) computed once per group into shared memory,
+    // then held whole by every thread
+    Val qs = b_.local(f, D);
+    for (int64_t c0 = 0; c0 < D; c0 += T) {
+      Val c = b_.add_const(tid, c0);
+      Val in_q = c0 + T <= D ? -1 : b_.if_(b_.lt(c, b_.const_int(D, idx_t_)));
+      memo_.emplace_back();
+      b_.store(qs, c, at(q, h, i, c, 1, -1));
+      memo_.pop_back();
+      if (in_q >= 0) b_.end_if(in_q);
+    }
+    b_.barrier();
+    std::vector<Val> qv;
+    for (int64_t c = 0; c < D; c += ql) qv.push_back(b_.load(qs, b_.const_int(c, idx_t_), f, -1, -1, ql));
+    auto [lo, hi] = attention_key_range(a, attention_position(a, i), Lk, 1);
+    auto key_row = [&](Val key) { return a.ring ? b_.mod_const(key, Lk) : key; };
+    const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
+    Val m = b_.acc(ninf), l = b_.acc(zero);  // m: the warp's running max; l: this lane's sum
+    Val o = b_.acc(b_.broadcast(zero, static_cast<int>(dl)));  // this lane's output columns
+    Val probs = b_.local(f, 2 * int64_t(T));  // double-buffered: one barrier per step
+    Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
+    Val it = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, T - 1), T), KILN_IR_FLAG_REDUCE);
+    memo_.emplace_back();
+    Val base = b_.add(lo, b_.mul_const(it, T));
+    Val key = b_.add(base, tid);
+    Val seen = b_.lt(key, hi);
+    Val dot = -1;
+    for (size_t c = 0; c < qv.size(); ++c) {
+      Val prod = b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, key_row(key), b_.const_int(int64_t(c) * ql, idx_t_), ql, seen));
+      dot = dot < 0 ? prod : b_.alu(KILN_IR_ADD, f, dot, prod);
+    }
+    Val sc = tree_fold(dot, ql, KILN_IR_ADD);
+    sc = b_.alu(KILN_IR_MUL, f, sc, b_.const_float(a.scale * 1.4426950408889634, f));  // log2 units
+    sc = b_.alu(KILN_IR_WHERE, f, seen, sc, ninf);
+    Val wmax = sc;
+    for (int mask = warp / 2; mask >= 1; mask /= 2) wmax = b_.alu(KILN_IR_MAX, f, wmax, b_.shfl_xor(wmax, mask));
+    Val m_new = b_.alu(KILN_IR_MAX, f, m, wmax);
+    Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_new, ninf);
+    Val corr = b_.alu(KILN_IR_WHERE, f, none, zero, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m, m_new)));
+    Val p = b_.alu(KILN_IR_WHERE, f, none, zero, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, sc, m_new)));
+    b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, corr, p));
+    Val slot = b_.mul_const(b_.mod_const(it, 2), T);
+    b_.store(probs, b_.add(slot, tid), p);
+    b_.barrier();
+    Val o_new = b_.alu(KILN_IR_MUL, f, o, b_.broadcast(corr, static_cast<int>(dl)));
+    Val col = b_.mul_const(lane, dl);
+    for (int t = 0; t < warp; ++t) {
+      Val kt = b_.add(base, b_.add_const(b_.mul_const(wid, warp), t));
+      Val pt = b_.load(probs, b_.add(slot, b_.add_const(b_.mul_const(wid, warp), t)), f);
+      Val vt = at(v, hk, key_row(kt), col, static_cast<int>(dl), b_.lt(kt, hi));
+      o_new = b_.alu(KILN_IR_MULADD, f, vt, b_.broadcast(pt, static_cast<int>(dl)), o_new);
+    }
+    b_.assign(o, o_new);
+    b_.assign(m, m_new);
+    memo_.pop_back();
+    b_.end_range(it);
+    for (int mask = warp / 2; mask >= 1; mask /= 2) b_.assign(l, b_.alu(KILN_IR_ADD, f, l, b_.shfl_xor(l, mask)));
+    Val first = -1;
+    if (W > 1) {
+      // warps' (m, l) and rows through shared memory (rows apart, so each lane's columns stay
+      // aligned for vector access); warp 0 merges and writes
+      Val ml = b_.local(f, 2 * int64_t(W)), rows = b_.local(f, W * Dv);
+      Val lead = b_.if_(b_.lt(lane, b_.const_int(1, idx_t_)));
+      b_.store(ml, b_.mul_const(wid, 2), m);
+      b_.store(ml, b_.add_const(b_.mul_const(wid, 2), 1), l);
+      b_.end_if(lead);
+      b_.store(rows, b_.add(b_.mul_const(wid, Dv), b_.mul_const(lane, dl)), o);
+      b_.barrier();
+      first = b_.if_(b_.lt(wid, b_.const_int(1, idx_t_)));
+      std::vector<Val> ms;
+      Val m_all = ninf;
+      for (int w = 0; w < W; ++w) {
+        ms.push_back(b_.load(ml, b_.const_int(2 * w, idx_t_), f));
+        m_all = b_.alu(KILN_IR_MAX, f, m_all, ms.back());
+      }
+      Val empty = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_all, ninf);
+      Val l_sum = zero, o_sum = -1;
+      for (int w = 0; w < W; ++w) {
+        Val c = b_.alu(KILN_IR_WHERE, f, empty, zero, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, ms[size_t(w)], m_all)));
+        l_sum = b_.alu(KILN_IR_MULADD, f, b_.load(ml, b_.const_int(2 * w + 1, idx_t_), f), c, l_sum);
+        Val ow = b_.load(rows, b_.add(b_.const_int(w * Dv, idx_t_), b_.mul_const(lane, dl)), f, -1, -1,
+                         static_cast<int>(dl));
+        Val term = b_.alu(KILN_IR_MUL, f, ow, b_.broadcast(c, static_cast<int>(dl)));
+        o_sum = o_sum < 0 ? term : b_.alu(KILN_IR_ADD, f, o_sum, term);
+      }
+      b_.assign(l, l_sum);
+      b_.assign(o, o_sum);
+    }
+    Val res = b_.alu(KILN_IR_MUL, f, o, b_.broadcast(recip_or_zero(l), static_cast<int>(dl)));
+    b_.store(out, b_.add(b_.mul_const(gid, Dv), b_.mul_const(lane, dl)), b_.cast(res, root->dtype));
+    if (first >= 0) b_.end_if(first);
+    k.global_size[0] = static_cast<uint32_t>(groups_);
+    has_reduce_ = true;
+    finish(k, "attn_" + shape_name(root->shape) + "_lanes");
   }
 
   // out[gid] = accs / l (0 where no key was seen), then the kernel is finished
