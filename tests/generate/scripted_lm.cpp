@@ -19,6 +19,12 @@ std::vector<float> ScriptedLM::forward(std::span<const int32_t> ids, int64_t sta
   return logits;
 }
 
+int32_t ScriptedLM::forward_greedy(std::span<const int32_t> ids, int64_t start_pos) {
+  ++greedy_calls;
+  const int32_t id = CausalLM::forward_greedy(ids, start_pos);
+  return bad_pick ? static_cast<int32_t>(vocab_) : id;
+}
+
 std::vector<float> TableLM::forward(std::span<const int32_t> ids, int64_t) {
   auto it = table.find(ids.back());
   return it == table.end() ? default_ : it->second;

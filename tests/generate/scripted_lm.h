@@ -23,8 +23,12 @@ class ScriptedLM final : public CausalLM {
   int64_t vocab_size() const override { return vocab_; }
   int64_t context_length() const override { return context_; }
   std::vector<float> forward(std::span<const int32_t> ids, int64_t start_pos) override;
+  // counted; picks through forward() (the default), or an id outside the vocabulary when
+  // bad_pick is set
+  int32_t forward_greedy(std::span<const int32_t> ids, int64_t start_pos) override;
 
-  int64_t calls = 0;
+  int64_t calls = 0, greedy_calls = 0;
+  bool bad_pick = false;
   std::vector<int64_t> start_positions;
   std::vector<size_t> lengths;
 

@@ -72,6 +72,30 @@ TEST_CASE("greedy follows the model - the prompt is prefilled once, then one tok
   CHECK(streamed == r.text);
 }
 
+TEST_CASE("plain greedy decode steps let the model pick the token; penalties and logprobs need the logits",
+          "[generate][loop]") {
+  const auto script = ids_of(" one two three four");
+  auto run = [&](GenerateRequest req, ScriptedLM& lm) {
+    req.sampling.max_tokens = static_cast<int64_t>(script.size());
+    req.sampling.ignore_eos = true;
+    return generate(lm, req, llama3_options());
+  };
+  ScriptedLM plain(vocab(), 256, script);
+  CHECK(run(greedy("Hello"), plain).token_ids == script);
+  CHECK(plain.greedy_calls == static_cast<int64_t>(script.size()) - 1);  // every step after the prefill
+  for (int variant = 0; variant < 2; ++variant) {
+    GenerateRequest req = greedy("Hello");
+    if (variant == 0) req.sampling.repeat_penalty = 1.1;
+    else req.sampling.logprobs = true;
+    ScriptedLM lm(vocab(), 256, script);
+    CHECK(run(req, lm).token_ids == script);
+    CHECK(lm.greedy_calls == 0);
+  }
+  ScriptedLM broken(vocab(), 256, script);
+  broken.bad_pick = true;
+  CHECK_THROWS_WITH(run(greedy("Hello"), broken), Catch::Contains("outside the vocabulary"));
+}
+
 TEST_CASE("BOS is added to prompt text once: not again when the text starts with it", "[generate][loop]") {
   // Llama 2's tokenizer.json adds <s> (TemplateProcessing); a rendered chat prompt starts with it.
   const Tokenizer& tok = shared_tokenizer("llama2");
