@@ -146,8 +146,10 @@ TEST_CASE("cuda_ptx lowering: decode attention splits the keys across 8 warps",
   opt.q_offset = 299;  // the decode step: one query after 299 cached keys
   Tensor o = nn::scaled_dot_product_attention(q, k, v, opt);
   detail::LoweredKernel attn = lower_last(o, gpu_caps());
-  // 8 groups: each takes 8 warps (flash-decoding), merged through shared memory
+  // 8 groups: each takes 8 warps (flash-decoding), merged through shared memory; keys across
+  // the threads, the output's columns across the lanes (run_attention_gpu)
   CHECK(attn.local_size[0] == 256);
+  CHECK(attn.name.ends_with("_lanes"));
   CHECK(has_op(attn, KILN_IR_SHFL_XOR));
   CHECK(has_op(attn, KILN_IR_IF));
   CHECK(has_op(attn, KILN_IR_LOCAL));

@@ -72,7 +72,7 @@ TEST_CASE("greedy follows the model - the prompt is prefilled once, then one tok
   CHECK(streamed == r.text);
 }
 
-TEST_CASE("plain greedy decode steps let the model pick the token; penalties and logprobs need the logits",
+TEST_CASE("plain greedy decode steps let the model pick the token - penalties and logprobs need the logits",
           "[generate][loop]") {
   const auto script = ids_of(" one two three four");
   auto run = [&](GenerateRequest req, ScriptedLM& lm) {
