@@ -206,8 +206,21 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
   INFO(k.name);
   CHECK(has_op(k, KILN_IR_MMA));
   CHECK(k.local_size[0] == 32);
-  CHECK(k.global_size[0] == 64 / 64 * 8192 / 32);  // 64 x 32 outputs per warp
+  // 64 x 32 outputs per warp would be 256 warps on 132 SMs: the tiles narrow to 16 x 16 so
+  // that ~16 warps per SM hide the latency (2048 warps)
+  CHECK(k.name.ends_with("_mma16x16"));
+  CHECK(k.global_size[0] == 64 / 16 * 8192 / 16);
   assemble(k);
+  {  // a GEMM with tiles enough (512 x 16384: 4096 of 64 x 32) keeps the wide ones
+    Tensor xl = Tensor::randn({512, 2048}, 28, DType::BF16).contiguous().realize();
+    Tensor wl = Tensor::randn({16384, 2048}, 29, DType::BF16).contiguous().realize();
+    Tensor yl = (xl.cast(DType::F32).reshape({512, 1, 2048}) * wl.cast(DType::F32).reshape({1, 16384, 2048}))
+                    .sum({-1})
+                    .contiguous();
+    detail::LoweredKernel kl = lower_last(yl, tc);
+    INFO(kl.name);
+    CHECK(kl.name.ends_with("_mma64x32"));
+  }
   {
     kiln_kernel view = k.view();
     std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});

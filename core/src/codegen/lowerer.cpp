@@ -938,6 +938,11 @@ class Lowerer {
     static const int v = std::clamp(env_int("KILN_GPU_UNROLL", 4), 1, 8);
     return v;
   }
+  // warps per SM a tensor-core GEMM's tiles should reach (KILN_MMA_WARPS)
+  static int gpu_mma_warps() {
+    static const int v = std::clamp(env_int("KILN_MMA_WARPS", 16), 1, 64);
+    return v;
+  }
   // most warps per attention group (KILN_GPU_ATTN_WARPS)
   static int gpu_attn_warps() {
     static const int v = std::clamp(env_int("KILN_GPU_ATTN_WARPS", 8), 1, 8);
@@ -1503,15 +1508,29 @@ class Lowerer {
     p.half = hx->dtype;
     const int64_t M = src->shape[p.m_axis], N = src->shape[p.n_axis], K = src->shape[p.k_axis];
     if (K % 32 != 0 || M % 16 != 0 || N % 8 != 0) return {};
+    static const char* forced = std::getenv("KILN_MMA_TILE");
     static const std::pair<int, int> tile = [] {
       std::pair<int, int> t{4, 4};
-      if (const char* e = std::getenv("KILN_MMA_TILE")) std::sscanf(e, "%dx%d", &t.first, &t.second);
+      if (forced) std::sscanf(forced, "%dx%d", &t.first, &t.second);
       return t;
     }();
     p.mt = std::clamp(tile.first, 1, 8);
     p.nt = std::clamp(tile.second, 1, 16);
     while (M % (16 * p.mt) != 0) p.mt /= 2;
     while (N % (8 * p.nt) != 0) p.nt /= 2;
+    if (!forced) {
+      // Each tile is one warp computing from registers (no shared-memory pipeline), so latency
+      // is hidden only by many warps per SM: a GEMM with too few tiles (a 512-token chunk's
+      // 2048-wide projections: 512 tiles of 64 x 32 on 132 SMs) takes narrower row tiles,
+      // then column tiles, until about gpu_mma_warps() warps per SM are busy.
+      int64_t batch = 1;
+      for (int a = 0; a < p.k_axis; ++a)
+        if (a != p.m_axis && a != p.n_axis) batch *= src->shape[a];
+      const int64_t want = int64_t(std::max<uint32_t>(caps_.compute_units, 1)) * gpu_mma_warps();
+      auto tiles = [&] { return batch * (M / (16 * p.mt)) * (N / (8 * p.nt)); };
+      while (tiles() < want && p.mt > 1) p.mt /= 2;
+      while (tiles() < want && p.nt > 2) p.nt /= 2;
+    }
     return p;
   }
 

@@ -149,12 +149,15 @@ Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
     // one long row (a vocabulary of logits): rows x cols, so both the max and the index search
     // run as many parallel row reductions and a short one, not as one serial row
     const int64_t rows = len / cols;
-    Tensor v2 = v.reshape({rows, cols});
-    Tensor m = v2.max({1}).max({0}).reshape({1, 1});
+    // v kept in its own shape (a logits GEMV reshaped before it is computed gets other tiles)
+    Tensor v2 = v.contiguous().reshape({rows, cols});
+    // each stage's rows realized: left lazy, the scheduler nests the row reduce inside the
+    // final one, a single group walking all of v (~0.3 ms for 128k logits on an H100)
+    Tensor m = v2.max({1}).contiguous().max({0}).reshape({1, 1});
     Tensor rev = (Tensor::full({}, double(len), DType::I32, x.device()) -
                   Tensor::arange(len, DType::I32, x.device())).reshape({rows, cols});
     Tensor hit = Tensor::where(v2.eq(m), rev, Tensor::full({}, 0, DType::I32, x.device()));
-    Tensor idx = Tensor::full({}, double(len), DType::I32, x.device()) - hit.max({1}).max({0});
+    Tensor idx = Tensor::full({}, double(len), DType::I32, x.device()) - hit.max({1}).contiguous().max({0});
     Shape out = n->shape;
     if (keepdim) out[axis] = 1;
     else out.erase(out.begin() + axis);
