@@ -1,5 +1,6 @@
 // Reductions. Each is one REDUCE node (keepdim shape) plus a reshape when keepdim is false.
 #include <algorithm>
+#include <limits>
 #include <cmath>
 
 #include "kiln/device_runtime.h"
@@ -124,13 +125,13 @@ Tensor Tensor::var(std::vector<int> axes_in, bool keepdim, int64_t correction) c
 }
 
 namespace {
-// Columns for splitting an arg-reduce over `len` elements into rows: the largest divisor of len
-// in [64, 1024] that leaves at least 64 rows; 0 when the row is short or has no such divisor.
-int64_t long_row_split(int64_t len) {
+// Rows of 1024 for an arg-reduce over one long row (len >= 16384), the row padded to a whole
+// number of them, and that number rounded up to a multiple of 32 so both stages split evenly
+// across GPU warps; 0 for shorter rows.
+constexpr int64_t kArgCols = 1024;
+int64_t long_row_rows(int64_t len) {
   if (len < 16384) return 0;
-  for (int64_t c = std::min<int64_t>(1024, len / 64); c >= 64; --c)
-    if (len % c == 0) return c;
-  return 0;
+  return ((len + kArgCols - 1) / kArgCols + 31) / 32 * 32;
 }
 
 Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
@@ -145,19 +146,23 @@ Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
     else if (is_int(x.dtype())) v = x.bitwise_not();
     else v = -x;
   }
-  if (const int64_t cols = long_row_split(len); cols > 0 && n->numel() == len) {
-    // one long row (a vocabulary of logits): rows x cols, so both the max and the index search
-    // run as many parallel row reductions and a short one, not as one serial row
-    const int64_t rows = len / cols;
-    // v kept in its own shape (a logits GEMV reshaped before it is computed gets other tiles)
-    Tensor v2 = v.contiguous().reshape({rows, cols});
-    // each stage's rows realized: left lazy, the scheduler nests the row reduce inside the
-    // final one, a single group walking all of v (~0.3 ms for 128k logits on an H100)
+  if (const int64_t rows = long_row_rows(len); rows > 0 && n->numel() == len) {
+    // one long row (a vocabulary of logits): (rows, 1024), padded with -inf, so both the max
+    // and the index search run as many parallel row reductions and a short one, not as one
+    // serial row. v is kept in its own shape (a logits GEMV reshaped before it is computed
+    // gets other tiles), and each stage is realized (left lazy, a GPU ran the row stage as one
+    // group: ~0.3 ms for 128k logits on an H100).
+    const int64_t padded = rows * kArgCols;
+    Tensor v2 = v.contiguous()
+                    .reshape({len})
+                    .pad({{0, padded - len}}, -std::numeric_limits<double>::infinity())
+                    .reshape({rows, kArgCols});
     Tensor m = v2.max({1}).contiguous().max({0}).reshape({1, 1});
-    Tensor rev = (Tensor::full({}, double(len), DType::I32, x.device()) -
-                  Tensor::arange(len, DType::I32, x.device())).reshape({rows, cols});
+    // reversed positions: padding sorts after every real position
+    Tensor rev = (Tensor::full({}, double(padded), DType::I32, x.device()) -
+                  Tensor::arange(padded, DType::I32, x.device())).reshape({rows, kArgCols});
     Tensor hit = Tensor::where(v2.eq(m), rev, Tensor::full({}, 0, DType::I32, x.device()));
-    Tensor idx = Tensor::full({}, double(len), DType::I32, x.device()) - hit.max({1}).contiguous().max({0});
+    Tensor idx = Tensor::full({}, double(padded), DType::I32, x.device()) - hit.max({1}).contiguous().max({0});
     Shape out = n->shape;
     if (keepdim) out[axis] = 1;
     else out.erase(out.begin() + axis);

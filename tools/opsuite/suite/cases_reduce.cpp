@@ -179,13 +179,14 @@ void add_reduce_cases(CaseList& cases) {
       }
     }
   }
-  // one long row (a vocabulary of logits), which arg-reduces split into rows x cols; 16411 is
-  // prime, so it stays one row
+  // one long row (a vocabulary of logits), which arg-reduces pad to rows of 1024 (-inf) and
+  // reduce in two stages; 9000 is below the split
   const std::vector<ReduceLayout> vocab_rows{
       {{1, 128256}, {1}, false, View::Contiguous},
       {{50000}, {0}, true, View::Contiguous},
       {{1, 32000, 1}, {1}, false, View::Contiguous},
       {{16411}, {0}, false, View::Contiguous},
+      {{9000}, {0}, false, View::Contiguous},
   };
   for (DType t : {DType::F32, DType::BF16})
     for (const ReduceLayout& l : vocab_rows)
