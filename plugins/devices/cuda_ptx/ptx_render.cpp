@@ -868,6 +868,14 @@ class Emitter {
     const unsigned lanes = lanes_of(in);
     const auto t = dt(int32_t(i));
     body_ += "\t// " + dump_inst(k_, i) + "\n";
+    // sm_90+: the wait for the predecessor grid (see module_text) goes before the first memory
+    // access or control flow; the parameter, launch-id and index arithmetic before it overlaps
+    // the predecessor's last blocks
+    const bool pure = in.op < KILN_IR_RANGE || in.op >= KILN_IR_NEG || in.op == KILN_IR_ASSIGN;
+    if (!waited_ && !pure && target_.sm >= 90) {
+      op("griddepcontrol.wait");
+      waited_ = true;
+    }
     switch (in.op) {
       case KILN_IR_NOP: return;
       case KILN_IR_PARAM: case KILN_IR_VAR: case KILN_IR_LOCAL: case KILN_IR_SPECIAL:
@@ -1040,9 +1048,12 @@ class Emitter {
     // sm_90+: graphs chain kernels with programmatic edges (graph.cpp). Dependents may start
     // as soon as every block of this grid has begun; this grid waits for its predecessor's
     // completion and memory before touching any buffer (a read or a write, since buffers are
-    // reused), which keeps the chain as ordered as full serialization. Outside PDL both are no-ops.
-    const std::string pdl = target_.sm >= 90 ? "\tgriddepcontrol.launch_dependents;\n\tgriddepcontrol.wait;\n" : "";
-    out += shared_ + pdl + prologue_ + body_ + "$L_exit:\n\tret;\n}\n";
+    // reused; emit_inst places the wait), which keeps the chain as ordered as full
+    // serialization. Outside PDL both are no-ops.
+    const std::string trigger = target_.sm >= 90 ? "\tgriddepcontrol.launch_dependents;\n" : "";
+    // a kernel with no memory access at all still waits before it ends
+    const std::string wait = target_.sm >= 90 && !waited_ ? "\tgriddepcontrol.wait;\n" : "";
+    out += shared_ + trigger + prologue_ + body_ + wait + "$L_exit:\n\tret;\n}\n";
     return out;
   }
 
@@ -1051,6 +1062,7 @@ class Emitter {
   PtxTarget target_;
   bool flat_ = false;
   int pack_ = 1;  // groups (warps) per CUDA block for one-warp groups
+  bool waited_ = false;  // griddepcontrol.wait emitted (sm_90+)
   std::vector<Lanes> vals_;
   std::map<int32_t, Lanes> half_pairs_;  // aligned half loads: the .b32 word of each lane pair
   unsigned count_[RC_COUNT] = {0, 0, 0, 0, 0, 0};
