@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "kiln/nn.h"
 #include "kiln/tensor.h"
@@ -48,6 +49,23 @@ TEST_CASE("argmax of a vocabulary-long row: split into rows, the first maximum s
     CHECK(t.argmax(1, true).shape() == Shape{1, 1});
     CHECK(t.reshape({n}).argmin(0).item() == static_cast<double>(n / 5));
   }
+}
+
+TEST_CASE("read_begin returns the bytes the tensor held when it was queued") {
+  Tensor t = Tensor::from_vector<int32_t>({7, 8, 9}, {3}).contiguous().realize();
+  PendingRead first = t.read_begin();
+  CHECK(first.valid());
+  t.assign(Tensor::from_vector<int32_t>({1, 2, 3}, {3}));  // queued after the read
+  PendingRead second = (t * 2).read_begin();             // an unrealized tensor is computed first
+  std::vector<unsigned char> a = first.wait(), b = second.wait();
+  REQUIRE(a.size() == 12);
+  REQUIRE(b.size() == 12);
+  int32_t va[3], vb[3];
+  std::memcpy(va, a.data(), 12);
+  std::memcpy(vb, b.data(), 12);
+  CHECK(std::vector<int32_t>(va, va + 3) == std::vector<int32_t>{7, 8, 9});
+  CHECK(std::vector<int32_t>(vb, vb + 3) == std::vector<int32_t>{2, 4, 6});
+  PendingRead dropped = t.read_begin();  // never waited for: dropped cleanly
 }
 
 TEST_CASE("assign into a slice at a symbolic-free offset (KV cache write)") {

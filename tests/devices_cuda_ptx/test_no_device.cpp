@@ -47,6 +47,42 @@ TEST_CASE("cuda_ptx: the plugin loads and counts devices with a reason when ther
   // optional entry points are either all present or all absent
   const kiln_device_api& api = cuda_api();
   CHECK((api.graph_create == nullptr) == (api.graph_launch == nullptr));
+  REQUIRE(api.struct_size == sizeof(kiln_device_api));
+  CHECK(api.read_begin != nullptr);
+  CHECK(api.read_end != nullptr);
+}
+
+TEST_CASE("cuda_ptx: read-backs queue behind the stream's work and return what it held then",
+          "[cuda_ptx]") {
+  if (gpu_count() == 0) return;  // needs a GPU (counted as passed in CI: the API check is above)
+  const kiln_device_api& api = cuda_api();
+  char err[1024] = "";
+  kiln_device* dev = nullptr;
+  REQUIRE(api.open(0, &dev, {err, sizeof err}) == KILN_OK);
+  kiln_buffer* buf = nullptr;
+  REQUIRE(api.alloc(dev, 64, &buf, {err, sizeof err}) == KILN_OK);
+  int32_t v[16];
+  for (int i = 0; i < 16; ++i) v[i] = i;
+  REQUIRE(api.copy_in(dev, buf, 0, v, sizeof v, {err, sizeof err}) == KILN_OK);
+  uint64_t t1 = 0, t2 = 0;
+  REQUIRE(api.read_begin(dev, buf, 8, 8, &t1, {err, sizeof err}) == KILN_OK);
+  for (int i = 0; i < 16; ++i) v[i] = 100 + i;
+  REQUIRE(api.copy_in(dev, buf, 0, v, sizeof v, {err, sizeof err}) == KILN_OK);  // after the read
+  REQUIRE(api.read_begin(dev, buf, 0, 4, &t2, {err, sizeof err}) == KILN_OK);
+  CHECK(t1 != t2);
+  int32_t second = -1, first[2] = {-1, -1};
+  REQUIRE(api.read_end(dev, t2, &second, 4, {err, sizeof err}) == KILN_OK);  // any order
+  REQUIRE(api.read_end(dev, t1, first, 8, {err, sizeof err}) == KILN_OK);
+  CHECK(first[0] == 2);
+  CHECK(first[1] == 3);
+  CHECK(second == 100);
+  // a retired or unknown ticket, and a range past the buffer, are errors naming the problem
+  CHECK(api.read_end(dev, t1, first, 8, {err, sizeof err}) == KILN_ERR_INVALID);
+  CHECK(std::string(err).find("not in flight") != std::string::npos);
+  uint64_t t3 = 0;
+  CHECK(api.read_begin(dev, buf, 60, 8, &t3, {err, sizeof err}) != KILN_OK);
+  api.free(dev, buf);
+  api.close(dev);
 }
 
 TEST_CASE("cuda_ptx: Device::get(cuda) explains a missing GPU and auto falls back to the cpu",

@@ -25,6 +25,27 @@ int32_t ScriptedLM::forward_greedy(std::span<const int32_t> ids, int64_t start_p
   return bad_pick ? static_cast<int32_t>(vocab_) : id;
 }
 
+void ScriptedLM::greedy_enqueue(std::optional<int32_t> first, int64_t pos) {
+  if (!first && last_pick_ < 0) throw Error("ScriptedLM: a step fed from the device before any pick");
+  const int32_t fed = first ? *first : last_pick_;
+  enqueued.push_back(pos);
+  last_pick_ = CausalLM::forward_greedy(std::span<const int32_t>(&fed, 1), pos);
+  queued.push_back(last_pick_);
+}
+
+int32_t ScriptedLM::greedy_collect() {
+  if (queued.empty()) throw Error("ScriptedLM: greedy_collect with nothing queued");
+  const int32_t id = queued.front();
+  queued.pop_front();
+  return id;
+}
+
+void ScriptedLM::greedy_reset() {
+  ++resets;
+  queued.clear();
+  last_pick_ = -1;
+}
+
 std::vector<float> TableLM::forward(std::span<const int32_t> ids, int64_t) {
   auto it = table.find(ids.back());
   return it == table.end() ? default_ : it->second;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -27,8 +28,19 @@ class ScriptedLM final : public CausalLM {
   // bad_pick is set
   int32_t forward_greedy(std::span<const int32_t> ids, int64_t start_pos) override;
 
+  // pipelined greedy decoding, as a device would run it: each queued step is fed with the
+  // previous queued step's pick unless given a token
+  bool pipelines_greedy() const override { return pipeline; }
+  void greedy_enqueue(std::optional<int32_t> first, int64_t pos) override;
+  int32_t greedy_collect() override;
+  void greedy_reset() override;
+
   int64_t calls = 0, greedy_calls = 0;
   bool bad_pick = false;
+  bool pipeline = false;
+  std::vector<int64_t> enqueued;  // positions queued, in order
+  int64_t resets = 0;
+  std::deque<int32_t> queued;     // picks not collected yet
   std::vector<int64_t> start_positions;
   std::vector<size_t> lengths;
 
@@ -38,6 +50,7 @@ class ScriptedLM final : public CausalLM {
   int32_t fallback_;
   float favoured_;
   int64_t prompt_len_ = -1;
+  int32_t last_pick_ = -1;
 };
 
 // Logits keyed on the last token only: table[last] (a full row), or a default row.

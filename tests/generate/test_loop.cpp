@@ -96,6 +96,46 @@ TEST_CASE("plain greedy decode steps let the model pick the token - penalties an
   CHECK_THROWS_WITH(run(greedy("Hello"), broken), Catch::Contains("outside the vocabulary"));
 }
 
+TEST_CASE("pipelined greedy decoding gives the same tokens - one step queued ahead, dropped at the end",
+          "[generate][loop]") {
+  const auto script = with(ids_of(" one two three four five"), {kLlama3Eot});
+  for (int64_t max_tokens : {1, 2, 3, 100}) {
+    INFO("max_tokens " << max_tokens);
+    GenerateRequest req = greedy("Hello");
+    req.sampling.max_tokens = max_tokens;
+    ScriptedLM plain(vocab(), 256, script), piped(vocab(), 256, script);
+    piped.pipeline = true;
+    GenerateResult a = generate(plain, req, llama3_options()), b = generate(piped, req, llama3_options());
+    CHECK(b.token_ids == a.token_ids);
+    CHECK(b.text == a.text);
+    CHECK(b.finish_reason == a.finish_reason);
+    CHECK(piped.resets == 1);
+    CHECK(piped.queued.empty());
+    const int64_t n = static_cast<int64_t>(b.token_ids.size());
+    // steps at positions 1, 2, ... (the prompt is one token), each queued once, in order; the
+    // last one ahead of the EOS is wasted work, never one past max_tokens
+    for (size_t i = 0; i < piped.enqueued.size(); ++i) CHECK(piped.enqueued[i] == int64_t(i) + 1);
+    CHECK(static_cast<int64_t>(piped.enqueued.size()) <= std::max<int64_t>(0, std::min(n, max_tokens - 1)) + 1);
+    CHECK(static_cast<int64_t>(piped.enqueued.size()) <= max_tokens - 1);
+  }
+  // the end of the context: never a step past it
+  ScriptedLM edge(vocab(), 4, script);
+  edge.pipeline = true;
+  GenerateRequest req = greedy("Hello");
+  req.sampling.ignore_eos = true;
+  GenerateResult r = generate(edge, req, llama3_options());
+  CHECK(r.finish_reason == "length");
+  CHECK(r.token_ids.size() == 4);
+  for (int64_t p : edge.enqueued) CHECK(p < 4);
+  // penalties: the loop samples from logits, the model never pipelines
+  ScriptedLM pen(vocab(), 256, script);
+  pen.pipeline = true;
+  req = greedy("Hello");
+  req.sampling.repeat_penalty = 1.2;
+  generate(pen, req, llama3_options());
+  CHECK(pen.enqueued.empty());
+}
+
 TEST_CASE("BOS is added to prompt text once: not again when the text starts with it", "[generate][loop]") {
   // Llama 2's tokenizer.json adds <s> (TemplateProcessing); a rendered chat prompt starts with it.
   const Tokenizer& tok = shared_tokenizer("llama2");

@@ -51,6 +51,24 @@ std::vector<int32_t> greedy(llama::LlamaLM& lm, const std::vector<int32_t>& prom
   return out;
 }
 
+// The same greedy tokens with the pick made by the model: forward_greedy per step, or
+// pipelined (each step queued before the last one's pick is read, fed with it on the device)
+std::vector<int32_t> greedy_picked(llama::LlamaLM& lm, const std::vector<int32_t>& prompt, int n, bool pipelined) {
+  std::vector<int32_t> out{argmax(lm.forward(prompt, 0))};
+  const int64_t pos = static_cast<int64_t>(prompt.size());
+  if (pipelined && n > 1) {
+    lm.greedy_enqueue(out[0], pos);
+    for (int i = 1; i < n; ++i) {
+      if (i + 1 < n) lm.greedy_enqueue(std::nullopt, pos + i);
+      out.push_back(lm.greedy_collect());
+    }
+    lm.greedy_reset();
+  } else {
+    for (int i = 1; i < n; ++i) out.push_back(lm.forward_greedy(std::span<const int32_t>(&out.back(), 1), pos + i - 1));
+  }
+  return out;
+}
+
 double max_abs_diff(const std::vector<float>& a, const json& b) {
   REQUIRE(a.size() == b.size());
   double m = 0;
@@ -75,6 +93,8 @@ void check_against_transformers(const std::string& name, const std::string& file
   INFO(name << file << " chunk " << chunk << " context " << context);
   CHECK(max_abs_diff(logits, exp["logits"]) < tol);
   CHECK(got == want);
+  CHECK(greedy_picked(lm, prompt, static_cast<int>(want.size()), false) == want);
+  CHECK(greedy_picked(lm, prompt, static_cast<int>(want.size()), true) == want);
 }
 
 }  // namespace

@@ -128,7 +128,21 @@ typedef struct kiln_device_api {
   kiln_status (*graph_launch)(kiln_device* dev, kiln_graph* graph, const kiln_launch* launches,
                               uint32_t n, kiln_error_buf err);
   void (*graph_destroy)(kiln_device* dev, kiln_graph* graph);
+
+  /* ---- Asynchronous read-back (optional: NULL, or past the end of a shorter struct_size) ----
+   * read_begin queues a copy of `bytes` of src, behind the work queued so far, into host memory
+   * the plugin owns, and returns a ticket without waiting; read_end waits for that copy, writes
+   * the bytes to dst and retires the ticket (each ticket is ended exactly once). A host can so
+   * queue the next step before it has the last one's result (pipelined greedy decoding). */
+  kiln_status (*read_begin)(kiln_device* dev, kiln_buffer* src, size_t src_offset, size_t bytes,
+                            uint64_t* ticket, kiln_error_buf err);
+  kiln_status (*read_end)(kiln_device* dev, uint64_t ticket, void* dst, size_t bytes,
+                          kiln_error_buf err);
 } kiln_device_api;
+
+/* The part of kiln_device_api every plugin of this ABI has (up to graph_destroy): a plugin
+ * built before the optional tail sets struct_size to this. */
+#define KILN_DEVICE_API_V1_SIZE (offsetof(kiln_device_api, graph_destroy) + sizeof(void*))
 
 #ifdef __cplusplus
 }

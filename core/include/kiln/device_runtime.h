@@ -32,6 +32,8 @@ class Device {
   std::string compiler_id() const;
 
   void synchronize();
+  // The plugin queues read-backs without waiting (kiln_device_api::read_begin/read_end).
+  bool reads_async() const;
 
  private:
   Device() = default;

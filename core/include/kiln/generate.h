@@ -40,6 +40,17 @@ class CausalLM {
   // forward(), then the id of the largest logit (the first of equal ones): plain greedy decoding.
   // A model may pick it on its device, so that 4 bytes come back instead of vocab_size() floats.
   virtual int32_t forward_greedy(std::span<const int32_t> ids, int64_t start_pos);
+
+  // Pipelined greedy decoding (optional; used only when pipelines_greedy()). greedy_enqueue
+  // queues one decode step at `pos`, fed with `first` when given, else with the pick of the step
+  // queued just before it, which never leaves the device; it does not wait. greedy_collect
+  // returns the oldest queued step's pick, waiting for it. So the loop queues step n + 1 before
+  // it reads step n's token, and the device never waits for the host. greedy_reset drops
+  // whatever is still queued (a generation that stopped one step ahead).
+  virtual bool pipelines_greedy() const { return false; }
+  virtual void greedy_enqueue(std::optional<int32_t> first, int64_t pos);
+  virtual int32_t greedy_collect();
+  virtual void greedy_reset() {}
 };
 
 // ---------------------------------------------------------------------------------------

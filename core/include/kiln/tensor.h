@@ -48,6 +48,8 @@ class Variable {
 
 enum class ReduceOp : uint8_t { Sum, Max, Min, Prod };
 
+class PendingRead;
+
 class Tensor {
  public:
   Tensor() = default;  // an empty handle; most calls on it throw
@@ -99,6 +101,10 @@ class Tensor {
   template <class T>
   std::vector<T> to_vector() const;
   void copy_to_host(void* dst, size_t bytes) const;  // raw bytes in dtype(), row-major
+  // The same bytes, read back behind the device's queued work without waiting for it: the
+  // PendingRead's wait() returns them. Devices without asynchronous read-back
+  // (Device::reads_async) copy at once.
+  class PendingRead read_begin() const;
   double item() const;                               // the single value of a 1-element tensor
   Tensor to(Device* device) const;                   // copy to another device
 
@@ -233,5 +239,29 @@ class Tensor {
 
 // Realizes several tensors in one schedule (shared subgraphs computed once).
 void realize_all(std::vector<Tensor*> tensors);
+
+// A read-back in flight (Tensor::read_begin). Movable; a read never waited for is waited for
+// and dropped when the object goes.
+class PendingRead {
+ public:
+  PendingRead() = default;
+  PendingRead(PendingRead&& o) noexcept { *this = std::move(o); }
+  PendingRead& operator=(PendingRead&& o) noexcept;
+  PendingRead(const PendingRead&) = delete;
+  PendingRead& operator=(const PendingRead&) = delete;
+  ~PendingRead();
+
+  bool valid() const { return device_ != nullptr || !bytes_.empty(); }
+  // The tensor's bytes (row-major, its dtype); waits for the copy. Once.
+  std::vector<unsigned char> wait();
+
+ private:
+  friend class Tensor;
+  bool wait_discarding() noexcept;
+  Device* device_ = nullptr;  // set while the plugin holds a ticket
+  uint64_t ticket_ = 0;
+  size_t size_ = 0;
+  std::vector<unsigned char> bytes_;  // read at once (no asynchronous read-back)
+};
 
 }  // namespace kiln

@@ -156,6 +156,17 @@ GenerateResult generate(CausalLM& model, const GenerateRequest& request, const G
     const bool model_picks = params.temperature <= 0 && params.repeat_penalty == 1.0 &&
                              params.presence_penalty == 0.0 && params.frequency_penalty == 0.0 && !params.logprobs;
     std::optional<int32_t> picked;
+    // ... and with a model that pipelines, the step after the next is queued before the next
+    // token is read, so the device never waits for the host's turn
+    const bool pipelined = model_picks && model.pipelines_greedy();
+    int64_t queued_until = -1;  // the position of the last queued step
+    struct Drain {
+      CausalLM& m;
+      bool on;
+      ~Drain() {
+        if (on) m.greedy_reset();
+      }
+    } drain{model, pipelined};
     StepTimes times;
     for (;;) {
       const std::span<const int32_t> generated(result.token_ids);
@@ -192,7 +203,19 @@ GenerateResult generate(CausalLM& model, const GenerateRequest& request, const G
       }
       const auto t_forward = Clock::now();
       const std::span<const int32_t> fed(&seq.back(), 1);
-      if (model_picks) {
+      if (pipelined) {
+        if (queued_until < pos) model.greedy_enqueue(fed[0], pos);
+        queued_until = pos;
+        if (static_cast<int64_t>(result.token_ids.size()) + 1 < params.max_tokens && pos + 1 < context) {
+          model.greedy_enqueue(std::nullopt, pos + 1);  // fed with the pick collected below
+          queued_until = pos + 1;
+        }
+        picked = model.greedy_collect();
+        ++pos;
+        if (*picked < 0 || *picked >= vocab)
+          throw Error("generate: the model picked token " + std::to_string(*picked) + ", outside the vocabulary of " +
+                      std::to_string(vocab));
+      } else if (model_picks) {
         picked = model.forward_greedy(fed, pos++);
         if (*picked < 0 || *picked >= vocab)
           throw Error("generate: the model picked token " + std::to_string(*picked) + ", outside the vocabulary of " +

@@ -52,6 +52,12 @@ int32_t CausalLM::forward_greedy(std::span<const int32_t> ids, int64_t start_pos
   return greedy_token(forward(ids, start_pos));
 }
 
+void CausalLM::greedy_enqueue(std::optional<int32_t>, int64_t) {
+  throw Error("generate: this model does not pipeline greedy decoding");
+}
+
+int32_t CausalLM::greedy_collect() { throw Error("generate: this model does not pipeline greedy decoding"); }
+
 std::vector<Candidate> filter_candidates(std::span<const float> logits, const SamplingParams& p) {
   if (logits.empty()) throw Error("filter_candidates: empty logits");
   if (p.temperature <= 0) return {Candidate{argmax_of(logits), 1.0}};

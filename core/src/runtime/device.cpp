@@ -1,3 +1,4 @@
+#include <cstddef>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -18,7 +19,7 @@ struct DeviceFactory {
   static Device* open(const std::string& plugin_path, const std::string& short_name, int index) {
     PluginHandle plugin = load_plugin(plugin_path, KILN_PLUGIN_DEVICE);
     auto* api = static_cast<const kiln_device_api*>(plugin.api());
-    if (api->struct_size < sizeof(kiln_device_api))
+    if (api->struct_size < KILN_DEVICE_API_V1_SIZE)
       throw Error("device plugin " + plugin_path + ": api table is older than this Kiln's");
     char err[1024] = {0};
     int count = api->device_count({err, sizeof err});
@@ -135,6 +136,11 @@ void Device::synchronize() {
   char err[512] = {0};
   if (api_->synchronize(handle_, {err, sizeof err}) != KILN_OK)
     throw Error("device " + spec_ + ": synchronize failed: " + err);
+}
+
+bool Device::reads_async() const {
+  return api_->struct_size >= offsetof(kiln_device_api, read_end) + sizeof(void*) && api_->read_begin != nullptr &&
+         api_->read_end != nullptr;
 }
 
 RuntimeStats runtime_stats() { return detail::stats(); }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 #include "kiln/device_runtime.h"
 #include "runtime/capture.h"
@@ -223,6 +224,61 @@ void Tensor::copy_to_host(void* dst, size_t bytes) const {
   Device* d = n->device;
   if (d->api().copy_out(d->handle(), dst, n->buffer->handle, 0, need, {err, sizeof err}) != KILN_OK)
     throw Error("copy_to_host: copy from " + d->spec() + " failed: " + err);
+}
+
+PendingRead Tensor::read_begin() const {
+  Tensor t = *this;
+  const UOpRef& n0 = node_of(t, "read_begin");
+  if (!(n0->realized() || n0->op == Op::Buffer)) t = t.contiguous();
+  t.realize();
+  const UOpRef& n = t.node();
+  PendingRead r;
+  r.size_ = n->numel() * dtype_size(n->dtype);
+  Device* d = n->device;
+  if (r.size_ == 0 || !d->reads_async()) {
+    r.bytes_.resize(r.size_);
+    copy_to_host(r.bytes_.data(), r.size_);
+    return r;
+  }
+  char err[512] = {0};
+  if (d->api().read_begin(d->handle(), n->buffer->handle, 0, r.size_, &r.ticket_, {err, sizeof err}) != KILN_OK)
+    throw Error("read_begin: read-back from " + d->spec() + " failed: " + err);
+  r.device_ = d;
+  return r;
+}
+
+PendingRead& PendingRead::operator=(PendingRead&& o) noexcept {
+  if (this != &o) {
+    if (device_) (void)wait_discarding();
+    device_ = std::exchange(o.device_, nullptr);
+    ticket_ = o.ticket_;
+    size_ = o.size_;
+    bytes_ = std::move(o.bytes_);
+  }
+  return *this;
+}
+
+PendingRead::~PendingRead() {
+  if (device_) (void)wait_discarding();
+}
+
+bool PendingRead::wait_discarding() noexcept {
+  try {
+    wait();
+    return true;
+  } catch (...) {
+    return false;  // the device failed; the error was (or will be) reported where it is used
+  }
+}
+
+std::vector<unsigned char> PendingRead::wait() {
+  if (!device_) return std::move(bytes_);
+  Device* d = std::exchange(device_, nullptr);
+  std::vector<unsigned char> out(size_);
+  char err[512] = {0};
+  if (d->api().read_end(d->handle(), ticket_, out.data(), size_, {err, sizeof err}) != KILN_OK)
+    throw Error("read-back from " + d->spec() + " failed: " + err);
+  return out;
 }
 
 namespace {

@@ -143,6 +143,64 @@ void copy_out(Device& dev, void* dst, Buffer& src, size_t offset, size_t bytes) 
   while (!inflight.empty()) drain_one();
 }
 
+namespace {
+constexpr size_t kMaxReadbacks = 64;  // in flight at once: a pipelined decode holds two
+}  // namespace
+
+uint64_t read_begin(Device& dev, Buffer& src, size_t offset, size_t bytes) {
+  check_range(src, offset, bytes, "read_begin");
+  const Driver& d = *dev.drv;
+  std::lock_guard<std::mutex> lock(dev.mu);
+  make_current(dev);
+  Readback* slot = nullptr;
+  for (Readback& r : dev.readbacks)
+    if (r.ticket == 0 && r.capacity >= bytes) {
+      slot = &r;
+      break;
+    }
+  if (slot == nullptr) {
+    if (dev.readbacks.size() >= kMaxReadbacks)
+      fail(KILN_ERR_INVALID, "cuda_ptx: read_begin: " + std::to_string(kMaxReadbacks) +
+                                 " read-backs already in flight (each read_begin needs its read_end)");
+    Readback r;
+    r.capacity = std::max<size_t>(bytes, 4096);
+    check(d, d.cuMemAllocHost(&r.host, r.capacity), "cuMemAllocHost", KILN_ERR_OUT_OF_MEMORY);
+    if (d.cuEventCreate(&r.done, 0x2 /* CU_EVENT_DISABLE_TIMING */) != CUDA_SUCCESS) {
+      d.cuMemFreeHost(r.host);
+      fail(KILN_ERR_INTERNAL, "cuda_ptx: read_begin: cuEventCreate failed");
+    }
+    dev.readbacks.push_back(r);
+    slot = &dev.readbacks.back();
+  }
+  if (bytes > 0) {
+    check(d, d.cuMemcpyDtoHAsync(slot->host, src.ptr + offset, bytes, dev.stream), "cuMemcpyDtoHAsync",
+          KILN_ERR_INTERNAL);
+  }
+  check(d, d.cuEventRecord(slot->done, dev.stream), "cuEventRecord", KILN_ERR_INTERNAL);
+  slot->ticket = ++dev.last_ticket;
+  return slot->ticket;
+}
+
+void read_end(Device& dev, uint64_t ticket, void* dst, size_t bytes) {
+  const Driver& d = *dev.drv;
+  std::lock_guard<std::mutex> lock(dev.mu);
+  make_current(dev);
+  for (Readback& r : dev.readbacks) {
+    if (ticket == 0 || r.ticket != ticket) continue;
+    r.ticket = 0;  // retired even when the copy failed
+    if (bytes > r.capacity)
+      fail(KILN_ERR_INVALID, "cuda_ptx: read_end: " + std::to_string(bytes) + " bytes asked, the slot holds " +
+                                 std::to_string(r.capacity));
+    check(d, d.cuEventSynchronize(r.done), "cuEventSynchronize (a kernel or copy failed)", KILN_ERR_LAUNCH);
+    if (bytes > 0) {
+      if (dst == nullptr) fail(KILN_ERR_INVALID, "cuda_ptx: read_end: destination is NULL");
+      std::memcpy(dst, r.host, bytes);
+    }
+    return;
+  }
+  fail(KILN_ERR_INVALID, "cuda_ptx: read_end: ticket " + std::to_string(ticket) + " is not in flight");
+}
+
 void copy_device(Device& dev, Buffer& dst, size_t dst_offset, Buffer& src, size_t src_offset,
                  size_t bytes) {
   check_range(dst, dst_offset, bytes, "copy_device destination");

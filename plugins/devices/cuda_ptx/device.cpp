@@ -31,6 +31,10 @@ void destroy(Device* dev) {
       if (s.done) d.cuEventDestroy(s.done);
       if (s.host) d.cuMemFreeHost(s.host);
     }
+    for (Readback& r : dev->readbacks) {
+      if (r.done) d.cuEventDestroy(r.done);
+      if (r.host) d.cuMemFreeHost(r.host);
+    }
     if (dev->t0) d.cuEventDestroy(dev->t0);
     if (dev->t1) d.cuEventDestroy(dev->t1);
     if (dev->stream) d.cuStreamDestroy(dev->stream);

@@ -68,6 +68,14 @@ struct Staging {
   bool pending = false;
 };
 
+// Pinned host memory one asynchronous read-back (read_begin .. read_end) holds.
+struct Readback {
+  void* host = nullptr;
+  size_t capacity = 0;
+  CUevent done = nullptr;
+  uint64_t ticket = 0;  // 0: free
+};
+
 struct Device {
   uint32_t magic = kDeviceMagic;
   const Driver* drv = nullptr;
@@ -97,6 +105,8 @@ struct Device {
   std::unordered_set<Buffer*> buffers;
   std::unordered_set<Program*> programs;
   std::unordered_set<Graph*> graphs;
+  std::vector<Readback> readbacks;  // slots of read-backs in flight or free
+  uint64_t last_ticket = 0;
 };
 
 inline Device* device_of(kiln_device* d) { return reinterpret_cast<Device*>(d); }
@@ -122,6 +132,9 @@ void free_buffer(Device& dev, Buffer* buf);
 void release_cache(Device& dev);  // gives cached blocks back to the driver; caller holds dev.mu
 void copy_in(Device& dev, Buffer& dst, size_t offset, const void* src, size_t bytes);
 void copy_out(Device& dev, void* dst, Buffer& src, size_t offset, size_t bytes);
+// Asynchronous read-back: queued on the stream into a pinned slot; read_end waits for it.
+uint64_t read_begin(Device& dev, Buffer& src, size_t offset, size_t bytes);
+void read_end(Device& dev, uint64_t ticket, void* dst, size_t bytes);
 void copy_device(Device& dev, Buffer& dst, size_t dst_offset, Buffer& src, size_t src_offset,
                  size_t bytes);
 

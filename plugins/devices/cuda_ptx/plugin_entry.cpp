@@ -161,6 +161,18 @@ kiln_status api_graph_launch(kiln_device* dev, kiln_graph* graph, const kiln_lau
   return guard(err, [&] { launch_graph(checked(dev), checked(graph), launches, n); });
 }
 
+kiln_status api_read_begin(kiln_device* dev, kiln_buffer* src, size_t src_offset, size_t bytes,
+                           uint64_t* ticket, kiln_error_buf err) {
+  return guard(err, [&] {
+    if (ticket == nullptr) fail(KILN_ERR_INVALID, "cuda_ptx: read_begin: ticket is NULL");
+    *ticket = read_begin(checked(dev), checked(src, "read_begin source"), src_offset, bytes);
+  });
+}
+
+kiln_status api_read_end(kiln_device* dev, uint64_t ticket, void* dst, size_t bytes, kiln_error_buf err) {
+  return guard(err, [&] { read_end(checked(dev), ticket, dst, bytes); });
+}
+
 void api_graph_destroy(kiln_device* dev, kiln_graph* graph) {
   char sink[1];
   guard({sink, sizeof sink}, [&] {
@@ -192,6 +204,8 @@ const kiln_device_api kApi = {
     api_graph_create,
     api_graph_launch,
     api_graph_destroy,
+    api_read_begin,
+    api_read_end,
 };
 
 const kiln_plugin_descriptor kDescriptor = {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 
 #include "kiln/device_runtime.h"
 #include "kiln/error.h"
@@ -64,6 +65,7 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
   // the longest write is a padded prefill chunk; sliding-window layers keep a ring
   act_dtype_ = act_dtype_for(device_, w_, o.half_activations);
   cache_ = nn::KVCache(specs, 1, context_, chunk_, act_dtype_, device_);
+  next_id_ = Tensor::zeros({1, 1}, DType::I32, device_).contiguous().realize();
   decode_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], 1, false); });
   prefill_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], chunk_, true); });
 }
@@ -126,7 +128,12 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
   Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;
   Tensor logits = apply(last, w_.lm_head);  // (1, vocab): a 2-d GEMV gets dot tiles
-  if (!prefill) return {logits, logits.argmax(1)};  // the argmax: forward_greedy's token
+  if (!prefill) {
+    // the greedy pick, kept on the device: forward_greedy reads it back, a pipelined step is fed
+    // with it (greedy_enqueue)
+    next_id_.assign(logits.argmax(1).reshape({1, 1}));
+    return {logits, next_id_};
+  }
   // sum of the real (unpadded) positions' hidden states, for mean-pooled embeddings
   Tensor keep = Tensor::arange(L, DType::I32, device_).le(Tensor::from_variable(last_, device_));
   Tensor sum = (hn * keep.cast(DType::F32).reshape({L, 1})).sum({0});
@@ -227,6 +234,37 @@ std::vector<float> LlamaLM::mean_hidden(std::span<const int32_t> ids) {
   }
   return (total / static_cast<double>(ids.size())).to_vector<float>();
 }
+
+bool LlamaLM::pipelines_greedy() const { return device_->reads_async(); }
+
+void LlamaLM::greedy_enqueue(std::optional<int32_t> first, int64_t pos) {
+  if (first) {
+    check_ids(std::span<const int32_t>(&*first, 1), pos);
+    pending_.clear();
+    next_id_.assign(Tensor::from_vector(std::vector<int32_t>{*first}, {1, 1}, device_));
+  } else if (pos < 0 || pos + 1 > context_) {
+    throw Error("llama: a decode step at position " + std::to_string(pos) + " exceeds the context length " +
+                std::to_string(context_));
+  }
+  set_rope_length(pos + 1);
+  pos_.bind(pos);
+  cache_.set_position(pos, 1);
+  static const bool no_jit = std::getenv("KILN_LLAMA_NO_JIT") != nullptr;
+  std::vector<Tensor> out = no_jit ? step(next_id_, 1, false) : (*decode_)({next_id_});
+  pending_.push_back(out[1].read_begin());  // queued behind the step, before the next one
+}
+
+int32_t LlamaLM::greedy_collect() {
+  if (pending_.empty()) throw Error("llama: greedy_collect with no decode step queued");
+  PendingRead r = std::move(pending_.front());
+  pending_.pop_front();
+  const std::vector<unsigned char> bytes = r.wait();
+  int32_t id = 0;
+  std::memcpy(&id, bytes.data(), sizeof id);
+  return id;
+}
+
+void LlamaLM::greedy_reset() { pending_.clear(); }
 
 void LlamaLM::warmup() {
   std::vector<int32_t> one{0};

@@ -4,6 +4,7 @@
 // no prompt length up to the context compiles a kernel.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <mutex>
 
@@ -37,6 +38,12 @@ class LlamaLM final : public CausalLM {
   std::vector<float> forward(std::span<const int32_t> ids, int64_t start_pos) override;
   // a decode step picks its greedy token on the device: 4 bytes back instead of the logits
   int32_t forward_greedy(std::span<const int32_t> ids, int64_t start_pos) override;
+  // pipelined greedy decoding where the device reads back without waiting (CUDA): each step
+  // is fed with next_id_, which the step before it wrote
+  bool pipelines_greedy() const override;
+  void greedy_enqueue(std::optional<int32_t> first, int64_t pos) override;
+  int32_t greedy_collect() override;
+  void greedy_reset() override;
 
   // Mean of the final (normed) hidden states over `ids` (a fresh sequence): embeddings.
   std::vector<float> mean_hidden(std::span<const int32_t> ids);
@@ -80,6 +87,8 @@ class LlamaLM final : public CausalLM {
   // a short remainder runs as decode steps when that is cheaper than a padded chunk.
   double chunk_s_ = 0, step_s_ = 0;
   std::unique_ptr<Jit> decode_, prefill_;
+  Tensor next_id_;                    // (1, 1) I32: the last decode step's greedy pick
+  std::deque<PendingRead> pending_;  // picks of queued pipelined steps, oldest first
 };
 
 }  // namespace kiln::llama
