@@ -235,7 +235,13 @@ std::vector<float> LlamaLM::mean_hidden(std::span<const int32_t> ids) {
   return (total / static_cast<double>(ids.size())).to_vector<float>();
 }
 
-bool LlamaLM::pipelines_greedy() const { return device_->reads_async(); }
+bool LlamaLM::pipelines_greedy() const {
+  static const bool off = [] {  // KILN_PIPELINE_GREEDY=0: one step at a time (for comparing)
+    const char* e = std::getenv("KILN_PIPELINE_GREEDY");
+    return e != nullptr && std::string(e) == "0";
+  }();
+  return !off && device_->reads_async();
+}
 
 void LlamaLM::greedy_enqueue(std::optional<int32_t> first, int64_t pos) {
   if (first) {
