@@ -912,12 +912,13 @@ class Lowerer {
     const bool few_groups = groups_ < int64_t(caps_.compute_units) * 128;
     if (!coalesced && !few_groups) return 1;
     // A group computing one output row (GEMV-like, possibly a few lanes wide) takes up to 8
-    // warps while each thread keeps at least gpu_row_elems() elements (32: with 16-byte loads
-    // and 4 interleaved steps per iteration, a 2048-long bf16 row is two warps, an 8192-long one
-    // eight). With scalar loads (before ALIGNED) 8 warps of 8 elements had paid most on an H100
-    // (decode 160 -> 252 tok/s); with vector loads and unrolling the sweep in
-    // docs/benchmarks.md put 32 ahead. Register tiles of several rows (prefill GEMMs) keep one
-    // warp: 8 warps per tile cost prefill a third.
+    // warps while each thread keeps at least gpu_row_elems() elements (64: with 16-byte loads
+    // and 4 interleaved steps per iteration, a 2048-long bf16 row is one warp, packed four to a
+    // block, an 8192-long one four warps). With scalar loads (before ALIGNED) 8 warps of 8
+    // elements had paid most on an H100 (decode 160 -> 252 tok/s); with vector loads and
+    // unrolling the sweep in docs/benchmarks.md put 32 ahead, and once attention, argmax and
+    // the host stopped hiding it, 64 measured 3% ahead of 32 in two device sessions. Register
+    // tiles of several rows (prefill GEMMs) keep one warp: 8 warps per tile cost prefill a third.
     int t = w;
     if (one_row) {
       const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], 256));
@@ -959,7 +960,7 @@ class Lowerer {
   }
   // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
   static int gpu_row_elems() {
-    static const int v = std::clamp(env_int("KILN_GPU_ROW_ELEMS", 32), 1, 1 << 16);
+    static const int v = std::clamp(env_int("KILN_GPU_ROW_ELEMS", 64), 1, 1 << 16);
     return v;
   }
 
