@@ -183,6 +183,18 @@ class Lowerer {
     return k;
   }
 
+  // An attention node's operands and sizes: q (B, Hq, Lq, D), k (B, Hk, Lk, D), v (B, Hk, Lk, Dv),
+  // rep query heads per KV head.
+  struct AttentionDims {
+    const UOp *q, *k, *v;
+    int64_t B, Hq, Lq, D, Hk, Lk, Dv, rep;
+  };
+  static AttentionDims attention_dims(const UOpRef& root) {
+    const UOp *q = root->src[0].get(), *k = root->src[1].get(), *v = root->src[2].get();
+    return {q, k, v, q->shape[0], q->shape[1], q->shape[2], q->shape[3], k->shape[1], k->shape[2], v->shape[3],
+            q->shape[1] / k->shape[1]};
+  }
+
   // Tensor cores for attention over half q, k, v (prefill: Lq a multiple of 16): one warp per
   // 16 queries of one head, flash-attention style. Each step takes KB keys (32;
   // KILN_MMA_ATTN_KEYS, a multiple of 16; 64 spills registers): S = Q K^T as 16 x 8 tiles
@@ -202,12 +214,8 @@ class Lowerer {
 
   void run_attention_mma(LoweredKernel& k, const UOpRef& root) {
     const AttentionArgs& a = root->attention;
-    const UOp* q = root->src[0].get();
-    const UOp* kk = root->src[1].get();
-    const UOp* v = root->src[2].get();
+    const auto [q, kk, v, B, Hq, Lq, D, Hk, Lk, Dv, rep] = attention_dims(root);
     const DType H = q->dtype, f = DType::F32;
-    const int64_t B = q->shape[0], Hq = q->shape[1], Lq = q->shape[2], D = q->shape[3];
-    const int64_t Hk = kk->shape[1], Lk = kk->shape[2], Dv = v->shape[3], rep = Hq / Hk;
     static const int64_t KB = std::clamp<int64_t>(env_int("KILN_MMA_ATTN_KEYS", 32), 16, 128) / 16 * 16;
     const int64_t nkt = KB / 8, ndt = Dv / 8;
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
@@ -371,12 +379,7 @@ class Lowerer {
       return k;
     }
     const AttentionArgs& a = root->attention;
-    const UOp* q = root->src[0].get();
-    const UOp* kk = root->src[1].get();
-    const UOp* v = root->src[2].get();
-    int64_t B = q->shape[0], Hq = q->shape[1], Lq = q->shape[2], D = q->shape[3];
-    int64_t Hk = kk->shape[1], Lk = kk->shape[2], Dv = v->shape[3];
-    int64_t rep = Hq / Hk;
+    const auto [q, kk, v, B, Hq, Lq, D, Hk, Lk, Dv, rep] = attention_dims(root);
     const DType f = DType::F32;
     int lanes = vector_lanes(f);
     int ql = (lanes > 1 && D % lanes == 0) ? lanes : 1;
@@ -499,11 +502,7 @@ class Lowerer {
   // one-key-per-thread form it replaces shuffled the whole row through five levels per warp.
   void run_attention_gpu(LoweredKernel& k, const UOpRef& root) {
     const AttentionArgs& a = root->attention;
-    const UOp* q = root->src[0].get();
-    const UOp* kk = root->src[1].get();
-    const UOp* v = root->src[2].get();
-    const int64_t B = q->shape[0], Hq = q->shape[1], Lq = q->shape[2], D = q->shape[3];
-    const int64_t Hk = kk->shape[1], Lk = kk->shape[2], Dv = v->shape[3], rep = Hq / Hk;
+    const auto [q, kk, v, B, Hq, Lq, D, Hk, Lk, Dv, rep] = attention_dims(root);
     const DType f = DType::F32;
     const int warp = static_cast<int>(caps_.warp_size);
     const int lanes = vector_lanes(f);
@@ -694,11 +693,7 @@ class Lowerer {
   // past `hi` in the last block are masked: loads gated off, scores -inf.
   void run_attention_cpu(LoweredKernel& k, const UOpRef& root) {
     const AttentionArgs& a = root->attention;
-    const UOp* q = root->src[0].get();
-    const UOp* kk = root->src[1].get();
-    const UOp* v = root->src[2].get();
-    const int64_t B = q->shape[0], Hq = q->shape[1], Lq = q->shape[2], D = q->shape[3];
-    const int64_t Hk = kk->shape[1], Lk = kk->shape[2], Dv = v->shape[3], rep = Hq / Hk;
+    const auto [q, kk, v, B, Hq, Lq, D, Hk, Lk, Dv, rep] = attention_dims(root);
     const DType f = DType::F32;
     const int kb = vector_lanes(f);
     const int ql = D % kb == 0 ? kb : 1, vl = Dv % kb == 0 ? kb : 1;
