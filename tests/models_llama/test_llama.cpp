@@ -95,6 +95,11 @@ void check_against_transformers(const std::string& name, const std::string& file
   CHECK(got == want);
   CHECK(greedy_picked(lm, prompt, static_cast<int>(want.size()), false) == want);
   CHECK(greedy_picked(lm, prompt, static_cast<int>(want.size()), true) == want);
+  // the picks made by the device's argmax (GPUs' default; here forced on every device)
+  o.device_pick = true;
+  llama::LlamaLM picking(src, o);
+  CHECK(greedy_picked(picking, prompt, static_cast<int>(want.size()), false) == want);
+  CHECK(greedy_picked(picking, prompt, static_cast<int>(want.size()), true) == want);
 }
 
 }  // namespace

@@ -65,6 +65,9 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
   // the longest write is a padded prefill chunk; sliding-window layers keep a ring
   act_dtype_ = act_dtype_for(device_, w_, o.half_activations);
   cache_ = nn::KVCache(specs, 1, context_, chunk_, act_dtype_, device_);
+  // a discrete GPU picks greedy tokens itself (4 bytes back instead of the logits); where host
+  // and device share memory, reading the logits costs less than the argmax kernels
+  device_pick_ = o.device_pick.value_or(device_->caps().unified_memory == 0);
   next_id_ = Tensor::zeros({1, 1}, DType::I32, device_).contiguous().realize();
   decode_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], 1, false); });
   prefill_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], chunk_, true); });
@@ -127,8 +130,12 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   }
   Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
   Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;
-  Tensor logits = apply(last, w_.lm_head);  // (1, vocab): a 2-d GEMV gets dot tiles
+  // (1, vocab): a 2-d GEMV gets dot tiles. Realized as its own boundary so that the argmax
+  // below and the step's logits output read one GEMV (left a lazy reduce, the Jit's output
+  // made a second copy of the lm_head: +25% per CPU decode step)
+  Tensor logits = apply(last, w_.lm_head).contiguous();
   if (!prefill) {
+    if (!device_pick_) return {logits};
     // the greedy pick, kept on the device: forward_greedy reads it back, a pipelined step is fed
     // with it (greedy_enqueue)
     next_id_.assign(logits.argmax(1).reshape({1, 1}));
@@ -217,7 +224,7 @@ std::vector<float> LlamaLM::forward(std::span<const int32_t> ids, int64_t start_
 int32_t LlamaLM::forward_greedy(std::span<const int32_t> ids, int64_t start_pos) {
   bool step = false;
   std::vector<Tensor> out = forward_outputs(ids, start_pos, step);
-  if (!step) return greedy_token(out[0].to_vector<float>());  // ended on a prefill chunk
+  if (!step || !device_pick_) return greedy_token(out[0].to_vector<float>());  // picked on the host
   return out[1].to_vector<int32_t>().at(0);
 }
 
@@ -240,10 +247,18 @@ bool LlamaLM::pipelines_greedy() const {
     const char* e = std::getenv("KILN_PIPELINE_GREEDY");
     return e != nullptr && std::string(e) == "0";
   }();
-  return !off && device_->reads_async();
+  return !off && device_pick_ && device_->reads_async();
 }
 
 void LlamaLM::greedy_enqueue(std::optional<int32_t> first, int64_t pos) {
+  if (!device_pick_) {  // picks on the host: the same contract, each step run at once
+    if (first) host_picks_.clear();
+    else if (last_host_pick_ < 0) throw Error("llama: a pipelined step with no step before it to feed it");
+    const int32_t fed = first ? *first : last_host_pick_;
+    last_host_pick_ = forward_greedy(std::span<const int32_t>(&fed, 1), pos);
+    host_picks_.push_back(last_host_pick_);
+    return;
+  }
   if (first) {
     check_ids(std::span<const int32_t>(&*first, 1), pos);
     pending_.clear();
@@ -261,6 +276,12 @@ void LlamaLM::greedy_enqueue(std::optional<int32_t> first, int64_t pos) {
 }
 
 int32_t LlamaLM::greedy_collect() {
+  if (!device_pick_) {
+    if (host_picks_.empty()) throw Error("llama: greedy_collect with no decode step queued");
+    const int32_t id = host_picks_.front();
+    host_picks_.pop_front();
+    return id;
+  }
   if (pending_.empty()) throw Error("llama: greedy_collect with no decode step queued");
   PendingRead r = std::move(pending_.front());
   pending_.pop_front();
@@ -270,7 +291,11 @@ int32_t LlamaLM::greedy_collect() {
   return id;
 }
 
-void LlamaLM::greedy_reset() { pending_.clear(); }
+void LlamaLM::greedy_reset() {
+  pending_.clear();
+  host_picks_.clear();
+  last_host_pick_ = -1;
+}
 
 void LlamaLM::warmup() {
   std::vector<int32_t> one{0};

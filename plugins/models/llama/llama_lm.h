@@ -7,6 +7,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "hparams.h"
 #include "kiln/generate.h"
@@ -26,6 +27,9 @@ struct LMOptions {
   // input rounded to the weights' type and the KV cache holds that type, as a model run in it
   // does, so prefill matmuls and attention run on the tensor cores. false keeps F32 throughout.
   bool half_activations = true;
+  // Decode steps pick the greedy token on the device (an argmax kernel chain; forward_greedy
+  // then reads 4 bytes). Unset: on devices without host-shared memory (GPUs).
+  std::optional<bool> device_pick;
 };
 
 class LlamaLM final : public CausalLM {
@@ -39,7 +43,8 @@ class LlamaLM final : public CausalLM {
   // a decode step picks its greedy token on the device: 4 bytes back instead of the logits
   int32_t forward_greedy(std::span<const int32_t> ids, int64_t start_pos) override;
   // pipelined greedy decoding where the device reads back without waiting (CUDA): each step
-  // is fed with next_id_, which the step before it wrote
+  // is fed with next_id_, which the step before it wrote. Where the host picks (shared
+  // memory: the CPU) the calls keep their contract but run each step at once.
   bool pipelines_greedy() const override;
   void greedy_enqueue(std::optional<int32_t> first, int64_t pos) override;
   int32_t greedy_collect() override;
@@ -87,8 +92,11 @@ class LlamaLM final : public CausalLM {
   // a short remainder runs as decode steps when that is cheaper than a padded chunk.
   double chunk_s_ = 0, step_s_ = 0;
   std::unique_ptr<Jit> decode_, prefill_;
+  bool device_pick_ = true;           // decode steps pick the greedy token on the device
   Tensor next_id_;                    // (1, 1) I32: the last decode step's greedy pick
   std::deque<PendingRead> pending_;  // picks of queued pipelined steps, oldest first
+  std::deque<int32_t> host_picks_;   // the same where the host picks (!device_pick_)
+  int32_t last_host_pick_ = -1;
 };
 
 }  // namespace kiln::llama
