@@ -270,6 +270,82 @@ TEST_CASE("llama plugin: after warmup no prompt length compiles a kernel") {
   CHECK(after.kernels_compiled == before.kernels_compiled);
   CHECK(after.schedules_built == before.schedules_built);
   CHECK(lm.decode_kernels() > 0);
+  // the device's greedy pick adds the argmax's kernels (a max, the first index of it, and the
+  // write into the (1, 1) pick buffer) and nothing else: the logits GEMV runs once (it ran twice
+  // when the argmax read another copy of the lazy logits)
+}
+
+namespace {
+// A one-layer llama3_gqa-shaped model with a vocabulary of `vocab` and deterministic weights
+// (F32 safetensors), for what only a long vocabulary exercises.
+std::string write_wide_vocab_model(int64_t vocab) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("kiln_wide_vocab_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  json cfg = expected("llama3_gqa", "config.json");
+  cfg["vocab_size"] = vocab;
+  cfg["num_hidden_layers"] = 1;
+  std::ofstream(dir / "config.json") << cfg.dump();
+  const int64_t h = 64, f = 128, q = 64, kv = 32;
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> shapes{
+      {"lm_head.weight", {vocab, h}},
+      {"model.embed_tokens.weight", {vocab, h}},
+      {"model.layers.0.input_layernorm.weight", {h}},
+      {"model.layers.0.mlp.down_proj.weight", {h, f}},
+      {"model.layers.0.mlp.gate_proj.weight", {f, h}},
+      {"model.layers.0.mlp.up_proj.weight", {f, h}},
+      {"model.layers.0.post_attention_layernorm.weight", {h}},
+      {"model.layers.0.self_attn.k_proj.weight", {kv, h}},
+      {"model.layers.0.self_attn.o_proj.weight", {h, q}},
+      {"model.layers.0.self_attn.q_proj.weight", {q, h}},
+      {"model.layers.0.self_attn.v_proj.weight", {kv, h}},
+      {"model.norm.weight", {h}},
+  };
+  json header = json::object();
+  std::vector<float> data;
+  for (const auto& [name, shape] : shapes) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    const size_t begin = data.size() * 4;
+    const bool norm = shape.size() == 1;
+    for (int64_t i = 0; i < n; ++i)
+      data.push_back(norm ? 1.0f : 0.1f * static_cast<float>(std::sin(0.7 * double(i) + double(data.size()) * 0.013)));
+    header[name] = {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {begin, data.size() * 4}}};
+  }
+  std::string text = header.dump();
+  text.resize((text.size() + 7) / 8 * 8, ' ');
+  std::ofstream out(dir / "model.safetensors", std::ios::binary);
+  const uint64_t len = text.size();
+  out.write(reinterpret_cast<const char*>(&len), 8);
+  out << text;
+  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size() * 4));
+  return dir.string();
+}
+}  // namespace
+
+TEST_CASE("llama plugin: the device's greedy pick over a long vocabulary equals the host's, at one lm_head") {
+  // 20000 logits: the argmax splits into rows (>= 16384), the path of real vocabularies
+  const std::string dir = write_wide_vocab_model(20000);
+  ModelSource src = ModelSource::open(dir);
+  llama::LMOptions o;
+  o.prefill_chunk = 8;
+  o.context = 64;
+  o.half_activations = false;
+  o.device_pick = false;
+  llama::LlamaLM host(src, o);
+  o.device_pick = true;
+  llama::LlamaLM device(src, o);
+  host.warmup();
+  device.warmup();
+  const std::vector<int32_t> prompt{5, 17, 19999, 3};
+  const std::vector<int32_t> want = greedy(host, prompt, 12);
+  CHECK(greedy_picked(device, prompt, 12, false) == want);
+  CHECK(greedy_picked(device, prompt, 12, true) == want);
+  // the pick adds the argmax's four kernels (the rows' max, the max of those, the rows' first
+  // index of it, the last one written into the pick buffer) and no second lm_head GEMV, which
+  // the Jit's logits output once made (+25% of a CPU decode step)
+  CHECK(device.decode_kernels() == host.decode_kernels() + 4);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE(
