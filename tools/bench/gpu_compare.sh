@@ -7,8 +7,10 @@
 #   tools/bench/gpu_compare.sh OUT_DIR NAME=BUNDLE.tar.xz [NAME=BUNDLE.tar.xz]...
 #
 # Writes OUT_DIR/NAME-{dec,pre,gen}.json, OUT_DIR/opsuite.txt, when the last bundle ships
-# test_llama OUT_DIR/test_llama.txt (the cases that look for build-tree paths fail in a bundle),
-# and the last bundle's per-kernel decode timings (OUT_DIR/eager-kernels.txt; with
+# test_llama or test_devices_cuda_ptx OUT_DIR/test_llama.txt / test_cuda.txt (the cases that
+# need the CPU plugin fail in a bundle without it), the last bundle's host split of a decode
+# step (OUT_DIR/host-split.txt, KILN_DEBUG=1) and its graph's GPU time (OUT_DIR/graph.txt,
+# KILN_DEBUG=2), and its per-kernel decode timings (OUT_DIR/eager-kernels.txt; with
 # KILN_BENCH_NCU=1 also OUT_DIR/ncu.csv).
 set -uo pipefail
 [[ $# -ge 2 ]] || { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -31,12 +33,32 @@ for spec in "$@"; do
 done
 "$last" check-device cuda > "$out/opsuite.txt" 2>&1
 tail -n 2 "$out/opsuite.txt"
-# the llama fixtures on CUDA when the last bundle ships test_llama (tools/bundle.sh --extra
-# build/bin/test_llama); its fixture paths are compiled in as /work/main/tests/data
-if [[ -x "$(dirname "$last")/bin/test_llama" ]]; then
+# where a decode step's time goes on the host (forward = enqueue + wait, sample, text) and the
+# graph's time on the GPU
+KILN_DEBUG=1 "$last" generate --model "$model/hf" --device cuda --prompt-ids "$ids" --max-tokens 256 \
+  --ignore-eos > /dev/null 2> "$work/debug1.txt"
+grep '^generate:' "$work/debug1.txt" > "$out/host-split.txt"
+KILN_DEBUG=2 "$last" generate --model "$model/hf" --device cuda --prompt-ids "$ids" --max-tokens 8 \
+  --ignore-eos > /dev/null 2> "$work/debug2.txt"
+grep 'graph of' "$work/debug2.txt" > "$out/graph.txt"
+# the test binaries the last bundle ships (tools/bundle.sh --extra build/bin/test_llama ...): their
+# fixture, plugin and kiln paths are compiled in under /work/main (tests/data, build/lib/kiln/
+# plugins, build/bin/kiln), so those point into this checkout and the bundle
+bundle=$(dirname "$last")
+if [[ -x "$bundle/bin/test_llama" || -x "$bundle/bin/test_devices_cuda_ptx" ]]; then
   [[ -e /work/main ]] || { mkdir -p /work && ln -s "$repo" /work/main; }
-  KILN_DEVICE=cuda "$(dirname "$last")/run" test_llama > "$out/test_llama.txt" 2>&1
+  mkdir -p "$repo/build/bin" "$repo/build/lib/kiln"
+  ln -sfn "$bundle/lib/kiln/plugins" "$repo/build/lib/kiln/plugins"
+  printf '#!/bin/sh\nexec %s "$@"\n' "$last" > "$repo/build/bin/kiln"
+  chmod +x "$repo/build/bin/kiln"
+fi
+if [[ -x "$bundle/bin/test_llama" ]]; then
+  KILN_DEVICE=cuda "$bundle/run" test_llama > "$out/test_llama.txt" 2>&1
   tail -n 3 "$out/test_llama.txt"
+fi
+if [[ -x "$bundle/bin/test_devices_cuda_ptx" ]]; then
+  "$bundle/run" test_devices_cuda_ptx > "$out/test_cuda.txt" 2>&1
+  tail -n 3 "$out/test_cuda.txt"
 fi
 # where a decode step's GPU time goes, with the last bundle: CUDA-event times of each kernel of
 # eager (un-captured) steps, and with KILN_BENCH_NCU=1 Nsight Compute's counters for one step
