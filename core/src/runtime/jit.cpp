@@ -1,14 +1,12 @@
 #include "kiln/jit.h"
 
 #include <algorithm>
-#include <iostream>
 #include <map>
 #include <set>
 
 #include "kiln/device_runtime.h"
 #include "kiln/error.h"
 #include "runtime/capture.h"
-#include "runtime/debug.h"
 #include "runtime/stats.h"
 
 namespace kiln {
@@ -223,14 +221,9 @@ std::vector<Tensor> Jit::operator()(const std::vector<Tensor>& inputs_in) {
                            {err, sizeof err}) != KILN_OK)
         throw Error("jit: graph replay on " + d->spec() + " failed: " + err);
     } else {
-      // KILN_DEBUG >= 2: each replayed launch waits and prints its time (devices without graphs)
-      const bool timed = detail::debug_level() >= 2;
-      for (size_t i = 0; i < n; ++i) {
-        double t = 0;
-        if (api.launch(d->handle(), &launches[i], timed ? &t : nullptr, {err, sizeof err}) != KILN_OK)
+      for (auto& l : launches)
+        if (api.launch(d->handle(), &l, nullptr, {err, sizeof err}) != KILN_OK)
           throw Error("jit: replay launch on " + d->spec() + " failed: " + err);
-        if (timed) std::cerr << "kiln: replay " << s.launches[i].name << " " << t * 1e6 << " us\n";
-      }
     }
   }
   stats().graphs_replayed++;
