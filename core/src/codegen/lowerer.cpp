@@ -1323,6 +1323,17 @@ class Lowerer {
                     : ops <= 3         ? std::pair{2, 4}
                     : ops <= 8         ? std::pair{4, 2}
                                        : std::pair{8, 2};
+    // ... unless the tile's rows of x no longer stay in the core's cache while its columns pass:
+    // 8 rows of a down projection's 8192 f32 (256 KB) are reread from L3 for every pair of
+    // columns. 4x4 halves them (1B Q4_0 prefill on a Sapphire Rapids, 2 threads, a chunk of 64:
+    // the down projection 18.9-19.8 -> 14.4-15.4 ms a layer; gate/up and the others, with
+    // 2048-long rows, keep 8x2: 4x4 made gate/up 23.5 -> 27.8 ms).
+    int64_t red_len = 1;  // every reduced axis (quantized blocks reduce over block and element)
+    for (int a : r->axes) red_len *= src->shape[a];
+    if (regs32 && dr > 4 && int64_t(dr) * red_len * 4 >= (int64_t(128) << 10)) {
+      dr = 4;
+      dc = 4;
+    }
     // A GEMV (one row: decode) gets a row of columns sharing each x vector; with 32 vector
     // registers that many accumulators still fit (1B decode on a Sapphire Rapids, 2 threads,
     // columns 1 / 4 / 8 / 16: Q4_0 7.3 / 11.5 / 12.9 / 13.5 tok/s, Q8_0 10.7 / 10.9 / 12.1 /
