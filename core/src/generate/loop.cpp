@@ -136,6 +136,12 @@ GenerateResult generate(CausalLM& model, const GenerateRequest& request, const G
     if (on_token) on_token(ev);
   };
   auto cancelled = [&] { return cancel && cancel->load(); };
+  auto check_pick = [&](int32_t id) {
+    if (id < 0 || id >= vocab)
+      throw Error("generate: the model picked token " + std::to_string(id) + ", outside the vocabulary of " +
+                  std::to_string(vocab));
+    return id;
+  };
   auto check_logits = [&](const std::vector<float>& logits) {
     if (static_cast<int64_t>(logits.size()) != vocab)
       throw Error("generate: the model returned " + std::to_string(logits.size()) + " logits, expected vocab_size " +
@@ -210,16 +216,10 @@ GenerateResult generate(CausalLM& model, const GenerateRequest& request, const G
           model.greedy_enqueue(std::nullopt, pos + 1);  // fed with the pick collected below
           queued_until = pos + 1;
         }
-        picked = model.greedy_collect();
+        picked = check_pick(model.greedy_collect());
         ++pos;
-        if (*picked < 0 || *picked >= vocab)
-          throw Error("generate: the model picked token " + std::to_string(*picked) + ", outside the vocabulary of " +
-                      std::to_string(vocab));
       } else if (model_picks) {
-        picked = model.forward_greedy(fed, pos++);
-        if (*picked < 0 || *picked >= vocab)
-          throw Error("generate: the model picked token " + std::to_string(*picked) + ", outside the vocabulary of " +
-                      std::to_string(vocab));
+        picked = check_pick(model.forward_greedy(fed, pos++));
       } else {
         logits = model.forward(fed, pos++);
         check_logits(logits);
