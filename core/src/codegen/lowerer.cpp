@@ -292,7 +292,7 @@ class Lowerer {
         for (int e = 2 * r; e < 2 * r + 2; ++e) mx = b_.alu(KILN_IR_MAX, f, mx, s[size_t(j * 4 + e)]);
       m_new[r] = b_.alu(KILN_IR_MAX, f, m_old[r], quad(mx, KILN_IR_MAX));
       Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_new[r], ninf);
-      corr[r] = b_.alu(KILN_IR_WHERE, f, none, zf, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m_old[r], m_new[r])));
+      corr[r] = exp2_or_zero(none, m_old[r], m_new[r]);
     }
     std::vector<Val> p(s.size());
     std::array<Val, 2> rsum{zf, zf};
@@ -301,7 +301,7 @@ class Lowerer {
         const int r = e / 2;
         Val x = s[size_t(j * 4 + e)];
         Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, x, ninf);
-        Val pe = b_.alu(KILN_IR_WHERE, f, none, zf, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, x, m_new[r])));
+        Val pe = exp2_or_zero(none, x, m_new[r]);
         p[size_t(j * 4 + e)] = pe;
         rsum[r] = b_.alu(KILN_IR_ADD, f, rsum[r], pe);
       }
@@ -468,17 +468,15 @@ class Lowerer {
       b_.end_if(inside);
       b_.end_range(outer);
       // merge the lanes' (max, sum, output) pairwise; a pair that saw no key stays empty
-      const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
+      const Val ninf = b_.const_float(-INFINITY, f);
       for (int mask = std::min(split, warp) / 2; mask >= 1; mask /= 2) {
         Val m_o = b_.shfl_xor(m, mask), l_o = b_.shfl_xor(l, mask);
         std::vector<Val> acc_o;
         for (Val acc : accs) acc_o.push_back(b_.shfl_xor(acc, mask));
         Val m_n = b_.alu(KILN_IR_MAX, f, m, m_o);
         Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_n, ninf);
-        Val c_self = b_.alu(KILN_IR_WHERE, f, none, zero,
-                            b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m, m_n)));
-        Val c_other = b_.alu(KILN_IR_WHERE, f, none, zero,
-                             b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m_o, m_n)));
+        Val c_self = exp2_or_zero(none, m, m_n);
+        Val c_other = exp2_or_zero(none, m_o, m_n);
         b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, c_self, b_.alu(KILN_IR_MUL, f, l_o, c_other)));
         for (size_t c = 0; c < accs.size(); ++c)
           b_.assign(accs[c], b_.alu(KILN_IR_MULADD, f, accs[c], c_self,
@@ -566,8 +564,8 @@ class Lowerer {
     for (int mask = warp / 2; mask >= 1; mask /= 2) wmax = b_.alu(KILN_IR_MAX, f, wmax, b_.shfl_xor(wmax, mask));
     Val m_new = b_.alu(KILN_IR_MAX, f, m, wmax);
     Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_new, ninf);
-    Val corr = b_.alu(KILN_IR_WHERE, f, none, zero, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, m, m_new)));
-    Val p = b_.alu(KILN_IR_WHERE, f, none, zero, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, sc, m_new)));
+    Val corr = exp2_or_zero(none, m, m_new);
+    Val p = exp2_or_zero(none, sc, m_new);
     b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, corr, p));
     Val slot = b_.mul_const(b_.mod_const(it, 2), T);
     b_.store(probs, b_.add(slot, tid), p);
@@ -606,7 +604,7 @@ class Lowerer {
       Val empty = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_all, ninf);
       Val l_sum = zero, o_sum = -1;
       for (int w = 0; w < W; ++w) {
-        Val c = b_.alu(KILN_IR_WHERE, f, empty, zero, b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, ms[size_t(w)], m_all)));
+        Val c = exp2_or_zero(empty, ms[size_t(w)], m_all);
         l_sum = b_.alu(KILN_IR_MULADD, f, b_.load(ml, b_.const_int(2 * w + 1, idx_t_), f), c, l_sum);
         Val ow = b_.load(rows, b_.add(b_.const_int(w * Dv, idx_t_), b_.mul_const(lane, dl)), f, -1, -1,
                          static_cast<int>(dl));
@@ -661,6 +659,15 @@ class Lowerer {
       hi = a.ring ? b_.add_const(pos, span) : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(pos, span));
     if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(pos, 1 - a.window));
     return {lo, hi};
+  }
+
+  // exp2(x - m), or 0 where `none` (an online softmax's weight or rescale factor; `none` marks
+  // no key seen yet, m = -inf, where exp2 would give NaN)
+  Val exp2_or_zero(Val none, Val x, Val m) {
+    const DType f = DType::F32;
+    const Val zero = b_.const_float(0, f);
+    const Val e = b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, x, m));
+    return b_.alu(KILN_IR_WHERE, f, none, zero, e);
   }
 
   // 1 / l for an online softmax's sum, 0 where no key was seen (l == 0)
@@ -998,8 +1005,7 @@ class Lowerer {
     Val l_sum = zero;
     std::vector<Val> o_sum(accs.size(), -1);
     for (int w = 0; w < warps; ++w) {
-      Val c = b_.alu(KILN_IR_WHERE, f, none, zero,
-                     b_.alu(KILN_IR_EXP2, f, b_.alu(KILN_IR_SUB, f, ms[w], m_all)));
+      Val c = exp2_or_zero(none, ms[w], m_all);
       Val lw = b_.load(shared, b_.const_int(w * row + 1, idx_t_), f);
       l_sum = b_.alu(KILN_IR_MULADD, f, lw, c, l_sum);
       for (size_t k = 0; k < accs.size(); ++k) {
