@@ -366,20 +366,18 @@ class Lowerer {
       run_attention_mma(k, root);
       return k;
     }
-    if (caps_.warp_size <= 1 && vector_lanes(DType::F32) > 1 &&
-        root->src[0]->shape[1] / root->src[1]->shape[1] <= 8) {
+    const AttentionArgs& a = root->attention;
+    const auto [q, kk, v, B, Hq, Lq, D, Hk, Lk, Dv, rep] = attention_dims(root);
+    if (caps_.warp_size <= 1 && vector_lanes(DType::F32) > 1 && rep <= 8) {
       run_attention_cpu(k, root);
       return k;
     }
     static const bool lanes_off = env_int("KILN_GPU_ATTN_LANES", 1) == 0;  // the older form, to compare
-    if (!lanes_off && caps_.warp_size > 1 && root->src[2]->shape[3] % caps_.warp_size == 0 &&
-        attention_split(root->src[0]->shape[0] * root->src[0]->shape[1] * root->src[0]->shape[2]) >=
-            2 * static_cast<int>(caps_.warp_size)) {  // few groups (decode): several warps each
-      run_attention_gpu(k, root);
+    const int warp = static_cast<int>(caps_.warp_size);
+    if (!lanes_off && warp > 1 && Dv % warp == 0 && attention_split(B * Hq * Lq) >= 2 * warp) {
+      run_attention_gpu(k, root);  // few groups (decode): several warps each
       return k;
     }
-    const AttentionArgs& a = root->attention;
-    const auto [q, kk, v, B, Hq, Lq, D, Hk, Lk, Dv, rep] = attention_dims(root);
     const DType f = DType::F32;
     int lanes = vector_lanes(f);
     int ql = (lanes > 1 && D % lanes == 0) ? lanes : 1;
@@ -408,7 +406,6 @@ class Lowerer {
     // (flash-decoding within a group). One warp per query when there are many queries (prefill);
     // up to 8 warps when few groups would leave the GPU idle (decode: 32 query heads).
     const int split = attention_split(B * Hq * Lq);
-    const int warp = static_cast<int>(caps_.warp_size);
     std::vector<Val> qv;
     if (split > warp && D <= split) {
       // several warps: q (often a fused RoPE of the projection, with its sin/cos) is computed
