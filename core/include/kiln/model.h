@@ -109,6 +109,11 @@ struct SamplingParams {
   // false keeps special tokens (<|python_tag|>, [TOOL_CALLS], <think>) in the text: what a
   // tool-call parser needs to see.
   bool skip_special_tokens = true;
+
+  // Greedy without penalties: the token is the argmax of the model's raw logits.
+  bool plain_greedy() const {
+    return temperature <= 0 && repeat_penalty == 1.0 && presence_penalty == 0.0 && frequency_penalty == 0.0;
+  }
 };
 
 struct GenerateRequest {

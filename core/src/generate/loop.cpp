@@ -159,8 +159,7 @@ GenerateResult generate(CausalLM& model, const GenerateRequest& request, const G
     int64_t pos = prompt_len;  // where the next fed token goes
     // plain greedy (no penalties, no logprobs): the model picks the token, maybe on its device,
     // so no logits are copied back
-    const bool model_picks = params.temperature <= 0 && params.repeat_penalty == 1.0 &&
-                             params.presence_penalty == 0.0 && params.frequency_penalty == 0.0 && !params.logprobs;
+    const bool model_picks = params.plain_greedy() && !params.logprobs;
     std::optional<int32_t> picked;
     // ... and with a model that pipelines, the step after the next is queued before the next
     // token is read, so the device never waits for the host's turn

@@ -130,8 +130,7 @@ double SamplingRng::uniform() { return static_cast<double>(engine_() >> 11) * 0x
 
 int32_t sample_token(std::span<const float> logits, const SamplingParams& p, std::span<const int32_t> context,
                      std::span<const int32_t> generated, SamplingRng& rng) {
-  const bool penalized = p.repeat_penalty != 1.0 || p.presence_penalty != 0.0 || p.frequency_penalty != 0.0;
-  if (!penalized && p.temperature <= 0) return argmax_of(logits);  // plain greedy: no copy
+  if (p.plain_greedy()) return argmax_of(logits);  // no copy
   std::vector<float> work(logits.begin(), logits.end());
   apply_repetition_penalty(work, context, p.repeat_penalty);
   apply_presence_frequency_penalty(work, generated, p.presence_penalty, p.frequency_penalty);
