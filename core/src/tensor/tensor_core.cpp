@@ -209,11 +209,19 @@ Tensor Tensor::to(Device* device) const {
   return Tensor(make_copy(n, device));
 }
 
-void Tensor::copy_to_host(void* dst, size_t bytes) const {
-  Tensor t = *this;
-  const UOpRef& n0 = node_of(t, "copy_to_host");
-  if (!(n0->realized() || n0->op == Op::Buffer)) t = t.contiguous();
+namespace {
+// `x` in device memory: itself when realized (or a buffer), else computed into one
+Tensor realized_for_read(const Tensor& x, const char* what) {
+  Tensor t = x;
+  const UOpRef& n = node_of(t, what);
+  if (!(n->realized() || n->op == Op::Buffer)) t = t.contiguous();
   t.realize();
+  return t;
+}
+}  // namespace
+
+void Tensor::copy_to_host(void* dst, size_t bytes) const {
+  const Tensor t = realized_for_read(*this, "copy_to_host");
   const UOpRef& n = t.node();
   size_t need = n->numel() * dtype_size(n->dtype);
   if (bytes != need)
@@ -227,10 +235,7 @@ void Tensor::copy_to_host(void* dst, size_t bytes) const {
 }
 
 PendingRead Tensor::read_begin() const {
-  Tensor t = *this;
-  const UOpRef& n0 = node_of(t, "read_begin");
-  if (!(n0->realized() || n0->op == Op::Buffer)) t = t.contiguous();
-  t.realize();
+  const Tensor t = realized_for_read(*this, "read_begin");
   const UOpRef& n = t.node();
   PendingRead r;
   r.size_ = n->numel() * dtype_size(n->dtype);

@@ -165,9 +165,9 @@ uint64_t read_begin(Device& dev, Buffer& src, size_t offset, size_t bytes) {
     Readback r;
     r.capacity = std::max<size_t>(bytes, 4096);
     check(d, d.cuMemAllocHost(&r.host, r.capacity), "cuMemAllocHost", KILN_ERR_OUT_OF_MEMORY);
-    if (d.cuEventCreate(&r.done, 0x2 /* CU_EVENT_DISABLE_TIMING */) != CUDA_SUCCESS) {
+    if (CUresult e = d.cuEventCreate(&r.done, CU_EVENT_DISABLE_TIMING); e != CUDA_SUCCESS) {
       d.cuMemFreeHost(r.host);
-      fail(KILN_ERR_INTERNAL, "cuda_ptx: read_begin: cuEventCreate failed");
+      check(d, e, "cuEventCreate", KILN_ERR_INTERNAL);
     }
     dev.readbacks.push_back(r);
     slot = &dev.readbacks.back();

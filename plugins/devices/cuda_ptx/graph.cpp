@@ -3,8 +3,9 @@
 // is launch i; a replay with new buffers or variable values patches just the changed nodes in
 // the executable graph (cuGraphExecKernelNodeSetParams) instead of rebuilding it.
 // On sm_90 and newer the edges are programmatic (PDL): every kernel rendered there starts with
-// griddepcontrol.launch_dependents and griddepcontrol.wait, so the next kernel's blocks are
-// resident and waiting while this one's last blocks run, instead of launching after it ends.
+// griddepcontrol.launch_dependents and runs griddepcontrol.wait before its first memory access,
+// so the next kernel's blocks are resident and waiting while this one's last blocks run,
+// instead of launching after it ends.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
