@@ -158,26 +158,36 @@ void LlamaLM::check_ids(std::span<const int32_t> ids, int64_t start_pos) const {
                   std::to_string(h_.vocab - 1) + ")");
 }
 
+namespace {
+bool no_jit() {  // KILN_LLAMA_NO_JIT: every step eager, a debugging aid
+  static const bool v = std::getenv("KILN_LLAMA_NO_JIT") != nullptr;
+  return v;
+}
+}  // namespace
+
+std::vector<Tensor> LlamaLM::decode_step(const Tensor& ids, int64_t pos) {
+  pos_.bind(pos);
+  cache_.set_position(pos, 1);
+  return no_jit() ? step(ids, 1, false) : (*decode_)({ids});
+}
+
 std::vector<Tensor> LlamaLM::run_chunk(std::span<const int32_t> ids, int64_t start_pos,
                                        bool need_sum, bool capture_only) {
   const int64_t n = static_cast<int64_t>(ids.size());
+  if (n == 1 && !need_sum)
+    return decode_step(Tensor::from_vector(std::vector<int32_t>(ids.begin(), ids.end()), {1, 1}, device_).realize(),
+                       start_pos);
   pos_.bind(start_pos);
-  const bool single = n == 1 && !need_sum;
-  cache_.set_position(start_pos, single ? 1 : chunk_);
-  static const bool no_jit = std::getenv("KILN_LLAMA_NO_JIT") != nullptr;  // debugging aid
-  if (single) {
-    Tensor t = Tensor::from_vector(std::vector<int32_t>(ids.begin(), ids.end()), {1, 1}, device_).realize();
-    return no_jit ? step(t, 1, false) : (*decode_)({t});
-  }
+  cache_.set_position(start_pos, chunk_);
   std::vector<int32_t> padded(ids.begin(), ids.end());
   padded.resize(static_cast<size_t>(chunk_), 0);
   last_.bind(n - 1);
   Tensor t = Tensor::from_vector(padded, {1, chunk_}, device_).realize();
-  if (capture_only && !no_jit && !prefill_->captured()) {
+  if (capture_only && !no_jit() && !prefill_->captured()) {
     prefill_->capture({t});
     return {};
   }
-  return no_jit ? step(t, chunk_, true) : (*prefill_)({t});
+  return no_jit() ? step(t, chunk_, true) : (*prefill_)({t});
 }
 
 void LlamaLM::set_rope_length(int64_t len) {
@@ -268,10 +278,7 @@ void LlamaLM::greedy_enqueue(std::optional<int32_t> first, int64_t pos) {
                 std::to_string(context_));
   }
   set_rope_length(pos + 1);
-  pos_.bind(pos);
-  cache_.set_position(pos, 1);
-  static const bool no_jit = std::getenv("KILN_LLAMA_NO_JIT") != nullptr;
-  std::vector<Tensor> out = no_jit ? step(next_id_, 1, false) : (*decode_)({next_id_});
+  std::vector<Tensor> out = decode_step(next_id_, pos);
   pending_.push_back(out[1].read_begin());  // queued behind the step, before the next one
 }
 

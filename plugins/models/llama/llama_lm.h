@@ -68,6 +68,9 @@ class LlamaLM final : public CausalLM {
   // Runs one chunk (1 <= n <= chunk) at start_pos; returns {logits, hidden sum} for a prefill
   // chunk, {logits, greedy token id} for a decode step.
   // capture_only: capture the prefill step without running it (warmup); returns nothing
+  // One decode step of `ids` (1, 1) at `pos`: the captured decode Jit (eager with
+  // KILN_LLAMA_NO_JIT).
+  std::vector<Tensor> decode_step(const Tensor& ids, int64_t pos);
   // forward() up to its last chunk's outputs, left on the device; last_was_step: that chunk
   // was a decode step (outputs {logits, greedy token})
   std::vector<Tensor> forward_outputs(std::span<const int32_t> ids, int64_t start_pos, bool& last_was_step);
