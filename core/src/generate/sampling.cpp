@@ -19,9 +19,20 @@ struct Scored {
 // Most likely first; ties go to the lower id so results do not depend on sort stability.
 bool higher(const Scored& a, const Scored& b) { return a.score > b.score || (a.score == b.score && a.id < b.id); }
 
+// Sorts the best `n` of `v` to its front (all of it when n >= size).
+void sort_front(std::vector<Scored>& v, size_t n) {
+  if (n >= v.size()) {
+    std::sort(v.begin(), v.end(), higher);
+  } else {
+    std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(), higher);
+  }
+}
+
+}  // namespace
+
 // The first index of the largest value (NaNs never win). Per token of a greedy decode this scans
 // the whole vocabulary, so the max runs in 16 independent lanes the compiler can vectorize.
-int32_t argmax_of(std::span<const float> logits) {
+int32_t greedy_token(std::span<const float> logits) {
   constexpr size_t kLanes = 16;
   float lane[kLanes];
   std::fill(lane, lane + kLanes, -std::numeric_limits<float>::infinity());
@@ -35,19 +46,6 @@ int32_t argmax_of(std::span<const float> logits) {
   return 0;  // every logit is NaN or -inf
 }
 
-// Sorts the best `n` of `v` to its front (all of it when n >= size).
-void sort_front(std::vector<Scored>& v, size_t n) {
-  if (n >= v.size()) {
-    std::sort(v.begin(), v.end(), higher);
-  } else {
-    std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(), higher);
-  }
-}
-
-}  // namespace
-
-int32_t greedy_token(std::span<const float> logits) { return argmax_of(logits); }
-
 int32_t CausalLM::forward_greedy(std::span<const int32_t> ids, int64_t start_pos) {
   return greedy_token(forward(ids, start_pos));
 }
@@ -60,7 +58,7 @@ int32_t CausalLM::greedy_collect() { throw Error("generate: this model does not 
 
 std::vector<Candidate> filter_candidates(std::span<const float> logits, const SamplingParams& p) {
   if (logits.empty()) throw Error("filter_candidates: empty logits");
-  if (p.temperature <= 0) return {Candidate{argmax_of(logits), 1.0}};
+  if (p.temperature <= 0) return {Candidate{greedy_token(logits), 1.0}};
 
   std::vector<Scored> kept;
   kept.reserve(logits.size());
@@ -130,11 +128,11 @@ double SamplingRng::uniform() { return static_cast<double>(engine_() >> 11) * 0x
 
 int32_t sample_token(std::span<const float> logits, const SamplingParams& p, std::span<const int32_t> context,
                      std::span<const int32_t> generated, SamplingRng& rng) {
-  if (p.plain_greedy()) return argmax_of(logits);  // no copy
+  if (p.plain_greedy()) return greedy_token(logits);  // no copy
   std::vector<float> work(logits.begin(), logits.end());
   apply_repetition_penalty(work, context, p.repeat_penalty);
   apply_presence_frequency_penalty(work, generated, p.presence_penalty, p.frequency_penalty);
-  if (p.temperature <= 0) return argmax_of(work);
+  if (p.temperature <= 0) return greedy_token(work);
   const std::vector<Candidate> cands = filter_candidates(work, p);
   const double u = rng.uniform();
   double cum = 0;
