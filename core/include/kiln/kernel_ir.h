@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-#define KILN_IR_VERSION 2
+#define KILN_IR_VERSION 3
 #define KILN_IR_MAX_SRC 4
 #define KILN_IR_MAX_LANES 16
 
@@ -76,6 +76,9 @@ typedef enum kiln_ir_op {
   /* ---- ternary ---- */
   KILN_IR_WHERE = 60,  /* src0 (BOOL) ? src1 : src2 */
   KILN_IR_MULADD = 61, /* src0 * src1 + src2, may be fused */
+  KILN_IR_DOT4 = 62,   /* (IR version 3) I32 lanes only: src2 + the sum over bytes b = 0..3 of
+                          (unsigned byte b of src0) * (signed byte b of src1), wrapping; the
+                          byte dot product of dp4a.u32.s32 / VPDPBUSD. */
   /* ---- conversions and vectors ---- */
   KILN_IR_CAST = 70,      /* value conversion to dtype (float->int truncates; ->BOOL is != 0;
                              out-of-range float->int and NaN->int are unspecified) */
@@ -184,6 +187,7 @@ static inline const char* kiln_ir_op_name(unsigned op) {
     case KILN_IR_POW: return "POW";
     case KILN_IR_WHERE: return "WHERE";
     case KILN_IR_MULADD: return "MULADD";
+    case KILN_IR_DOT4: return "DOT4";
     case KILN_IR_CAST: return "CAST";
     case KILN_IR_BITCAST: return "BITCAST";
     case KILN_IR_VECTORIZE: return "VECTORIZE";

@@ -157,6 +157,11 @@ class Tensor {
   // cond ? a : b with broadcasting (cond is cast to bool).
   static Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
   Tensor where(const Tensor& a, const Tensor& b) const { return where(*this, a, b); }
+  // Byte dot products (I32 tensors, broadcast together): each element of a and b holds four
+  // bytes (byte 0 the lowest); the result is acc + the sum over the bytes of
+  // unsigned(byte of a) * signed(byte of b), wrapping. It reaches devices as kernel IR DOT4
+  // (VPDPBUSD, dp4a): int8 dot products of block-quantized weights and activations.
+  static Tensor dot4(const Tensor& a, const Tensor& b, const Tensor& acc);
   Tensor cast(DType dtype) const;
   Tensor bitcast(DType dtype) const;  // same element size
   // The same memory seen as other elements (zero-copy): this must be realized memory (a

@@ -69,6 +69,7 @@ kiln_ir_op alu_op(Op op) {
     case Op::Pow: return KILN_IR_POW;
     case Op::Where: return KILN_IR_WHERE;
     case Op::MulAdd: return KILN_IR_MULADD;
+    case Op::Dot4: return KILN_IR_DOT4;
     default: throw Error(std::string("internal: no IR op for ") + op_name(op));
   }
 }

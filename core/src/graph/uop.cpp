@@ -43,6 +43,7 @@ const char* op_name(Op op) {
     case Op::Pow: return "POW";
     case Op::Where: return "WHERE";
     case Op::MulAdd: return "MULADD";
+    case Op::Dot4: return "DOT4";
     case Op::Cast: return "CAST";
     case Op::Bitcast: return "BITCAST";
     case Op::Reduce: return "REDUCE";
@@ -57,7 +58,7 @@ const char* op_name(Op op) {
 
 bool is_unary(Op op) { return op >= Op::Neg && op <= Op::Not; }
 bool is_binary(Op op) { return op >= Op::Add && op <= Op::Pow; }
-bool is_ternary(Op op) { return op == Op::Where || op == Op::MulAdd; }
+bool is_ternary(Op op) { return op == Op::Where || op == Op::MulAdd || op == Op::Dot4; }
 
 DeviceBuffer::DeviceBuffer(Device* d, size_t nbytes) : device(d), bytes(nbytes) {
   if (CaptureRecorder* rec = active_recorder()) rec->allocated.push_back(this);

@@ -25,7 +25,7 @@ enum class Op : uint8_t {
   // binary
   Add, Sub, Mul, FDiv, IDiv, Mod, Max, Min, CmpLt, CmpNe, CmpEq, And, Or, Xor, Shl, Shr, Pow,
   // ternary
-  Where, MulAdd,
+  Where, MulAdd, Dot4,
   // conversion
   Cast, Bitcast,
   // structure

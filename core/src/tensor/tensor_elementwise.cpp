@@ -172,6 +172,17 @@ Tensor Tensor::where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return alu(Op::Where, x.dtype(), {c, broadcast_to(x, s), broadcast_to(y, s)});
 }
 
+Tensor Tensor::dot4(const Tensor& a, const Tensor& b, const Tensor& acc) {
+  for (const Tensor* t : {&a, &b, &acc}) {
+    node_of(*t, "dot4");
+    if (t->dtype() != DType::I32)
+      throw Error(std::string("dot4: needs I32 tensors (four bytes each), got ") + dtype_name(t->dtype()) +
+                  " of shape " + shape_str(t->shape()));
+  }
+  Shape s = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), "dot4"), acc.shape(), "dot4");
+  return alu(Op::Dot4, DType::I32, {broadcast_to(a, s), broadcast_to(b, s), broadcast_to(acc, s)});
+}
+
 Tensor Tensor::cast(DType t) const {
   const UOpRef& n = node_of(*this, "cast");
   return Tensor(make_cast(Op::Cast, t, n));

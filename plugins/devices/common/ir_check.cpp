@@ -353,6 +353,14 @@ class Checker {
         no_more_sources(in, 3);
         add_work(lanes);
         break;
+      case KILN_IR_DOT4:
+        need_dtype(t == KILN_DTYPE_I32, std::string("DOT4 yields I32, not ") + dtype_name(t));
+        same_type(in, 0, t, lanes);
+        same_type(in, 1, t, lanes);
+        same_type(in, 2, t, lanes);
+        no_more_sources(in, 3);
+        add_work(4 * lanes);
+        break;
       case KILN_IR_CAST: {
         const kiln_ir_inst& s = src(in, 0);
         if (lanes_of(s) != lanes && lanes_of(s) != 1) bad("source lanes differ from the result");

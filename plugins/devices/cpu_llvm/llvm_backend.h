@@ -21,6 +21,9 @@ struct HostInfo {
   // glibc's libmvec is present with the vector variants this CPU can run: vectorized loops
   // and vector EXP2/LOG2/SIN/POW call them instead of one libm call per lane.
   bool libmvec = false;
+  // VPDPBUSD (kernel IR DOT4) on 512-bit vectors (AVX512-VNNI), and on 128/256-bit ones
+  // (AVX512-VNNI with AVX512-VL, or AVX-VNNI)
+  bool vnni_512 = false, vnni_256 = false;
 };
 
 // Computed once per process.

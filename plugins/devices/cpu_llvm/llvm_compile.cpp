@@ -133,6 +133,11 @@ HostInfo detect_host() {
     else if (has("avx")) h.isa = "avx", h.vector_bytes = 32;
     else h.isa = "sse", h.vector_bytes = 16;
     find_libmvec(map, h);
+    // KILN_CPU_VNNI=0 renders DOT4 without VPDPBUSD (to test that form on a VNNI host)
+    const char* vnni = std::getenv("KILN_CPU_VNNI");
+    const bool vnni_ok = !(vnni && std::string(vnni) == "0");
+    h.vnni_512 = vnni_ok && has("avx512vnni") && has("avx512f");
+    h.vnni_256 = vnni_ok && ((has("avx512vnni") && has("avx512vl")) || has("avxvnni"));
   } else if (triple.isAArch64()) {
     h.isa = "neon", h.vector_bytes = 16;
   } else {

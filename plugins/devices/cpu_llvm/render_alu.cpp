@@ -163,6 +163,8 @@ Val Emitter::alu(const kiln_ir_inst& in, uint32_t index) {
                           ", " + wc.typed() + ")");
       return narrow(Val{r, wa.dt, lanes}, t);
     }
+    case KILN_IR_DOT4:
+      return dot4(in);
     case KILN_IR_CAST:
       return cast(operand(in.src[0], lanes), t);
     case KILN_IR_BITCAST:

@@ -53,6 +53,8 @@ class Emitter {
 
   // The ALU: one instruction's result (render_alu.cpp).
   Val alu(const kiln_ir_inst& in, uint32_t index);
+  // DOT4: VPDPBUSD where the host has VNNI (render_dot4.cpp).
+  Val dot4(const kiln_ir_inst& in);
 
   static std::string literal(kiln_dtype dt, const kiln_ir_imm& imm);  // scalar spelling
 

@@ -680,6 +680,9 @@ class Emitter {
           normalize(t, d);
         }
         return d;
+      case KILN_IR_DOT4:  // dp4a: sm_61 and newer, so every GPU this plugin accepts
+        op("dp4a.u32.s32 " + fresh(c) + ", " + a(0) + ", " + a(1) + ", " + a(2));
+        return d;
       case KILN_IR_CAST: return convert(dt(in.src[0]), t, a(0));
       case KILN_IR_BITCAST: return bitcast(dt(in.src[0]), t, a(0));
       default:

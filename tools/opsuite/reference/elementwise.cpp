@@ -226,6 +226,23 @@ NDArray where(const NDArray& cond, const NDArray& a, const NDArray& b) {
   return out;
 }
 
+NDArray dot4(const NDArray& a, const NDArray& b, const NDArray& acc) {
+  for (const NDArray* x : {&a, &b, &acc})
+    if (x->dtype != DType::I32) throw Error(std::string("reference: dot4 needs I32, got ") + name_of(x->dtype));
+  Shape shape = broadcast_shapes(broadcast_shapes(a.shape, b.shape), acc.shape);
+  NDArray ab = broadcast_to(a, shape), bb = broadcast_to(b, shape), cb = broadcast_to(acc, shape);
+  NDArray out(DType::I32, shape);
+  for (size_t i = 0; i < out.data.size(); ++i) {
+    const auto ua = static_cast<uint32_t>(static_cast<int32_t>(ab.data[i]));
+    const auto ub = static_cast<uint32_t>(static_cast<int32_t>(bb.data[i]));
+    int64_t sum = static_cast<int64_t>(cb.data[i]);
+    for (int k = 0; k < 4; ++k)
+      sum += int64_t((ua >> (8 * k)) & 0xff) * int64_t(static_cast<int8_t>((ub >> (8 * k)) & 0xff));
+    out.data[i] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(sum)));
+  }
+  return out;
+}
+
 NDArray cast(const NDArray& a, DType to) {
   NDArray out(to, a.shape);
   for (size_t i = 0; i < a.data.size(); ++i) out.data[i] = cast_value(a.data[i], a.dtype, to);

@@ -37,6 +37,8 @@ double cast_value(double v, DType from, DType to);
 NDArray unary(Unary op, const NDArray& a);
 NDArray binary(Binary op, const NDArray& a, const NDArray& b);
 NDArray where(const NDArray& cond, const NDArray& a, const NDArray& b);
+// Tensor::dot4: I32 arrays of four bytes each; acc + sum of unsigned a bytes * signed b bytes
+NDArray dot4(const NDArray& a, const NDArray& b, const NDArray& acc);
 NDArray cast(const NDArray& a, DType to);
 NDArray bitcast(const NDArray& a, DType to);  // same element size
 NDArray clamp(const NDArray& a, double lo, double hi);

@@ -11,6 +11,7 @@ namespace kiln::opsuite {
 void add_unary_cases(CaseList& cases);
 void add_binary_cases(CaseList& cases);
 void add_logic_cases(CaseList& cases);    // comparisons, bitwise, shifts, where
+void add_dot4_cases(CaseList& cases);     // byte dot products (kernel IR DOT4)
 void add_cast_cases(CaseList& cases);     // cast, bitcast, special values
 void add_reduce_cases(CaseList& cases);
 void add_movement_cases(CaseList& cases);

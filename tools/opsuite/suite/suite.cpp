@@ -40,6 +40,7 @@ const CaseList& all_cases() {
     add_unary_cases(list);
     add_binary_cases(list);
     add_logic_cases(list);
+    add_dot4_cases(list);
     add_cast_cases(list);
     add_reduce_cases(list);
     add_movement_cases(list);
