@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -85,6 +86,7 @@ void check_against_transformers(const std::string& name, const std::string& file
   o.prefill_chunk = chunk;
   o.context = context;
   o.half_activations = false;  // F32 activations on every device: transformers' f32 forward
+  o.int8_dot = false;          // quantized weights dequantized exactly, not int8 dot products
   llama::LlamaLM lm(src, o);
   std::vector<int32_t> prompt = exp["prompt_ids"].get<std::vector<int32_t>>();
   std::vector<float> logits;
@@ -222,6 +224,105 @@ TEST_CASE("llama plugin: GGUF Q8_0, Q4_0 and Q4_1 (dequantized inside the matmul
     check_against_transformers(name, "/model.q8_0.gguf", 1e-4, 16, "expected_q8_0.json");
     check_against_transformers(name, "/model.q4_0.gguf", 1e-4, 16, "expected_q4_0.json");
     check_against_transformers(name, "/model.q4_1.gguf", 1e-4, 16, "expected_q4_1.json");
+  }
+}
+
+namespace {
+// ggml's int8 arithmetic for one quantized matrix, on the host: x quantized per block of 32
+// (d = fp16(max|x| / 127), q = round(x * 127 / max|x|)), the block's integer dot product with
+// the weight codes, then (d_w d_x) * isum (Q4_1: + m_w d_x sum(q)). Returns y and, for the
+// tolerance, sum |terms| per output.
+std::pair<std::vector<double>, std::vector<double>> int8_reference(const TensorRef& r, const std::vector<float>& x, int64_t L) {
+  const int64_t rows = r.shape[0], cols = r.shape[1], nb = cols / 32;
+  const size_t bb = r.type == WeightType::Q8_0 ? 34 : r.type == WeightType::Q4_0 ? 18 : 20;
+  auto half = [&](size_t at) {
+    uint16_t h;
+    std::memcpy(&h, r.data.data() + at, 2);
+    return double(fp16_to_float(h));
+  };
+  std::vector<double> y(size_t(L * rows)), mag(size_t(L * rows));
+  for (int64_t l = 0; l < L; ++l)
+    for (int64_t b = 0; b < nb; ++b) {
+      float amax = 0;
+      for (int e = 0; e < 32; ++e) amax = std::max(amax, std::abs(x[size_t(l * cols + b * 32 + e)]));
+      const double dx = double(static_cast<_Float16>(amax / 127.0f));  // ggml stores d as f16
+      const float inv = amax > 0 ? 127.0f / amax : 0.0f;
+      int q[32], qsum = 0;
+      for (int e = 0; e < 32; ++e) {
+        const float v = x[size_t(l * cols + b * 32 + e)] * inv;
+        q[e] = static_cast<int>(std::trunc(v + (v < 0 ? -0.5f : 0.5f)));
+        qsum += q[e];
+      }
+      for (int64_t n = 0; n < rows; ++n) {
+        const size_t blk = size_t(n * nb + b) * bb;
+        const auto* qs = reinterpret_cast<const uint8_t*>(r.data.data() + blk + bb - (r.type == WeightType::Q8_0 ? 32 : 16));
+        int64_t isum = 0;
+        for (int e = 0; e < 32; ++e) {
+          int w = r.type == WeightType::Q8_0 ? int(int8_t(qs[e])) : e < 16 ? qs[e] & 15 : qs[e - 16] >> 4;
+          if (r.type == WeightType::Q4_0) w -= 8;
+          isum += int64_t(w) * q[e];
+        }
+        double term = half(blk) * dx * double(isum);
+        if (r.type == WeightType::Q4_1) term += half(blk + 2) * dx * double(qsum);
+        y[size_t(l * rows + n)] += term;
+        mag[size_t(l * rows + n)] += std::abs(term);
+      }
+    }
+  return {y, mag};
+}
+}  // namespace
+
+TEST_CASE("llama plugin: the int8 dot-product matmuls equal ggml's integer arithmetic") {
+  Device* cpu = Device::default_device();
+  for (const char* t : {"q8_0", "q4_0", "q4_1"}) {
+    ModelSource src = ModelSource::open(fixture_dir("qwen3_qknorm") + "/model." + t + ".gguf");
+    for (const char* name : {"blk.0.ffn_down.weight", "blk.1.attn_q.weight"}) {
+      const TensorRef& r = src.tensors().at(name);
+      const int64_t rows = r.shape[0], cols = r.shape[1];
+      REQUIRE(llama::int8_dot_enabled(cpu, r.type, rows, cols) == (cpu->caps().warp_size == 1));
+      Tensor blocks = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)}, cpu);
+      llama::Int8Pack p = llama::int8_pack(blocks, r.type, rows, cols);
+      for (int64_t L : {1, 5, 16}) {  // a GEMV, and row tiles with and without a partial one
+        std::vector<float> x(size_t(L * cols));
+        for (size_t i = 0; i < x.size(); ++i) x[i] = float(std::sin(0.37 * double(i) + 0.1 * double(L)) * (1 + i % 7));
+        x[3] = 0;
+        if (L > 1) std::fill(x.begin() + cols, x.begin() + cols + 32, 0.0f);  // an all-zero block
+        std::vector<float> got =
+            llama::int8_matmul(Tensor::from_vector(x, {L, cols}, cpu), p).to_vector<float>();
+        auto [want, mag] = int8_reference(r, x, L);
+        REQUIRE(got.size() == want.size());
+        double worst = 0;
+        for (size_t i = 0; i < got.size(); ++i)
+          worst = std::max(worst, std::abs(got[i] - want[i]) / (1e-30 + mag[i]));
+        INFO(t << " " << name << " L " << L);
+        CHECK(worst < 1e-5);
+      }
+    }
+  }
+}
+
+TEST_CASE("llama plugin: GGUF Q8_0/Q4_0/Q4_1 through int8 dot products stay near transformers, and every decode path agrees") {
+  for (const char* name : {"llama3_gqa", "qwen2_bias"}) {
+    for (const char* t : {"q8_0", "q4_0", "q4_1"}) {
+      json exp = expected(name, std::string("expected_") + t + ".json");
+      ModelSource src = ModelSource::open(fixture_dir(name) + "/model." + t + ".gguf");
+      llama::LMOptions o;
+      o.prefill_chunk = 16;
+      o.context = 128;
+      llama::LlamaLM lm(src, o);
+      std::vector<int32_t> prompt = exp["prompt_ids"].get<std::vector<int32_t>>();
+      std::vector<float> logits;
+      const int n = 16;
+      std::vector<int32_t> got = greedy(lm, prompt, n, &logits);
+      INFO(name << " " << t);
+      // int8 activations move the logits of these random models by ~0.1 (llama.cpp's do too)
+      CHECK(max_abs_diff(logits, exp["logits"]) < 0.3);
+      CHECK(greedy_picked(lm, prompt, n, false) == got);
+      CHECK(greedy_picked(lm, prompt, n, true) == got);
+      o.device_pick = true;
+      llama::LlamaLM picking(src, o);
+      CHECK(greedy_picked(picking, prompt, n, true) == got);
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <unordered_set>
 #include <vector>
 
 #include "codegen/lowerer.h"
@@ -122,11 +123,15 @@ void realize_nodes(const std::vector<UOpRef>& outputs) {
 }
 
 namespace {
+// Each node once: values share subexpressions (a chain of dot4 steps reads one packed word
+// several times), and a walk of every path is exponential in the chain's length.
 bool reads_buffer(const UOp* u, const DeviceBuffer* buf) {
   std::vector<const UOp*> stack{u};
+  std::unordered_set<const UOp*> seen;
   while (!stack.empty()) {
     const UOp* n = stack.back();
     stack.pop_back();
+    if (!seen.insert(n).second) continue;
     if (n->buffer.get() == buf) return true;
     for (const auto& s : n->src) stack.push_back(s.get());
   }

@@ -38,7 +38,7 @@ DType act_dtype_for(const Device* device, const Weights& w, bool half_activation
       w.layers.empty())
     return DType::F32;
   const LayerWeights& l = w.layers[0];
-  const Matrix& m = l.wqkv.w.defined() ? l.wqkv : l.wq;
+  const Matrix& m = l.wqkv.present() ? l.wqkv : l.wq;
   if (m.bytes.defined() || !m.w.defined()) return DType::F32;
   return is_half(m.w.dtype()) ? m.w.dtype() : DType::F32;
 }
@@ -51,7 +51,7 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
       context_(pick_context(h_, o.context)),
       chunk_(o.prefill_chunk > 0 ? std::max<int64_t>(2, o.prefill_chunk)
                                   : (device_->caps().warp_size > 1 ? 512 : 64)),
-      w_(load_weights(source, h_, device_)),
+      w_(load_weights(source, h_, device_, o.int8_dot)),
       rope_(nn::rope_table(h_.rope, h_.head_dim, h_.max_positions)),
       pos_("start_pos", 0, context_ - 1),
       last_("last_index", 0, chunk_ - 1) {
@@ -92,7 +92,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     const LayerWeights& lw = w_.layers[i];
     Tensor hn = nn::rms_norm(x, lw.attn_norm, eps);
     Tensor q, k, v;
-    if (lw.wqkv.w.defined()) {
+    if (lw.wqkv.present()) {
       // one GEMV/GEMM for all three; biases (Qwen2) added to the parts
       Tensor qkv = apply(hn, lw.wqkv, Tensor(), act_dtype_).contiguous();
       q = qkv.slice(-1, 0, Hq * D);
@@ -120,7 +120,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     x = (x + apply(a, lw.wo, lw.bo, act_dtype_)).contiguous();
     Tensor hf = nn::rms_norm(x, lw.ffn_norm, eps);
     Tensor g;
-    if (lw.w_gate_up.w.defined()) {
+    if (lw.w_gate_up.present()) {
       Tensor gu = apply(hf, lw.w_gate_up, Tensor(), act_dtype_).contiguous();
       g = gu.slice(-1, 0, h_.ffn).silu() * gu.slice(-1, h_.ffn, 2 * h_.ffn);
     } else {

@@ -239,7 +239,7 @@ bool kept_quantized(WeightType type) {
 }
 
 Matrix quantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols) {
-  Matrix m{Tensor(), bytes, type, Tensor()};
+  Matrix m{Tensor(), bytes, type, Tensor(), {}};
   if (type == WeightType::Q4_K && cols % quant::QK_K == 0)
     m.table = q4k_table(bytes, rows, cols / quant::QK_K).contiguous().realize();
   m.w = dequantized_matrix(bytes, type, rows, cols, m.table);

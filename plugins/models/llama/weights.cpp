@@ -16,7 +16,7 @@ std::string layer_name(const Hparams& h, int64_t i, const std::string& hf, const
 
 class Loader {
  public:
-  Loader(const ModelSource& s, Device* d) : source_(s), device_(d) {}
+  Loader(const ModelSource& s, Device* d, bool int8_dot) : source_(s), device_(d), int8_dot_(int8_dot) {}
 
   const TensorRef* find(const std::string& name) const { return source_.tensors().find(name); }
 
@@ -61,15 +61,29 @@ class Loader {
     return Tensor::from_host(f.data(), f.size() * 4, DType::F32, r.shape, device_);
   }
 
-  // A (rows, cols) matrix; the kept_quantized() types stay quantized.
-  Matrix matrix(const TensorRef& r) {
+  // A (rows, cols) matrix; the kept_quantized() types stay quantized. `lookup`: the matrix is
+  // also an embedding table, whose rows are gathered from the lazy dequantization.
+  Matrix matrix(const TensorRef& r, bool lookup = false) {
     if (kept_quantized(r.type) && r.shape.size() == 2) {
       Tensor bytes = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)}, device_);
       release(r);
       bytes_ += r.nbytes;
-      return quantized_matrix(bytes, r.type, r.shape[0], r.shape[1]);
+      return for_device(quantized_matrix(bytes, r.type, r.shape[0], r.shape[1]), lookup);
     }
-    return Matrix{plain(r), Tensor(), r.type, Tensor()};
+    return Matrix{plain(r), Tensor(), r.type, Tensor(), {}};
+  }
+
+  // The int8 dot-product form where the device takes it; the blocks it was packed from are
+  // then dropped unless `lookup` still gathers from them.
+  Matrix for_device(Matrix m, bool lookup) const {
+    const int64_t rows = m.w.dim(0), cols = m.w.dim(1);
+    if (!int8_dot_ || !int8_dot_enabled(device_, m.type, rows, cols)) return m;
+    m.packed = int8_pack(m.bytes, m.type, rows, cols);
+    if (!lookup) {
+      m.w = Tensor();
+      m.bytes = Tensor();
+    }
+    return m;
   }
 
   // Matrices read by the same input (Q/K/V, gate/up) stacked by rows into one upload, so one
@@ -100,8 +114,8 @@ class Loader {
     }
     Tensor all = Tensor::cat(uploaded, 0).contiguous().realize();
     bytes_ += nbytes;
-    if (quantized) return quantized_matrix(all, type, rows, cols);
-    return Matrix{all, Tensor(), type, Tensor()};
+    if (quantized) return for_device(quantized_matrix(all, type, rows, cols), false);
+    return Matrix{all, Tensor(), type, Tensor(), {}};
   }
 
   // A vector used elementwise (norm weights, biases): always F32.
@@ -130,6 +144,7 @@ class Loader {
  private:
   const ModelSource& source_;
   Device* device_;
+  bool int8_dot_;
   uint64_t bytes_ = 0;
 };
 
@@ -149,7 +164,9 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act)
   const Tensor x =
       half_x ? x_in.cast(m.w.dtype()).contiguous() : x_in.contiguous().cast(DType::F32);
   Tensor y;
-  if (m.bytes.defined()) {
+  if (m.packed.words.defined()) {
+    y = int8_matmul(x, m.packed);
+  } else if (m.bytes.defined()) {
     y = quantized_matmul(x, m);
   } else if (x.dim(0) == 1) {
     y = x.matmul(m.w.transpose(-1, -2));
@@ -166,15 +183,15 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act)
   return bias.defined() ? y + bias : y;
 }
 
-Weights load_weights(const ModelSource& source, const Hparams& h, Device* device) {
-  Loader L(source, device);
+Weights load_weights(const ModelSource& source, const Hparams& h, Device* device, bool int8_dot) {
+  Loader L(source, device, int8_dot);
   const bool gg = h.naming == WeightNaming::Gguf;
   Weights w;
   const int64_t H = h.hidden, q_out = h.heads * h.head_dim, kv_out = h.kv_heads * h.head_dim;
   const TensorRef& emb = L.require(gg ? "token_embd.weight" : "model.embed_tokens.weight");
   L.check(emb, {h.vocab, H});
   // a quantized table stays quantized: the row lookup gathers from its lazy dequantization
-  Matrix emb_matrix = L.matrix(emb);
+  Matrix emb_matrix = L.matrix(emb, /*lookup=*/true);
   w.embed = emb_matrix.w;
   const TensorRef* head = L.find(gg ? "output.weight" : "lm_head.weight");
   if (head) {

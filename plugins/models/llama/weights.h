@@ -16,11 +16,22 @@ namespace kiln::llama {
 // dequantization of `bytes` (embedding rows gather from it). Matmuls read the blocks directly
 // (apply(), quantized_matmul()): one reduce over (block, element) with the nibble halves kept
 // apart, so the generated index math stays linear.
+// Q8_0 / Q4_0 / Q4_1 repacked for int8 dot products (int8_matmul.cpp): `words` (G, nb, W, 16)
+// I32 holds word w (four bytes) of block b of the 16 columns of group g side by side (Q8_0:
+// q + 128, W = 8; the nibble types as stored, W = 4); `d` and (Q4_1) `m` (G, nb, 16) F16.
+struct Int8Pack {
+  Tensor words, d, m;
+  WeightType type = WeightType::F32;
+};
+
 struct Matrix {
   Tensor w;
   Tensor bytes;  // the raw blocks (U8) of a quantized weight; undefined for plain weights
   WeightType type = WeightType::F32;
   Tensor table;  // Q4_K: each sub-block's d * scale and dmin * min, decoded once at load
+  Int8Pack packed;  // CPUs: the int8 dot-product form, which matmuls then use (w and bytes
+                    // are dropped unless the matrix is also the embedding table)
+  bool present() const { return w.defined() || packed.words.defined(); }
 };
 // x (L, in) -> (L, out), plus bias when defined. `act` F16/BF16: a prefill (L a multiple of
 // 16) with weights of that type rounds x to it first (tensor cores); F32 keeps x as it is.
@@ -47,7 +58,9 @@ struct Weights {
 };
 
 // Throws kiln::Error naming the tensor and file for missing tensors and wrong shapes.
-Weights load_weights(const ModelSource& source, const Hparams& h, Device* device);
+// `int8_dot`: Q8_0/Q4_0/Q4_1 matrices may take the int8 dot-product form where the device
+// takes it (int8_dot_enabled); false keeps every matmul on the exactly dequantized weights.
+Weights load_weights(const ModelSource& source, const Hparams& h, Device* device, bool int8_dot = true);
 
 // Whether a GGML type stays block-quantized in device memory (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K).
 bool kept_quantized(WeightType type);
@@ -62,5 +75,13 @@ Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, in
 // x (L, cols) -> (L, rows) reading the quantized blocks of m in place (decode GEMVs, prefill
 // dot tiles).
 Tensor quantized_matmul(const Tensor& x, const Matrix& m);
+
+// Whether a (rows, cols) matrix of `type` takes the int8 dot-product form on `device`: CPUs,
+// Q8_0/Q4_0/Q4_1, rows a multiple of 16 (KILN_INT8_DOT=0 turns it off).
+bool int8_dot_enabled(const Device* device, WeightType type, int64_t rows, int64_t cols);
+// The repacked form of a matrix's raw blocks (a generated copy kernel, run at load).
+Int8Pack int8_pack(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols);
+// x (L, cols) F32 -> (L, rows): x quantized to int8 blocks, then integer dot products.
+Tensor int8_matmul(const Tensor& x, const Int8Pack& p);
 
 }  // namespace kiln::llama
