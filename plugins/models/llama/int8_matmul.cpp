@@ -17,7 +17,6 @@ namespace kiln::llama {
 namespace {
 
 constexpr int64_t kLanes = 16;   // output columns a packed group holds (one i32 lane each)
-constexpr int64_t kXWords = 10;  // per activation block: 8 words of int8, their sum, the scale
 
 // The weight's unsigned byte = value code + offset: Q8_0 stores q + 128 (q is signed), the
 // nibble types their nibble; the dot's offset * sum(x) term is subtracted in integers.
@@ -67,36 +66,38 @@ Int8Pack int8_pack(const Tensor& bytes, WeightType type, int64_t rows, int64_t c
   return p;
 }
 
-// x (L, K) F32 -> (L, K / 32, 10) I32, ggml's quantize_row_q8_0 per block of 32: d = max|x| /
-// 127 rounded to f16, q = round(x * 127 / max|x|) (halves away from zero); words 0..7 hold the
-// 32 int8 q (four a word, lowest byte first), word 8 their sum, word 9 d's F32 bits.
-Tensor quantize_q8_blocks(const Tensor& x) {
+// x (L, K) F32 quantized per block of 32 as ggml's quantize_row_q8_0 does: d = max|x| / 127
+// rounded to f16, q = round(x * 127 / max|x|) (halves away from zero). `words` (L, K / 32, 8)
+// I32 hold the 32 int8 q of a block four to a word (lowest byte first); `meta` (L, K / 32, 2)
+// I32 their sum and d's F32 bits. Three small kernels: the block maxima, the codes (a
+// vectorized elementwise pass) and the per-block sums and scales.
+struct Q8Activations {
+  Tensor words, meta;
+};
+
+Q8Activations quantize_q8_blocks(const Tensor& x) {
   const int64_t L = x.dim(0), nb = x.dim(1) / quant::QK;
   Tensor xb = x.reshape({L, nb, quant::QK});
-  Tensor amax = xb.abs().max({-1}, true).contiguous();  // (L, nb, 1), its own small kernel
+  Tensor amax = xb.abs().max({-1}, true).contiguous();  // (L, nb, 1)
   Tensor zero = amax.scalar_like(0);
   Tensor inv = Tensor::where(amax.gt(zero), amax.scalar_like(127) / amax, zero);
   Tensor v = xb * inv;
-  Tensor q = (v + Tensor::where(v.lt(zero), v.scalar_like(-0.5), v.scalar_like(0.5))).trunc().cast(DType::I32);
-  Tensor qb = q.reshape({L, nb, 8, 4});
-  Tensor words;
-  for (int k = 0; k < 4; ++k) {
-    Tensor byte = qb.slice(-1, k, k + 1).reshape({L, nb, 8}).bitwise_and(i32(q, 255));
-    byte = k ? byte.shl(i32(q, 8 * k)) : byte;
-    words = words.defined() ? words.bitwise_or(byte) : byte;
-  }
+  Tensor q = (v + Tensor::where(v.lt(zero), v.scalar_like(-0.5), v.scalar_like(0.5))).trunc().cast(DType::I8);
+  Q8Activations a;
+  a.words = q.contiguous().realize().reinterpret(DType::I32, {L, nb, 8});
   // sum(q) as dot products with bytes of one: no second reduce over the block
-  Tensor ones = i32(q, 0x01010101), sum = i32(q, 0);
-  for (int w = 0; w < 8; ++w) sum = Tensor::dot4(ones, words.slice(-1, w, w + 1), sum);
+  Tensor ones = i32(a.words, 0x01010101), sum = i32(a.words, 0);
+  for (int w = 0; w < 8; ++w) sum = Tensor::dot4(ones, a.words.slice(-1, w, w + 1), sum);
   Tensor d = (amax / 127.0).cast(DType::F16).cast(DType::F32).bitcast(DType::I32);
-  return Tensor::cat({words, sum, d}, -1).contiguous();
+  a.meta = Tensor::cat({sum, d}, -1).contiguous();
+  return a;
 }
 
 Tensor int8_matmul(const Tensor& x, const Int8Pack& p) {
   const int64_t L = x.dim(0), K = x.dim(1), nb = K / quant::QK;
   const int64_t G = p.words.dim(0), words = p.words.dim(2), N = G * kLanes;
   if (p.words.dim(1) != nb) throw Error("int8 matmul: input has " + std::to_string(K) + " columns, weights " + std::to_string(p.words.dim(1) * quant::QK));
-  Tensor xq = quantize_q8_blocks(x);
+  Q8Activations xq = quantize_q8_blocks(x);
   // A GEMV puts the column groups in the output's row position, so the code generator's
   // register tiles hold several groups (independent dot chains); a prefill puts the
   // activation rows there, so each weight vector loaded serves several rows.
@@ -105,8 +106,8 @@ Tensor int8_matmul(const Tensor& x, const Int8Pack& p) {
     Tensor t = p.words.slice(2, w, w + 1).reshape({G, nb, kLanes});
     return gemv ? t.reshape({1, G, nb, kLanes}) : t.reshape({G, 1, nb, kLanes});
   };
-  auto xv = [&](int64_t w) {  // (L, nb) as (A, B, nb, 1)
-    Tensor t = xq.slice(2, w, w + 1).reshape({L, nb});
+  auto xv = [&](int64_t w) {  // word w of each block (8, 9: the sum and scale) as (A, B, nb, 1)
+    Tensor t = (w < 8 ? xq.words.slice(2, w, w + 1) : xq.meta.slice(2, w - 8, w - 7)).reshape({L, nb});
     return gemv ? t.reshape({L, 1, nb, 1}) : t.reshape({1, L, nb, 1});
   };
   Tensor chain[2];

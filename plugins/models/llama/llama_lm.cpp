@@ -94,7 +94,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     Tensor q, k, v;
     if (lw.wqkv.present()) {
       // one GEMV/GEMM for all three; biases (Qwen2) added to the parts
-      Tensor qkv = apply(hn, lw.wqkv, Tensor(), act_dtype_).contiguous();
+      Tensor qkv = apply_shared(hn, lw.wqkv, act_dtype_);
       q = qkv.slice(-1, 0, Hq * D);
       k = qkv.slice(-1, Hq * D, (Hq + Hk) * D);
       v = qkv.slice(-1, (Hq + Hk) * D, (Hq + 2 * Hk) * D);
@@ -121,7 +121,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     Tensor hf = nn::rms_norm(x, lw.ffn_norm, eps);
     Tensor g;
     if (lw.w_gate_up.present()) {
-      Tensor gu = apply(hf, lw.w_gate_up, Tensor(), act_dtype_).contiguous();
+      Tensor gu = apply_shared(hf, lw.w_gate_up, act_dtype_);
       g = gu.slice(-1, 0, h_.ffn).silu() * gu.slice(-1, h_.ffn, 2 * h_.ffn);
     } else {
       g = apply(hf, lw.w_gate, Tensor(), act_dtype_).silu() * apply(hf, lw.w_up, Tensor(), act_dtype_);

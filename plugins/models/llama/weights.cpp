@@ -157,6 +157,10 @@ static bool half_prefill(const Tensor& x, const Matrix& m, DType act) {
   return x.dim(0) >= 16 && x.dim(0) % 16 == 0;
 }
 
+static bool int8_prefill(const Tensor& x, const Matrix& m) {
+  return m.packed.words.defined() && x.dim(0) > 1;
+}
+
 Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act) {
   // the input computed once (a norm, silu * up), not again inside every output's reduce
   const bool half_x = half_prefill(x_in, m, act);
@@ -178,9 +182,16 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act)
             .sum({-1})
             .reshape({L, out});
   }
-  // a (rows, out) kernel boundary for prefill: later ops read the product, not its reduce
-  if (x.dim(0) > 1) y = y.contiguous();
+  // a (rows, out) kernel boundary for prefill: later ops read the product, not its reduce. The
+  // int8 form's prefill product is a permuted view of its reduce, which the scheduler already
+  // makes a kernel of its own: consumers read it in place rather than through a copy.
+  if (x.dim(0) > 1 && !int8_prefill(x, m)) y = y.contiguous();
   return bias.defined() ? y + bias : y;
+}
+
+Tensor apply_shared(const Tensor& x, const Matrix& m, DType act) {
+  Tensor y = apply(x, m, Tensor(), act);
+  return int8_prefill(x, m) ? y : y.contiguous();
 }
 
 Weights load_weights(const ModelSource& source, const Hparams& h, Device* device, bool int8_dot) {
