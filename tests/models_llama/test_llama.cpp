@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <span>
 
 #include <unistd.h>
 
@@ -228,18 +229,59 @@ TEST_CASE("llama plugin: GGUF Q8_0, Q4_0 and Q4_1 (dequantized inside the matmul
 }
 
 namespace {
+// One block of 32 weights as integer codes c and per-half scales: value e = s[e / 16] * c[e]
+// (+ m for Q4_1), read from ggml's block layouts.
+struct Block32Codes {
+  int c[32];
+  double s[2];
+  double m = 0;
+};
+
+double f16_at(const std::byte* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return double(fp16_to_float(h));
+}
+
+Block32Codes decode_block32(WeightType type, const std::byte* row, int64_t b) {
+  Block32Codes k;
+  if (type == WeightType::Q6_K) {  // element e of super-block: h = e/128, j = e/32 % 4, l = e % 32
+    const std::byte* sb = row + (b / 8) * 210;
+    const auto* ql = reinterpret_cast<const uint8_t*>(sb);
+    const auto* qh = ql + 128;
+    const auto* sc = reinterpret_cast<const int8_t*>(sb + 192);
+    const double d = f16_at(sb + 208);
+    const int e0 = int(b % 8) * 32, h = e0 / 128, j = e0 / 32 % 4;
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t low = ql[h * 64 + (j % 2) * 32 + l];
+      const int nib = j < 2 ? low & 15 : low >> 4;
+      k.c[l] = (nib | (((qh[h * 32 + l] >> (2 * j)) & 3) << 4)) - 32;
+    }
+    k.s[0] = d * sc[(e0 + 0) / 16];
+    k.s[1] = d * sc[(e0 + 16) / 16];
+    return k;
+  }
+  const size_t bb = type == WeightType::Q8_0 ? 34 : type == WeightType::Q4_0 ? 18 : 20;
+  const std::byte* blk = row + size_t(b) * bb;
+  const auto* qs = reinterpret_cast<const uint8_t*>(blk + bb - (type == WeightType::Q8_0 ? 32 : 16));
+  for (int e = 0; e < 32; ++e) {
+    k.c[e] = type == WeightType::Q8_0 ? int(int8_t(qs[e])) : e < 16 ? qs[e] & 15 : qs[e - 16] >> 4;
+    if (type == WeightType::Q4_0) k.c[e] -= 8;
+  }
+  k.s[0] = k.s[1] = f16_at(blk);
+  if (type == WeightType::Q4_1) k.m = f16_at(blk + 2);
+  return k;
+}
+
 // ggml's int8 arithmetic for one quantized matrix, on the host: x quantized per block of 32
-// (d = fp16(max|x| / 127), q = round(x * 127 / max|x|)), the block's integer dot product with
-// the weight codes, then (d_w d_x) * isum (Q4_1: + m_w d_x sum(q)). Returns y and, for the
+// (d = fp16(max|x| / 127), q = round(x * 127 / max|x|)), each half block's integer dot product
+// with the weight codes times (s_w d_x) (Q4_1: + m_w d_x sum(q)). Returns y and, for the
 // tolerance, sum |terms| per output.
-std::pair<std::vector<double>, std::vector<double>> int8_reference(const TensorRef& r, const std::vector<float>& x, int64_t L) {
-  const int64_t rows = r.shape[0], cols = r.shape[1], nb = cols / 32;
-  const size_t bb = r.type == WeightType::Q8_0 ? 34 : r.type == WeightType::Q4_0 ? 18 : 20;
-  auto half = [&](size_t at) {
-    uint16_t h;
-    std::memcpy(&h, r.data.data() + at, 2);
-    return double(fp16_to_float(h));
-  };
+std::pair<std::vector<double>, std::vector<double>> int8_reference(WeightType type, std::span<const std::byte> data,
+                                                                  int64_t rows, int64_t cols,
+                                                                  const std::vector<float>& x, int64_t L) {
+  const int64_t nb = cols / 32;
+  const size_t row_bytes = data.size() / size_t(rows);
   std::vector<double> y(size_t(L * rows)), mag(size_t(L * rows));
   for (int64_t l = 0; l < L; ++l)
     for (int64_t b = 0; b < nb; ++b) {
@@ -254,51 +296,76 @@ std::pair<std::vector<double>, std::vector<double>> int8_reference(const TensorR
         qsum += q[e];
       }
       for (int64_t n = 0; n < rows; ++n) {
-        const size_t blk = size_t(n * nb + b) * bb;
-        const auto* qs = reinterpret_cast<const uint8_t*>(r.data.data() + blk + bb - (r.type == WeightType::Q8_0 ? 32 : 16));
-        int64_t isum = 0;
-        for (int e = 0; e < 32; ++e) {
-          int w = r.type == WeightType::Q8_0 ? int(int8_t(qs[e])) : e < 16 ? qs[e] & 15 : qs[e - 16] >> 4;
-          if (r.type == WeightType::Q4_0) w -= 8;
-          isum += int64_t(w) * q[e];
+        Block32Codes k = decode_block32(type, data.data() + size_t(n) * row_bytes, b);
+        double term = 0;
+        for (int h = 0; h < 2; ++h) {
+          int64_t isum = 0;
+          for (int e = 16 * h; e < 16 * h + 16; ++e) isum += int64_t(k.c[e]) * q[e];
+          term += k.s[h] * dx * double(isum);
         }
-        double term = half(blk) * dx * double(isum);
-        if (r.type == WeightType::Q4_1) term += half(blk + 2) * dx * double(qsum);
+        term += k.m * dx * double(qsum);
         y[size_t(l * rows + n)] += term;
         mag[size_t(l * rows + n)] += std::abs(term);
       }
     }
   return {y, mag};
 }
+
+// Random Q6_K blocks (rows, cols) with a moderate scale d, for the int8 path's Q6_K form (the
+// tiny fixtures' rows are too short for 256-element super-blocks).
+std::vector<std::byte> random_q6k(int64_t rows, int64_t cols) {
+  std::vector<std::byte> out(size_t(rows * cols / 256 * 210));
+  uint32_t state = 12345;
+  for (auto& byte : out) {
+    state = state * 1664525u + 1013904223u;
+    byte = std::byte(state >> 24);
+  }
+  for (size_t sb = 0; sb < out.size() / 210; ++sb) {
+    const uint16_t d = 0x1c00 + uint16_t(sb % 64);  // ~0.004
+    std::memcpy(out.data() + sb * 210 + 208, &d, 2);
+  }
+  return out;
+}
+
+void check_int8_matmul(WeightType type, std::span<const std::byte> data, int64_t rows, int64_t cols,
+                       const std::string& what) {
+  Device* cpu = Device::default_device();
+  REQUIRE(llama::int8_dot_enabled(cpu, type, rows, cols) == (cpu->caps().warp_size == 1));
+  Tensor blocks = Tensor::from_host(data.data(), data.size(), DType::U8, {static_cast<int64_t>(data.size())}, cpu);
+  llama::Int8Pack p = llama::int8_pack(blocks, type, rows, cols);
+  for (int64_t L : {1, 5, 16}) {  // a GEMV, and row tiles with and without a partial one
+    std::vector<float> x(size_t(L * cols));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = float(std::sin(0.37 * double(i) + 0.1 * double(L)) * double(1 + i % 7));
+    x[3] = 0;
+    if (L > 1) std::fill(x.begin() + cols, x.begin() + cols + 32, 0.0f);  // an all-zero block
+    std::vector<float> got = llama::int8_matmul(Tensor::from_vector(x, {L, cols}, cpu), p).to_vector<float>();
+    auto [want, mag] = int8_reference(type, data, rows, cols, x, L);
+    REQUIRE(got.size() == want.size());
+    double worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]) / (1e-30 + mag[i]));
+    INFO(what << " L " << L);
+    CHECK(worst < 1e-5);
+  }
+}
 }  // namespace
 
 TEST_CASE("llama plugin: the int8 dot-product matmuls equal ggml's integer arithmetic") {
-  Device* cpu = Device::default_device();
   for (const char* t : {"q8_0", "q4_0", "q4_1"}) {
     ModelSource src = ModelSource::open(fixture_dir("qwen3_qknorm") + "/model." + t + ".gguf");
     for (const char* name : {"blk.0.ffn_down.weight", "blk.1.attn_q.weight"}) {
       const TensorRef& r = src.tensors().at(name);
-      const int64_t rows = r.shape[0], cols = r.shape[1];
-      REQUIRE(llama::int8_dot_enabled(cpu, r.type, rows, cols) == (cpu->caps().warp_size == 1));
-      Tensor blocks = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)}, cpu);
-      llama::Int8Pack p = llama::int8_pack(blocks, r.type, rows, cols);
-      for (int64_t L : {1, 5, 16}) {  // a GEMV, and row tiles with and without a partial one
-        std::vector<float> x(size_t(L * cols));
-        for (size_t i = 0; i < x.size(); ++i) x[i] = float(std::sin(0.37 * double(i) + 0.1 * double(L)) * (1 + i % 7));
-        x[3] = 0;
-        if (L > 1) std::fill(x.begin() + cols, x.begin() + cols + 32, 0.0f);  // an all-zero block
-        std::vector<float> got =
-            llama::int8_matmul(Tensor::from_vector(x, {L, cols}, cpu), p).to_vector<float>();
-        auto [want, mag] = int8_reference(r, x, L);
-        REQUIRE(got.size() == want.size());
-        double worst = 0;
-        for (size_t i = 0; i < got.size(); ++i)
-          worst = std::max(worst, std::abs(got[i] - want[i]) / (1e-30 + mag[i]));
-        INFO(t << " " << name << " L " << L);
-        CHECK(worst < 1e-5);
-      }
+      check_int8_matmul(r.type, r.data, r.shape[0], r.shape[1], std::string(t) + " " + name);
     }
   }
+  std::vector<std::byte> q6k = random_q6k(48, 512);
+  // the test's own reading of the Q6_K layout agrees with kiln::dequantize (ggml's)
+  std::vector<float> exact = dequantize(WeightType::Q6_K, q6k, 48 * 512);
+  for (int64_t n : {0, 47})
+    for (int64_t b = 0; b < 16; ++b) {
+      Block32Codes k = decode_block32(WeightType::Q6_K, q6k.data() + size_t(n) * (512 / 256 * 210), b);
+      for (int e = 0; e < 32; ++e) REQUIRE(float(k.s[e / 16] * k.c[e]) == exact[size_t(n * 512 + b * 32 + e)]);
+    }
+  check_int8_matmul(WeightType::Q6_K, q6k, 48, 512, "random q6_k (48, 512)");
 }
 
 TEST_CASE("llama plugin: GGUF Q8_0/Q4_0/Q4_1 through int8 dot products stay near transformers, and every decode path agrees") {

@@ -233,6 +233,19 @@ Tensor block32_matmul(const Tensor& x, const Matrix& m) {
 
 }  // namespace
 
+Q6KCodes q6k_codes(const Tensor& bytes, int64_t rows, int64_t cols) {
+  const int64_t nsb = cols / quant::QK_K;
+  Q6KParts p = q6k_parts(bytes, rows, nsb);
+  std::vector<Tensor> quarters;
+  for (int j = 0; j < 4; ++j)
+    quarters.push_back((q6k_quarter(p, j / 2, j % 2) + 32).reshape({rows, nsb, 2, 1, 32}));
+  Q6KCodes c;
+  c.codes = Tensor::cat(quarters, 3).reshape({rows, cols});
+  c.scales = p.sc.reshape({rows, cols / 16});
+  c.d = p.d.reshape({rows, nsb});
+  return c;
+}
+
 bool kept_quantized(WeightType type) {
   return type == WeightType::Q8_0 || type == WeightType::Q4_0 || type == WeightType::Q4_1 ||
          type == WeightType::Q4_K || type == WeightType::Q6_K;

@@ -16,11 +16,13 @@ namespace kiln::llama {
 // dequantization of `bytes` (embedding rows gather from it). Matmuls read the blocks directly
 // (apply(), quantized_matmul()): one reduce over (block, element) with the nibble halves kept
 // apart, so the generated index math stays linear.
-// Q8_0 / Q4_0 / Q4_1 repacked for int8 dot products (int8_matmul.cpp): `words` (G, nb, W, 16)
-// I32 holds word w (four bytes) of block b of the 16 columns of group g side by side (Q8_0:
-// q + 128, W = 8; the nibble types as stored, W = 4); `d` and (Q4_1) `m` (G, nb, 16) F16.
+// Q8_0 / Q4_0 / Q4_1 / Q6_K repacked for int8 dot products (int8_matmul.cpp): `words` (G, nb,
+// W, 16) I32 holds word w (four bytes) of block b (32 elements) of the 16 columns of group g
+// side by side (Q8_0: q + 128 and Q6_K: its 6-bit code, W = 8; the nibble types as stored,
+// W = 4). `d` and (Q4_1) `m` (G, nb, 16) F16; Q6_K: `d` (G, nb / 8, 16) F32 per super-block
+// and `sc` (G, nb, 2, 16) I8 per 16 elements.
 struct Int8Pack {
-  Tensor words, d, m;
+  Tensor words, d, m, sc;
   WeightType type = WeightType::F32;
 };
 
@@ -79,8 +81,15 @@ Tensor dequantized_matrix(const Tensor& bytes, WeightType type, int64_t rows, in
 // dot tiles).
 Tensor quantized_matmul(const Tensor& x, const Matrix& m);
 
+// A Q6_K matrix's parts in element order: `codes` (rows, cols) I32 0..63, `scales` (rows,
+// cols / 16) I8 and `d` (rows, cols / 256) F32; element e is d * scales[e / 16] * (code - 32).
+struct Q6KCodes {
+  Tensor codes, scales, d;
+};
+Q6KCodes q6k_codes(const Tensor& bytes, int64_t rows, int64_t cols);
+
 // Whether a (rows, cols) matrix of `type` takes the int8 dot-product form on `device`: CPUs,
-// Q8_0/Q4_0/Q4_1, rows a multiple of 16 (KILN_INT8_DOT=0 turns it off).
+// Q8_0/Q4_0/Q4_1/Q6_K, rows a multiple of 16 (KILN_INT8_DOT=0 turns it off).
 bool int8_dot_enabled(const Device* device, WeightType type, int64_t rows, int64_t cols);
 // The repacked form of a matrix's raw blocks (a generated copy kernel, run at load).
 Int8Pack int8_pack(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols);
