@@ -139,17 +139,19 @@ Tensor int8_matmul(const Tensor& x, const Int8Pack& p) {
     throw Error("int8 matmul: input has " + std::to_string(K) + " columns, weights " +
                 std::to_string(p.words.dim(1) * quant::QK));
   Q8Activations xq = quantize_q8_blocks(x);
-  // A GEMV puts the column groups in the output's row position, so the code generator's
-  // register tiles hold several groups (independent dot chains); a prefill puts the
-  // activation rows there, so each weight vector loaded serves several rows.
+  // The reduce over blocks is the sources' first axis, so the output keeps (A, B, 16) with B in
+  // the row position of the code generator's register tiles (rows x 16 lanes). A GEMV puts the
+  // column groups there (independent dot chains), a prefill the activation rows (each weight
+  // vector loaded serves several rows).
   const bool gemv = L == 1;
-  auto by_column = [&](const Tensor& t) {  // (G, nb, 16) as (A, B, nb, 16)
-    return gemv ? t.reshape({1, G, nb, kLanes}) : t.reshape({G, 1, nb, kLanes});
+  auto by_column = [&](const Tensor& t) {  // (G, nb, 16) as (nb, A, B, 16)
+    Tensor u = t.permute({1, 0, 2});
+    return gemv ? u.reshape({nb, 1, G, kLanes}) : u.reshape({nb, G, 1, kLanes});
   };
   auto wv = [&](int64_t w) { return by_column(p.words.slice(2, w, w + 1).reshape({G, nb, kLanes})); };
-  auto xv = [&](const Tensor& t, int64_t w) {  // word w of each block as (A, B, nb, 1)
-    Tensor r = t.slice(2, w, w + 1).reshape({L, nb});
-    return gemv ? r.reshape({L, 1, nb, 1}) : r.reshape({1, L, nb, 1});
+  auto xv = [&](const Tensor& t, int64_t w) {  // word w of each block as (nb, A, B, 1)
+    Tensor r = t.slice(2, w, w + 1).reshape({L, nb}).permute({1, 0});
+    return gemv ? r.reshape({nb, L, 1, 1}) : r.reshape({nb, 1, L, 1});
   };
   // the two half blocks (elements 0..15, 16..31) each a chain of four dot4
   Tensor half[2];
@@ -184,8 +186,9 @@ Tensor int8_matmul(const Tensor& x, const Int8Pack& p) {
     Tensor isum = half[0] + half[1], xs = qsum[0] + qsum[1];
     term = f32_by_column(p.d) * dx * (isum - xs * i32(xs, off)).cast(DType::F32);
   }
-  Tensor y = term.sum({2});  // (A, B, 16)
-  return gemv ? y.reshape({1, N}) : y.permute({1, 0, 2}).reshape({L, N});
+  Tensor y = term.sum({0});  // (A, B, 16)
+  // a GEMV's reduce is its own kernel, kept (1, G, 16) so its tiles span column groups
+  return gemv ? y.contiguous().reshape({1, N}) : y.permute({1, 0, 2}).reshape({L, N});
 }
 
 }  // namespace kiln::llama
