@@ -233,14 +233,22 @@ Tensor block32_matmul(const Tensor& x, const Matrix& m) {
 
 }  // namespace
 
+// One elementwise pass over (rows, nsb, 2 h, 4 j, 32 l) without a cat (whose branches each
+// element would evaluate): quarter j reads ql byte (h, j % 2, l) at nibble j / 2 and qh byte
+// (h, l) at bits 2j, 2j + 1 (views with a zero stride along the j they do not depend on).
 Q6KCodes q6k_codes(const Tensor& bytes, int64_t rows, int64_t cols) {
   const int64_t nsb = cols / quant::QK_K;
   Q6KParts p = q6k_parts(bytes, rows, nsb);
-  std::vector<Tensor> quarters;
-  for (int j = 0; j < 4; ++j)
-    quarters.push_back((q6k_quarter(p, j / 2, j % 2) + 32).reshape({rows, nsb, 2, 1, 32}));
+  Device* dev = bytes.device();
+  const Shape full{rows, nsb, 2, 4, 32};
+  Tensor ql = p.ql.reshape({rows, nsb, 2, 1, 2, 32}).expand({rows, nsb, 2, 2, 2, 32}).reshape(full).cast(DType::I32);
+  Tensor qh = p.qh.reshape({rows, nsb, 2, 1, 32}).expand(full).cast(DType::I32);
+  Tensor nib_shift = Tensor::from_vector(std::vector<int32_t>{0, 0, 4, 4}, {1, 1, 1, 4, 1}, dev);
+  Tensor hi_shift = Tensor::from_vector(std::vector<int32_t>{0, 2, 4, 6}, {1, 1, 1, 4, 1}, dev);
+  Tensor low = ql.shr(nib_shift).bitwise_and(ql.scalar_like(15));
+  Tensor high = qh.shr(hi_shift).bitwise_and(qh.scalar_like(3));
   Q6KCodes c;
-  c.codes = Tensor::cat(quarters, 3).reshape({rows, cols});
+  c.codes = low.bitwise_or(high.shl(high.scalar_like(4))).reshape({rows, cols});
   c.scales = p.sc.reshape({rows, cols / 16});
   c.d = p.d.reshape({rows, nsb});
   return c;
