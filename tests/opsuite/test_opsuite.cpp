@@ -60,7 +60,7 @@ void run_family(const std::string& family) {
 
 // Families covered by the test cases below; a family added to the suite must be added here.
 static const std::set<std::string> kTested{
-    "unary",   "binary", "logic",     "cast",     "reduce",   "movement", "matmul",
+    "unary",   "binary", "logic",     "dot4",     "cast",     "reduce",   "movement", "matmul",
     "softmax", "gather", "conv",      "norm",     "attention", "attention_large",
     "creation", "assign", "random",   "errors"};
 
@@ -77,6 +77,7 @@ TEST_CASE("opsuite: every family has a test case, several thousand cases", "[ops
 TEST_CASE("opsuite: unary", "[opsuite]") { run_family("unary"); }
 TEST_CASE("opsuite: binary", "[opsuite]") { run_family("binary"); }
 TEST_CASE("opsuite: logic", "[opsuite]") { run_family("logic"); }
+TEST_CASE("opsuite: dot4", "[opsuite]") { run_family("dot4"); }
 TEST_CASE("opsuite: cast", "[opsuite]") { run_family("cast"); }
 TEST_CASE("opsuite: reduce", "[opsuite]") { run_family("reduce"); }
 TEST_CASE("opsuite: movement", "[opsuite]") { run_family("movement"); }

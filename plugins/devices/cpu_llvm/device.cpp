@@ -79,7 +79,8 @@ Device* open_device(int index) {
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(host.features_hash));
   dev->compiler_id = "cpu_llvm-" KILN_CPU_LLVM_VERSION "-abi" + std::to_string(kKernelAbiVersion) +
                      " llvm-" + host.llvm_version + " O3 " + host.triple + " cpu=" + host.cpu +
-                     " features=" + hash + (host.libmvec ? " libmvec" : "");
+                     " features=" + hash + (host.libmvec ? " libmvec" : "") +
+                     (host.vnni_512 || host.vnni_256 ? " vnni" : "");
   dev->description = cpu_model_name() + " (" + std::to_string(dev->pool->threads()) +
                      " threads, " + host.cpu + ", " + host.isa + ")";
   return dev.release();
