@@ -136,6 +136,28 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK_FALSE(has_op(on_cpu, KILN_IR_SHFL_XOR));
 }
 
+TEST_CASE("CPU lowering: int8 dot tiles take 8 activation rows in a prefill, 4 column groups in a GEMV",
+          "[lowering]") {
+  // the shapes of llama's int8_matmul: the reduce over blocks first, 16 columns in the lanes
+  kiln_device_caps cpu = gpu_caps();
+  cpu.warp_size = 1;
+  cpu.max_local_size[0] = cpu.max_local_size[1] = cpu.max_local_size[2] = 1;
+  cpu.preferred_vector_bytes = 64;
+  const int64_t nb = 64, G = 32, L = 64;
+  Tensor zero = Tensor::scalar(0, DType::I32);
+  auto gemm = [&](const Shape& w_shape, const Shape& x_shape) {
+    Tensor w = Tensor::randint(w_shape, 0, 255, 1, DType::I32).contiguous().realize();
+    Tensor x = Tensor::randint(x_shape, -127, 127, 2, DType::I32).contiguous().realize();
+    return lower_last(Tensor::dot4(w, x, zero).cast(DType::F32).sum({0}, true), cpu);
+  };
+  detail::LoweredKernel prefill = gemm({nb, G, 1, 16}, {nb, 1, L, 1});  // weights shared by rows
+  CHECK(prefill.name.find("_t8x16") != std::string::npos);
+  CHECK(has_op(prefill, KILN_IR_DOT4));
+  detail::LoweredKernel gemv = gemm({nb, 1, G, 16}, {nb, 1, 1, 1});  // each row its own weights
+  CHECK(gemv.name.find("_t4x16") != std::string::npos);
+  CHECK(has_op(gemv, KILN_IR_DOT4));
+}
+
 TEST_CASE("cuda_ptx lowering: decode attention splits the keys across 8 warps",
           "[cuda_ptx][lowering]") {
   Tensor q = Tensor::randn({1, 8, 1, 64}, 5).contiguous().realize();

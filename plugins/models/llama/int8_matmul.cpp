@@ -45,14 +45,9 @@ Tensor lanes_last(const Tensor& t) {
 
 // (rows, nb, 4 words) bytes (U8) as (G, nb, words, 16) I32: word w of block b of column c. The
 // bytes are first gathered into whole rows, so the permute moves words, not bytes (4x fewer
-// elements: 1B Q4_0 load 0.8 -> 0.2 s).
+// elements; 1B Q4_0 warm Ready 3.1 -> 2.2 s).
 Tensor packed_words(const Tensor& bytes, int64_t rows, int64_t nb, int64_t words) {
-  return bytes.contiguous()
-      .realize()
-      .reinterpret(DType::I32, {rows / kLanes, kLanes, nb, words})
-      .permute({0, 2, 3, 1})
-      .contiguous()
-      .realize();
+  return lanes_last(bytes.contiguous().realize().reinterpret(DType::I32, {rows, nb, words}));
 }
 
 // An f16 field of each block as (G, nb, 16) F16.
