@@ -330,7 +330,7 @@ std::vector<std::byte> random_q6k(int64_t rows, int64_t cols) {
 void check_int8_matmul(WeightType type, std::span<const std::byte> data, int64_t rows, int64_t cols,
                        const std::string& what) {
   Device* cpu = Device::default_device();
-  REQUIRE(llama::int8_dot_enabled(cpu, type, rows, cols) == (cpu->caps().warp_size == 1));
+  REQUIRE(llama::int8_dot_enabled(cpu, type, rows, cols) == (cpu->caps().warp_size == 1 && cpu->caps().fast_dot4));
   Tensor blocks = Tensor::from_host(data.data(), data.size(), DType::U8, {static_cast<int64_t>(data.size())}, cpu);
   llama::Int8Pack p = llama::int8_pack(blocks, type, rows, cols);
   for (int64_t L : {1, 5, 16}) {  // a GEMV, and row tiles with and without a partial one

@@ -60,6 +60,9 @@ typedef struct kiln_device_caps {
   uint32_t dtype_mask;           /* bit (1u << kiln_dtype) for each supported storage dtype */
   uint32_t has_tensor_cores;     /* KILN_TENSOR_CORES_* bits: warp matrix ops the device runs */
   uint32_t unified_memory;       /* host pointers of buffers are directly usable */
+  /* Appended (older plugins leave it 0): DOT4 is one native instruction here (VPDPBUSD, dp4a),
+   * so int8 dot products beat float ones; models choose int8 forms by it. */
+  uint32_t fast_dot4;
 } kiln_device_caps;
 
 /* One launch (also one entry of a graph). A buffer the kernel writes must be bound to one slot

@@ -131,6 +131,7 @@ void fill_caps(Device& dev, kiln_device_caps* caps) {
   for (unsigned dt = KILN_DTYPE_BOOL; dt < KILN_DTYPE_COUNT; ++dt) caps->dtype_mask |= 1u << dt;
   caps->has_tensor_cores = 0;
   caps->unified_memory = 1;
+  caps->fast_dot4 = host.vnni_256 || host.vnni_512;  // else DOT4 is widened bytes
 }
 
 }  // namespace kiln::cpu

@@ -196,6 +196,7 @@ void fill_caps(Device& dev, kiln_device_caps* caps) {
   // mma.sync m16n8k16 with f16 and bf16 inputs: sm_80 and newer
   c.has_tensor_cores = dev.cc_major >= 8 ? KILN_TENSOR_CORES_MMA_16816 : 0;
   c.unified_memory = 0;
+  c.fast_dot4 = 1;  // dp4a
   std::memcpy(caps, &c, size);
 }
 

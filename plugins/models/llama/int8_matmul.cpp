@@ -65,7 +65,8 @@ bool int8_dot_enabled(const Device* device, WeightType type, int64_t rows, int64
     const char* e = std::getenv("KILN_INT8_DOT");
     return e && std::string(e) == "0";
   }();
-  if (off || !device || device->caps().warp_size > 1) return false;  // CPUs (GPUs: float path)
+  // CPUs whose DOT4 is native (VNNI); GPUs keep the float path, tuned for their bf16 models
+  if (off || !device || device->caps().warp_size > 1 || !device->caps().fast_dot4) return false;
   if (rows % kLanes != 0) return false;
   switch (type) {
     case WeightType::Q8_0: case WeightType::Q4_0: case WeightType::Q4_1: return cols % quant::QK == 0;

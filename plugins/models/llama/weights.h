@@ -88,8 +88,9 @@ struct Q6KCodes {
 };
 Q6KCodes q6k_codes(const Tensor& bytes, int64_t rows, int64_t cols);
 
-// Whether a (rows, cols) matrix of `type` takes the int8 dot-product form on `device`: CPUs,
-// Q8_0/Q4_0/Q4_1/Q6_K, rows a multiple of 16 (KILN_INT8_DOT=0 turns it off).
+// Whether a (rows, cols) matrix of `type` takes the int8 dot-product form on `device`: CPUs
+// with a native DOT4 (caps.fast_dot4: VNNI), Q8_0/Q4_0/Q4_1/Q6_K, rows a multiple of 16
+// (KILN_INT8_DOT=0 turns it off).
 bool int8_dot_enabled(const Device* device, WeightType type, int64_t rows, int64_t cols);
 // The repacked form of a matrix's raw blocks (a generated copy kernel, run at load).
 Int8Pack int8_pack(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols);
