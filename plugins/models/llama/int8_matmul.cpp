@@ -98,8 +98,63 @@ Int8Pack int8_pack(const Tensor& bytes, WeightType type, int64_t rows, int64_t c
 
 namespace {
 
+// Lane ids % 16 of the packed rows `g` = ids / 16 of `t` (G, ...n..., 16): (T, ...n...)
+Tensor packed_lane(const Tensor& t, const Tensor& ids) {
+  const Shape& s = t.shape();
+  Shape inner(s.begin() + 1, s.end() - 1);
+  const int64_t T = ids.dim(0), per_group = shape_numel(inner) * kLanes;
+  Tensor g = ids.idiv(ids.scalar_like(kLanes)), lane = ids.mod(ids.scalar_like(kLanes));
+  Shape rows{T};
+  rows.insert(rows.end(), inner.begin(), inner.end());
+  Shape idx_shape = rows;
+  idx_shape.push_back(1);
+  Shape lane_shape(idx_shape.size(), 1);
+  lane_shape[0] = T;
+  Tensor picked = t.reshape({s[0], per_group}).embedding(g).reshape([&] {
+    Shape r = rows;
+    r.push_back(kLanes);
+    return r;
+  }());
+  return picked.gather(static_cast<int>(idx_shape.size()) - 1, lane.reshape(lane_shape).expand(idx_shape))
+      .reshape(rows);
+}
+
+}  // namespace
+
+Tensor int8_rows(const Int8Pack& p, const Tensor& ids_in) {
+  Tensor ids = ids_in.cast(DType::I32);
+  const int64_t T = ids.dim(0), nb = p.words.dim(1), cols = nb * quant::QK;
+  Tensor words = packed_lane(p.words, ids);  // (T, nb, W)
+  Tensor shifts = Tensor::from_vector(std::vector<int32_t>{0, 8, 16, 24}, {1, 1, 1, 4}, words.device());
+  Tensor bytes = words.reshape({T, nb, words.dim(2), 1}).shr(shifts).bitwise_and(i32(words, 255));
+  if (p.type == WeightType::Q6_K) {  // (d sc) (code - 32), exact products rounded once
+    Tensor sc = packed_lane(p.sc, ids).cast(DType::F32);  // (T, nb, 2)
+    Tensor d = packed_lane(p.d, ids);                     // (T, nb / 8)
+    Tensor scale = d.reshape({T, nb / 8, 1, 1}).expand({T, nb / 8, 8, 2}).reshape({T, nb, 2, 1}) *
+                   sc.reshape({T, nb, 2, 1});
+    Tensor codes = (bytes - 32).cast(DType::F32).reshape({T, nb, 2, 16});
+    return (scale * codes).reshape({T, cols});
+  }
+  Tensor d = packed_lane(p.d, ids).cast(DType::F32).reshape({T, nb, 1, 1});  // (T, nb, 1, 1)
+  Tensor q;
+  if (p.type == WeightType::Q8_0) {
+    q = (bytes - 128).reshape({T, nb, 1, 32});
+  } else {  // nibbles: the low ones are elements 0..15, the high ones 16..31
+    Tensor b = bytes.reshape({T, nb, 1, 16});
+    q = Tensor::cat({b.bitwise_and(i32(b, 15)), b.shr(i32(b, 4))}, 2);
+    if (p.type == WeightType::Q4_0) q = q - 8;
+  }
+  Tensor v = q.cast(DType::F32) * d;
+  if (p.type == WeightType::Q4_1) v = v + packed_lane(p.m, ids).cast(DType::F32).reshape({T, nb, 1, 1});
+  return v.reshape({T, cols});
+}
+
+namespace {
+
 // x (L, K) F32 quantized per block of 32 as ggml's quantize_row_q8_0 does: d = max|x| / 127
-// rounded to f16, q = round(x * 127 / max|x|) (halves away from zero). `words` (L, K / 32, 8)
+// rounded to f16, q = round(x * 127 / max|x|) (halves away from zero). (SmolLM2's Q4_1 needs
+// Q4_1's s = d sum(q) rounded to f16 too, as block_q8_1 has it, to keep llama.cpp's 32 greedy
+// tokens: with s in f32 two logits 0.015 apart at step 28 swapped.) `words` (L, K / 32, 8)
 // I32 hold the 32 int8 q of a block four to a word (lowest byte first); `meta` (L, K / 32, 3)
 // I32 the sums of q over each half block and d's F32 bits. Three small kernels: the block
 // maxima, the codes (a vectorized elementwise pass) and the sums and scales.
@@ -178,9 +233,10 @@ Tensor int8_matmul(const Tensor& x, const Int8Pack& p) {
     Tensor mixed = sc[0] * (half[0] - qsum[0] * i32(qsum[0], off)).cast(DType::F32) +
                    sc[1] * (half[1] - qsum[1] * i32(qsum[1], off)).cast(DType::F32);
     term = d * dx * mixed;
-  } else if (p.type == WeightType::Q4_1) {  // d q + m: d dx sum(q x) + m dx sum(x)
-    term = f32_by_column(p.d) * dx * (half[0] + half[1]).cast(DType::F32) +
-           f32_by_column(p.m) * (dx * (qsum[0] + qsum[1]).cast(DType::F32));
+  } else if (p.type == WeightType::Q4_1) {  // d q + m: d dx sum(q x) + m s, s = dx sum(x)
+    // s rounded to f16 as ggml's block_q8_1 stores it
+    Tensor sx = (dx * (qsum[0] + qsum[1]).cast(DType::F32)).cast(DType::F16).cast(DType::F32);
+    term = f32_by_column(p.d) * dx * (half[0] + half[1]).cast(DType::F32) + f32_by_column(p.m) * sx;
   } else {  // d (q - offset): (d dx) (sum(u x) - offset sum(x)), exact in integers
     Tensor isum = half[0] + half[1], xs = qsum[0] + qsum[1];
     term = f32_by_column(p.d) * dx * (isum - xs * i32(xs, off)).cast(DType::F32);

@@ -61,28 +61,25 @@ class Loader {
     return Tensor::from_host(f.data(), f.size() * 4, DType::F32, r.shape, device_);
   }
 
-  // A (rows, cols) matrix; the kept_quantized() types stay quantized. `lookup`: the matrix is
-  // also an embedding table, whose rows are gathered from the lazy dequantization.
-  Matrix matrix(const TensorRef& r, bool lookup = false) {
+  // A (rows, cols) matrix; the kept_quantized() types stay quantized.
+  Matrix matrix(const TensorRef& r) {
     if (kept_quantized(r.type) && r.shape.size() == 2) {
       Tensor bytes = Tensor::from_host(r.data.data(), r.nbytes, DType::U8, {static_cast<int64_t>(r.nbytes)}, device_);
       release(r);
       bytes_ += r.nbytes;
-      return for_device(quantized_matrix(bytes, r.type, r.shape[0], r.shape[1]), lookup);
+      return for_device(quantized_matrix(bytes, r.type, r.shape[0], r.shape[1]));
     }
     return Matrix{plain(r), Tensor(), r.type, Tensor(), {}};
   }
 
   // The int8 dot-product form where the device takes it; the blocks it was packed from are
-  // then dropped unless `lookup` still gathers from them.
-  Matrix for_device(Matrix m, bool lookup) const {
+  // then dropped (an embedding table's rows are read from the packed form: int8_rows).
+  Matrix for_device(Matrix m) const {
     const int64_t rows = m.w.dim(0), cols = m.w.dim(1);
     if (!int8_dot_ || !int8_dot_enabled(device_, m.type, rows, cols)) return m;
     m.packed = int8_pack(m.bytes, m.type, rows, cols);
-    if (!lookup) {
-      m.w = Tensor();
-      m.bytes = Tensor();
-    }
+    m.w = Tensor();
+    m.bytes = Tensor();
     return m;
   }
 
@@ -114,7 +111,7 @@ class Loader {
     }
     Tensor all = Tensor::cat(uploaded, 0).contiguous().realize();
     bytes_ += nbytes;
-    if (quantized) return for_device(quantized_matrix(all, type, rows, cols), false);
+    if (quantized) return for_device(quantized_matrix(all, type, rows, cols));
     return Matrix{all, Tensor(), type, Tensor(), {}};
   }
 
@@ -201,9 +198,11 @@ Weights load_weights(const ModelSource& source, const Hparams& h, Device* device
   const int64_t H = h.hidden, q_out = h.heads * h.head_dim, kv_out = h.kv_heads * h.head_dim;
   const TensorRef& emb = L.require(gg ? "token_embd.weight" : "model.embed_tokens.weight");
   L.check(emb, {h.vocab, H});
-  // a quantized table stays quantized: the row lookup gathers from its lazy dequantization
-  Matrix emb_matrix = L.matrix(emb, /*lookup=*/true);
+  // a quantized table stays quantized: the row lookup gathers from its lazy dequantization, or
+  // from its int8 packed form (int8_rows) where it took one
+  Matrix emb_matrix = L.matrix(emb);
   w.embed = emb_matrix.w;
+  w.embed_packed = emb_matrix.packed;
   const TensorRef* head = L.find(gg ? "output.weight" : "lm_head.weight");
   if (head) {
     L.check(*head, {h.vocab, H});

@@ -32,7 +32,7 @@ struct Matrix {
   WeightType type = WeightType::F32;
   Tensor table;  // Q4_K: each sub-block's d * scale and dmin * min, decoded once at load
   Int8Pack packed;  // CPUs: the int8 dot-product form, which matmuls then use (w and bytes
-                    // are dropped unless the matrix is also the embedding table)
+                    // are then dropped)
   bool present() const { return w.defined() || packed.words.defined(); }
 };
 // x (L, in) -> (L, out), plus bias when defined. `act` F16/BF16: a prefill (L a multiple of
@@ -55,6 +55,7 @@ struct LayerWeights {
 
 struct Weights {
   Tensor embed;    // (vocab, hidden): plain, or the lazy dequantization of a quantized table
+  Int8Pack embed_packed;  // or, where the table took the int8 form, its packed rows
   Matrix lm_head;  // (vocab, hidden), possibly the (quantized) embedding when tied
   Tensor norm;
   std::vector<float> rope_freq_factors;  // GGUF rope_freqs.weight (llama3 scaling), else empty
@@ -96,5 +97,8 @@ bool int8_dot_enabled(const Device* device, WeightType type, int64_t rows, int64
 Int8Pack int8_pack(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols);
 // x (L, cols) F32 -> (L, rows): x quantized to int8 blocks, then integer dot products.
 Tensor int8_matmul(const Tensor& x, const Int8Pack& p);
+// Rows `ids` (T) of the packed matrix, dequantized: (T, cols) F32 equal to kiln::dequantize's
+// (an embedding table kept only in its packed form).
+Tensor int8_rows(const Int8Pack& p, const Tensor& ids);
 
 }  // namespace kiln::llama
