@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <span>
+#include <tuple>
 
 #include <unistd.h>
 
@@ -236,6 +237,7 @@ struct Block32Codes {
   int c[32];
   double s[2];
   double m = 0;
+  bool f16_sum = false;  // Q4_1: m meets ggml's block_q8_1 sum, which is stored as f16
 };
 
 double f16_at(const std::byte* p) {
@@ -246,6 +248,18 @@ double f16_at(const std::byte* p) {
 
 Block32Codes decode_block32(WeightType type, const std::byte* row, int64_t b) {
   Block32Codes k;
+  if (type == WeightType::Q4_K) {  // sub-block j = 2p + h: nibble half h of bytes 32p.. of qs
+    const std::byte* sb = row + (b / 8) * 144;
+    const auto* sc = reinterpret_cast<const uint8_t*>(sb + 4);
+    const auto* qs = reinterpret_cast<const uint8_t*>(sb + 16);
+    const int j = int(b % 8), p = j / 2, h = j % 2;
+    const int scale = j < 4 ? sc[j] & 63 : (sc[j + 4] & 15) | ((sc[j - 4] >> 6) << 4);
+    const int min = j < 4 ? sc[j + 4] & 63 : (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+    for (int l = 0; l < 32; ++l) k.c[l] = (qs[32 * p + l] >> (4 * h)) & 15;
+    k.s[0] = k.s[1] = f16_at(sb) * scale;
+    k.m = -(f16_at(sb + 2) * min);
+    return k;
+  }
   if (type == WeightType::Q6_K) {  // element e of super-block: h = e/128, j = e/32 % 4, l = e % 32
     const std::byte* sb = row + (b / 8) * 210;
     const auto* ql = reinterpret_cast<const uint8_t*>(sb);
@@ -270,7 +284,10 @@ Block32Codes decode_block32(WeightType type, const std::byte* row, int64_t b) {
     if (type == WeightType::Q4_0) k.c[e] -= 8;
   }
   k.s[0] = k.s[1] = f16_at(blk);
-  if (type == WeightType::Q4_1) k.m = f16_at(blk + 2);
+  if (type == WeightType::Q4_1) {
+    k.m = f16_at(blk + 2);
+    k.f16_sum = true;
+  }
   return k;
 }
 
@@ -304,7 +321,8 @@ std::pair<std::vector<double>, std::vector<double>> int8_reference(WeightType ty
           for (int e = 16 * h; e < 16 * h + 16; ++e) isum += int64_t(k.c[e]) * q[e];
           term += k.s[h] * dx * double(isum);
         }
-        term += k.m * double(static_cast<_Float16>(float(dx * double(qsum))));  // block_q8_1's f16 s
+        const double sx = dx * double(qsum);
+        term += k.m * (k.f16_sum ? double(static_cast<_Float16>(float(sx))) : sx);
         y[size_t(l * rows + n)] += term;
         mag[size_t(l * rows + n)] += std::abs(term);
       }
@@ -312,19 +330,21 @@ std::pair<std::vector<double>, std::vector<double>> int8_reference(WeightType ty
   return {y, mag};
 }
 
-// Random Q6_K blocks (rows, cols) with a moderate scale d, for the int8 path's Q6_K form (the
-// tiny fixtures' rows are too short for 256-element super-blocks).
-std::vector<std::byte> random_q6k(int64_t rows, int64_t cols) {
-  std::vector<std::byte> out(size_t(rows * cols / 256 * 210));
+// Random K-quant blocks (rows, cols) of `block_bytes` with moderate f16 scales at `scale_at`
+// (one or two of them), for the int8 forms of Q4_K and Q6_K (the tiny fixtures' rows are too
+// short for 256-element super-blocks).
+std::vector<std::byte> random_k_blocks(int64_t rows, int64_t cols, size_t block_bytes, std::vector<size_t> scale_at) {
+  std::vector<std::byte> out(size_t(rows * cols / 256) * block_bytes);
   uint32_t state = 12345;
   for (auto& byte : out) {
     state = state * 1664525u + 1013904223u;
     byte = std::byte(state >> 24);
   }
-  for (size_t sb = 0; sb < out.size() / 210; ++sb) {
-    const uint16_t d = 0x1c00 + uint16_t(sb % 64);  // ~0.004
-    std::memcpy(out.data() + sb * 210 + 208, &d, 2);
-  }
+  for (size_t sb = 0; sb < out.size() / block_bytes; ++sb)
+    for (size_t at : scale_at) {
+      const uint16_t d = 0x1c00 + uint16_t((sb + at) % 64);  // ~0.004
+      std::memcpy(out.data() + sb * block_bytes + at, &d, 2);
+    }
   return out;
 }
 
@@ -369,15 +389,20 @@ TEST_CASE("llama plugin: the int8 dot-product matmuls equal ggml's integer arith
       check_int8_matmul(r.type, r.data, r.shape[0], r.shape[1], std::string(t) + " " + name);
     }
   }
-  std::vector<std::byte> q6k = random_q6k(48, 512);
-  // the test's own reading of the Q6_K layout agrees with kiln::dequantize (ggml's)
-  std::vector<float> exact = dequantize(WeightType::Q6_K, q6k, 48 * 512);
-  for (int64_t n : {0, 47})
-    for (int64_t b = 0; b < 16; ++b) {
-      Block32Codes k = decode_block32(WeightType::Q6_K, q6k.data() + size_t(n) * (512 / 256 * 210), b);
-      for (int e = 0; e < 32; ++e) REQUIRE(float(k.s[e / 16] * k.c[e]) == exact[size_t(n * 512 + b * 32 + e)]);
-    }
-  check_int8_matmul(WeightType::Q6_K, q6k, 48, 512, "random q6_k (48, 512)");
+  for (auto [type, block_bytes, scales] :
+       std::vector<std::tuple<WeightType, size_t, std::vector<size_t>>>{{WeightType::Q6_K, 210, {208}},
+                                                                        {WeightType::Q4_K, 144, {0, 2}}}) {
+    std::vector<std::byte> blocks = random_k_blocks(48, 512, block_bytes, scales);
+    // the test's own reading of the layout agrees with kiln::dequantize (ggml's)
+    std::vector<float> exact = dequantize(type, blocks, 48 * 512);
+    for (int64_t n : {0, 47})
+      for (int64_t b = 0; b < 16; ++b) {
+        Block32Codes k = decode_block32(type, blocks.data() + size_t(n) * (512 / 256 * block_bytes), b);
+        for (int e = 0; e < 32; ++e)
+          REQUIRE(float(k.s[e / 16] * k.c[e] + k.m) == exact[size_t(n * 512 + b * 32 + e)]);
+      }
+    check_int8_matmul(type, blocks, 48, 512, std::string("random ") + std::string(weight_type_name(type)) + " (48, 512)");
+  }
 }
 
 TEST_CASE("llama plugin: GGUF Q8_0/Q4_0/Q4_1 through int8 dot products stay near transformers, and every decode path agrees") {

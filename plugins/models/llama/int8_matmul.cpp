@@ -1,4 +1,4 @@
-// Q8_0 / Q4_0 / Q4_1 / Q6_K matmuls as int8 dot products (ggml's vec_dot_*_q8 scheme) on CPUs:
+// Q8_0 / Q4_0 / Q4_1 / Q4_K / Q6_K matmuls as int8 dot products (ggml's vec_dot_*_q8 scheme) on CPUs:
 // activations are quantized to int8 blocks of 32 per call, weights are repacked once at load so
 // that 16 output columns sit side by side in the 16 i32 lanes of a vector, and each half block's
 // integer dot product is a chain of Tensor::dot4 (kernel IR DOT4: VPDPBUSD) before its scales
@@ -70,15 +70,22 @@ bool int8_dot_enabled(const Device* device, WeightType type, int64_t rows, int64
   if (rows % kLanes != 0) return false;
   switch (type) {
     case WeightType::Q8_0: case WeightType::Q4_0: case WeightType::Q4_1: return cols % quant::QK == 0;
-    case WeightType::Q6_K: return cols % quant::QK_K == 0;
+    case WeightType::Q4_K: case WeightType::Q6_K: return cols % quant::QK_K == 0;
     default: return false;
   }
 }
 
-Int8Pack int8_pack(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols) {
+Int8Pack int8_pack(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols, const Tensor& table) {
   const int64_t nb = cols / quant::QK;
   Int8Pack p;
   p.type = type;
+  if (type == WeightType::Q4_K) {  // nibbles reordered as Q4_0's; d * sc and dmin * m per 32
+    Q4KNibbles n = q4k_nibbles(bytes, rows, cols, table);
+    p.words = packed_words(n.bytes, rows, nb, 4);
+    p.d = lanes_last(n.scale);
+    p.m = lanes_last(n.min);
+    return p;
+  }
   if (type == WeightType::Q6_K) {  // codes widened to bytes; scales per 16 and per 256
     Q6KCodes c = q6k_codes(bytes, rows, cols);
     p.words = packed_words(c.codes.cast(DType::U8), rows, nb, 8);
@@ -146,6 +153,7 @@ Tensor int8_rows(const Int8Pack& p, const Tensor& ids_in) {
   }
   Tensor v = q.cast(DType::F32) * d;
   if (p.type == WeightType::Q4_1) v = v + packed_lane(p.m, ids).cast(DType::F32).reshape({T, nb, 1, 1});
+  if (p.type == WeightType::Q4_K) v = v - packed_lane(p.m, ids).reshape({T, nb, 1, 1});
   return v.reshape({T, cols});
 }
 
@@ -233,6 +241,9 @@ Tensor int8_matmul(const Tensor& x, const Int8Pack& p) {
     Tensor mixed = sc[0] * (half[0] - qsum[0] * i32(qsum[0], off)).cast(DType::F32) +
                    sc[1] * (half[1] - qsum[1] * i32(qsum[1], off)).cast(DType::F32);
     term = d * dx * mixed;
+  } else if (p.type == WeightType::Q4_K) {  // scale q - min: scale dx sum(q x) - min dx sum(x)
+    term = f32_by_column(p.d) * dx * (half[0] + half[1]).cast(DType::F32) -
+           f32_by_column(p.m) * (dx * (qsum[0] + qsum[1]).cast(DType::F32));
   } else if (p.type == WeightType::Q4_1) {  // d q + m: d dx sum(q x) + m s, s = dx sum(x)
     // s rounded to f16 as ggml's block_q8_1 stores it
     Tensor sx = (dx * (qsum[0] + qsum[1]).cast(DType::F32)).cast(DType::F16).cast(DType::F32);

@@ -254,6 +254,26 @@ Q6KCodes q6k_codes(const Tensor& bytes, int64_t rows, int64_t cols) {
   return c;
 }
 
+// Sub-block j = 2p + h holds its 32 elements in one nibble half h of the 32 bytes of pair p;
+// byte i of a Q4_0-ordered block is element i's nibble | element (16 + i)'s nibble << 4.
+Q4KNibbles q4k_nibbles(const Tensor& bytes, int64_t rows, int64_t cols, const Tensor& table) {
+  const int64_t nsb = cols / quant::QK_K, nb = cols / quant::QK;
+  Q4KParts p = q4k_parts(bytes, rows, nsb, table);
+  Tensor qs = p.qs.cast(DType::I32);  // (rows, nsb, 4 p, 32 l)
+  const Shape halves{rows, nsb, 4, 2, 16};
+  Tensor lo = qs.slice(-1, 0, 16).reshape({rows, nsb, 4, 1, 16}).expand(halves);
+  Tensor hi = qs.slice(-1, 16, 32).reshape({rows, nsb, 4, 1, 16}).expand(halves);
+  Tensor shift = Tensor::from_vector(std::vector<int32_t>{0, 4}, {1, 1, 1, 2, 1}, bytes.device());
+  Tensor mask = qs.scalar_like(15);
+  Q4KNibbles n;
+  n.bytes = lo.shr(shift).bitwise_and(mask).bitwise_or(hi.shr(shift).bitwise_and(mask).shl(qs.scalar_like(4)))
+                .reshape({rows, nb, 16})
+                .cast(DType::U8);
+  n.scale = p.scale.reshape({rows, nb});
+  n.min = p.min.reshape({rows, nb});
+  return n;
+}
+
 bool kept_quantized(WeightType type) {
   return type == WeightType::Q8_0 || type == WeightType::Q4_0 || type == WeightType::Q4_1 ||
          type == WeightType::Q4_K || type == WeightType::Q6_K;

@@ -77,7 +77,7 @@ class Loader {
   Matrix for_device(Matrix m) const {
     const int64_t rows = m.w.dim(0), cols = m.w.dim(1);
     if (!int8_dot_ || !int8_dot_enabled(device_, m.type, rows, cols)) return m;
-    m.packed = int8_pack(m.bytes, m.type, rows, cols);
+    m.packed = int8_pack(m.bytes, m.type, rows, cols, m.table);
     m.w = Tensor();
     m.bytes = Tensor();
     return m;

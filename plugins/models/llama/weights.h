@@ -16,11 +16,12 @@ namespace kiln::llama {
 // dequantization of `bytes` (embedding rows gather from it). Matmuls read the blocks directly
 // (apply(), quantized_matmul()): one reduce over (block, element) with the nibble halves kept
 // apart, so the generated index math stays linear.
-// Q8_0 / Q4_0 / Q4_1 / Q6_K repacked for int8 dot products (int8_matmul.cpp): `words` (G, nb,
-// W, 16) I32 holds word w (four bytes) of block b (32 elements) of the 16 columns of group g
-// side by side (Q8_0: q + 128 and Q6_K: its 6-bit code, W = 8; the nibble types as stored,
-// W = 4). `d` and (Q4_1) `m` (G, nb, 16) F16; Q6_K: `d` (G, nb / 8, 16) F32 per super-block
-// and `sc` (G, nb, 2, 16) I8 per 16 elements.
+// Q8_0 / Q4_0 / Q4_1 / Q4_K / Q6_K repacked for int8 dot products (int8_matmul.cpp): `words`
+// (G, nb, W, 16) I32 holds word w (four bytes) of block b (32 elements) of the 16 columns of
+// group g side by side (Q8_0: q + 128 and Q6_K: its 6-bit code, W = 8; the nibble types in
+// Q4_0's nibble order, W = 4). `d` and (Q4_1) `m` (G, nb, 16) F16; Q4_K: `d` = d * sc and `m`
+// = dmin * m (G, nb, 16) F32 per sub-block; Q6_K: `d` (G, nb / 8, 16) F32 per super-block and
+// `sc` (G, nb, 2, 16) I8 per 16 elements.
 struct Int8Pack {
   Tensor words, d, m, sc;
   WeightType type = WeightType::F32;
@@ -88,13 +89,21 @@ struct Q6KCodes {
   Tensor codes, scales, d;
 };
 Q6KCodes q6k_codes(const Tensor& bytes, int64_t rows, int64_t cols);
+// A Q4_K matrix with its sub-blocks of 32 in Q4_0's nibble order: `bytes` (rows, cols / 32, 16)
+// U8, `scale` and `min` (rows, cols / 32) F32 (d * sc, dmin * m); element = scale q - min.
+struct Q4KNibbles {
+  Tensor bytes, scale, min;
+};
+Q4KNibbles q4k_nibbles(const Tensor& bytes, int64_t rows, int64_t cols, const Tensor& table);
 
 // Whether a (rows, cols) matrix of `type` takes the int8 dot-product form on `device`: CPUs
-// with a native DOT4 (caps.fast_dot4: VNNI), Q8_0/Q4_0/Q4_1/Q6_K, rows a multiple of 16
+// with a native DOT4 (caps.fast_dot4: VNNI), Q8_0/Q4_0/Q4_1/Q4_K/Q6_K, rows a multiple of 16
 // (KILN_INT8_DOT=0 turns it off).
 bool int8_dot_enabled(const Device* device, WeightType type, int64_t rows, int64_t cols);
 // The repacked form of a matrix's raw blocks (a generated copy kernel, run at load).
-Int8Pack int8_pack(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols);
+// `table`: Matrix::table (Q4_K's decoded sub-block scales), else undefined.
+Int8Pack int8_pack(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols,
+                   const Tensor& table = Tensor());
 // x (L, cols) F32 -> (L, rows): x quantized to int8 blocks, then integer dot products.
 Tensor int8_matmul(const Tensor& x, const Int8Pack& p);
 // Rows `ids` (T) of the packed matrix, dequantized: (T, cols) F32 equal to kiln::dequantize's
