@@ -20,7 +20,7 @@ constexpr int64_t kLanes = 16;  // output columns a packed group holds (one i32 
 
 // The weight's unsigned byte = value code + offset: Q8_0 stores q + 128 (q is signed), Q4_0 its
 // nibble (value q - 8), Q6_K its 6-bit code (value code - 32); the dot's offset * sum(x) term is
-// subtracted in integers. Q4_1's nibble is the value itself (d q + m).
+// subtracted in integers. Q4_1's and Q4_K's nibbles are the code itself (d q + m, scale q - min).
 int32_t byte_offset(WeightType t) {
   switch (t) {
     case WeightType::Q8_0: return 128;
