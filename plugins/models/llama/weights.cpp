@@ -72,14 +72,16 @@ class Loader {
     return Matrix{plain(r), Tensor(), r.type, Tensor(), {}};
   }
 
-  // The int8 dot-product form where the device takes it; the blocks it was packed from are
-  // then dropped (an embedding table's rows are read from the packed form: int8_rows).
+  // The int8 dot-product form where the device takes it; the blocks it was packed from (and
+  // Q4_K's decoded scale table) are then dropped (an embedding table's rows are read from the
+  // packed form: int8_rows).
   Matrix for_device(Matrix m) const {
     const int64_t rows = m.w.dim(0), cols = m.w.dim(1);
     if (!int8_dot_ || !int8_dot_enabled(device_, m.type, rows, cols)) return m;
     m.packed = int8_pack(m.bytes, m.type, rows, cols, m.table);
     m.w = Tensor();
     m.bytes = Tensor();
+    m.table = Tensor();
     return m;
   }
 
