@@ -113,17 +113,12 @@ Tensor packed_lane(const Tensor& t, const Tensor& ids) {
   Tensor g = ids.idiv(ids.scalar_like(kLanes)), lane = ids.mod(ids.scalar_like(kLanes));
   Shape rows{T};
   rows.insert(rows.end(), inner.begin(), inner.end());
-  Shape idx_shape = rows;
+  Shape picked_shape = rows, idx_shape = rows, lane_shape(rows.size() + 1, 1);
+  picked_shape.push_back(kLanes);
   idx_shape.push_back(1);
-  Shape lane_shape(idx_shape.size(), 1);
   lane_shape[0] = T;
-  Tensor picked = t.reshape({s[0], per_group}).embedding(g).reshape([&] {
-    Shape r = rows;
-    r.push_back(kLanes);
-    return r;
-  }());
-  return picked.gather(static_cast<int>(idx_shape.size()) - 1, lane.reshape(lane_shape).expand(idx_shape))
-      .reshape(rows);
+  Tensor picked = t.reshape({s[0], per_group}).embedding(g).reshape(picked_shape);
+  return picked.gather(static_cast<int>(rows.size()), lane.reshape(lane_shape).expand(idx_shape)).reshape(rows);
 }
 
 }  // namespace
@@ -160,9 +155,7 @@ Tensor int8_rows(const Int8Pack& p, const Tensor& ids_in) {
 namespace {
 
 // x (L, K) F32 quantized per block of 32 as ggml's quantize_row_q8_0 does: d = max|x| / 127
-// rounded to f16, q = round(x * 127 / max|x|) (halves away from zero). (SmolLM2's Q4_1 needs
-// Q4_1's s = d sum(q) rounded to f16 too, as block_q8_1 has it, to keep llama.cpp's 32 greedy
-// tokens: with s in f32 two logits 0.015 apart at step 28 swapped.) `words` (L, K / 32, 8)
+// rounded to f16, q = round(x * 127 / max|x|) (halves away from zero). `words` (L, K / 32, 8)
 // I32 hold the 32 int8 q of a block four to a word (lowest byte first); `meta` (L, K / 32, 3)
 // I32 the sums of q over each half block and d's F32 bits. Three small kernels: the block
 // maxima, the codes (a vectorized elementwise pass) and the sums and scales.
@@ -245,7 +238,8 @@ Tensor int8_matmul(const Tensor& x, const Int8Pack& p) {
     term = f32_by_column(p.d) * dx * (half[0] + half[1]).cast(DType::F32) -
            f32_by_column(p.m) * (dx * (qsum[0] + qsum[1]).cast(DType::F32));
   } else if (p.type == WeightType::Q4_1) {  // d q + m: d dx sum(q x) + m s, s = dx sum(x)
-    // s rounded to f16 as ggml's block_q8_1 stores it
+    // s rounded to f16 as ggml's block_q8_1 stores it: with s in f32, SmolLM2-135M's Q4_1 lost
+    // llama.cpp's 32 greedy tokens (two logits 0.015 apart at step 28 swapped)
     Tensor sx = (dx * (qsum[0] + qsum[1]).cast(DType::F32)).cast(DType::F16).cast(DType::F32);
     term = f32_by_column(p.d) * dx * (half[0] + half[1]).cast(DType::F32) + f32_by_column(p.m) * sx;
   } else {  // d (q - offset): (d dx) (sum(u x) - offset sum(x)), exact in integers

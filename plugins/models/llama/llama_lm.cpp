@@ -79,8 +79,8 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   const int64_t D = h_.head_dim, Hq = h_.heads, Hk = h_.kv_heads;
   const double eps = h_.rms_eps;
   // activations stay 2-d (L, features): prefill projections are (L, in) x (out, in) dot tiles
-  // (L, H); rows from a packed table are their own kernel: their gathers are not recomputed by
-  // each consumer, and the first norm's reduce reads plain rows (the same order of sums)
+  // (L, H); rows from a packed table are their own kernel, so their gathers and decoding are
+  // not recomputed by each consumer (the first norm and the residual)
   Tensor x = w_.embed_packed.words.defined() ? int8_rows(w_.embed_packed, ids.reshape({L})).contiguous()
                                               : w_.embed.embedding(ids.reshape({L})).cast(DType::F32);
   Tensor positions = Tensor::arange(L, DType::I32, device_) + Tensor::from_variable(pos_, device_);

@@ -30,7 +30,7 @@ struct LMOptions {
   // Decode steps pick the greedy token on the device (an argmax kernel chain; forward_greedy
   // then reads 4 bytes). Unset: on devices without host-shared memory (GPUs).
   std::optional<bool> device_pick;
-  // Q8_0/Q4_0/Q4_1 matmuls quantize their input to int8 blocks and take integer dot products,
+  // Q8_0/Q4_0/Q4_1/Q4_K/Q6_K matmuls quantize their input to int8 blocks and take integer dot products,
   // as llama.cpp does (CPUs; int8_matmul.cpp). false: the weights are dequantized exactly
   // inside float matmuls (logits within 1e-4 of transformers on the same weights).
   bool int8_dot = true;

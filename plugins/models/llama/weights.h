@@ -12,10 +12,6 @@
 
 namespace kiln::llama {
 
-// A weight matrix (out, in): `w` is a plain tensor or, for block-quantized weights, the lazy
-// dequantization of `bytes` (embedding rows gather from it). Matmuls read the blocks directly
-// (apply(), quantized_matmul()): one reduce over (block, element) with the nibble halves kept
-// apart, so the generated index math stays linear.
 // Q8_0 / Q4_0 / Q4_1 / Q4_K / Q6_K repacked for int8 dot products (int8_matmul.cpp): `words`
 // (G, nb, W, 16) I32 holds word w (four bytes) of block b (32 elements) of the 16 columns of
 // group g side by side (Q8_0: q + 128 and Q6_K: its 6-bit code, W = 8; the nibble types in
@@ -27,13 +23,17 @@ struct Int8Pack {
   WeightType type = WeightType::F32;
 };
 
+// A weight matrix (out, in): `w` is a plain tensor or, for block-quantized weights, the lazy
+// dequantization of `bytes` (embedding rows gather from it). Matmuls read the blocks directly
+// (apply(), quantized_matmul()): one reduce over (block, element) with the nibble halves kept
+// apart, so the generated index math stays linear.
 struct Matrix {
   Tensor w;
   Tensor bytes;  // the raw blocks (U8) of a quantized weight; undefined for plain weights
   WeightType type = WeightType::F32;
   Tensor table;  // Q4_K: each sub-block's d * scale and dmin * min, decoded once at load
-  Int8Pack packed;  // CPUs: the int8 dot-product form, which matmuls then use (w and bytes
-                    // are then dropped)
+  Int8Pack packed;  // CPUs: the int8 dot-product form, which matmuls then use (w, bytes and
+                    // table are then dropped)
   bool present() const { return w.defined() || packed.words.defined(); }
 };
 // x (L, in) -> (L, out), plus bias when defined. `act` F16/BF16: a prefill (L a multiple of
@@ -65,7 +65,7 @@ struct Weights {
 };
 
 // Throws kiln::Error naming the tensor and file for missing tensors and wrong shapes.
-// `int8_dot`: Q8_0/Q4_0/Q4_1 matrices may take the int8 dot-product form where the device
+// `int8_dot`: Q8_0/Q4_0/Q4_1/Q4_K/Q6_K matrices may take the int8 dot-product form where the device
 // takes it (int8_dot_enabled); false keeps every matmul on the exactly dequantized weights.
 Weights load_weights(const ModelSource& source, const Hparams& h, Device* device, bool int8_dot = true);
 
