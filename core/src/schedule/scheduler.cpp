@@ -25,6 +25,19 @@ bool is_row_broadcast(const UOp* view, const UOp* src, const UOp* r) {
   return in->shape.back() > 1;
 }
 
+// `view` reads each element of its source at most once (a slice, permute or reshape: no axis
+// broadcast, no padding), so fusing the reduce behind it into the view's kernel recomputes
+// nothing: each reduce output still runs its loop once. The decode MLP's silu(gate) * up over
+// two halves of one stacked GEMV is such a kernel.
+bool is_injective_view(const UOp* view) {
+  if (view->st.views().size() != 1) return false;
+  const View& v = view->st.views()[0];
+  if (v.var || !v.mask.empty()) return false;
+  for (size_t a = 0; a < v.shape.size(); ++a)
+    if (v.shape[a] > 1 && v.strides[a] == 0) return false;
+  return true;
+}
+
 bool is_leaf(const UOp* u) {
   return u->realized() || u->op == Op::Buffer || u->op == Op::Const || u->op == Op::Arange ||
          u->op == Op::Var;
@@ -100,6 +113,8 @@ struct Planner {
             } else if (is_row_broadcast(u, s, r) && r->src[0]->shape.back() <= kMaxRowKernel) {
               p = r;
               row_fused[r].push_back(s);
+            } else if (is_injective_view(u)) {
+              p = r;
             } else {
               realize.insert(s);
             }

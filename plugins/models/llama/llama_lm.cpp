@@ -75,6 +75,16 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
 
 LlamaLM::~LlamaLM() = default;
 
+bool LlamaLM::fuse_mlp_halves() const {
+  // KILN_LLAMA_FUSE_MLP=0 keeps the product a kernel of its own (for measuring what it brings),
+  // =1 fuses on every device (tests run the fused graph on the CPU)
+  static const int forced = [] {
+    const char* e = std::getenv("KILN_LLAMA_FUSE_MLP");
+    return e ? std::atoi(e) : -1;
+  }();
+  return forced >= 0 ? forced == 1 : device_->caps().warp_size > 1;
+}
+
 std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   const int64_t D = h_.head_dim, Hq = h_.heads, Hk = h_.kv_heads;
   const double eps = h_.rms_eps;
@@ -124,7 +134,11 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     Tensor hf = nn::rms_norm(x, lw.ffn_norm, eps);
     Tensor g;
     if (lw.w_gate_up.present()) {
-      Tensor gu = apply_shared(hf, lw.w_gate_up, act_dtype_);
+      // A GPU decode step leaves the stacked GEMV lazy: the kernel that combines its halves runs
+      // both rows' reduces itself, one kernel a layer fewer (a CPU's GEMV tiles want the
+      // product as its own kernel)
+      Tensor gu = L == 1 && fuse_mlp_halves() ? apply(hf, lw.w_gate_up, Tensor(), act_dtype_)
+                                               : apply_shared(hf, lw.w_gate_up, act_dtype_);
       g = gu.slice(-1, 0, h_.ffn).silu() * gu.slice(-1, h_.ffn, 2 * h_.ffn);
     } else {
       g = apply(hf, lw.w_gate, Tensor(), act_dtype_).silu() * apply(hf, lw.w_up, Tensor(), act_dtype_);

@@ -110,6 +110,30 @@ void add_matmul_cases(CaseList& cases) {
                            return compare(want, got, dot_tolerance(DType::F32), &mag);
                          }});
       }
+  // Two halves of one product combined elementwise, the decode MLP's silu(gate) * up over a
+  // stacked GEMV: the scheduler fuses the reduce into the combining kernel through both slices.
+  // Whole-number inputs keep every sum and product exact, so any misplaced element shows.
+  struct HalvesShape {
+    Shape x, w;  // w stored (2n, k)
+  };
+  for (DType t : {DType::F32, DType::I32})
+    for (const HalvesShape& l : {HalvesShape{{1, 64}, {96, 64}}, HalvesShape{{5, 33}, {14, 33}},
+                                 HalvesShape{{1, 256}, {256, 256}}}) {
+      std::string name = case_name("matmul", "halves_combined", dtype_str(t) + " " + shape_str_of(l.x) + "@" +
+                                                                    shape_str_of(l.w) + "^T");
+      cases.push_back({"matmul", name, {t}, [=](Context& cx) {
+                         const Domain small = Domain::whole_numbers(-3, 3);
+                         Input x = make_input(cx, t, l.x, small);
+                         Input w = make_input(cx, t, l.w, small);
+                         const int64_t n = l.w[0] / 2;
+                         ref::NDArray y = ref::matmul(x.ref, ref::transpose(w.ref, 0, 1));
+                         ref::NDArray g = ref::slice(y, 1, 0, n, 1), u = ref::slice(y, 1, n, 2 * n, 1);
+                         ref::NDArray want = ref::binary(ref::Binary::Add, ref::binary(ref::Binary::Mul, g, u), g);
+                         Tensor ty = x.t.matmul(w.t.transpose());
+                         Tensor tg = ty.slice(-1, 0, n), tu = ty.slice(-1, n, 2 * n);
+                         return compare(want, tg * tu + tg, exact());
+                       }});
+    }
   // A mixed-dtype product promotes like elementwise ops.
   cases.push_back({"matmul", "matmul/matmul f16,f32 (3, 4)@(4, 5)", {DType::F16, DType::F32}, [](Context& cx) {
                      Input a = make_input(cx, DType::F16, {3, 4});
