@@ -38,6 +38,14 @@ bool is_injective_view(const UOp* view) {
   return true;
 }
 
+// `view` broadcasts the single value of reduce `r`, a sum over at most kMaxRowKernel elements
+// (an RMSNorm's mean square): cheap enough to compute again in each group of a kernel that
+// runs a larger reduce of its own (a GEMV scaled by the norm of its input), so the two need
+// not be separate kernels.
+bool is_small_scalar_broadcast(const UOp* view, const UOp* r) {
+  return r->numel() == 1 && r->src[0]->numel() <= kMaxRowKernel && view->numel() > 1;
+}
+
 bool is_leaf(const UOp* u) {
   return u->realized() || u->op == Op::Buffer || u->op == Op::Const || u->op == Op::Arange ||
          u->op == Op::Var;
@@ -54,6 +62,9 @@ struct Planner {
   // reduces fused through a row broadcast, with the broadcast sources (realized instead when
   // the kernel they land in is not a row kernel)
   std::unordered_map<const UOp*, std::vector<const UOp*>> row_fused;
+  // sources of small scalar broadcasts inlined into the kernel that reads them (realized
+  // instead when that kernel has no reduce of its own to carry them)
+  std::unordered_set<const UOp*> scalar_fused;
 
   void visit(const UOpRef& root) {
     // iterative DFS, children before parents
@@ -84,6 +95,23 @@ struct Planner {
     }
   }
 
+  // Realizes the inlined scalar broadcasts in u's fragment.
+  void realize_scalars_under(const UOp* u) {
+    if (scalar_fused.empty()) return;
+    std::vector<const UOp*> stack{u};
+    std::unordered_set<const UOp*> seen;
+    while (!stack.empty()) {
+      const UOp* x = stack.back();
+      stack.pop_back();
+      if (!seen.insert(x).second || is_leaf(x) || realize.count(x)) continue;
+      if (scalar_fused.count(x)) {
+        realize.insert(x);
+        continue;
+      }
+      for (const auto& s : x->src) stack.push_back(s.get());
+    }
+  }
+
   const UOp* fragment_reduce(const UOp* u) const {
     if (realize.count(u)) return nullptr;
     auto it = pending.find(u);
@@ -92,6 +120,7 @@ struct Planner {
 
   void plan() {
     row_fused.clear();
+    scalar_fused.clear();
     for (const UOp* u : topo) {
       if (is_leaf(u)) continue;
       const UOp* p = nullptr;
@@ -103,6 +132,7 @@ struct Planner {
           break;
         case Op::Reduce:
           if (fragment_reduce(u->src[0].get())) realize.insert(u->src[0].get());
+          realize_scalars_under(u->src[0].get());  // not again in every step of this loop
           p = u;
           break;
         case Op::View: {
@@ -115,6 +145,8 @@ struct Planner {
               row_fused[r].push_back(s);
             } else if (is_injective_view(u)) {
               p = r;
+            } else if (is_small_scalar_broadcast(u, r)) {
+              scalar_fused.insert(s);  // p stays null: the kernel's own reduce decides
             } else {
               realize.insert(s);
             }
@@ -185,6 +217,11 @@ struct Planner {
         if (rf == row_fused.end() || is_row_kernel(u, r)) continue;
         for (const UOp* s : rf->second) changed |= realize.insert(s).second;
       }
+      // an inlined scalar broadcast rides on its kernel's own reduce; a kernel without one
+      // would compute it again for every output
+      for (const UOp* s : scalar_fused)
+        for (const UOp* k : roots[s])
+          if (!root_reduce(k)) changed |= realize.insert(s).second;
       for (const UOp* u : topo) {
         if (is_leaf(u) || realize.count(u)) continue;
         auto it = pending.find(u);

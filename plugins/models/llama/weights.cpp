@@ -160,12 +160,14 @@ static bool int8_prefill(const Tensor& x, const Matrix& m) {
   return m.packed.words.defined() && x.dim(0) > 1;
 }
 
-Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act) {
-  // the input computed once (a norm, silu * up), not again inside every output's reduce
+Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act, bool lazy_input) {
+  // the input computed once (a norm, silu * up), not again inside every output's reduce, unless
+  // lazy_input asks for it there (a GPU GEMV's x * norm weight: two loads instead of a kernel)
   const bool half_x = half_prefill(x_in, m, act);
   // (a view of a kernel's output is read in place; a half input is widened inside the reduce)
-  const Tensor x =
-      half_x ? x_in.cast(m.w.dtype()).contiguous() : x_in.contiguous().cast(DType::F32);
+  const Tensor x = half_x       ? x_in.cast(m.w.dtype()).contiguous()
+                   : lazy_input ? x_in.cast(DType::F32)
+                                : x_in.contiguous().cast(DType::F32);
   Tensor y;
   if (m.packed.words.defined()) {
     y = int8_matmul(x, m.packed);

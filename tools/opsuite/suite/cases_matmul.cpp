@@ -134,6 +134,22 @@ void add_matmul_cases(CaseList& cases) {
                          return compare(want, tg * tu + tg, exact());
                        }});
     }
+  // A projection of an RMSNorm with the norm's scale applied to its outputs, (W (x * w)) *
+  // rms_scale(x), as a GPU decode step computes it: the mean square (a small scalar reduce) is
+  // summed again inside the GEMV's kernel, after the GEMV's own loop.
+  for (const MmaShape& l : {MmaShape{{1, 64}, {48, 64}}, MmaShape{{1, 2048}, {96, 2048}}, MmaShape{{3, 40}, {16, 40}}}) {
+    std::string name = case_name("matmul", "rms_scaled", "f32 " + shape_str_of(l.a) + "@" + shape_str_of(l.b) + "^T");
+    cases.push_back({"matmul", name, {DType::F32}, [=](Context& cx) {
+                       Input x = make_input(cx, DType::F32, l.a);
+                       Input w = make_input(cx, DType::F32, {l.a.back()});
+                       Input m = make_input(cx, DType::F32, l.b);
+                       ref::NDArray normed = ref::rms_norm(x.ref, &w.ref, 1e-6);
+                       ref::NDArray mt = ref::transpose(m.ref, 0, 1);
+                       ref::NDArray mag = ref::abs_matmul(normed, mt);
+                       Tensor got = (x.t * w.t).matmul(m.t.transpose()) * nn::rms_scale(x.t, 1e-6);
+                       return compare(ref::matmul(normed, mt), got, dot_tolerance(DType::F32), &mag);
+                     }});
+  }
   // A mixed-dtype product promotes like elementwise ops.
   cases.push_back({"matmul", "matmul/matmul f16,f32 (3, 4)@(4, 5)", {DType::F16, DType::F32}, [](Context& cx) {
                      Input a = make_input(cx, DType::F16, {3, 4});
