@@ -822,6 +822,11 @@ class Lowerer {
         emit_mma_tiled(k, root, out, *plan);
         return k;
       }
+    if (lanes == 1 && opts_.lanes < 0 && opts_.rows < 0 && opts_.red_lanes < 0)
+      if (auto plan = outer_plan(root)) {
+        emit_outer(k, root, out, *plan);
+        return k;
+      }
     if (lanes == 1 && opts_.lanes <= 1) {
       auto [tr, tc] = dot_tile(root);
       if (tr * tc > 1) {
@@ -1376,6 +1381,169 @@ class Lowerer {
     return {tr, tc};
   }
 
+  // ---- outer-product tiles (CPUs with 32 vector registers) ----
+  // x @ W^T with x stored transposed (k, m), as a CPU prefill hands it over: each k step loads
+  // mv vectors of 16 rows of x (contiguous) and broadcasts tc weights, and mv x tc vector
+  // accumulators take one FMA each. Unlike dot tiles there is no horizontal sum per output,
+  // and x is read once per tc columns rather than once per 4. The weights' tc rows are first
+  // decoded (f16/bf16 -> f32) into a local array, once per group; the broadcasts read it.
+  // (64 x 8192 x 2048 with f16 weights, 2 Sapphire Rapids threads, hand-written C of the same
+  // loops: 4 x 6 tiles 264-275 GFLOP/s against 205 for 4 x 4 dot tiles; 64 x 2048 x 8192: 207
+  // against 155-163.)
+  struct OuterPlan {
+    const UOp* a = nullptr;  // varies along rows (m) and k, unit stride along m
+    const UOp* b = nullptr;  // varies along columns (n) and k, unit stride along k
+    const UOp* reduce = nullptr;
+    int m_axis = 0, n_axis = 0, k_axis = 0;
+    int64_t m = 0, n = 0, k = 0;
+    int mv = 0, tc = 0;
+  };
+
+  std::optional<OuterPlan> outer_plan(const UOpRef& root) const {
+    static const bool off = [] {
+      const char* e = std::getenv("KILN_OUTER_TILE");
+      return e && std::string(e) == "0";
+    }();
+    if (off || caps_.warp_size > 1 || caps_.preferred_vector_bytes < 64 || root->shape.size() < 2)
+      return std::nullopt;
+    const UOp* r = find_reduce(root.get());
+    if (!r || r->axes.size() != 1 || r->reduce_op != ReduceOp::Sum || !is_float(r->dtype)) return std::nullopt;
+    const UOp* src = r->src[0].get();
+    const size_t n = root->shape.size();
+    if (src->shape.size() != n + 1 || r->axes[0] != static_cast<int>(n) || r->numel() != root->numel() ||
+        !std::equal(root->shape.begin(), root->shape.end(), src->shape.begin()) ||
+        !reduce_on_plain_path(root.get(), r) || src->op != Op::Mul)
+      return std::nullopt;
+    OuterPlan p;
+    p.reduce = r;
+    p.m_axis = static_cast<int>(n) - 2;
+    p.n_axis = static_cast<int>(n) - 1;
+    p.k_axis = static_cast<int>(n);
+    p.m = src->shape[n - 2];
+    p.n = src->shape[n - 1];
+    p.k = src->shape[n];
+    const int l = vector_lanes(DType::F32);
+    if (l != 16 || p.m % l != 0 || p.k % l != 0 || p.n < 2) return std::nullopt;
+    for (int mv : {4, 2}) {
+      if (p.m % (int64_t(l) * mv) == 0) {
+        p.mv = mv;
+        break;
+      }
+    }
+    if (p.mv == 0) return std::nullopt;
+    p.tc = 24 / p.mv;  // 24 accumulators, mv x-vectors and a broadcast: 29 of 32 registers
+    for (int i = 0; i < 2; ++i) {
+      const UOp* a = src->src[i].get();
+      const UOp* b = src->src[1 - i].get();
+      if (!plain_operand(a) || !plain_operand(b) || !invariant_along(a, p.n_axis) ||
+          !invariant_along(b, p.m_axis) || unit_stride_loads(a, p.m_axis) < 1 || unit_stride_loads(b, p.k_axis) < 1)
+        continue;
+      p.a = a;
+      p.b = b;
+      return p;
+    }
+    return std::nullopt;
+  }
+
+  void emit_outer(LoweredKernel& k, const UOpRef& root, Val out, const OuterPlan& p) {
+    const Shape& s = root->shape;
+    const size_t nd = s.size();
+    const int l = 16;
+    const int64_t col_tiles = (p.n + p.tc - 1) / p.tc;
+    Shape grid(s.begin(), s.end() - 2);
+    grid.push_back(col_tiles);
+    check_grid(shape_numel(grid), root);
+    groups_ = shape_numel(grid);
+    Val gid = b_.cast(b_.special(0, groups_), idx_t_);
+    std::vector<Val> g = unravel(gid, grid);
+    std::vector<Val> batch(g.begin(), g.end() - 1);
+    Val col0 = b_.mul_const(g.back(), p.tc);
+    // columns past n (the last tile of a width tc does not divide) read the last column and
+    // store nothing
+    const bool ragged = p.n % p.tc != 0;
+    std::vector<Val> cols, col_ok;
+    for (int c = 0; c < p.tc; ++c) {
+      Val col = b_.add_const(col0, c);
+      col_ok.push_back(ragged ? b_.lt(col, b_.const_int(p.n, idx_t_)) : -1);
+      cols.push_back(ragged ? b_.alu(KILN_IR_MIN, idx_t_, col, b_.const_int(p.n - 1, idx_t_)) : col);
+    }
+    auto src_dims = [&](Val row, Val col, Val kk) {
+      std::vector<Val> d = batch;
+      d.push_back(row);
+      d.push_back(col);
+      d.push_back(kk);
+      return d;
+    };
+    // the stage: tc decoded weight rows of k
+    Val stage = b_.local(DType::F32, int64_t(p.tc) * p.k);
+    Val kr = b_.range(b_.const_int(0, idx_t_), b_.const_int(p.k / l, idx_t_));
+    memo_.emplace_back();
+    Val kk = b_.mul_const(kr, l);
+    for (int c = 0; c < p.tc; ++c) {
+      Index idx{p.b->shape, src_dims(b_.const_int(0, idx_t_), cols[c], kk), -1};
+      idx.lanes = l;
+      idx.lane_axis = p.k_axis;
+      idx.aligned = true;
+      Val v = b_.cast(emit(p.b, idx, -1), DType::F32);
+      b_.store(stage, b_.add(b_.const_int(int64_t(c) * p.k, idx_t_), kk), v);
+    }
+    memo_.pop_back();
+    b_.end_range(kr);
+    // row passes of mv x 16 rows: the k loop, then each accumulator through the epilogue
+    Val mr = b_.range(b_.const_int(0, idx_t_), b_.const_int(p.m / (int64_t(l) * p.mv), idx_t_));
+    memo_.emplace_back();
+    std::vector<Val> rows;
+    for (int j = 0; j < p.mv; ++j) rows.push_back(b_.add_const(b_.mul_const(mr, int64_t(l) * p.mv), int64_t(j) * l));
+    std::vector<Val> accs;
+    for (int i = 0; i < p.mv * p.tc; ++i) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, DType::F32), l)));
+    Val kl = b_.range(b_.const_int(0, idx_t_), b_.const_int(p.k, idx_t_), KILN_IR_FLAG_REDUCE);
+    memo_.emplace_back();
+    std::vector<Val> av;
+    for (int j = 0; j < p.mv; ++j) {
+      Index idx{p.a->shape, src_dims(rows[j], col0, kl), -1};
+      idx.lanes = l;
+      idx.lane_axis = p.m_axis;
+      av.push_back(b_.cast(emit(p.a, idx, -1), DType::F32));
+    }
+    for (int c = 0; c < p.tc; ++c) {
+      Val w = b_.broadcast(b_.load(stage, b_.add(b_.const_int(int64_t(c) * p.k, idx_t_), kl), DType::F32), l);
+      for (int j = 0; j < p.mv; ++j) {
+        Val& acc = accs[size_t(j) * p.tc + c];
+        b_.assign(acc, b_.alu(KILN_IR_MULADD, DType::F32, av[j], w, acc));
+      }
+    }
+    memo_.pop_back();
+    b_.end_range(kl);
+    // the epilogue (residual adds, casts) per accumulator, its 16 rows stored one by one
+    const int64_t row_stride = s[nd - 1];
+    for (int j = 0; j < p.mv; ++j)
+      for (int c = 0; c < p.tc; ++c) {
+        memo_.emplace_back();
+        outer_reduce_ = p.reduce;
+        outer_value_ = accs[size_t(j) * p.tc + c];
+        std::vector<Val> d = batch;
+        d.push_back(rows[j]);
+        d.push_back(cols[c]);
+        Index idx{s, d, -1};
+        idx.lanes = l;
+        idx.lane_axis = static_cast<int>(nd) - 2;
+        Val v = b_.cast(emit(root.get(), idx, -1, true), root->dtype);
+        Val base = flat_of(idx);
+        for (int lane = 0; lane < l; ++lane)
+          b_.store(out, b_.add_const(base, lane * row_stride), b_.gep(v, lane), col_ok[c]);
+        outer_reduce_ = nullptr;
+        memo_.pop_back();
+      }
+    memo_.pop_back();
+    b_.end_range(mr);
+    has_reduce_ = true;
+    k.global_size[0] = static_cast<uint32_t>(groups_);
+    finish(k, "r_" + shape_name(root->shape) + "_o" + std::to_string(p.mv * l) + "x" + std::to_string(p.tc));
+  }
+
+  const UOp* outer_reduce_ = nullptr;  // while an outer tile's epilogue is emitted: the reduce ...
+  Val outer_value_ = -1;               // ... and the accumulator it reads as
+
   // rows x cols scalar outputs per group (dot tiles, GPU row tiles); groups walk the rows
   // fastest, so a tile's columns stay in cache while the rows pass by them
   std::vector<Index> scalar_tile_indices(const UOpRef& root, int rows, int cols) {
@@ -1904,6 +2072,7 @@ class Lowerer {
         // a row kernel's reduce: every output of the group reads the row's value
         if (u == row_reduce_)
           return idx.lanes > 1 ? b_.broadcast(row_value_, idx.lanes) : row_value_;
+        if (u == outer_reduce_) return outer_value_;
         return emit_reduce(u, idx, gate);
       case Op::Gather: return emit_gather(u, idx, gate);
       default: break;

@@ -1,7 +1,10 @@
 #include "weights.h"
 
+#include <cstdlib>
 #include <optional>
+#include <string>
 
+#include "kiln/device_runtime.h"
 #include "kiln/error.h"
 #include "kiln/quant.h"
 
@@ -156,6 +159,16 @@ static bool half_prefill(const Tensor& x, const Matrix& m, DType act) {
   return x.dim(0) >= 16 && x.dim(0) % 16 == 0;
 }
 
+// The CPU lowerer's outer-product tiles take this prefill product once x is transposed: 32
+// vector registers of 16 floats, and rows in pairs of 16 (lowerer.cpp, outer_plan)
+static bool outer_tiles(const kiln_device_caps& caps, int64_t rows, int64_t in) {
+  static const bool off = [] {
+    const char* e = std::getenv("KILN_OUTER_TILE");
+    return e && std::string(e) == "0";
+  }();
+  return !off && caps.warp_size <= 1 && caps.preferred_vector_bytes >= 64 && rows % 32 == 0 && in % 16 == 0;
+}
+
 static bool int8_prefill(const Tensor& x, const Matrix& m) {
   return m.packed.words.defined() && x.dim(0) > 1;
 }
@@ -177,11 +190,13 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
     y = x.matmul(m.w.transpose(-1, -2));
   } else {
     // (L, 1, in) * (1, out, in) summed over in: both operands stream along the reduce axis, which
-    // the CPU lowers as dot tiles reading the weights where they lie (no panel copy per call)
+    // the CPU lowers as dot tiles reading the weights where they lie (no panel copy per call).
+    // With 32 vector registers, x goes transposed (one small kernel), so that 16 of its rows
+    // are one vector: the lowerer's outer-product tiles (docs/compiler.md)
     const int64_t L = x.dim(0), out = m.w.dim(0), in = m.w.dim(1);
-    y = (x.cast(DType::F32).reshape({L, 1, in}) * m.w.cast(DType::F32).reshape({1, out, in}))
-            .sum({-1})
-            .reshape({L, out});
+    Tensor xf = x.cast(DType::F32);
+    if (outer_tiles(x.device()->caps(), L, in)) xf = xf.transpose(0, 1).contiguous().transpose(0, 1);
+    y = (xf.reshape({L, 1, in}) * m.w.cast(DType::F32).reshape({1, out, in})).sum({-1}).reshape({L, out});
   }
   // a (rows, out) kernel boundary for prefill: later ops read the product, not its reduce. The
   // int8 form's prefill product is a permuted view of its reduce, which the scheduler already

@@ -150,6 +150,31 @@ void add_matmul_cases(CaseList& cases) {
                        return compare(ref::matmul(normed, mt), got, dot_tolerance(DType::F32), &mag);
                      }});
   }
+  // x @ W^T with x stored transposed (k, m) and W (n, k), plus a residual: a CPU prefill's
+  // projection, which 32-register CPUs run as outer-product tiles (16-row vectors of x, weights
+  // decoded into a local stage); widths that tiles of 6 or 12 columns do not divide.
+  struct OuterShape {
+    int64_t m, n, k;
+  };
+  for (DType t : {DType::F32, DType::F16, DType::BF16})
+    for (const OuterShape& l : {OuterShape{64, 100, 48}, OuterShape{32, 7, 16}, OuterShape{96, 12, 80}}) {
+      std::string name = case_name("matmul", "outer_tile", dtype_str(t) + " x^T(" + std::to_string(l.k) + ", " +
+                                                               std::to_string(l.m) + ") @ w(" + std::to_string(l.n) +
+                                                               ", " + std::to_string(l.k) + ")^T + residual");
+      cases.push_back({"matmul", name, {t}, [=](Context& cx) {
+                         Input xt = make_input(cx, DType::F32, {l.k, l.m});
+                         Input w = make_input(cx, t, {l.n, l.k});
+                         Input r = make_input(cx, DType::F32, {l.m, l.n});
+                         ref::NDArray x = ref::transpose(xt.ref, 0, 1), wf = ref::transpose(ref::cast(w.ref, DType::F32), 0, 1);
+                         ref::NDArray want = ref::binary(ref::Binary::Add, ref::matmul(x, wf), r.ref);
+                         ref::NDArray mag = ref::binary(ref::Binary::Add, ref::abs_matmul(x, wf),
+                                                        ref::unary(ref::Unary::Abs, ref::cast(r.ref, DType::F64)));
+                         Tensor prod = (xt.t.transpose().reshape({l.m, 1, l.k}) * w.t.cast(DType::F32).reshape({1, l.n, l.k}))
+                                           .sum({-1})
+                                           .reshape({l.m, l.n});
+                         return compare(want, prod + r.t, dot_tolerance(DType::F32), &mag);
+                       }});
+    }
   // A mixed-dtype product promotes like elementwise ops.
   cases.push_back({"matmul", "matmul/matmul f16,f32 (3, 4)@(4, 5)", {DType::F16, DType::F32}, [](Context& cx) {
                      Input a = make_input(cx, DType::F16, {3, 4});
