@@ -102,25 +102,19 @@ Tensor project(const Normed& n, const Matrix& m, const Tensor& bias, DType act, 
 
 }  // namespace
 
-bool LlamaLM::fuse_decode_norms() const {
-  // KILN_LLAMA_FUSE_NORM=0 keeps each norm a kernel of its own (for measuring what it brings),
-  // =1 fuses on every device (tests run the fused graph on the CPU)
-  static const int forced = [] {
-    const char* e = std::getenv("KILN_LLAMA_FUSE_NORM");
-    return e ? std::atoi(e) : -1;
-  }();
-  return forced >= 0 ? forced == 1 : device_->caps().warp_size > 1;
+namespace {
+// A GPU decode fusion's switch: `name`=0 turns it off (for measuring what it brings), =1 on for
+// every device (tests run the fused graph on the CPU); unset, GPUs only.
+bool gpu_fusion(const char* name, const Device& device) {
+  const char* e = std::getenv(name);
+  return e ? std::atoi(e) == 1 : device.caps().warp_size > 1;
 }
+}  // namespace
 
-bool LlamaLM::fuse_mlp_halves() const {
-  // KILN_LLAMA_FUSE_MLP=0 keeps the product a kernel of its own (for measuring what it brings),
-  // =1 fuses on every device (tests run the fused graph on the CPU)
-  static const int forced = [] {
-    const char* e = std::getenv("KILN_LLAMA_FUSE_MLP");
-    return e ? std::atoi(e) : -1;
-  }();
-  return forced >= 0 ? forced == 1 : device_->caps().warp_size > 1;
-}
+// (read per step graph, not cached: one process may hold models on several devices)
+bool LlamaLM::fuse_decode_norms() const { return gpu_fusion("KILN_LLAMA_FUSE_NORM", *device_); }
+
+bool LlamaLM::fuse_mlp_halves() const { return gpu_fusion("KILN_LLAMA_FUSE_MLP", *device_); }
 
 std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   const int64_t D = h_.head_dim, Hq = h_.heads, Hk = h_.kv_heads;
