@@ -377,6 +377,21 @@ void check_int8_matmul(WeightType type, std::span<const std::byte> data, int64_t
     for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]) / (1e-30 + mag[i]));
     INFO(what << " L " << L);
     CHECK(worst < 1e-5);
+    // matmuls of one input share its quantization through an Int8InputCache (a layer's Q, K and
+    // V of different types): the second reuses the first's codes, a new input replaces them
+    if (cpu->caps().fast_dot4) {
+      llama::Matrix m;
+      m.packed = p;
+      llama::Int8InputCache cache;
+      Tensor xt = Tensor::from_vector(x, {L, cols}, cpu);
+      CHECK(llama::apply(xt, m, Tensor(), DType::F32, false, &cache).to_vector<float>() == got);
+      const Tensor codes = cache.q.words;
+      CHECK(llama::apply(xt, m, Tensor(), DType::F32, false, &cache).to_vector<float>() == got);
+      CHECK(cache.q.words.node() == codes.node());
+      Tensor other = Tensor::from_vector(x, {L, cols}, cpu);
+      CHECK(llama::apply(other, m, Tensor(), DType::F32, false, &cache).to_vector<float>() == got);
+      CHECK(cache.q.words.node() != codes.node());
+    }
   }
 }
 }  // namespace

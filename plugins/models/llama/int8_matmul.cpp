@@ -152,18 +152,10 @@ Tensor int8_rows(const Int8Pack& p, const Tensor& ids_in) {
   return v.reshape({T, cols});
 }
 
-namespace {
-
-// x (L, K) F32 quantized per block of 32 as ggml's quantize_row_q8_0 does: d = max|x| / 127
-// rounded to f16, q = round(x * 127 / max|x|) (halves away from zero). `words` (L, K / 32, 8)
-// I32 hold the 32 int8 q of a block four to a word (lowest byte first); `meta` (L, K / 32, 3)
-// I32 the sums of q over each half block and d's F32 bits. Three small kernels: the block
-// maxima, the codes (a vectorized elementwise pass) and the sums and scales.
-struct Q8Activations {
-  Tensor words, meta;
-};
-
-Q8Activations quantize_q8_blocks(const Tensor& x) {
+// d = max|x| / 127 rounded to f16, q = round(x * 127 / max|x|) (halves away from zero); a
+// block's 32 int8 q four to a word, lowest byte first. Three small kernels: the block maxima,
+// the codes (a vectorized elementwise pass) and the sums and scales.
+Q8Input quantize_int8_input(const Tensor& x) {
   const int64_t L = x.dim(0), nb = x.dim(1) / quant::QK;
   Tensor xb = x.reshape({L, nb, quant::QK});
   Tensor amax = xb.abs().max({-1}, true).contiguous();  // (L, nb, 1)
@@ -171,7 +163,7 @@ Q8Activations quantize_q8_blocks(const Tensor& x) {
   Tensor inv = Tensor::where(amax.gt(zero), amax.scalar_like(127) / amax, zero);
   Tensor v = xb * inv;
   Tensor q = (v + Tensor::where(v.lt(zero), v.scalar_like(-0.5), v.scalar_like(0.5))).trunc().cast(DType::I8);
-  Q8Activations a;
+  Q8Input a;
   a.words = q.contiguous().realize().reinterpret(DType::I32, {L, nb, 8});
   // the sums as dot products with bytes of one: no second reduce over the block
   Tensor ones = i32(a.words, 0x01010101);
@@ -185,15 +177,19 @@ Q8Activations quantize_q8_blocks(const Tensor& x) {
   return a;
 }
 
-}  // namespace
-
 Tensor int8_matmul(const Tensor& x, const Int8Pack& p) {
-  const int64_t L = x.dim(0), K = x.dim(1), nb = K / quant::QK;
+  if (x.dim(1) != p.words.dim(1) * quant::QK)
+    throw Error("int8 matmul: input has " + std::to_string(x.dim(1)) + " columns, weights " +
+                std::to_string(p.words.dim(1) * quant::QK));
+  return int8_matmul(quantize_int8_input(x), p);
+}
+
+Tensor int8_matmul(const Q8Input& xq, const Int8Pack& p) {
+  const int64_t L = xq.words.dim(0), nb = xq.words.dim(1);
   const int64_t G = p.words.dim(0), words = p.words.dim(2), N = G * kLanes;
   if (p.words.dim(1) != nb)
-    throw Error("int8 matmul: input has " + std::to_string(K) + " columns, weights " +
+    throw Error("int8 matmul: input has " + std::to_string(nb * quant::QK) + " columns, weights " +
                 std::to_string(p.words.dim(1) * quant::QK));
-  Q8Activations xq = quantize_q8_blocks(x);
   // The reduce over blocks is the sources' first axis, so the output keeps (A, B, 16) with B in
   // the row position of the code generator's register tiles (rows x 16 lanes). A GEMV puts the
   // column groups there (independent dot chains), a prefill the activation rows (each weight

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "kiln/device_runtime.h"
 #include "kiln/error.h"
@@ -80,8 +81,10 @@ namespace {
 // A layer's projection input after an RMSNorm: the normalized rows, or, fused (a GPU decode
 // step), x * weight with the norm's scale left for the outputs, (W (x * w)) * scale: each GEMV
 // group sums the input's squares again beside its dot product, and the norm is no kernel.
+// The projections of one input share its int8 quantization (`q8`).
 struct Normed {
   Tensor in, scale;
+  std::shared_ptr<Int8InputCache> q8 = std::make_shared<Int8InputCache>();
 };
 
 Normed normed(const Tensor& x, const Tensor& weight, double eps, bool fuse) {
@@ -92,10 +95,11 @@ Normed normed(const Tensor& x, const Tensor& weight, double eps, bool fuse) {
 // apply / apply_shared (`shared`: the product is a kernel of its own) on a normed input
 Tensor project(const Normed& n, const Matrix& m, const Tensor& bias, DType act, bool shared = false) {
   if (!n.scale.defined()) {
-    Tensor y = shared ? apply_shared(n.in, m, act) : apply(n.in, m, Tensor(), act);
+    Tensor y = apply(n.in, m, Tensor(), act, false, n.q8.get());
+    if (shared) y = shared_product(n.in, m, y);
     return bias.defined() ? y + bias : y;
   }
-  Tensor y = apply(n.in, m, Tensor(), act, true) * n.scale;
+  Tensor y = apply(n.in, m, Tensor(), act, true, n.q8.get()) * n.scale;
   if (shared) y = y.contiguous();
   return bias.defined() ? y + bias : y;
 }

@@ -173,7 +173,8 @@ static bool int8_prefill(const Tensor& x, const Matrix& m) {
   return m.packed.words.defined() && x.dim(0) > 1;
 }
 
-Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act, bool lazy_input) {
+Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act, bool lazy_input,
+             Int8InputCache* q8) {
   // the input computed once (a norm, silu * up), not again inside every output's reduce, unless
   // lazy_input asks for it there (a GPU GEMV's x * norm weight: two loads instead of a kernel)
   const bool half_x = half_prefill(x_in, m, act);
@@ -183,7 +184,11 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
                                 : x_in.contiguous().cast(DType::F32);
   Tensor y;
   if (m.packed.words.defined()) {
-    y = int8_matmul(x, m.packed);
+    if (q8 && !(q8->key.defined() && q8->key.node() == x_in.node())) {
+      q8->q = quantize_int8_input(x);
+      q8->key = x_in;
+    }
+    y = q8 ? int8_matmul(q8->q, m.packed) : int8_matmul(x, m.packed);
   } else if (m.bytes.defined()) {
     y = quantized_matmul(x, m);
   } else if (x.dim(0) == 1) {
@@ -205,9 +210,12 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
   return bias.defined() ? y + bias : y;
 }
 
-Tensor apply_shared(const Tensor& x, const Matrix& m, DType act) {
-  Tensor y = apply(x, m, Tensor(), act);
+Tensor shared_product(const Tensor& x, const Matrix& m, const Tensor& y) {
   return int8_prefill(x, m) ? y : y.contiguous();
+}
+
+Tensor apply_shared(const Tensor& x, const Matrix& m, DType act) {
+  return shared_product(x, m, apply(x, m, Tensor(), act));
 }
 
 Weights load_weights(const ModelSource& source, const Hparams& h, Device* device, bool int8_dot) {

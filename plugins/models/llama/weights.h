@@ -23,6 +23,24 @@ struct Int8Pack {
   WeightType type = WeightType::F32;
 };
 
+// x (L, K) F32 quantized per block of 32 as ggml's quantize_row_q8_0 does (int8_matmul.cpp):
+// `words` (L, K / 32, 8) I32 four codes each, `meta` (L, K / 32, 3) I32 the half blocks' code
+// sums and the scale's F32 bits.
+struct Q8Input {
+  Tensor words, meta;
+};
+Q8Input quantize_int8_input(const Tensor& x);
+// x (L, cols) F32 -> (L, rows): x quantized to int8 blocks, then integer dot products.
+Tensor int8_matmul(const Tensor& x, const Int8Pack& p);
+Tensor int8_matmul(const Q8Input& x, const Int8Pack& p);
+// One input's quantized form, shared by the int8 matmuls that read it (a layer's Q, K and V
+// when their types differ and are not stacked: Q4_K_M keeps some V in Q6_K), so it is
+// quantized once rather than once per matmul. `key` is the input it was made from.
+struct Int8InputCache {
+  Tensor key;
+  Q8Input q;
+};
+
 // A weight matrix (out, in): `w` is a plain tensor or, for block-quantized weights, the lazy
 // dequantization of `bytes` (embedding rows gather from it). Matmuls read the blocks directly
 // (apply(), quantized_matmul()): one reduce over (block, element) with the nibble halves kept
@@ -39,10 +57,12 @@ struct Matrix {
 // x (L, in) -> (L, out), plus bias when defined. `act` F16/BF16: a prefill (L a multiple of
 // 16) with weights of that type rounds x to it first (tensor cores); F32 keeps x as it is.
 Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor(), DType act = DType::F32,
-             bool lazy_input = false);
+             bool lazy_input = false, Int8InputCache* q8 = nullptr);
 // apply() for a product several consumers read (stacked Q/K/V, gate/up): its own kernel's
 // output, so slices of it do not each run the matmul again.
 Tensor apply_shared(const Tensor& x, const Matrix& m, DType act = DType::F32);
+// y = apply(x, m, ...) as apply_shared returns it
+Tensor shared_product(const Tensor& x, const Matrix& m, const Tensor& y);
 
 struct LayerWeights {
   Tensor attn_norm, ffn_norm;
@@ -105,8 +125,6 @@ bool int8_dot_enabled(const Device* device, WeightType type, int64_t rows, int64
 // `table`: Matrix::table (Q4_K's decoded sub-block scales), else undefined.
 Int8Pack int8_pack(const Tensor& bytes, WeightType type, int64_t rows, int64_t cols,
                    const Tensor& table = Tensor());
-// x (L, cols) F32 -> (L, rows): x quantized to int8 blocks, then integer dot products.
-Tensor int8_matmul(const Tensor& x, const Int8Pack& p);
 // Rows `ids` (T) of the packed matrix, dequantized: (T, cols) F32 equal to kiln::dequantize's
 // (an embedding table kept only in its packed form).
 Tensor int8_rows(const Int8Pack& p, const Tensor& ids);
