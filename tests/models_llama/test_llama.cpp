@@ -665,3 +665,26 @@ TEST_CASE("llama plugin: SmolLM2-135M Q4_1 gives llama.cpp's and transformers' 3
     CHECK(greedy(lm, prompt, 32, nullptr) == want);
   }
 }
+
+TEST_CASE("llama plugin: a split-K product equals the plain product") {
+  // the form a GPU prefill's narrow projections take (weights.cpp, split_k): S slices of the
+  // reduce axis, one batched kernel and a sum; checked on whatever device runs the tests
+  Device* dev = Device::default_device();
+  const int64_t L = 32, K = 256, N = 48;
+  std::vector<float> xv(size_t(L * K)), wv(size_t(N * K));
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = float(std::sin(0.11 * double(i)));
+  for (size_t i = 0; i < wv.size(); ++i) wv[i] = float(std::cos(0.07 * double(i)) * 0.5);
+  for (DType t : {DType::BF16, DType::F16}) {
+    Tensor x = Tensor::from_vector(xv, {L, K}, dev).cast(t).realize();
+    Tensor w = Tensor::from_vector(wv, {N, K}, dev).cast(t).realize();
+    std::vector<float> want = x.cast(DType::F32).matmul(w.cast(DType::F32).transpose()).to_vector<float>();
+    for (int64_t s : {2, 4, 8}) {
+      std::vector<float> got = llama::split_k_product(x, w, s).to_vector<float>();
+      REQUIRE(got.size() == want.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        INFO(dtype_name(t) << " S " << s << " element " << i);
+        REQUIRE(std::abs(got[i] - want[i]) <= 1e-4 * (1 + std::abs(want[i])));
+      }
+    }
+  }
+}

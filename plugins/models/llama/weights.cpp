@@ -173,6 +173,31 @@ static bool int8_prefill(const Tensor& x, const Matrix& m) {
   return m.packed.words.defined() && x.dim(0) > 1;
 }
 
+// Slices of the reduce axis a half prefill's product is split into: a narrow product (the o and
+// down projections, 2048 columns) has too few MMA tiles of 64 x 32 to fill an H100 (512 for a
+// 512-row chunk: ~4 warps an SM); S slices make S times as many, each over K / S (at least
+// 1024), summed afterwards. KILN_LLAMA_SPLIT_K=0 keeps one slice.
+static int64_t split_k(int64_t rows, int64_t cols, int64_t k) {
+  static const bool off = [] {
+    const char* e = std::getenv("KILN_LLAMA_SPLIT_K");
+    return e && std::string(e) == "0";
+  }();
+  int64_t s = 1;
+  if (off) return s;
+  const int64_t tiles = std::max<int64_t>(1, rows / 64) * std::max<int64_t>(1, cols / 32);
+  while (tiles * s < 2048 && k % (2 * s * 32) == 0 && k / (2 * s) >= 1024) s *= 2;
+  return s;
+}
+
+// x (L, K) @ w^T (N, K) as S products over slices of K, one batched kernel (S, L, N), and their
+// sum, left lazy for the consumer (a residual add takes it in its kernel)
+Tensor split_k_product(const Tensor& x, const Tensor& w, int64_t s) {
+  const int64_t L = x.dim(0), K = x.dim(1), N = w.dim(0), ks = K / s;
+  Tensor xs = x.cast(DType::F32).reshape({L, s, ks}).permute({1, 0, 2}).reshape({s, L, 1, ks});
+  Tensor ws = w.cast(DType::F32).reshape({N, s, ks}).permute({1, 0, 2}).reshape({s, 1, N, ks});
+  return (xs * ws).sum({-1}).contiguous().sum({0});
+}
+
 Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act, bool lazy_input,
              Int8InputCache* q8) {
   // the input computed once (a norm, silu * up), not again inside every output's reduce, unless
@@ -193,6 +218,8 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
     y = quantized_matmul(x, m);
   } else if (x.dim(0) == 1) {
     y = x.matmul(m.w.transpose(-1, -2));
+  } else if (int64_t s = half_x ? split_k(x.dim(0), m.w.dim(0), m.w.dim(1)) : 1; s > 1) {
+    y = split_k_product(x, m.w, s);
   } else {
     // (L, 1, in) * (1, out, in) summed over in: both operands stream along the reduce axis, which
     // the CPU lowers as dot tiles reading the weights where they lie (no panel copy per call).
@@ -206,7 +233,8 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
   // a (rows, out) kernel boundary for prefill: later ops read the product, not its reduce. The
   // int8 form's prefill product is a permuted view of its reduce, which the scheduler already
   // makes a kernel of its own: consumers read it in place rather than through a copy.
-  if (x.dim(0) > 1 && !int8_prefill(x, m)) y = y.contiguous();
+  if (x.dim(0) > 1 && !int8_prefill(x, m) && !(half_x && split_k(x.dim(0), m.w.dim(0), m.w.dim(1)) > 1))
+    y = y.contiguous();
   return bias.defined() ? y + bias : y;
 }
 
