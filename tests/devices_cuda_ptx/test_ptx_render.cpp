@@ -180,7 +180,7 @@ TEST_CASE("cuda_ptx: on sm_90 a kernel waits for its predecessor grid before any
   check_ptxas(b);
 }
 
-TEST_CASE("cuda_ptx: on sm_90 a loop's first iterations' ungated loads of graph constants are prefetched into L2 before the wait",
+TEST_CASE("cuda_ptx: on sm_90 a loop's first ungated loads of graph constants are prefetched into L2 before the wait",
           "[cuda_ptx][ptx]") {
   // a GEMV row: out[g] = sum_k w[g * 64 + k] * x[k] (ungated loads, indices from the launch id
   // and the counter) plus a gated load, which is never prefetched
@@ -210,18 +210,8 @@ TEST_CASE("cuda_ptx: on sm_90 a loop's first iterations' ungated loads of graph 
   kiln_kernel kk = b.kernel();
   kiln::cuda::PtxTarget off;
   off.sm = 90;
-  off.prefetch = 0;
+  off.prefetch = false;
   CHECK(kiln::cuda::render_ptx(kk, off).find("prefetch.global") == std::string::npos);
-  // three iterations: the same two loads at counter + 0, + 1, + 2, each behind its own bound
-  kiln::cuda::PtxTarget three;
-  three.sm = 90;
-  three.prefetch = 3;
-  const std::string ptx3 = kiln::cuda::render_ptx(kk, three);
-  size_t count3 = 0;
-  for (size_t at = ptx3.find("prefetch.global.L2"); at != std::string::npos; at = ptx3.find("prefetch.global.L2", at + 1))
-    ++count3;
-  CHECK(count3 == 6);
-  CHECK(ptx3.find(", 2;") < ptx3.find("griddepcontrol.wait;"));
   CHECK(render(b, 80).find("prefetch.global") == std::string::npos);  // no grid wait to hide behind
   check_ptxas(b);
 }

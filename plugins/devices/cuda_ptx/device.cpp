@@ -1,7 +1,6 @@
 // Device discovery and lifetime: the primary context of GPU `index`, one non-blocking stream all
 // work goes through (so work is ordered and freed memory may be reused at once), timing events
 // and the pinned staging ring.
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -121,14 +120,13 @@ Device* open_device(int index) {
                                    std::to_string(dev->cc_major) + "." + std::to_string(dev->cc_minor) +
                                    "; this plugin renders PTX for sm_75 and newer");
     dev->arch = "sm_" + std::to_string(dev->cc_major) + std::to_string(dev->cc_minor);
-    // KILN_CUDA_PREFETCH=N: the first N iterations of a kernel's first loop are prefetched into
-    // L2 before the grid wait (off by default until measured on an H100); the compiler id names
-    // it, so the kernel cache keeps the forms apart
+    // KILN_CUDA_PREFETCH=1: L2 prefetch before the grid wait (off by default until measured
+    // on an H100); the compiler id names it, so the kernel cache keeps the two forms apart
     const char* pf = std::getenv("KILN_CUDA_PREFETCH");
-    dev->prefetch = pf ? std::clamp(std::atoi(pf), 0, 64) : 0;
+    dev->prefetch = pf && std::string(pf) == "1";
     dev->compiler_id = std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
                        std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch +
-                       " driver-" + std::to_string(d.driver_version) + (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "");
+                       " driver-" + std::to_string(d.driver_version) + (dev->prefetch ? " prefetch" : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
 
     check(d, d.cuDevicePrimaryCtxRetain(&dev->ctx, dev->dev), "cuDevicePrimaryCtxRetain",
