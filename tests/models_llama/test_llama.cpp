@@ -384,12 +384,12 @@ void check_int8_matmul(WeightType type, std::span<const std::byte> data, int64_t
       m.packed = p;
       llama::Int8InputCache cache;
       Tensor xt = Tensor::from_vector(x, {L, cols}, cpu);
-      CHECK(llama::apply(xt, m, Tensor(), DType::F32, false, &cache).to_vector<float>() == got);
+      CHECK(llama::apply(xt, m, Tensor(), DType::F32, &cache).to_vector<float>() == got);
       const Tensor codes = cache.q.words;
-      CHECK(llama::apply(xt, m, Tensor(), DType::F32, false, &cache).to_vector<float>() == got);
+      CHECK(llama::apply(xt, m, Tensor(), DType::F32, &cache).to_vector<float>() == got);
       CHECK(cache.q.words.node() == codes.node());
       Tensor other = Tensor::from_vector(x, {L, cols}, cpu);
-      CHECK(llama::apply(other, m, Tensor(), DType::F32, false, &cache).to_vector<float>() == got);
+      CHECK(llama::apply(other, m, Tensor(), DType::F32, &cache).to_vector<float>() == got);
       CHECK(cache.q.words.node() != codes.node());
     }
   }

@@ -13,10 +13,6 @@ namespace kiln::nn {
 // (N, C, ...)). weight/bias may be undefined tensors.
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
 Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps);
-// 1 / sqrt(mean(x^2) + eps) over the last axis, kept as an axis of 1 (float): rms_norm(x, w, eps)
-// equals x * w * rms_scale(x, eps), so a projection of the norm can scale its outputs instead,
-// (W (x * w)) * rms_scale(x, eps), and the norm need not be a kernel of its own
-Tensor rms_scale(const Tensor& x, double eps);
 Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const Tensor& bias,
                   double eps);
 

@@ -132,15 +132,12 @@ void walk_fragment(const UOp* root, F&& visit) {
   }
 }
 
-// The reduce whose loop shapes this kernel, if any: the one over the most elements (a kernel may
-// also carry a small scalar reduce computed again in each group, as the scheduler allows).
+// The reduce whose loop sits in this kernel, if any.
 const UOp* fragment_reduce(const UOp* root) {
   const UOp* found = nullptr;
   walk_fragment(root, [&](const UOp* u) {
-    if (u->op == Op::Reduce && (u == root || !u->realized()) &&
-        (!found || u->src[0]->numel() > found->src[0]->numel()))
-      found = u;
-    return true;
+    if (u->op == Op::Reduce && (u == root || !u->realized())) found = u;
+    return found == nullptr;
   });
   return found;
 }

@@ -29,12 +29,6 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   return y.cast(x.dtype());
 }
 
-Tensor rms_scale(const Tensor& x, double eps) {
-  node_of(x, "rms_scale");
-  Tensor xf = detail::to_float(x).cast(compute_dtype(detail::to_float(x).dtype()));
-  return ((xf * xf).mean({-1}, true) + eps).rsqrt();
-}
-
 Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const Tensor& bias,
                   double eps) {
   node_of(x, "group_norm");

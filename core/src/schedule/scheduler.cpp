@@ -25,27 +25,6 @@ bool is_row_broadcast(const UOp* view, const UOp* src, const UOp* r) {
   return in->shape.back() > 1;
 }
 
-// `view` reads each element of its source at most once (a slice, permute or reshape: no axis
-// broadcast, no padding), so fusing the reduce behind it into the view's kernel recomputes
-// nothing: each reduce output still runs its loop once. The decode MLP's silu(gate) * up over
-// two halves of one stacked GEMV is such a kernel.
-bool is_injective_view(const UOp* view) {
-  if (view->st.views().size() != 1) return false;
-  const View& v = view->st.views()[0];
-  if (v.var || !v.mask.empty()) return false;
-  for (size_t a = 0; a < v.shape.size(); ++a)
-    if (v.shape[a] > 1 && v.strides[a] == 0) return false;
-  return true;
-}
-
-// `view` broadcasts the single value of reduce `r`, a sum over at most kMaxRowKernel elements
-// (an RMSNorm's mean square): cheap enough to compute again in each group of a kernel that
-// runs a larger reduce of its own (a GEMV scaled by the norm of its input), so the two need
-// not be separate kernels.
-bool is_small_scalar_broadcast(const UOp* view, const UOp* r) {
-  return r->numel() == 1 && r->src[0]->numel() <= kMaxRowKernel && view->numel() > 1;
-}
-
 bool is_leaf(const UOp* u) {
   return u->realized() || u->op == Op::Buffer || u->op == Op::Const || u->op == Op::Arange ||
          u->op == Op::Var;
@@ -62,9 +41,6 @@ struct Planner {
   // reduces fused through a row broadcast, with the broadcast sources (realized instead when
   // the kernel they land in is not a row kernel)
   std::unordered_map<const UOp*, std::vector<const UOp*>> row_fused;
-  // sources of small scalar broadcasts inlined into the kernel that reads them (realized
-  // instead when that kernel has no reduce of its own to carry them)
-  std::unordered_set<const UOp*> scalar_fused;
 
   void visit(const UOpRef& root) {
     // iterative DFS, children before parents
@@ -95,23 +71,6 @@ struct Planner {
     }
   }
 
-  // Realizes the inlined scalar broadcasts in u's fragment.
-  void realize_scalars_under(const UOp* u) {
-    if (scalar_fused.empty()) return;
-    std::vector<const UOp*> stack{u};
-    std::unordered_set<const UOp*> seen;
-    while (!stack.empty()) {
-      const UOp* x = stack.back();
-      stack.pop_back();
-      if (!seen.insert(x).second || is_leaf(x) || realize.count(x)) continue;
-      if (scalar_fused.count(x)) {
-        realize.insert(x);
-        continue;
-      }
-      for (const auto& s : x->src) stack.push_back(s.get());
-    }
-  }
-
   const UOp* fragment_reduce(const UOp* u) const {
     if (realize.count(u)) return nullptr;
     auto it = pending.find(u);
@@ -120,7 +79,6 @@ struct Planner {
 
   void plan() {
     row_fused.clear();
-    scalar_fused.clear();
     for (const UOp* u : topo) {
       if (is_leaf(u)) continue;
       const UOp* p = nullptr;
@@ -132,7 +90,6 @@ struct Planner {
           break;
         case Op::Reduce:
           if (fragment_reduce(u->src[0].get())) realize.insert(u->src[0].get());
-          realize_scalars_under(u->src[0].get());  // not again in every step of this loop
           p = u;
           break;
         case Op::View: {
@@ -143,10 +100,6 @@ struct Planner {
             } else if (is_row_broadcast(u, s, r) && r->src[0]->shape.back() <= kMaxRowKernel) {
               p = r;
               row_fused[r].push_back(s);
-            } else if (is_injective_view(u)) {
-              p = r;
-            } else if (is_small_scalar_broadcast(u, r)) {
-              scalar_fused.insert(s);  // p stays null: the kernel's own reduce decides
             } else {
               realize.insert(s);
             }
@@ -217,11 +170,6 @@ struct Planner {
         if (rf == row_fused.end() || is_row_kernel(u, r)) continue;
         for (const UOp* s : rf->second) changed |= realize.insert(s).second;
       }
-      // an inlined scalar broadcast rides on its kernel's own reduce; a kernel without one
-      // would compute it again for every output
-      for (const UOp* s : scalar_fused)
-        for (const UOp* k : roots[s])
-          if (!root_reduce(k)) changed |= realize.insert(s).second;
       for (const UOp* u : topo) {
         if (is_leaf(u) || realize.count(u)) continue;
         auto it = pending.find(u);

@@ -78,52 +78,25 @@ LlamaLM::~LlamaLM() = default;
 
 namespace {
 
-// A layer's projection input after an RMSNorm: the normalized rows, or, fused (a GPU decode
-// step), x * weight with the norm's scale left for the outputs, (W (x * w)) * scale: each GEMV
-// group sums the input's squares again beside its dot product, and the norm is no kernel.
-// The projections of one input share its int8 quantization (`q8`).
+// A layer's projection input after an RMSNorm; the projections of one input share its int8
+// quantization (`q8`).
 struct Normed {
-  Tensor in, scale;
+  Tensor in;
   std::shared_ptr<Int8InputCache> q8 = std::make_shared<Int8InputCache>();
 };
 
-Normed normed(const Tensor& x, const Tensor& weight, double eps, bool fuse) {
-  if (!fuse) return {nn::rms_norm(x, weight, eps), Tensor()};
-  return {x * weight, nn::rms_scale(x, eps)};
-}
-
 // apply / apply_shared (`shared`: the product is a kernel of its own) on a normed input
 Tensor project(const Normed& n, const Matrix& m, const Tensor& bias, DType act, bool shared = false) {
-  if (!n.scale.defined()) {
-    Tensor y = apply(n.in, m, Tensor(), act, false, n.q8.get());
-    if (shared) y = shared_product(n.in, m, y);
-    return bias.defined() ? y + bias : y;
-  }
-  Tensor y = apply(n.in, m, Tensor(), act, true, n.q8.get()) * n.scale;
-  if (shared) y = y.contiguous();
+  Tensor y = apply(n.in, m, Tensor(), act, n.q8.get());
+  if (shared) y = shared_product(n.in, m, y);
   return bias.defined() ? y + bias : y;
 }
 
 }  // namespace
 
-namespace {
-// A GPU decode fusion's switch: `name`=0 turns it off (for measuring what it brings), =1 on for
-// every device (tests run the fused graph on the CPU); unset, GPUs only.
-bool gpu_fusion(const char* name, const Device& device) {
-  const char* e = std::getenv(name);
-  return e ? std::atoi(e) == 1 : device.caps().warp_size > 1;
-}
-}  // namespace
-
-// (read per step graph, not cached: one process may hold models on several devices)
-bool LlamaLM::fuse_decode_norms() const { return gpu_fusion("KILN_LLAMA_FUSE_NORM", *device_); }
-
-bool LlamaLM::fuse_mlp_halves() const { return gpu_fusion("KILN_LLAMA_FUSE_MLP", *device_); }
-
 std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   const int64_t D = h_.head_dim, Hq = h_.heads, Hk = h_.kv_heads;
   const double eps = h_.rms_eps;
-  const bool fuse_norms = L == 1 && fuse_decode_norms();
   // activations stay 2-d (L, features): prefill projections are (L, in) x (out, in) dot tiles
   // (L, H); rows from a packed table are their own kernel, so their gathers and decoding are
   // not recomputed by each consumer (the first norm and the residual)
@@ -139,7 +112,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
          sin = cs.slice(0, 1, 2).reshape(sin_f.shape());
   for (int64_t i = 0; i < h_.layers; ++i) {
     const LayerWeights& lw = w_.layers[i];
-    const Normed hn = normed(x, lw.attn_norm, eps, fuse_norms);
+    const Normed hn{nn::rms_norm(x, lw.attn_norm, eps)};
     Tensor q, k, v;
     if (lw.wqkv.present()) {
       // one GEMV/GEMM for all three; biases (Qwen2) added to the parts
@@ -167,32 +140,29 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q.cast(act_dtype_));
     a = a.permute({0, 2, 1, 3}).reshape({L, Hq * D});
     x = (x + apply(a, lw.wo, lw.bo, act_dtype_)).contiguous();
-    const Normed hf = normed(x, lw.ffn_norm, eps, fuse_norms);
+    const Normed hf{nn::rms_norm(x, lw.ffn_norm, eps)};
     Tensor g;
     if (lw.w_gate_up.present()) {
-      // A GPU decode step leaves the stacked GEMV lazy: the kernel that combines its halves runs
-      // both rows' reduces itself, one kernel a layer fewer (a CPU's GEMV tiles want the
-      // product as its own kernel)
-      Tensor gu = project(hf, lw.w_gate_up, Tensor(), act_dtype_, !(L == 1 && fuse_mlp_halves()));
+      Tensor gu = project(hf, lw.w_gate_up, Tensor(), act_dtype_, true);
       g = gu.slice(-1, 0, h_.ffn).silu() * gu.slice(-1, h_.ffn, 2 * h_.ffn);
     } else {
       g = project(hf, lw.w_gate, Tensor(), act_dtype_).silu() * project(hf, lw.w_up, Tensor(), act_dtype_);
     }
     x = (x + apply(g, lw.w_down, Tensor(), act_dtype_)).contiguous();
   }
+  Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
+  Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;
   // (1, vocab): a 2-d GEMV gets dot tiles. Realized as its own boundary so that the argmax
   // below and the step's logits output read one GEMV (left a lazy reduce, the Jit's output
   // made a second copy of the lm_head: +25% per CPU decode step)
+  Tensor logits = apply(last, w_.lm_head).contiguous();
   if (!prefill) {
-    Tensor logits = project(normed(x, w_.norm, eps, fuse_norms), w_.lm_head, Tensor(), DType::F32, true);
     if (!device_pick_) return {logits};
     // the greedy pick, kept on the device: forward_greedy reads it back, a pipelined step is fed
     // with it (greedy_enqueue)
     next_id_.assign(logits.argmax(1).reshape({1, 1}));
     return {logits, next_id_};
   }
-  Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
-  Tensor logits = apply(hn.shrink_at(0, last_, 1), w_.lm_head).contiguous();
   // sum of the real (unpadded) positions' hidden states, for mean-pooled embeddings
   Tensor keep = Tensor::arange(L, DType::I32, device_).le(Tensor::from_variable(last_, device_));
   Tensor sum = (hn * keep.cast(DType::F32).reshape({L, 1})).sum({0});

@@ -67,8 +67,6 @@ class LlamaLM final : public CausalLM {
   int64_t prefill_chunk() const { return chunk_; }
 
  private:
-  bool fuse_mlp_halves() const;
-  bool fuse_decode_norms() const;
   std::vector<Tensor> step(const Tensor& ids, int64_t len, bool prefill);
   void check_ids(std::span<const int32_t> ids, int64_t start_pos) const;
   // Runs one chunk (1 <= n <= chunk) at start_pos; returns {logits, hidden sum} for a prefill

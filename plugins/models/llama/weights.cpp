@@ -198,15 +198,12 @@ Tensor split_k_product(const Tensor& x, const Tensor& w, int64_t s) {
   return (xs * ws).sum({-1}).contiguous().sum({0});
 }
 
-Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act, bool lazy_input,
-             Int8InputCache* q8) {
-  // the input computed once (a norm, silu * up), not again inside every output's reduce, unless
-  // lazy_input asks for it there (a GPU GEMV's x * norm weight: two loads instead of a kernel)
+Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act, Int8InputCache* q8) {
+  // the input computed once (a norm, silu * up), not again inside every output's reduce
   const bool half_x = half_prefill(x_in, m, act);
   // (a view of a kernel's output is read in place; a half input is widened inside the reduce)
-  const Tensor x = half_x       ? x_in.cast(m.w.dtype()).contiguous()
-                   : lazy_input ? x_in.cast(DType::F32)
-                                : x_in.contiguous().cast(DType::F32);
+  const Tensor x =
+      half_x ? x_in.cast(m.w.dtype()).contiguous() : x_in.contiguous().cast(DType::F32);
   Tensor y;
   if (m.packed.words.defined()) {
     if (q8 && !(q8->key.defined() && q8->key.node() == x_in.node())) {
