@@ -677,7 +677,8 @@ TEST_CASE("llama plugin: a split-K product equals the plain product") {
   for (DType t : {DType::BF16, DType::F16}) {
     Tensor x = Tensor::from_vector(xv, {L, K}, dev).cast(t).realize();
     Tensor w = Tensor::from_vector(wv, {N, K}, dev).cast(t).realize();
-    std::vector<float> want = x.cast(DType::F32).matmul(w.cast(DType::F32).transpose()).to_vector<float>();
+    std::vector<float> want =
+        x.cast(DType::F32).matmul(w.cast(DType::F32).transpose()).to_vector<float>();
     for (int64_t s : {2, 4, 8}) {
       std::vector<float> got = llama::split_k_product(x, w, s).to_vector<float>();
       REQUIRE(got.size() == want.size());

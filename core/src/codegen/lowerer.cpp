@@ -1404,10 +1404,12 @@ class Lowerer {
     if (off || caps_.warp_size > 1 || caps_.preferred_vector_bytes < 64 || root->shape.size() < 2)
       return std::nullopt;
     const UOp* r = find_reduce(root.get());
-    if (!r || r->axes.size() != 1 || r->reduce_op != ReduceOp::Sum || !is_float(r->dtype)) return std::nullopt;
+    if (!r || r->axes.size() != 1 || r->reduce_op != ReduceOp::Sum || !is_float(r->dtype))
+      return std::nullopt;
     const UOp* src = r->src[0].get();
     const size_t n = root->shape.size();
-    if (src->shape.size() != n + 1 || r->axes[0] != static_cast<int>(n) || r->numel() != root->numel() ||
+    if (src->shape.size() != n + 1 || r->axes[0] != static_cast<int>(n) ||
+        r->numel() != root->numel() ||
         !std::equal(root->shape.begin(), root->shape.end(), src->shape.begin()) ||
         !reduce_on_plain_path(root.get(), r) || src->op != Op::Mul)
       return std::nullopt;
@@ -1433,7 +1435,8 @@ class Lowerer {
       const UOp* a = src->src[i].get();
       const UOp* b = src->src[1 - i].get();
       if (!plain_operand(a) || !plain_operand(b) || !invariant_along(a, p.n_axis) ||
-          !invariant_along(b, p.m_axis) || unit_stride_loads(a, p.m_axis) < 1 || unit_stride_loads(b, p.k_axis) < 1)
+          !invariant_along(b, p.m_axis) || unit_stride_loads(a, p.m_axis) < 1 ||
+          unit_stride_loads(b, p.k_axis) < 1)
         continue;
       p.a = a;
       p.b = b;
@@ -1462,7 +1465,8 @@ class Lowerer {
     for (int c = 0; c < p.tc; ++c) {
       Val col = b_.add_const(col0, c);
       col_ok.push_back(ragged ? b_.lt(col, b_.const_int(p.n, idx_t_)) : -1);
-      cols.push_back(ragged ? b_.alu(KILN_IR_MIN, idx_t_, col, b_.const_int(p.n - 1, idx_t_)) : col);
+      cols.push_back(ragged ? b_.alu(KILN_IR_MIN, idx_t_, col, b_.const_int(p.n - 1, idx_t_))
+                            : col);
     }
     auto src_dims = [&](Val row, Val col, Val kk) {
       std::vector<Val> d = batch;
@@ -1490,9 +1494,11 @@ class Lowerer {
     Val mr = b_.range(b_.const_int(0, idx_t_), b_.const_int(p.m / (int64_t(l) * p.mv), idx_t_));
     memo_.emplace_back();
     std::vector<Val> rows;
-    for (int j = 0; j < p.mv; ++j) rows.push_back(b_.add_const(b_.mul_const(mr, int64_t(l) * p.mv), int64_t(j) * l));
+    for (int j = 0; j < p.mv; ++j)
+      rows.push_back(b_.add_const(b_.mul_const(mr, int64_t(l) * p.mv), int64_t(j) * l));
     std::vector<Val> accs;
-    for (int i = 0; i < p.mv * p.tc; ++i) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, DType::F32), l)));
+    for (int i = 0; i < p.mv * p.tc; ++i)
+      accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, DType::F32), l)));
     Val kl = b_.range(b_.const_int(0, idx_t_), b_.const_int(p.k, idx_t_), KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     std::vector<Val> av;
@@ -1503,7 +1509,8 @@ class Lowerer {
       av.push_back(b_.cast(emit(p.a, idx, -1), DType::F32));
     }
     for (int c = 0; c < p.tc; ++c) {
-      Val w = b_.broadcast(b_.load(stage, b_.add(b_.const_int(int64_t(c) * p.k, idx_t_), kl), DType::F32), l);
+      Val w = b_.broadcast(
+          b_.load(stage, b_.add(b_.const_int(int64_t(c) * p.k, idx_t_), kl), DType::F32), l);
       for (int j = 0; j < p.mv; ++j) {
         Val& acc = accs[size_t(j) * p.tc + c];
         b_.assign(acc, b_.alu(KILN_IR_MULADD, DType::F32, av[j], w, acc));
@@ -1535,7 +1542,8 @@ class Lowerer {
     b_.end_range(mr);
     has_reduce_ = true;
     k.global_size[0] = static_cast<uint32_t>(groups_);
-    finish(k, "r_" + shape_name(root->shape) + "_o" + std::to_string(p.mv * l) + "x" + std::to_string(p.tc));
+    finish(k, "r_" + shape_name(root->shape) + "_o" + std::to_string(p.mv * l) + "x" +
+                  std::to_string(p.tc));
   }
 
   const UOp* outer_reduce_ = nullptr;  // while an outer tile's epilogue is emitted: the reduce ...

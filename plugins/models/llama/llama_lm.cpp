@@ -86,7 +86,8 @@ struct Normed {
 };
 
 // apply / apply_shared (`shared`: the product is a kernel of its own) on a normed input
-Tensor project(const Normed& n, const Matrix& m, const Tensor& bias, DType act, bool shared = false) {
+Tensor project(const Normed& n, const Matrix& m, const Tensor& bias, DType act,
+               bool shared = false) {
   Tensor y = apply(n.in, m, Tensor(), act, n.q8.get());
   if (shared) y = shared_product(n.in, m, y);
   return bias.defined() ? y + bias : y;
@@ -146,7 +147,8 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
       Tensor gu = project(hf, lw.w_gate_up, Tensor(), act_dtype_, true);
       g = gu.slice(-1, 0, h_.ffn).silu() * gu.slice(-1, h_.ffn, 2 * h_.ffn);
     } else {
-      g = project(hf, lw.w_gate, Tensor(), act_dtype_).silu() * project(hf, lw.w_up, Tensor(), act_dtype_);
+      g = project(hf, lw.w_gate, Tensor(), act_dtype_).silu() *
+          project(hf, lw.w_up, Tensor(), act_dtype_);
     }
     x = (x + apply(g, lw.w_down, Tensor(), act_dtype_)).contiguous();
   }

@@ -166,7 +166,8 @@ static bool outer_tiles(const kiln_device_caps& caps, int64_t rows, int64_t in) 
     const char* e = std::getenv("KILN_OUTER_TILE");
     return e && std::string(e) == "0";
   }();
-  return !off && caps.warp_size <= 1 && caps.preferred_vector_bytes >= 64 && rows % 32 == 0 && in % 16 == 0;
+  return !off && caps.warp_size <= 1 && caps.preferred_vector_bytes >= 64 && rows % 32 == 0 &&
+         in % 16 == 0;
 }
 
 static bool int8_prefill(const Tensor& x, const Matrix& m) {
@@ -198,7 +199,8 @@ Tensor split_k_product(const Tensor& x, const Tensor& w, int64_t s) {
   return (xs * ws).sum({-1}).contiguous().sum({0});
 }
 
-Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act, Int8InputCache* q8) {
+Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
+             Int8InputCache* q8) {
   // the input computed once (a norm, silu * up), not again inside every output's reduce
   const bool half_x = half_prefill(x_in, m, act);
   // (a view of a kernel's output is read in place; a half input is widened inside the reduce)
@@ -224,13 +226,17 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
     // are one vector: the lowerer's outer-product tiles (docs/compiler.md)
     const int64_t L = x.dim(0), out = m.w.dim(0), in = m.w.dim(1);
     Tensor xf = x.cast(DType::F32);
-    if (outer_tiles(x.device()->caps(), L, in)) xf = xf.transpose(0, 1).contiguous().transpose(0, 1);
-    y = (xf.reshape({L, 1, in}) * m.w.cast(DType::F32).reshape({1, out, in})).sum({-1}).reshape({L, out});
+    if (outer_tiles(x.device()->caps(), L, in))
+      xf = xf.transpose(0, 1).contiguous().transpose(0, 1);
+    y = (xf.reshape({L, 1, in}) * m.w.cast(DType::F32).reshape({1, out, in}))
+            .sum({-1})
+            .reshape({L, out});
   }
   // a (rows, out) kernel boundary for prefill: later ops read the product, not its reduce. The
   // int8 form's prefill product is a permuted view of its reduce, which the scheduler already
   // makes a kernel of its own: consumers read it in place rather than through a copy.
-  if (x.dim(0) > 1 && !int8_prefill(x, m) && !(half_x && split_k(x.dim(0), m.w.dim(0), m.w.dim(1)) > 1))
+  if (x.dim(0) > 1 && !int8_prefill(x, m) &&
+      !(half_x && split_k(x.dim(0), m.w.dim(0), m.w.dim(1)) > 1))
     y = y.contiguous();
   return bias.defined() ? y + bias : y;
 }

@@ -56,8 +56,8 @@ struct Matrix {
 };
 // x (L, in) -> (L, out), plus bias when defined. `act` F16/BF16: a prefill (L a multiple of
 // 16) with weights of that type rounds x to it first (tensor cores); F32 keeps x as it is.
-Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor(), DType act = DType::F32,
-             Int8InputCache* q8 = nullptr);
+Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor(),
+             DType act = DType::F32, Int8InputCache* q8 = nullptr);
 // apply() for a product several consumers read (stacked Q/K/V, gate/up): its own kernel's
 // output, so slices of it do not each run the matmul again.
 Tensor apply_shared(const Tensor& x, const Matrix& m, DType act = DType::F32);

@@ -119,16 +119,19 @@ void add_matmul_cases(CaseList& cases) {
   for (DType t : {DType::F32, DType::I32})
     for (const HalvesShape& l : {HalvesShape{{1, 64}, {96, 64}}, HalvesShape{{5, 33}, {14, 33}},
                                  HalvesShape{{1, 256}, {256, 256}}}) {
-      std::string name = case_name("matmul", "halves_combined", dtype_str(t) + " " + shape_str_of(l.x) + "@" +
-                                                                    shape_str_of(l.w) + "^T");
+      std::string name =
+          case_name("matmul", "halves_combined",
+                    dtype_str(t) + " " + shape_str_of(l.x) + "@" + shape_str_of(l.w) + "^T");
       cases.push_back({"matmul", name, {t}, [=](Context& cx) {
                          const Domain small = Domain::whole_numbers(-3, 3);
                          Input x = make_input(cx, t, l.x, small);
                          Input w = make_input(cx, t, l.w, small);
                          const int64_t n = l.w[0] / 2;
                          ref::NDArray y = ref::matmul(x.ref, ref::transpose(w.ref, 0, 1));
-                         ref::NDArray g = ref::slice(y, 1, 0, n, 1), u = ref::slice(y, 1, n, 2 * n, 1);
-                         ref::NDArray want = ref::binary(ref::Binary::Add, ref::binary(ref::Binary::Mul, g, u), g);
+                         ref::NDArray g = ref::slice(y, 1, 0, n, 1),
+                                      u = ref::slice(y, 1, n, 2 * n, 1);
+                         ref::NDArray want =
+                             ref::binary(ref::Binary::Add, ref::binary(ref::Binary::Mul, g, u), g);
                          Tensor ty = x.t.matmul(w.t.transpose());
                          Tensor tg = ty.slice(-1, 0, n), tu = ty.slice(-1, n, 2 * n);
                          return compare(want, tg * tu + tg, exact());
@@ -136,8 +139,10 @@ void add_matmul_cases(CaseList& cases) {
     }
   // A projection of an RMSNorm with the norm's scale applied to its outputs, (W (x * w)) *
   // rsqrt(mean(x^2) + eps): a product times a statistic of its own input.
-  for (const MmaShape& l : {MmaShape{{1, 64}, {48, 64}}, MmaShape{{1, 2048}, {96, 2048}}, MmaShape{{3, 40}, {16, 40}}}) {
-    std::string name = case_name("matmul", "rms_scaled", "f32 " + shape_str_of(l.a) + "@" + shape_str_of(l.b) + "^T");
+  for (const MmaShape& l : {MmaShape{{1, 64}, {48, 64}}, MmaShape{{1, 2048}, {96, 2048}},
+                            MmaShape{{3, 40}, {16, 40}}}) {
+    std::string name = case_name("matmul", "rms_scaled",
+                                 "f32 " + shape_str_of(l.a) + "@" + shape_str_of(l.b) + "^T");
     cases.push_back({"matmul", name, {DType::F32}, [=](Context& cx) {
                        Input x = make_input(cx, DType::F32, l.a);
                        Input w = make_input(cx, DType::F32, {l.a.back()});
@@ -145,8 +150,10 @@ void add_matmul_cases(CaseList& cases) {
                        ref::NDArray normed = ref::rms_norm(x.ref, &w.ref, 1e-6);
                        ref::NDArray mt = ref::transpose(m.ref, 0, 1);
                        ref::NDArray mag = ref::abs_matmul(normed, mt);
-                       Tensor got = (x.t * w.t).matmul(m.t.transpose()) * ((x.t * x.t).mean({-1}, true) + 1e-6).rsqrt();
-                       return compare(ref::matmul(normed, mt), got, dot_tolerance(DType::F32), &mag);
+                       Tensor got = (x.t * w.t).matmul(m.t.transpose()) *
+                                    ((x.t * x.t).mean({-1}, true) + 1e-6).rsqrt();
+                       return compare(ref::matmul(normed, mt), got, dot_tolerance(DType::F32),
+                                      &mag);
                      }});
   }
   // x @ W^T with x stored transposed (k, m) and W (n, k), plus a residual: a CPU prefill's
@@ -156,19 +163,25 @@ void add_matmul_cases(CaseList& cases) {
     int64_t m, n, k;
   };
   for (DType t : {DType::F32, DType::F16, DType::BF16})
-    for (const OuterShape& l : {OuterShape{64, 100, 48}, OuterShape{32, 7, 16}, OuterShape{96, 12, 80}}) {
-      std::string name = case_name("matmul", "outer_tile", dtype_str(t) + " x^T(" + std::to_string(l.k) + ", " +
-                                                               std::to_string(l.m) + ") @ w(" + std::to_string(l.n) +
-                                                               ", " + std::to_string(l.k) + ")^T + residual");
+    for (const OuterShape& l :
+         {OuterShape{64, 100, 48}, OuterShape{32, 7, 16}, OuterShape{96, 12, 80}}) {
+      std::string name = case_name("matmul", "outer_tile",
+                                   dtype_str(t) + " x^T(" + std::to_string(l.k) + ", " +
+                                       std::to_string(l.m) + ") @ w(" + std::to_string(l.n) + ", " +
+                                       std::to_string(l.k) + ")^T + residual");
       cases.push_back({"matmul", name, {t}, [=](Context& cx) {
                          Input xt = make_input(cx, DType::F32, {l.k, l.m});
                          Input w = make_input(cx, t, {l.n, l.k});
                          Input r = make_input(cx, DType::F32, {l.m, l.n});
-                         ref::NDArray x = ref::transpose(xt.ref, 0, 1), wf = ref::transpose(ref::cast(w.ref, DType::F32), 0, 1);
-                         ref::NDArray want = ref::binary(ref::Binary::Add, ref::matmul(x, wf), r.ref);
-                         ref::NDArray mag = ref::binary(ref::Binary::Add, ref::abs_matmul(x, wf),
-                                                        ref::unary(ref::Unary::Abs, ref::cast(r.ref, DType::F64)));
-                         Tensor prod = (xt.t.transpose().reshape({l.m, 1, l.k}) * w.t.cast(DType::F32).reshape({1, l.n, l.k}))
+                         ref::NDArray x = ref::transpose(xt.ref, 0, 1),
+                                      wf = ref::transpose(ref::cast(w.ref, DType::F32), 0, 1);
+                         ref::NDArray want =
+                             ref::binary(ref::Binary::Add, ref::matmul(x, wf), r.ref);
+                         ref::NDArray mag =
+                             ref::binary(ref::Binary::Add, ref::abs_matmul(x, wf),
+                                         ref::unary(ref::Unary::Abs, ref::cast(r.ref, DType::F64)));
+                         Tensor prod = (xt.t.transpose().reshape({l.m, 1, l.k}) *
+                                        w.t.cast(DType::F32).reshape({1, l.n, l.k}))
                                            .sum({-1})
                                            .reshape({l.m, l.n});
                          return compare(want, prod + r.t, dot_tolerance(DType::F32), &mag);
