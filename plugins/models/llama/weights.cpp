@@ -1,5 +1,6 @@
 #include "weights.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -159,13 +160,16 @@ static bool half_prefill(const Tensor& x, const Matrix& m, DType act) {
   return x.dim(0) >= 16 && x.dim(0) % 16 == 0;
 }
 
+// A tuning switch set to 0 in the environment (for measuring what its choice brings)
+static bool switched_off(const char* name) {
+  const char* e = std::getenv(name);
+  return e && std::string(e) == "0";
+}
+
 // The CPU lowerer's outer-product tiles take this prefill product once x is transposed: 32
 // vector registers of 16 floats, and rows in pairs of 16 (lowerer.cpp, outer_plan)
 static bool outer_tiles(const kiln_device_caps& caps, int64_t rows, int64_t in) {
-  static const bool off = [] {
-    const char* e = std::getenv("KILN_OUTER_TILE");
-    return e && std::string(e) == "0";
-  }();
+  static const bool off = switched_off("KILN_OUTER_TILE");
   return !off && caps.warp_size <= 1 && caps.preferred_vector_bytes >= 64 && rows % 32 == 0 &&
          in % 16 == 0;
 }
@@ -179,10 +183,7 @@ static bool int8_prefill(const Tensor& x, const Matrix& m) {
 // 512-row chunk: ~4 warps an SM); S slices make S times as many, each over K / S (at least
 // 1024), summed afterwards. KILN_LLAMA_SPLIT_K=0 keeps one slice.
 static int64_t split_k(int64_t rows, int64_t cols, int64_t k) {
-  static const bool off = [] {
-    const char* e = std::getenv("KILN_LLAMA_SPLIT_K");
-    return e && std::string(e) == "0";
-  }();
+  static const bool off = switched_off("KILN_LLAMA_SPLIT_K");
   int64_t s = 1;
   if (off) return s;
   const int64_t tiles = std::max<int64_t>(1, rows / 64) * std::max<int64_t>(1, cols / 32);
