@@ -1431,6 +1431,8 @@ class Lowerer {
     }
     if (p.mv == 0) return std::nullopt;
     p.tc = 24 / p.mv;  // 24 accumulators, mv x-vectors and a broadcast: 29 of 32 registers
+    // the stage lives on the worker thread's stack (a 32768-long reduce: 1.5 MB at most)
+    if (int64_t(p.tc) * p.k * 4 > (int64_t(2) << 20)) return std::nullopt;
     for (int i = 0; i < 2; ++i) {
       const UOp* a = src->src[i].get();
       const UOp* b = src->src[1 - i].get();

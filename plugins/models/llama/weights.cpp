@@ -167,11 +167,12 @@ static bool switched_off(const char* name) {
 }
 
 // The CPU lowerer's outer-product tiles take this prefill product once x is transposed: 32
-// vector registers of 16 floats, and rows in pairs of 16 (lowerer.cpp, outer_plan)
+// vector registers of 16 floats, rows in pairs of 16, a reduce short enough for the weights'
+// stage (lowerer.cpp, outer_plan)
 static bool outer_tiles(const kiln_device_caps& caps, int64_t rows, int64_t in) {
   static const bool off = switched_off("KILN_OUTER_TILE");
   return !off && caps.warp_size <= 1 && caps.preferred_vector_bytes >= 64 && rows % 32 == 0 &&
-         in % 16 == 0;
+         in % 16 == 0 && in <= 32768;
 }
 
 static bool int8_prefill(const Tensor& x, const Matrix& m) {
