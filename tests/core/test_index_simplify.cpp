@@ -144,3 +144,25 @@ TEST_CASE("index simplify: a packed matmul still computes the right values", "[c
       CHECK(out[i * 64 + j] == Approx(s).epsilon(1e-5));
     }
 }
+
+TEST_CASE("index simplify: lanes stay on an axis whose start is a remainder of a multiple",
+          "[core][index]") {
+  // a row-major (rows, 8192) view's column j = (g * 16) % 8192, read as 16 lanes from a
+  // buffer of 16-wide groups: j is a multiple of 16, so j + l (l < 16) never leaves its group
+  IrBuilder b;
+  Val g = b.special(0, 32768);
+  Val j = b.mod_const(b.mul_const(g, 16), 8192);
+  Val row = b.idiv_const(b.mul_const(g, 16), 8192);
+  CHECK(b.known_multiple(j, 16));
+  CHECK(b.lanes_stay(b.add(b.mul_const(row, 16384), j), 1, 16));
+  CHECK(b.lanes_stay(b.add(b.add_const(b.mul_const(row, 16384), 8192), j), 1, 16));
+  // not when the remainder's divisor or its dividend is not such a multiple
+  Val odd = b.mod_const(b.mul_const(g, 16), 8200);
+  CHECK_FALSE(b.known_multiple(odd, 16));
+  CHECK_FALSE(b.lanes_stay(odd, 1, 16));
+  Val shifted = b.mod_const(b.add_const(b.mul_const(g, 16), 4), 8192);
+  CHECK_FALSE(b.known_multiple(shifted, 16));
+  CHECK_FALSE(b.lanes_stay(b.add(row, shifted), 1, 16));
+  // brute force: j is a multiple of 16 for every g
+  for (int64_t gv = 0; gv < 32768; gv += 97) CHECK(eval(b, j, {{g, gv}}) % 16 == 0);
+}

@@ -6,6 +6,7 @@
 // compiler sees consecutive addresses (tinygrad's symbolic rules, on IR values).
 #include <algorithm>
 #include <limits>
+#include <numeric>
 
 #include "codegen/ir_builder.h"
 
@@ -163,13 +164,30 @@ Range IrBuilder::range_of(const Linear& l) const {
 // multiples of stride * lanes make the first part (constant included, floored), the rest must
 // provably lie in [0, stride). Then index + l * stride (l < lanes) never carries past the
 // axis of that stride, whose coordinate starts at a multiple of lanes.
+bool IrBuilder::known_multiple(Val v, int64_t n) const {
+  if (n <= 1) return true;
+  const kiln_ir_inst& in = insts_.at(v);
+  if (in.op == KILN_IR_MOD && is_const(in.src[1])) {
+    // (a % c) with a >= 0 and both multiples of n: a - c * floor(a / c) is one too (a view's
+    // column of a flattened row, e.g. (g * 16) % 8192)
+    const int64_t c = const_value_int(in.src[1]);
+    return c > 0 && c % n == 0 && range_of(in.src[0]).lo >= 0 && known_multiple(in.src[0], n);
+  }
+  Linear l = linear_of(v);
+  if (l.constant % n != 0) return false;
+  for (auto [atom, coef] : l.terms)
+    if (coef % n != 0 && !(atom != v && known_multiple(atom, n / std::gcd(coef, n)))) return false;
+  return true;
+}
+
 bool IrBuilder::lanes_stay(Val index, int64_t stride, int64_t lanes) const {
   if (stride <= 0 || lanes <= 1) return false;
   const int64_t unit = stride * lanes;
   Linear l = linear_of(index), low;
   low.constant = ((l.constant % unit) + unit) % unit;
+  // terms that are multiples of unit (by coefficient, or an atom known to be one) carry nothing
   for (auto [atom, coef] : l.terms)
-    if (coef % unit != 0) low.terms.emplace_back(atom, coef);
+    if (coef % unit != 0 && !known_multiple(atom, unit / std::gcd(coef, unit))) low.terms.emplace_back(atom, coef);
   Range r = range_of(low);
   return r.lo >= 0 && r.hi < stride;  // kUnknown fails the first test
 }
