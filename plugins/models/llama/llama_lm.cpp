@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 
 #include "kiln/device_runtime.h"
 #include "kiln/error.h"
@@ -82,14 +81,13 @@ namespace {
 // quantization (`q8`).
 struct Normed {
   Tensor in;
-  std::shared_ptr<Int8InputCache> q8 = std::make_shared<Int8InputCache>();
+  mutable Int8InputCache q8 = {};
 };
 
 // apply / apply_shared (`shared`: the product is a kernel of its own) on a normed input
 Tensor project(const Normed& n, const Matrix& m, const Tensor& bias, DType act,
                bool shared = false) {
-  Tensor y = apply(n.in, m, Tensor(), act, n.q8.get());
-  if (shared) y = shared_product(n.in, m, y);
+  Tensor y = shared ? apply_shared(n.in, m, act, &n.q8) : apply(n.in, m, Tensor(), act, &n.q8);
   return bias.defined() ? y + bias : y;
 }
 

@@ -208,6 +208,7 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
   // (a view of a kernel's output is read in place; a half input is widened inside the reduce)
   const Tensor x =
       half_x ? x_in.cast(m.w.dtype()).contiguous() : x_in.contiguous().cast(DType::F32);
+  const int64_t slices = half_x ? split_k(x.dim(0), m.w.dim(0), m.w.dim(1)) : 1;
   Tensor y;
   if (m.packed.words.defined()) {
     if (q8 && !(q8->key.defined() && q8->key.node() == x_in.node())) {
@@ -219,8 +220,8 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
     y = quantized_matmul(x, m);
   } else if (x.dim(0) == 1) {
     y = x.matmul(m.w.transpose(-1, -2));
-  } else if (int64_t s = half_x ? split_k(x.dim(0), m.w.dim(0), m.w.dim(1)) : 1; s > 1) {
-    y = split_k_product(x, m.w, s);
+  } else if (slices > 1) {
+    y = split_k_product(x, m.w, slices);
   } else {
     // (L, 1, in) * (1, out, in) summed over in: both operands stream along the reduce axis, which
     // the CPU lowers as dot tiles reading the weights where they lie (no panel copy per call).
@@ -236,19 +237,15 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
   }
   // a (rows, out) kernel boundary for prefill: later ops read the product, not its reduce. The
   // int8 form's prefill product is a permuted view of its reduce, which the scheduler already
-  // makes a kernel of its own: consumers read it in place rather than through a copy.
-  if (x.dim(0) > 1 && !int8_prefill(x, m) &&
-      !(half_x && split_k(x.dim(0), m.w.dim(0), m.w.dim(1)) > 1))
-    y = y.contiguous();
+  // makes a kernel of its own: consumers read it in place rather than through a copy. A split
+  // product's sum is left to its consumer's kernel.
+  if (x.dim(0) > 1 && !int8_prefill(x, m) && slices == 1) y = y.contiguous();
   return bias.defined() ? y + bias : y;
 }
 
-Tensor shared_product(const Tensor& x, const Matrix& m, const Tensor& y) {
+Tensor apply_shared(const Tensor& x, const Matrix& m, DType act, Int8InputCache* q8) {
+  Tensor y = apply(x, m, Tensor(), act, q8);
   return int8_prefill(x, m) ? y : y.contiguous();
-}
-
-Tensor apply_shared(const Tensor& x, const Matrix& m, DType act) {
-  return shared_product(x, m, apply(x, m, Tensor(), act));
 }
 
 Weights load_weights(const ModelSource& source, const Hparams& h, Device* device, bool int8_dot) {

@@ -60,12 +60,11 @@ Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor(),
              DType act = DType::F32, Int8InputCache* q8 = nullptr);
 // apply() for a product several consumers read (stacked Q/K/V, gate/up): its own kernel's
 // output, so slices of it do not each run the matmul again.
-Tensor apply_shared(const Tensor& x, const Matrix& m, DType act = DType::F32);
+Tensor apply_shared(const Tensor& x, const Matrix& m, DType act = DType::F32,
+                    Int8InputCache* q8 = nullptr);
 // x (L, K) @ w^T for w (N, K), as `s` products over slices of K (one batched kernel) and their
 // lazy sum: a GPU prefill's narrow projections (weights.cpp, split_k)
 Tensor split_k_product(const Tensor& x, const Tensor& w, int64_t s);
-// y = apply(x, m, ...) as apply_shared returns it
-Tensor shared_product(const Tensor& x, const Matrix& m, const Tensor& y);
 
 struct LayerWeights {
   Tensor attn_norm, ffn_norm;
