@@ -160,10 +160,6 @@ Range IrBuilder::range_of(const Linear& l) const {
   return {static_cast<int64_t>(lo), static_cast<int64_t>(hi)};
 }
 
-// index = stride * lanes * Q + R with 0 <= R < stride: the terms whose coefficients are
-// multiples of stride * lanes make the first part (constant included, floored), the rest must
-// provably lie in [0, stride). Then index + l * stride (l < lanes) never carries past the
-// axis of that stride, whose coordinate starts at a multiple of lanes.
 bool IrBuilder::known_multiple(Val v, int64_t n) const {
   if (n <= 1) return true;
   const kiln_ir_inst& in = insts_.at(v);
@@ -180,6 +176,10 @@ bool IrBuilder::known_multiple(Val v, int64_t n) const {
   return true;
 }
 
+// index = stride * lanes * Q + R with 0 <= R < stride: the terms whose coefficients are
+// multiples of stride * lanes make the first part (constant included, floored), the rest must
+// provably lie in [0, stride). Then index + l * stride (l < lanes) never carries past the
+// axis of that stride, whose coordinate starts at a multiple of lanes.
 bool IrBuilder::lanes_stay(Val index, int64_t stride, int64_t lanes) const {
   if (stride <= 0 || lanes <= 1) return false;
   const int64_t unit = stride * lanes;

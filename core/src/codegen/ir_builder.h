@@ -71,7 +71,8 @@ class IrBuilder {
   // and constant all are).
   bool multiple_of(Val index, int64_t n) const;
   // v (an integer) is provably a multiple of n: its linear form's coefficients and constant
-  // are, or it is a remainder a % c of such an a >= 0 by a multiple c of n
+  // are, or it is a remainder a % c of such an a >= 0 by a multiple c of n. lanes_stay uses
+  // it; ALIGNED flags keep the linear-only multiple_of, as measured on the GPU.
   bool known_multiple(Val v, int64_t n) const;
   // True when index = stride * lanes * q + r with 0 <= r < stride, provably: `lanes`
   // consecutive steps of `stride` from it stay on one row-major axis of that stride.
