@@ -53,12 +53,16 @@ struct LaunchArgs;
 
 // A captured launch list as a CUDA graph: one kernel node per launch, in order. A replay that
 // binds other buffers or variable values updates only the nodes whose arguments changed.
+// Two executable copies of the graph, launched in turn: a replay's changed parameters are
+// patched into the copy that is not running (patching the one in flight waited for it to
+// finish, leaving the GPU idle between pipelined decode steps while the host patched).
 struct Graph {
   uint32_t magic = kGraphMagic;
   CUgraph graph = nullptr;
-  CUgraphExec exec = nullptr;
+  std::array<CUgraphExec, 2> exec{};
   std::vector<CUgraphNode> nodes;
-  std::vector<std::unique_ptr<LaunchArgs>> args;  // as the nodes hold them now
+  std::array<std::vector<std::unique_ptr<LaunchArgs>>, 2> args;  // as each copy's nodes hold them
+  int turn = 0;  // the copy the next launch uses
 };
 
 // Pinned host memory for copies: pageable host memory cannot be copied asynchronously.

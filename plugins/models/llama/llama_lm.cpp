@@ -155,7 +155,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   // (1, vocab): a 2-d GEMV gets dot tiles. Realized as its own boundary so that the argmax
   // below and the step's logits output read one GEMV (left a lazy reduce, the Jit's output
   // made a second copy of the lm_head: +25% per CPU decode step)
-  Tensor logits = apply(last, w_.lm_head).contiguous();
+  Tensor logits = apply(last, w_.lm_head, Tensor(), act_dtype_).contiguous();
   if (!prefill) {
     if (!device_pick_) return {logits};
     // the greedy pick, kept on the device: forward_greedy reads it back, a pipelined step is fed

@@ -25,7 +25,8 @@ struct LMOptions {
   int64_t prefill_chunk = 0;
   // On devices with tensor cores (MMA) and F16/BF16 weights: prefill projections take their
   // input rounded to the weights' type and the KV cache holds that type, as a model run in it
-  // does, so prefill matmuls and attention run on the tensor cores. false keeps F32 throughout.
+  // does, so prefill matmuls and attention run on the tensor cores; decode GEMVs read their
+  // input in that type too (half the input bytes). false keeps F32 throughout.
   bool half_activations = true;
   // Decode steps pick the greedy token on the device (an argmax kernel chain; forward_greedy
   // then reads 4 bytes). Unset: on devices without host-shared memory (GPUs).

@@ -166,6 +166,15 @@ static bool switched_off(const char* name) {
   return e && std::string(e) == "0";
 }
 
+// A decode GEMV (one row) on half activations reads its input rounded to the weights' half
+// type too: a GPU GEMV warp reads as many input bytes as weight bytes, not twice as many
+// (KILN_LLAMA_HALF_GEMV=0 keeps f32 inputs)
+static bool half_gemv(const Tensor& x, const Matrix& m, DType act) {
+  static const bool off = switched_off("KILN_LLAMA_HALF_GEMV");
+  return !off && act != DType::F32 && !m.bytes.defined() && !m.packed.words.defined() &&
+         m.w.defined() && m.w.dtype() == act && x.dim(0) == 1;
+}
+
 // The CPU lowerer's outer-product tiles take this prefill product once x is transposed: 32
 // vector registers of 16 floats, rows in pairs of 16, a reduce short enough for the weights'
 // stage (lowerer.cpp, outer_plan)
@@ -206,8 +215,8 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
   // the input computed once (a norm, silu * up), not again inside every output's reduce
   const bool half_x = half_prefill(x_in, m, act);
   // (a view of a kernel's output is read in place; a half input is widened inside the reduce)
-  const Tensor x =
-      half_x ? x_in.cast(m.w.dtype()).contiguous() : x_in.contiguous().cast(DType::F32);
+  const Tensor x = half_x || half_gemv(x_in, m, act) ? x_in.cast(m.w.dtype()).contiguous()
+                                                    : x_in.contiguous().cast(DType::F32);
   const int64_t slices = half_x ? split_k(x.dim(0), m.w.dim(0), m.w.dim(1)) : 1;
   Tensor y;
   if (m.packed.words.defined()) {
@@ -219,7 +228,7 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
   } else if (m.bytes.defined()) {
     y = quantized_matmul(x, m);
   } else if (x.dim(0) == 1) {
-    y = x.matmul(m.w.transpose(-1, -2));
+    y = x.cast(DType::F32).matmul(m.w.transpose(-1, -2));
   } else if (slices > 1) {
     y = split_k_product(x, m.w, slices);
   } else {
