@@ -180,6 +180,42 @@ TEST_CASE("cuda_ptx: on sm_90 a kernel waits for its predecessor grid before any
   check_ptxas(b);
 }
 
+TEST_CASE("cuda_ptx: on sm_90 a loop's first ungated loads of graph constants are prefetched into L2 before the wait",
+          "[cuda_ptx][ptx]") {
+  // a GEMV row: out[g] = sum_k w[g * 64 + k] * x[k] (ungated loads, indices from the launch id
+  // and the counter) plus a gated load, which is never prefetched
+  IrBuilder b("prefetch_row");
+  int32_t out = b.param(KILN_DTYPE_F32, 0), w = b.param(KILN_DTYPE_F32, 1), x = b.param(KILN_DTYPE_F32, 2);
+  int32_t g = b.gid(0);
+  int32_t acc = b.acc(b.cf(KILN_DTYPE_F32, 0));
+  int32_t k = b.range(b.ci(KILN_DTYPE_I32, 0), b.ci(KILN_DTYPE_I32, 64), KILN_IR_FLAG_REDUCE);
+  int32_t wi = b.alu(KILN_IR_ADD, b.alu(KILN_IR_MUL, g, b.ci(KILN_DTYPE_I32, 64)), k);
+  int32_t gated = b.load(x, k, 1, b.cmp(KILN_IR_CMPLT, k, b.ci(KILN_DTYPE_I32, 32)));
+  b.assign(acc, b.alu(KILN_IR_MULADD, b.load(w, wi), b.alu(KILN_IR_ADD, b.load(x, k), gated), acc));
+  b.end_range(k);
+  b.store(out, g, acc);
+  const std::string ptx = render(b, 90);
+  const size_t wait = ptx.find("griddepcontrol.wait;");
+  REQUIRE(wait != std::string::npos);
+  size_t count = 0;
+  for (size_t at = ptx.find("prefetch.global.L2"); at != std::string::npos; at = ptx.find("prefetch.global.L2", at + 1)) {
+    CHECK(at < wait);
+    ++count;
+  }
+  CHECK(count == 2);  // w and the ungated x load; the gated one is not touched early
+  // each only where its slot's bit of kiln_const_mask says no kernel of the graph writes it
+  CHECK(ptx.find(".param .u32 kiln_const_mask") != std::string::npos);
+  CHECK(ptx.find("and.b32", ptx.find("ld.param.u32")) < ptx.find("prefetch.global.L2"));
+  CHECK(wait < ptx.find("ld.global"));
+  kiln_kernel kk = b.kernel();
+  kiln::cuda::PtxTarget off;
+  off.sm = 90;
+  off.prefetch = false;
+  CHECK(kiln::cuda::render_ptx(kk, off).find("prefetch.global") == std::string::npos);
+  CHECK(render(b, 80).find("prefetch.global") == std::string::npos);  // no grid wait to hide behind
+  check_ptxas(b);
+}
+
 TEST_CASE("cuda_ptx: every CAST and BITCAST pair assembles", "[cuda_ptx][ptx]") {
   for (kiln_dtype s : kAll) {
     IrBuilder b("cast_from_" + std::to_string(int(s)));

@@ -120,9 +120,13 @@ Device* open_device(int index) {
                                    std::to_string(dev->cc_major) + "." + std::to_string(dev->cc_minor) +
                                    "; this plugin renders PTX for sm_75 and newer");
     dev->arch = "sm_" + std::to_string(dev->cc_major) + std::to_string(dev->cc_minor);
+    // KILN_CUDA_PREFETCH=1: L2 prefetch before the grid wait (off by default until measured
+    // on an H100); the compiler id names it, so the kernel cache keeps the two forms apart
+    const char* pf = std::getenv("KILN_CUDA_PREFETCH");
+    dev->prefetch = pf && std::string(pf) == "1";
     dev->compiler_id = std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
                        std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch +
-                       " driver-" + std::to_string(d.driver_version);
+                       " driver-" + std::to_string(d.driver_version) + (dev->prefetch ? " prefetch" : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
 
     check(d, d.cuDevicePrimaryCtxRetain(&dev->ctx, dev->dev), "cuDevicePrimaryCtxRetain",

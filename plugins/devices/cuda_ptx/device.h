@@ -89,6 +89,7 @@ struct Device {
   CUstream stream = nullptr;
   CUevent t0 = nullptr, t1 = nullptr;  // launch timing
   int cc_major = 0, cc_minor = 0;
+  bool prefetch = false;  // L2 prefetch before the grid wait (KILN_CUDA_PREFETCH=1)
   int sm_count = 0;
   int max_threads = 0;
   int max_block[3] = {0, 0, 0};

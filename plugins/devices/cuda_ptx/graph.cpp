@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <unordered_set>
 
 #include "device.h"
 #include "errors.h"
@@ -29,6 +30,7 @@ void node_params(LaunchArgs& a, NodeParams& out) {
   out.ptrs.clear();
   for (auto& v : a.values) out.ptrs.push_back(&v);
   out.ptrs.push_back(&a.grid_x);
+  out.ptrs.push_back(&a.const_mask);
   out.p = KernelNodeParams{};
   out.p.func = a.program->fn;
   out.p.grid_x = a.grid[0];
@@ -38,6 +40,23 @@ void node_params(LaunchArgs& a, NodeParams& out) {
   out.p.block_y = a.block[1];
   out.p.block_z = a.block[2];
   out.p.kernel_params = out.ptrs.data();
+}
+
+// Each launch's slots (below 32) whose buffer no launch of the graph writes: the weights, which
+// kernels may prefetch before their grid dependency wait.
+void set_const_masks(std::vector<std::unique_ptr<LaunchArgs>>& args) {
+  std::unordered_set<uint64_t> written;
+  for (const auto& a : args) {
+    const auto& w = a->program->meta.written;
+    for (size_t s = 0; s < w.size(); ++s)
+      if (w[s]) written.insert(a->values[s]);
+  }
+  for (auto& a : args) {
+    const auto& w = a->program->meta.written;
+    a->const_mask = 0;
+    for (size_t s = 0; s < w.size() && s < 32; ++s)
+      if (!w[s] && !written.count(a->values[s])) a->const_mask |= 1u << s;
+  }
 }
 
 // Programmatic edges: sm_90+, a driver with edge data, and not switched off (KILN_CUDA_PDL=0,
@@ -82,9 +101,10 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) {
     auto a = std::make_unique<LaunchArgs>();
     prepare_launch(dev, launches[i], *a);
-    g->args[1].push_back(std::make_unique<LaunchArgs>(*a));
     g->args[0].push_back(std::move(a));
   }
+  set_const_masks(g->args[0]);
+  for (const auto& a : g->args[0]) g->args[1].push_back(std::make_unique<LaunchArgs>(*a));
   std::lock_guard<std::mutex> lock(dev.mu);
   make_current(dev);
   Graph* raw = g.release();
@@ -133,6 +153,7 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
       fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: launch " + std::to_string(i) +
                                  " names another program or grid than at graph_create");
   }
+  set_const_masks(next);
   const Driver& d = *dev.drv;
   std::lock_guard<std::mutex> lock(dev.mu);
   make_current(dev);
@@ -140,7 +161,9 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
   uint32_t patched = 0;
   CUgraphExec exec = g.exec[g.turn];
   for (uint32_t i = 0; i < n; ++i) {
-    if (next[i]->values == held[i]->values && next[i]->grid_x == held[i]->grid_x) continue;
+    if (next[i]->values == held[i]->values && next[i]->grid_x == held[i]->grid_x &&
+        next[i]->const_mask == held[i]->const_mask)
+      continue;
     node_params(*next[i], np);
     check(d, d.cuGraphExecKernelNodeSetParams(exec, g.nodes[i], &np.p), "cuGraphExecKernelNodeSetParams",
           KILN_ERR_LAUNCH);

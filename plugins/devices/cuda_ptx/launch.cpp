@@ -78,6 +78,7 @@ void enqueue(Device& dev, LaunchArgs& a) {
   params.reserve(a.values.size() + 1);
   for (auto& v : a.values) params.push_back(&v);
   params.push_back(&a.grid_x);
+  params.push_back(&a.const_mask);
   const Driver& d = *dev.drv;
   check(d,
         d.cuLaunchKernel(a.program->fn, a.grid[0], a.grid[1], a.grid[2], a.block[0], a.block[1],

@@ -865,6 +865,84 @@ class Emitter {
     return d;
   }
 
+  // ---- L2 prefetch before the grid dependency wait (sm_90) ----
+  // A kernel waits for its predecessor before its first memory access; until then only index
+  // math runs. Prefetching the first iteration of its first loop into L2 (the ungated loads
+  // whose indices are integer math of launch ids, constants and the loop counter) starts the
+  // weight reads of a GEMV while the predecessor finishes. Only buffers that no kernel of the
+  // launch's graph writes (bit p of the kiln_const_mask parameter, which graphs set and plain
+  // launches leave 0): a line of a buffer the predecessor still writes, touched before the
+  // wait, was read stale afterwards. Skipped when the loop runs no iteration.
+  void prefetch_first_iteration(uint32_t range) {
+    const kiln_ir_inst& r = k_.insts[range];
+    uint32_t end = range;
+    for (uint32_t j = range + 1, depth = 0; j < k_.n_insts && end == range; ++j) {
+      const uint16_t o = k_.insts[j].op;
+      if (o == KILN_IR_RANGE || o == KILN_IR_IF) ++depth;
+      else if ((o == KILN_IR_ENDRANGE || o == KILN_IR_ENDIF) && depth-- == 0) end = j;
+    }
+    std::map<int32_t, std::string> memo{{int32_t(range), lane(r.src[0], 0)}};
+    std::string runs;
+    int issued = 0;
+    for (uint32_t j = range + 1; j < end && issued < kMaxPrefetches; ++j) {
+      const kiln_ir_inst& in = k_.insts[j];
+      if (in.op != KILN_IR_LOAD || in.src[2] >= 0 || k_.insts[in.src[0]].op != KILN_IR_PARAM) continue;
+      const int64_t slot = k_.insts[in.src[0]].arg;
+      if (slot >= 32) continue;
+      const std::string ix = first_iteration_value(in.src[1], range, memo);
+      if (ix.empty()) continue;
+      if (runs.empty()) {
+        runs = reg(P);
+        op("setp.lt." + ityp(dt(int32_t(range))) + " " + runs + ", " + lane(r.src[0], 0) + ", " + lane(r.src[1], 0));
+        if (mask_.empty()) {
+          mask_ = reg(R);
+          pro("ld.param.u32 " + mask_ + ", [kiln_const_mask]");
+        }
+      }
+      const std::string bit = reg(R), ok = reg(P);
+      op("and.b32 " + bit + ", " + mask_ + ", " + std::to_string(1u << slot));
+      op("setp.ne.and.u32 " + ok + ", " + bit + ", 0, " + runs);
+      if (vals_[in.src[0]].empty()) emit_definition(uint32_t(in.src[0]));
+      Lanes saved = vals_[in.src[1]];
+      vals_[in.src[1]] = {ix};
+      const std::string a = address(in.src[0], in.src[1]);
+      vals_[in.src[1]] = saved;
+      op("@" + ok + " prefetch.global.L2 [" + a + "]");
+      ++issued;
+    }
+  }
+
+  // Instruction `idx` (a scalar integer) with loop `range` at its first value, in a register;
+  // empty when it depends on anything but integer math of definitions and the counter.
+  std::string first_iteration_value(int32_t idx, uint32_t range, std::map<int32_t, std::string>& memo) {
+    if (auto it = memo.find(idx); it != memo.end()) return it->second;
+    const kiln_ir_inst& in = k_.insts[idx];
+    if (lanes_of(in) != 1 || !is_int(dt(idx))) return {};
+    if (uint32_t(idx) < range) return vals_[idx].empty() ? std::string() : lane(idx, 0);
+    switch (in.op) {
+      case KILN_IR_CONST: case KILN_IR_SPECIAL: case KILN_IR_VAR:
+        emit_definition(uint32_t(idx));  // emitted again where it stands: pure
+        return memo[idx] = lane(idx, 0);
+      case KILN_IR_ADD: case KILN_IR_SUB: case KILN_IR_MUL: case KILN_IR_IDIV: case KILN_IR_MOD:
+      case KILN_IR_MAX: case KILN_IR_MIN: case KILN_IR_AND: case KILN_IR_OR: case KILN_IR_XOR:
+      case KILN_IR_SHL: case KILN_IR_SHR: case KILN_IR_MULADD: case KILN_IR_CAST: break;
+      default: return {};
+    }
+    std::vector<std::pair<int32_t, Lanes>> saved;
+    for (int32_t src : in.src) {
+      if (src < 0) continue;
+      const std::string v = first_iteration_value(src, range, memo);
+      if (v.empty()) return {};
+      saved.emplace_back(src, vals_[src]);
+      vals_[src] = {v};
+    }
+    const std::string out = alu(in, uint32_t(idx), 0);
+    for (auto it = saved.rbegin(); it != saved.rend(); ++it) vals_[it->first] = it->second;
+    return memo[idx] = out;
+  }
+  static constexpr int kMaxPrefetches = 8;
+  std::string mask_;  // the kiln_const_mask register, loaded once
+
   // ---- one instruction ----
   void emit_inst(uint32_t i) {
     const kiln_ir_inst& in = k_.insts[i];
@@ -876,6 +954,7 @@ class Emitter {
     // the predecessor's last blocks
     const bool pure = in.op < KILN_IR_RANGE || in.op >= KILN_IR_NEG || in.op == KILN_IR_ASSIGN;
     if (!waited_ && !pure && target_.sm >= 90) {
+      if (in.op == KILN_IR_RANGE && target_.prefetch) prefetch_first_iteration(i);
       op("griddepcontrol.wait");
       waited_ = true;
     }
@@ -1043,7 +1122,7 @@ class Emitter {
     std::string params;
     for (uint32_t p = 0; p < k_.n_params; ++p) params += "\t.param .u64 kiln_p" + std::to_string(p) + ",\n";
     for (uint32_t v = 0; v < k_.n_vars; ++v) params += "\t.param .u64 kiln_v" + std::to_string(v) + ",\n";
-    params += "\t.param .u32 kiln_grid_x\n";
+    params += "\t.param .u32 kiln_grid_x,\n\t.param .u32 kiln_const_mask\n";
     out += params + ")\n{\n";
     for (int c = 0; c < RC_COUNT; ++c)
       out += "\t.reg " + std::string(kRcDecl[c]) + " " + kRcPrefix[c] + "<" +

@@ -13,6 +13,7 @@ namespace kiln::cuda {
 struct PtxTarget {
   int sm = 80;                            // compute capability as major*10 + minor
   uint64_t max_local_bytes = 48 * 1024;   // static shared memory one group may use
+  bool prefetch = true;  // sm_90: L2 prefetch of the first loop iteration before the grid wait
 };
 
 // Validates the kernel (ir_check.h) and renders it. Throws DeviceError(KILN_ERR_COMPILE) with
