@@ -176,11 +176,21 @@ TEST_CASE("cuda_ptx: on sm_90 a kernel waits for its predecessor grid before any
   REQUIRE(trigger != std::string::npos);
   CHECK(wait < ptx.find("ld.global"));
   CHECK(wait < ptx.find("st.global"));
+  // dependents launch at the first global store (after the loads), not as the kernel starts:
+  // a trigger at the start let a whole chain of later kernels launch and wait on the SMs
+  CHECK(ptx.find("ld.global") < trigger);
+  CHECK(trigger < ptx.find("st.global"));
+  kiln::cuda::PtxTarget early;
+  early.sm = 90;
+  early.early_trigger = true;
+  kiln_kernel kk = b.kernel();
+  const std::string ptx_early = kiln::cuda::render_ptx(kk, early);
+  CHECK(ptx_early.find("griddepcontrol.launch_dependents;") < ptx_early.find("griddepcontrol.wait;"));
   CHECK(render(b, 80).find("griddepcontrol") == std::string::npos);  // sm_80 has no PDL
   check_ptxas(b);
 }
 
-TEST_CASE("cuda_ptx: on sm_90 a loop's first ungated loads of graph constants are prefetched into L2 before the wait",
+TEST_CASE("cuda_ptx: on sm_90 a loop's first iterations' ungated loads of graph constants are prefetched into L2 before the wait",
           "[cuda_ptx][ptx]") {
   // a GEMV row: out[g] = sum_k w[g * 64 + k] * x[k] (ungated loads, indices from the launch id
   // and the counter) plus a gated load, which is never prefetched
@@ -210,8 +220,18 @@ TEST_CASE("cuda_ptx: on sm_90 a loop's first ungated loads of graph constants ar
   kiln_kernel kk = b.kernel();
   kiln::cuda::PtxTarget off;
   off.sm = 90;
-  off.prefetch = false;
+  off.prefetch = 0;
   CHECK(kiln::cuda::render_ptx(kk, off).find("prefetch.global") == std::string::npos);
+  // three iterations: the same two loads at counter + 0, + 1, + 2, each behind its own bound
+  kiln::cuda::PtxTarget three;
+  three.sm = 90;
+  three.prefetch = 3;
+  const std::string ptx3 = kiln::cuda::render_ptx(kk, three);
+  size_t count3 = 0;
+  for (size_t at = ptx3.find("prefetch.global.L2"); at != std::string::npos; at = ptx3.find("prefetch.global.L2", at + 1))
+    ++count3;
+  CHECK(count3 == 6);
+  CHECK(ptx3.find(", 2;") < ptx3.find("griddepcontrol.wait;"));
   CHECK(render(b, 80).find("prefetch.global") == std::string::npos);  // no grid wait to hide behind
   check_ptxas(b);
 }

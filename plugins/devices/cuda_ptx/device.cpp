@@ -1,6 +1,7 @@
 // Device discovery and lifetime: the primary context of GPU `index`, one non-blocking stream all
 // work goes through (so work is ordered and freed memory may be reused at once), timing events
 // and the pinned staging ring.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -120,13 +121,20 @@ Device* open_device(int index) {
                                    std::to_string(dev->cc_major) + "." + std::to_string(dev->cc_minor) +
                                    "; this plugin renders PTX for sm_75 and newer");
     dev->arch = "sm_" + std::to_string(dev->cc_major) + std::to_string(dev->cc_minor);
-    // KILN_CUDA_PREFETCH=1: L2 prefetch before the grid wait (off by default until measured
-    // on an H100); the compiler id names it, so the kernel cache keeps the two forms apart
+    // KILN_CUDA_PREFETCH=N: the first N iterations of a kernel's first loop are prefetched into
+    // L2 before the grid wait (off by default until measured on an H100); the compiler id names
+    // it, so the kernel cache keeps the forms apart
     const char* pf = std::getenv("KILN_CUDA_PREFETCH");
-    dev->prefetch = pf && std::string(pf) == "1";
+    dev->prefetch = pf ? std::clamp(std::atoi(pf), 0, 64) : 0;
+    // KILN_CUDA_PDL_TRIGGER=start: dependents may launch as soon as a kernel starts (the default
+    // lets them launch at the kernel's first store to global memory)
+    const char* tr = std::getenv("KILN_CUDA_PDL_TRIGGER");
+    dev->early_trigger = tr && std::string(tr) == "start";
     dev->compiler_id = std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
-                       std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch +
-                       " driver-" + std::to_string(d.driver_version) + (dev->prefetch ? " prefetch" : "");
+                       std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch + " driver-" +
+                       std::to_string(d.driver_version) +
+                       (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
+                       (dev->early_trigger ? " trigger-start" : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
 
     check(d, d.cuDevicePrimaryCtxRetain(&dev->ctx, dev->dev), "cuDevicePrimaryCtxRetain",

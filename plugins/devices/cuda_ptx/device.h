@@ -89,7 +89,8 @@ struct Device {
   CUstream stream = nullptr;
   CUevent t0 = nullptr, t1 = nullptr;  // launch timing
   int cc_major = 0, cc_minor = 0;
-  bool prefetch = false;  // L2 prefetch before the grid wait (KILN_CUDA_PREFETCH=1)
+  int prefetch = 0;  // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
+  bool early_trigger = false;  // dependents launch when a kernel starts (KILN_CUDA_PDL_TRIGGER=start)
   int sm_count = 0;
   int max_threads = 0;
   int max_block[3] = {0, 0, 0};

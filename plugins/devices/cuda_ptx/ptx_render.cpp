@@ -867,13 +867,13 @@ class Emitter {
 
   // ---- L2 prefetch before the grid dependency wait (sm_90) ----
   // A kernel waits for its predecessor before its first memory access; until then only index
-  // math runs. Prefetching the first iteration of its first loop into L2 (the ungated loads
+  // math runs. Prefetching the first iterations of its first loop into L2 (the ungated loads
   // whose indices are integer math of launch ids, constants and the loop counter) starts the
   // weight reads of a GEMV while the predecessor finishes. Only buffers that no kernel of the
   // launch's graph writes (bit p of the kiln_const_mask parameter, which graphs set and plain
   // launches leave 0): a line of a buffer the predecessor still writes, touched before the
-  // wait, was read stale afterwards. Skipped when the loop runs no iteration.
-  void prefetch_first_iteration(uint32_t range) {
+  // wait, was read stale afterwards. An iteration the loop does not run is not prefetched.
+  void prefetch_iterations(uint32_t range, int iterations) {
     const kiln_ir_inst& r = k_.insts[range];
     uint32_t end = range;
     for (uint32_t j = range + 1, depth = 0; j < k_.n_insts && end == range; ++j) {
@@ -881,40 +881,48 @@ class Emitter {
       if (o == KILN_IR_RANGE || o == KILN_IR_IF) ++depth;
       else if ((o == KILN_IR_ENDRANGE || o == KILN_IR_ENDIF) && depth-- == 0) end = j;
     }
-    std::map<int32_t, std::string> memo{{int32_t(range), lane(r.src[0], 0)}};
-    std::string runs;
+    const std::string t = ityp(dt(int32_t(range)));
     int issued = 0;
-    for (uint32_t j = range + 1; j < end && issued < kMaxPrefetches; ++j) {
-      const kiln_ir_inst& in = k_.insts[j];
-      if (in.op != KILN_IR_LOAD || in.src[2] >= 0 || k_.insts[in.src[0]].op != KILN_IR_PARAM) continue;
-      const int64_t slot = k_.insts[in.src[0]].arg;
-      if (slot >= 32) continue;
-      const std::string ix = first_iteration_value(in.src[1], range, memo);
-      if (ix.empty()) continue;
-      if (runs.empty()) {
-        runs = reg(P);
-        op("setp.lt." + ityp(dt(int32_t(range))) + " " + runs + ", " + lane(r.src[0], 0) + ", " + lane(r.src[1], 0));
-        if (mask_.empty()) {
-          mask_ = reg(R);
-          pro("ld.param.u32 " + mask_ + ", [kiln_const_mask]");
-        }
+    for (int it = 0; it < iterations && issued < kMaxPrefetches; ++it) {
+      std::string counter = lane(r.src[0], 0);
+      if (it > 0) {
+        counter = reg(rc_of(dt(int32_t(range))));
+        op("add." + t + " " + counter + ", " + lane(r.src[0], 0) + ", " + std::to_string(it));
       }
-      const std::string bit = reg(R), ok = reg(P);
-      op("and.b32 " + bit + ", " + mask_ + ", " + std::to_string(1u << slot));
-      op("setp.ne.and.u32 " + ok + ", " + bit + ", 0, " + runs);
-      if (vals_[in.src[0]].empty()) emit_definition(uint32_t(in.src[0]));
-      Lanes saved = vals_[in.src[1]];
-      vals_[in.src[1]] = {ix};
-      const std::string a = address(in.src[0], in.src[1]);
-      vals_[in.src[1]] = saved;
-      op("@" + ok + " prefetch.global.L2 [" + a + "]");
-      ++issued;
+      std::map<int32_t, std::string> memo{{int32_t(range), counter}};
+      std::string runs;
+      for (uint32_t j = range + 1; j < end && issued < kMaxPrefetches; ++j) {
+        const kiln_ir_inst& in = k_.insts[j];
+        if (in.op != KILN_IR_LOAD || in.src[2] >= 0 || k_.insts[in.src[0]].op != KILN_IR_PARAM) continue;
+        const int64_t slot = k_.insts[in.src[0]].arg;
+        if (slot >= 32) continue;
+        const std::string ix = iteration_value(in.src[1], range, memo);
+        if (ix.empty()) continue;
+        if (runs.empty()) {
+          runs = reg(P);
+          op("setp.lt." + t + " " + runs + ", " + counter + ", " + lane(r.src[1], 0));
+          if (mask_.empty()) {
+            mask_ = reg(R);
+            pro("ld.param.u32 " + mask_ + ", [kiln_const_mask]");
+          }
+        }
+        const std::string bit = reg(R), ok = reg(P);
+        op("and.b32 " + bit + ", " + mask_ + ", " + std::to_string(1u << slot));
+        op("setp.ne.and.u32 " + ok + ", " + bit + ", 0, " + runs);
+        if (vals_[in.src[0]].empty()) emit_definition(uint32_t(in.src[0]));
+        Lanes saved = vals_[in.src[1]];
+        vals_[in.src[1]] = {ix};
+        const std::string a = address(in.src[0], in.src[1]);
+        vals_[in.src[1]] = saved;
+        op("@" + ok + " prefetch.global.L2 [" + a + "]");
+        ++issued;
+      }
     }
   }
 
-  // Instruction `idx` (a scalar integer) with loop `range` at its first value, in a register;
+  // Instruction `idx` (a scalar integer) with loop `range` at the value memo holds for it, in a register;
   // empty when it depends on anything but integer math of definitions and the counter.
-  std::string first_iteration_value(int32_t idx, uint32_t range, std::map<int32_t, std::string>& memo) {
+  std::string iteration_value(int32_t idx, uint32_t range, std::map<int32_t, std::string>& memo) {
     if (auto it = memo.find(idx); it != memo.end()) return it->second;
     const kiln_ir_inst& in = k_.insts[idx];
     if (lanes_of(in) != 1 || !is_int(dt(idx))) return {};
@@ -931,7 +939,7 @@ class Emitter {
     std::vector<std::pair<int32_t, Lanes>> saved;
     for (int32_t src : in.src) {
       if (src < 0) continue;
-      const std::string v = first_iteration_value(src, range, memo);
+      const std::string v = iteration_value(src, range, memo);
       if (v.empty()) return {};
       saved.emplace_back(src, vals_[src]);
       vals_[src] = {v};
@@ -940,7 +948,7 @@ class Emitter {
     for (auto it = saved.rbegin(); it != saved.rend(); ++it) vals_[it->first] = it->second;
     return memo[idx] = out;
   }
-  static constexpr int kMaxPrefetches = 8;
+  static constexpr int kMaxPrefetches = 64;
   std::string mask_;  // the kiln_const_mask register, loaded once
 
   // ---- one instruction ----
@@ -954,7 +962,7 @@ class Emitter {
     // the predecessor's last blocks
     const bool pure = in.op < KILN_IR_RANGE || in.op >= KILN_IR_NEG || in.op == KILN_IR_ASSIGN;
     if (!waited_ && !pure && target_.sm >= 90) {
-      if (in.op == KILN_IR_RANGE && target_.prefetch) prefetch_first_iteration(i);
+      if (in.op == KILN_IR_RANGE && target_.prefetch > 0) prefetch_iterations(i, target_.prefetch);
       op("griddepcontrol.wait");
       waited_ = true;
     }
@@ -1009,7 +1017,13 @@ class Emitter {
         return;
       case KILN_IR_ENDIF: label("$L_if" + std::to_string(in.src[0]) + "_end"); return;
       case KILN_IR_LOAD: emit_load(i); return;
-      case KILN_IR_STORE: emit_store(i); return;
+      case KILN_IR_STORE:
+        if (!triggered_ && target_.sm >= 90 && !target_.early_trigger && space(in.src[0], false) == "global") {
+          op("griddepcontrol.launch_dependents");
+          triggered_ = true;
+        }
+        emit_store(i);
+        return;
       case KILN_IR_VECTORIZE: {
         const RC c = rc_of(t);
         Lanes out(lanes);
@@ -1132,7 +1146,8 @@ class Emitter {
     // completion and memory before touching any buffer (a read or a write, since buffers are
     // reused; emit_inst places the wait), which keeps the chain as ordered as full
     // serialization. Outside PDL both are no-ops.
-    const std::string trigger = target_.sm >= 90 ? "\tgriddepcontrol.launch_dependents;\n" : "";
+    const std::string trigger =
+        target_.sm >= 90 && target_.early_trigger ? "\tgriddepcontrol.launch_dependents;\n" : "";
     // a kernel with no memory access at all still waits before it ends
     const std::string wait = target_.sm >= 90 && !waited_ ? "\tgriddepcontrol.wait;\n" : "";
     out += shared_ + trigger + prologue_ + body_ + wait + "$L_exit:\n\tret;\n}\n";
@@ -1145,6 +1160,7 @@ class Emitter {
   bool flat_ = false;
   int pack_ = 1;  // groups (warps) per CUDA block for one-warp groups
   bool waited_ = false;  // griddepcontrol.wait emitted (sm_90+)
+  bool triggered_ = false;  // griddepcontrol.launch_dependents emitted (sm_90+, late trigger)
   std::vector<Lanes> vals_;
   std::map<int32_t, Lanes> half_pairs_;  // aligned half loads: the .b32 word of each lane pair
   unsigned count_[RC_COUNT] = {0, 0, 0, 0, 0, 0};

@@ -13,7 +13,10 @@ namespace kiln::cuda {
 struct PtxTarget {
   int sm = 80;                            // compute capability as major*10 + minor
   uint64_t max_local_bytes = 48 * 1024;   // static shared memory one group may use
-  bool prefetch = true;  // sm_90: L2 prefetch of the first loop iteration before the grid wait
+  int prefetch = 1;  // sm_90: loop iterations whose loads are prefetched into L2 before the grid wait
+  // sm_90: griddepcontrol.launch_dependents at the kernel's start rather than before its first
+  // global store
+  bool early_trigger = false;
 };
 
 // Validates the kernel (ir_check.h) and renders it. Throws DeviceError(KILN_ERR_COMPILE) with
