@@ -233,7 +233,8 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
   CHECK(k.name.ends_with("_mma16x16"));
   CHECK(k.global_size[0] == 64 / 16 * 8192 / 16);
   assemble(k);
-  {  // a GEMM with tiles enough (512 x 16384: 4096 of 64 x 32) keeps the wide ones
+  {  // a GEMM with tiles enough (512 x 16384) takes blocks of 2 x 4 warps (128 x 128 outputs)
+     // staged through shared memory: two stages of 32 k, 16-byte chunks copied as loaded
     Tensor xl = Tensor::randn({512, 2048}, 28, DType::BF16).contiguous().realize();
     Tensor wl = Tensor::randn({16384, 2048}, 29, DType::BF16).contiguous().realize();
     Tensor yl = (xl.cast(DType::F32).reshape({512, 1, 2048}) * wl.cast(DType::F32).reshape({1, 16384, 2048}))
@@ -241,7 +242,25 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
                     .contiguous();
     detail::LoweredKernel kl = lower_last(yl, tc);
     INFO(kl.name);
-    CHECK(kl.name.ends_with("_mma64x32"));
+    CHECK(kl.name.ends_with("_mma64x32_b2x4"));
+    CHECK(kl.local_size[0] == 256);
+    CHECK(kl.global_size[0] == 512 / 128 * 16384 / 128);
+    CHECK(has_op(kl, KILN_IR_BARRIER));
+    kiln_kernel view = kl.view();
+    std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
+    CHECK(ptx.find("ld.global.nc.v4.b32") != std::string::npos);
+    CHECK(ptx.find("st.shared.v4.b32") != std::string::npos);
+    CHECK(ptx.find("ld.shared.v4.b32") != std::string::npos);
+    CHECK(ptx.find("cvt.rn.bf16x2.f32") == std::string::npos);
+    assemble(kl);
+    // the o projection's shape (512 x 2048) has blocks too few for 2 x 4 warps: narrower ones
+    Tensor wo = Tensor::randn({2048, 2048}, 30, DType::BF16).contiguous().realize();
+    detail::LoweredKernel ko = lower_last(
+        (xl.cast(DType::F32).reshape({512, 1, 2048}) * wo.cast(DType::F32).reshape({1, 2048, 2048})).sum({-1}).contiguous(),
+        tc);
+    INFO(ko.name);
+    CHECK(ko.global_size[0] >= 132);
+    assemble(ko);
   }
   {
     kiln_kernel view = k.view();

@@ -952,6 +952,12 @@ class Lowerer {
     static const int v = std::clamp(env_int("KILN_GPU_UNROLL", 4), 1, 8);
     return v;
   }
+  // tensor-core GEMMs staged through shared memory (KILN_MMA_STAGED=0: one-warp tiles; 2: the
+  // widest blocks that fit, not narrowed to fill the SMs, for tests on small shapes)
+  static int gpu_mma_staged() {
+    static const int v = std::clamp(env_int("KILN_MMA_STAGED", 1), 0, 2);
+    return v;
+  }
   // warps per SM a tensor-core GEMM's tiles should reach (KILN_MMA_WARPS)
   static int gpu_mma_warps() {
     static const int v = std::clamp(env_int("KILN_MMA_WARPS", 16), 1, 64);
@@ -1634,10 +1640,18 @@ class Lowerer {
     DType half = DType::F16;
     int m_axis = -1, n_axis = -1, k_axis = -1;
     int mt = 1, nt = 1;
+    // Staged (wm * wn warps per group): the group's (16 mt wm) x (8 nt wn) block tile reads its
+    // operands through shared memory, 32 k a step, double-buffered; 0: one-warp tiles that read
+    // their fragments from global memory.
+    int wm = 0, wn = 0;
+    bool staged() const { return wm > 0; }
   };
   struct MmaContext {
     MmaPlan plan;
     Val n0 = -1, g = -1, t = -1;  // the tile's first column; lane / 4 and lane % 4
+    Val tid = -1;                 // staged: the thread in the group ...
+    Val bm0 = -1, bn0 = -1;       // ... the block tile's first row and column ...
+    Val wmi = -1, wni = -1;       // ... and the warp's place in it
   };
   std::optional<MmaContext> mma_;
 
@@ -1747,6 +1761,30 @@ class Lowerer {
     p.nt = std::clamp(tile.second, 1, 16);
     while (M % (16 * p.mt) != 0) p.mt /= 2;
     while (N % (8 * p.nt) != 0) p.nt /= 2;
+    if (!forced && gpu_mma_staged()) {
+      // Block tiles of 2 x 4 warps (128 x 128 outputs, each warp 64 x 32) staged through shared
+      // memory: each operand row is read from global memory once per block tile, not once per
+      // warp. Narrower blocks while the grid would leave SMs idle; a block of one warp shares
+      // nothing, so it keeps the unstaged tiles.
+      int64_t batch = 1;
+      for (int a = 0; a < p.k_axis; ++a)
+        if (a != p.m_axis && a != p.n_axis) batch *= src->shape[a];
+      MmaPlan q = p;
+      q.mt = 4;
+      q.nt = 4;
+      q.wm = 2;
+      q.wn = 4;
+      const int64_t sms = std::max<uint32_t>(caps_.compute_units, 1);
+      auto fits = [&] { return M % (16 * q.mt * q.wm) == 0 && N % (8 * q.nt * q.wn) == 0; };
+      auto blocks = [&] { return batch * (M / (16 * q.mt * q.wm)) * (N / (8 * q.nt * q.wn)); };
+      const bool fill = gpu_mma_staged() == 1;
+      while (q.wn > 1 && (!fits() || (fill && blocks() < sms))) q.wn /= 2;
+      while (q.wm > 1 && (!fits() || (fill && blocks() < sms))) q.wm /= 2;
+      const uint64_t smem = uint64_t(2) * (16 * q.mt * q.wm + 8 * q.nt * q.wn) * 32 * 2;
+      if (fits() && q.wm * q.wn >= 2 && smem <= caps_.local_memory_bytes &&
+          uint32_t(32 * q.wm * q.wn) <= caps_.max_local_size[0])
+        return q;
+    }
     if (!forced) {
       // Each tile is one warp computing from registers (no shared-memory pipeline), so latency
       // is hidden only by many warps per SM: a GEMM with too few tiles (a 512-token chunk's
@@ -1772,6 +1810,7 @@ class Lowerer {
     for (int a = n - 1; a >= 0 && rm < 0; --a)
       if (s[a] > 1) (rn < 0 ? rn : rm) = a;
     const int TM = 16 * p.mt, TN = 8 * p.nt;
+    const int wm = std::max(p.wm, 1), wn = std::max(p.wn, 1), threads = 32 * wm * wn;
     Shape grid;
     std::vector<int> batch_axes;
     for (int a = 0; a < n; ++a)
@@ -1779,20 +1818,32 @@ class Lowerer {
         grid.push_back(s[a]);
         batch_axes.push_back(a);
       }
-    grid.push_back(s[rn] / TN);
-    grid.push_back(s[rm] / TM);
+    grid.push_back(s[rn] / (TN * wn));
+    grid.push_back(s[rm] / (TM * wm));
     check_grid(shape_numel(grid), root);
     groups_ = shape_numel(grid);
     Val gid = b_.cast(b_.special(0, groups_), idx_t_);
     std::vector<Val> gd = unravel(gid, grid);
-    warp_split_ = 32;
-    Val lane = b_.cast(b_.special(3, 32), idx_t_);
+    warp_split_ = threads;
+    Val tid = b_.cast(b_.special(3, threads), idx_t_);
+    Val lane = threads > 32 ? b_.mod_const(tid, 32) : tid;
     MmaContext c;
     c.plan = p;
     c.g = b_.idiv_const(lane, 4);
     c.t = b_.mod_const(lane, 4);
-    c.n0 = b_.mul_const(gd[gd.size() - 2], TN);
-    Val m0 = b_.mul_const(gd.back(), TM);
+    c.n0 = b_.mul_const(gd[gd.size() - 2], TN * wn);
+    Val m0 = b_.mul_const(gd.back(), TM * wm);
+    if (p.staged()) {
+      // the warp's place in the block tile (warps walk the rows first)
+      c.tid = tid;
+      c.bm0 = m0;
+      c.bn0 = c.n0;
+      Val w = b_.idiv_const(tid, 32);
+      c.wmi = wm > 1 ? b_.mod_const(w, wm) : b_.const_int(0, idx_t_);
+      c.wni = wm > 1 ? b_.idiv_const(w, wm) : w;
+      c.n0 = b_.add(c.bn0, b_.mul_const(c.wni, TN));
+      m0 = b_.add(c.bm0, b_.mul_const(c.wmi, TM));
+    }
     // outputs in MMA order: tile (i, j), half h (row g + 8h), column 2t + e
     std::vector<Index> idxs;
     for (int i = 0; i < p.mt; ++i)
@@ -1818,7 +1869,8 @@ class Lowerer {
       }
     }
     k.global_size[0] = static_cast<uint32_t>(groups_);
-    finish(k, "r_" + shape_name(s) + "_mma" + std::to_string(TM) + "x" + std::to_string(TN));
+    finish(k, "r_" + shape_name(s) + "_mma" + std::to_string(TM) + "x" + std::to_string(TN) +
+                  (p.staged() ? "_b" + std::to_string(wm) + "x" + std::to_string(wn) : std::string()));
   }
 
   // 8 lanes of `u` from `dims` along `axis` (a multiple of 8 there), as the half type `h`:
@@ -1847,6 +1899,7 @@ class Lowerer {
   // reading lanes 4s..4s+3 as its k = 2t, 2t+1, 2t+8, 2t+9: a permutation of k that A and B
   // share, so the sum is the same while every load stays one contiguous 16-byte access.
   std::vector<Val> emit_mma_reduce(const UOp* u, std::vector<Index>& idxs, Val gate) {
+    if (mma_->plan.staged()) return emit_mma_reduce_staged(u, idxs, gate);
     has_reduce_ = true;
     const MmaContext& c = *mma_;
     const MmaPlan& p = c.plan;
@@ -1886,6 +1939,96 @@ class Lowerer {
           b_.assign(acc, b_.mma(a_frag[size_t(i)], b_frag[size_t(j)], acc));
         }
     }
+    memo_.pop_back();
+    b_.end_range(rg);
+    std::vector<Val> out;
+    for (int i = 0; i < p.mt; ++i)
+      for (int j = 0; j < p.nt; ++j)
+        for (int e = 0; e < 4; ++e) out.push_back(b_.gep(accs[size_t(i * p.nt + j)], e));
+    return out;
+  }
+
+  // The reduce of a staged MMA block tile. Each step of 32 k, the group's threads copy the
+  // block's A rows (16 mt wm) and B columns (8 nt wn) from global memory into one of two
+  // shared-memory stages (16-byte chunks, consecutive threads on consecutive chunks), and the
+  // warps read their fragments from the other stage, in the layout emit_mma_reduce loads them
+  // from global memory: the next step's global loads are in flight while this step's MMAs run,
+  // and one barrier a step separates the stages' reuse.
+  std::vector<Val> emit_mma_reduce_staged(const UOp* u, std::vector<Index>& idxs, Val gate) {
+    has_reduce_ = true;
+    const MmaContext& c = *mma_;
+    const MmaPlan& p = c.plan;
+    const UOp* src = u->src[0].get();
+    const Shape& ss = src->shape;
+    std::vector<Val> dims0;
+    int la = -1;
+    if (!dims_for(idxs[0], u->shape, dims0, la)) throw Error("internal: MMA output index");
+    const int BM = 16 * p.mt * p.wm, BN = 8 * p.nt * p.wn, T = 32 * p.wm * p.wn;
+    const int64_t steps = ss[p.k_axis] / 32;
+    Val sa = b_.local(p.half, int64_t(2) * BM * 32), sb = b_.local(p.half, int64_t(2) * BN * 32);
+    // thread tid copies chunks tid + q T: row (tid + q T) / 4, k 8 ((tid + q T) % 4) of the step
+    Val crow = b_.idiv_const(c.tid, 4), ck = b_.mul_const(b_.mod_const(c.tid, 4), 8);
+    struct Copy {
+      const UOp* operand;
+      int axis;
+      Val origin, stage;
+      int rows;
+    };
+    const Copy copies[2] = {{p.a, p.m_axis, c.bm0, sa, BM}, {p.b, p.n_axis, c.bn0, sb, BN}};
+    auto fetch = [&](Val kstep) {  // this thread's chunks of step `kstep`, from global memory
+      std::vector<Val> vals;
+      for (const Copy& cp : copies)
+        for (int q = 0; q < cp.rows * 4 / T; ++q) {
+          std::vector<Val> d = dims0;
+          d[cp.axis] = b_.add(cp.origin, b_.add_const(crow, int64_t(q) * T / 4));
+          d[p.k_axis] = b_.add(b_.mul_const(kstep, 32), ck);
+          vals.push_back(load_half8(cp.operand, d, p.k_axis, p.half, gate));
+        }
+      return vals;
+    };
+    auto put = [&](const std::vector<Val>& vals, Val stage) {  // ... into stage 0 or 1
+      size_t v = 0;
+      for (const Copy& cp : copies)
+        for (int q = 0; q < cp.rows * 4 / T; ++q) {
+          Val row = b_.add_const(crow, int64_t(q) * T / 4);
+          Val at = b_.add(b_.mul_const(stage, int64_t(cp.rows) * 32), b_.add(b_.mul_const(row, 32), ck));
+          b_.store(cp.stage, at, vals[v++]);
+        }
+    };
+    put(fetch(b_.const_int(0, idx_t_)), b_.const_int(0, idx_t_));
+    b_.barrier();
+    const DType f = DType::F32;
+    std::vector<Val> accs;
+    for (int q = 0; q < p.mt * p.nt; ++q) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), 4)));
+    Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_), KILN_IR_FLAG_REDUCE);
+    memo_.emplace_back();
+    // the next step's chunks (the last step fetches itself again: nothing reads that stage)
+    Val next = b_.alu(KILN_IR_MIN, idx_t_, b_.add_const(rg, 1), b_.const_int(steps - 1, idx_t_));
+    std::vector<Val> ahead = fetch(next);
+    Val cur = b_.mod_const(rg, 2);
+    auto frag8 = [&](Val stage, int rows, Val row) {
+      Val at = b_.add(b_.mul_const(cur, int64_t(rows) * 32), b_.add(b_.mul_const(row, 32), b_.mul_const(c.t, 8)));
+      return b_.load(stage, at, p.half, -1, -1, 8);
+    };
+    std::vector<Val> a_rows;  // tile i, half h: rows g + 16i + 8h of the warp's rows
+    for (int i = 0; i < p.mt; ++i)
+      for (int h = 0; h < 2; ++h)
+        a_rows.push_back(frag8(sa, BM, b_.add(b_.mul_const(c.wmi, 16 * p.mt), b_.add_const(c.g, 16 * i + 8 * h))));
+    std::vector<Val> b_cols;  // tile j: column 8j + g of the warp's columns
+    for (int j = 0; j < p.nt; ++j)
+      b_cols.push_back(frag8(sb, BN, b_.add(b_.mul_const(c.wni, 8 * p.nt), b_.add_const(c.g, 8 * j))));
+    for (int st = 0; st < 2; ++st) {
+      std::vector<Val> a_frag, b_frag;
+      for (int i = 0; i < p.mt; ++i) a_frag.push_back(mma_a_fragment(a_rows[size_t(2 * i)], a_rows[size_t(2 * i + 1)], st));
+      for (int j = 0; j < p.nt; ++j) b_frag.push_back(mma_b_fragment(b_cols[size_t(j)], st));
+      for (int i = 0; i < p.mt; ++i)
+        for (int j = 0; j < p.nt; ++j) {
+          Val acc = accs[size_t(i * p.nt + j)];
+          b_.assign(acc, b_.mma(a_frag[size_t(i)], b_frag[size_t(j)], acc));
+        }
+    }
+    put(ahead, b_.mod_const(b_.add_const(rg, 1), 2));
+    b_.barrier();
     memo_.pop_back();
     b_.end_range(rg);
     std::vector<Val> out;

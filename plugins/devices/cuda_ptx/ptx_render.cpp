@@ -495,6 +495,21 @@ class Emitter {
     const bool gated = in.src[3] >= 0;
     const bool lane_gates = gated && lanes_of(k_.insts[in.src[3]]) > 1;
     std::string a = address(in.src[0], in.src[1]);
+    const bool half = t == KILN_DTYPE_F16 || t == KILN_DTYPE_BF16;
+    if (half && !lane_gates && (in.flags & KILN_IR_FLAG_ALIGNED) && lanes >= 2 && lanes % 2 == 0) {
+      // aligned halves go as 32-bit pairs: the words they were loaded in (a copy through shared
+      // memory stores them untouched) or one cvt.rn.*x2 per pair
+      const std::string g = gated ? "@" + lane(in.src[3], 0) + " " : "";
+      const unsigned ww = std::min(4u, lanes / 2);
+      for (unsigned j = 0; j < lanes; j += 2 * ww) {
+        std::string src;
+        for (unsigned x = 0; x < ww; ++x) src += (x ? ", " : "") + half_pair(in.src[2], j + 2 * x);
+        if (ww > 1) src = "{" + src + "}";
+        op(g + "st." + sp + (ww > 1 ? ".v" + std::to_string(ww) : std::string()) + ".b32 " + at(a, j * size) +
+           ", " + src);
+      }
+      return;
+    }
     Lanes raw(lanes);
     for (unsigned j = 0; j < lanes; ++j) {
       const std::string& v = lane(in.src[2], j);

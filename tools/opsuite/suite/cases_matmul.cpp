@@ -78,13 +78,17 @@ void add_matmul_cases(CaseList& cases) {
   }
   // Shapes a GPU with tensor cores runs as MMA tiles (M % 16, N % 8, K % 32, both operands
   // along K): half @ half^T, with an f32 result through casts plus a residual (the form of a
-  // model's prefill projection), batched, and tiles narrower than the default.
+  // model's prefill projection), batched, and tiles narrower than the default. The last two
+  // fit blocks of 2 x 4 warps staged through shared memory (taken with KILN_MMA_STAGED=2, which
+  // does not narrow blocks to fill the SMs): an odd number of 32-k steps (the stages
+  // alternate), and batched.
   struct MmaShape {
     Shape a, b;  // b stored (..., n, k)
   };
   for (DType t : {DType::F16, DType::BF16})
     for (const MmaShape& l : {MmaShape{{64, 128}, {32, 128}}, MmaShape{{48, 96}, {40, 96}},
-                              MmaShape{{2, 32, 64}, {2, 24, 64}}, MmaShape{{128, 256}, {256, 256}}})
+                              MmaShape{{2, 32, 64}, {2, 24, 64}}, MmaShape{{128, 256}, {256, 256}},
+                              MmaShape{{256, 96}, {256, 96}}, MmaShape{{2, 128, 64}, {2, 128, 64}}})
       for (bool f32_residual : {false, true}) {
         const int nd = static_cast<int>(l.b.size());
         std::string name = case_name("matmul", "tensor_core", dtype_str(t) + " " + shape_str_of(l.a) + "@" +
