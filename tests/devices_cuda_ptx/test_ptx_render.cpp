@@ -176,16 +176,20 @@ TEST_CASE("cuda_ptx: on sm_90 a kernel waits for its predecessor grid before any
   REQUIRE(trigger != std::string::npos);
   CHECK(wait < ptx.find("ld.global"));
   CHECK(wait < ptx.find("st.global"));
-  // dependents launch at the first global store (after the loads), not as the kernel starts:
-  // a trigger at the start let a whole chain of later kernels launch and wait on the SMs
-  CHECK(ptx.find("ld.global") < trigger);
-  CHECK(trigger < ptx.find("st.global"));
-  kiln::cuda::PtxTarget early;
-  early.sm = 90;
-  early.early_trigger = true;
+  // the dependent may launch once this kernel's own wait is over (one kernel ahead), not as it
+  // starts: a trigger at the start let a whole chain of later kernels launch and wait on the SMs
+  CHECK(wait < trigger);
+  CHECK(trigger < ptx.find("ld.global"));
   kiln_kernel kk = b.kernel();
-  const std::string ptx_early = kiln::cuda::render_ptx(kk, early);
-  CHECK(ptx_early.find("griddepcontrol.launch_dependents;") < ptx_early.find("griddepcontrol.wait;"));
+  kiln::cuda::PtxTarget other;
+  other.sm = 90;
+  other.trigger = kiln::cuda::PtxTarget::Trigger::Start;
+  const std::string ptx_start = kiln::cuda::render_ptx(kk, other);
+  CHECK(ptx_start.find("griddepcontrol.launch_dependents;") < ptx_start.find("griddepcontrol.wait;"));
+  other.trigger = kiln::cuda::PtxTarget::Trigger::FirstStore;
+  const std::string ptx_store = kiln::cuda::render_ptx(kk, other);
+  CHECK(ptx_store.find("ld.global") < ptx_store.find("griddepcontrol.launch_dependents;"));
+  CHECK(ptx_store.find("griddepcontrol.launch_dependents;") < ptx_store.find("st.global"));
   CHECK(render(b, 80).find("griddepcontrol") == std::string::npos);  // sm_80 has no PDL
   check_ptxas(b);
 }

@@ -90,7 +90,7 @@ struct Device {
   CUevent t0 = nullptr, t1 = nullptr;  // launch timing
   int cc_major = 0, cc_minor = 0;
   int prefetch = 0;  // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
-  bool early_trigger = false;  // dependents launch when a kernel starts (KILN_CUDA_PDL_TRIGGER=start)
+  int trigger = 1;  // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
   int sm_count = 0;
   int max_threads = 0;
   int max_block[3] = {0, 0, 0};

@@ -979,6 +979,7 @@ class Emitter {
     if (!waited_ && !pure && target_.sm >= 90) {
       if (in.op == KILN_IR_RANGE && target_.prefetch > 0) prefetch_iterations(i, target_.prefetch);
       op("griddepcontrol.wait");
+      if (target_.trigger == PtxTarget::Trigger::AfterWait) op("griddepcontrol.launch_dependents");
       waited_ = true;
     }
     switch (in.op) {
@@ -1033,7 +1034,8 @@ class Emitter {
       case KILN_IR_ENDIF: label("$L_if" + std::to_string(in.src[0]) + "_end"); return;
       case KILN_IR_LOAD: emit_load(i); return;
       case KILN_IR_STORE:
-        if (!triggered_ && target_.sm >= 90 && !target_.early_trigger && space(in.src[0], false) == "global") {
+        if (!triggered_ && target_.sm >= 90 && target_.trigger == PtxTarget::Trigger::FirstStore &&
+            space(in.src[0], false) == "global") {
           op("griddepcontrol.launch_dependents");
           triggered_ = true;
         }
@@ -1157,12 +1159,12 @@ class Emitter {
       out += "\t.reg " + std::string(kRcDecl[c]) + " " + kRcPrefix[c] + "<" +
              std::to_string(count_[c] + 1) + ">;\n";
     // sm_90+: graphs chain kernels with programmatic edges (graph.cpp). Dependents may start
-    // as soon as every block of this grid has begun; this grid waits for its predecessor's
-    // completion and memory before touching any buffer (a read or a write, since buffers are
-    // reused; emit_inst places the wait), which keeps the chain as ordered as full
-    // serialization. Outside PDL both are no-ops.
+    // once every block of this grid has passed the trigger (PtxTarget::trigger); this grid waits
+    // for its predecessor's completion and memory before touching any buffer (a read or a
+    // write, since buffers are reused; emit_inst places the wait), which keeps the chain as
+    // ordered as full serialization. Outside PDL both are no-ops.
     const std::string trigger =
-        target_.sm >= 90 && target_.early_trigger ? "\tgriddepcontrol.launch_dependents;\n" : "";
+        target_.sm >= 90 && target_.trigger == PtxTarget::Trigger::Start ? "\tgriddepcontrol.launch_dependents;\n" : "";
     // a kernel with no memory access at all still waits before it ends
     const std::string wait = target_.sm >= 90 && !waited_ ? "\tgriddepcontrol.wait;\n" : "";
     out += shared_ + trigger + prologue_ + body_ + wait + "$L_exit:\n\tret;\n}\n";
@@ -1175,7 +1177,7 @@ class Emitter {
   bool flat_ = false;
   int pack_ = 1;  // groups (warps) per CUDA block for one-warp groups
   bool waited_ = false;  // griddepcontrol.wait emitted (sm_90+)
-  bool triggered_ = false;  // griddepcontrol.launch_dependents emitted (sm_90+, late trigger)
+  bool triggered_ = false;  // griddepcontrol.launch_dependents emitted (sm_90+, at a store)
   std::vector<Lanes> vals_;
   std::map<int32_t, Lanes> half_pairs_;  // aligned half loads: the .b32 word of each lane pair
   unsigned count_[RC_COUNT] = {0, 0, 0, 0, 0, 0};

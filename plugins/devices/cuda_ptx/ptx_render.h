@@ -14,9 +14,12 @@ struct PtxTarget {
   int sm = 80;                            // compute capability as major*10 + minor
   uint64_t max_local_bytes = 48 * 1024;   // static shared memory one group may use
   int prefetch = 1;  // sm_90: loop iterations whose loads are prefetched into L2 before the grid wait
-  // sm_90: griddepcontrol.launch_dependents at the kernel's start rather than before its first
-  // global store
-  bool early_trigger = false;
+  // sm_90: where griddepcontrol.launch_dependents goes (the dependent grid may launch once every
+  // block of this one has passed it): at the kernel's start (then a chain of later kernels
+  // launches and waits on the SMs), right after its wait for its own predecessor (one kernel
+  // ahead: it can prefetch while this one runs), or before its first global store
+  enum class Trigger { Start, AfterWait, FirstStore };
+  Trigger trigger = Trigger::AfterWait;
 };
 
 // Validates the kernel (ir_check.h) and renders it. Throws DeviceError(KILN_ERR_COMPILE) with
