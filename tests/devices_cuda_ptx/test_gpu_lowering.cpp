@@ -256,7 +256,9 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
     // the o projection's shape (512 x 2048) has blocks too few for 2 x 4 warps: narrower ones
     Tensor wo = Tensor::randn({2048, 2048}, 30, DType::BF16).contiguous().realize();
     detail::LoweredKernel ko = lower_last(
-        (xl.cast(DType::F32).reshape({512, 1, 2048}) * wo.cast(DType::F32).reshape({1, 2048, 2048})).sum({-1}).contiguous(),
+        (xl.cast(DType::F32).reshape({512, 1, 2048}) * wo.cast(DType::F32).reshape({1, 2048, 2048}))
+            .sum({-1})
+            .contiguous(),
         tc);
     INFO(ko.name);
     CHECK(ko.global_size[0] >= 132);

@@ -185,7 +185,8 @@ TEST_CASE("cuda_ptx: on sm_90 a kernel waits for its predecessor grid before any
   other.sm = 90;
   other.trigger = kiln::cuda::PtxTarget::Trigger::Start;
   const std::string ptx_start = kiln::cuda::render_ptx(kk, other);
-  CHECK(ptx_start.find("griddepcontrol.launch_dependents;") < ptx_start.find("griddepcontrol.wait;"));
+  CHECK(ptx_start.find("griddepcontrol.launch_dependents;") <
+        ptx_start.find("griddepcontrol.wait;"));
   other.trigger = kiln::cuda::PtxTarget::Trigger::FirstStore;
   const std::string ptx_store = kiln::cuda::render_ptx(kk, other);
   CHECK(ptx_store.find("ld.global") < ptx_store.find("griddepcontrol.launch_dependents;"));
@@ -194,12 +195,15 @@ TEST_CASE("cuda_ptx: on sm_90 a kernel waits for its predecessor grid before any
   check_ptxas(b);
 }
 
-TEST_CASE("cuda_ptx: on sm_90 a loop's first iterations' ungated loads of graph constants are prefetched into L2 before the wait",
-          "[cuda_ptx][ptx]") {
+TEST_CASE(
+    "cuda_ptx: on sm_90 a loop's first iterations' ungated loads of graph constants are prefetched "
+    "into L2 before the wait",
+    "[cuda_ptx][ptx]") {
   // a GEMV row: out[g] = sum_k w[g * 64 + k] * x[k] (ungated loads, indices from the launch id
   // and the counter) plus a gated load, which is never prefetched
   IrBuilder b("prefetch_row");
-  int32_t out = b.param(KILN_DTYPE_F32, 0), w = b.param(KILN_DTYPE_F32, 1), x = b.param(KILN_DTYPE_F32, 2);
+  int32_t out = b.param(KILN_DTYPE_F32, 0), w = b.param(KILN_DTYPE_F32, 1),
+          x = b.param(KILN_DTYPE_F32, 2);
   int32_t g = b.gid(0);
   int32_t acc = b.acc(b.cf(KILN_DTYPE_F32, 0));
   int32_t k = b.range(b.ci(KILN_DTYPE_I32, 0), b.ci(KILN_DTYPE_I32, 64), KILN_IR_FLAG_REDUCE);
@@ -212,7 +216,8 @@ TEST_CASE("cuda_ptx: on sm_90 a loop's first iterations' ungated loads of graph 
   const size_t wait = ptx.find("griddepcontrol.wait;");
   REQUIRE(wait != std::string::npos);
   size_t count = 0;
-  for (size_t at = ptx.find("prefetch.global.L2"); at != std::string::npos; at = ptx.find("prefetch.global.L2", at + 1)) {
+  for (size_t at = ptx.find("prefetch.global.L2"); at != std::string::npos;
+       at = ptx.find("prefetch.global.L2", at + 1)) {
     CHECK(at < wait);
     ++count;
   }
@@ -232,7 +237,8 @@ TEST_CASE("cuda_ptx: on sm_90 a loop's first iterations' ungated loads of graph 
   three.prefetch = 3;
   const std::string ptx3 = kiln::cuda::render_ptx(kk, three);
   size_t count3 = 0;
-  for (size_t at = ptx3.find("prefetch.global.L2"); at != std::string::npos; at = ptx3.find("prefetch.global.L2", at + 1))
+  for (size_t at = ptx3.find("prefetch.global.L2"); at != std::string::npos;
+       at = ptx3.find("prefetch.global.L2", at + 1))
     ++count3;
   CHECK(count3 == 6);
   CHECK(ptx3.find(", 2;") < ptx3.find("griddepcontrol.wait;"));

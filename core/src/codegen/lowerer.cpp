@@ -1869,8 +1869,9 @@ class Lowerer {
       }
     }
     k.global_size[0] = static_cast<uint32_t>(groups_);
-    finish(k, "r_" + shape_name(s) + "_mma" + std::to_string(TM) + "x" + std::to_string(TN) +
-                  (p.staged() ? "_b" + std::to_string(wm) + "x" + std::to_string(wn) : std::string()));
+    finish(k,
+           "r_" + shape_name(s) + "_mma" + std::to_string(TM) + "x" + std::to_string(TN) +
+               (p.staged() ? "_b" + std::to_string(wm) + "x" + std::to_string(wn) : std::string()));
   }
 
   // 8 lanes of `u` from `dims` along `axis` (a multiple of 8 there), as the half type `h`:
@@ -1991,7 +1992,8 @@ class Lowerer {
       for (const Copy& cp : copies)
         for (int q = 0; q < cp.rows * 4 / T; ++q) {
           Val row = b_.add_const(crow, int64_t(q) * T / 4);
-          Val at = b_.add(b_.mul_const(stage, int64_t(cp.rows) * 32), b_.add(b_.mul_const(row, 32), ck));
+          Val at =
+              b_.add(b_.mul_const(stage, int64_t(cp.rows) * 32), b_.add(b_.mul_const(row, 32), ck));
           b_.store(cp.stage, at, vals[v++]);
         }
     };
@@ -1999,7 +2001,8 @@ class Lowerer {
     b_.barrier();
     const DType f = DType::F32;
     std::vector<Val> accs;
-    for (int q = 0; q < p.mt * p.nt; ++q) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), 4)));
+    for (int q = 0; q < p.mt * p.nt; ++q)
+      accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), 4)));
     Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_), KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     // the next step's chunks (the last step fetches itself again: nothing reads that stage)
@@ -2007,19 +2010,23 @@ class Lowerer {
     std::vector<Val> ahead = fetch(next);
     Val cur = b_.mod_const(rg, 2);
     auto frag8 = [&](Val stage, int rows, Val row) {
-      Val at = b_.add(b_.mul_const(cur, int64_t(rows) * 32), b_.add(b_.mul_const(row, 32), b_.mul_const(c.t, 8)));
+      Val at = b_.add(b_.mul_const(cur, int64_t(rows) * 32),
+                      b_.add(b_.mul_const(row, 32), b_.mul_const(c.t, 8)));
       return b_.load(stage, at, p.half, -1, -1, 8);
     };
     std::vector<Val> a_rows;  // tile i, half h: rows g + 16i + 8h of the warp's rows
     for (int i = 0; i < p.mt; ++i)
       for (int h = 0; h < 2; ++h)
-        a_rows.push_back(frag8(sa, BM, b_.add(b_.mul_const(c.wmi, 16 * p.mt), b_.add_const(c.g, 16 * i + 8 * h))));
+        a_rows.push_back(frag8(
+            sa, BM, b_.add(b_.mul_const(c.wmi, 16 * p.mt), b_.add_const(c.g, 16 * i + 8 * h))));
     std::vector<Val> b_cols;  // tile j: column 8j + g of the warp's columns
     for (int j = 0; j < p.nt; ++j)
-      b_cols.push_back(frag8(sb, BN, b_.add(b_.mul_const(c.wni, 8 * p.nt), b_.add_const(c.g, 8 * j))));
+      b_cols.push_back(
+          frag8(sb, BN, b_.add(b_.mul_const(c.wni, 8 * p.nt), b_.add_const(c.g, 8 * j))));
     for (int st = 0; st < 2; ++st) {
       std::vector<Val> a_frag, b_frag;
-      for (int i = 0; i < p.mt; ++i) a_frag.push_back(mma_a_fragment(a_rows[size_t(2 * i)], a_rows[size_t(2 * i + 1)], st));
+      for (int i = 0; i < p.mt; ++i)
+        a_frag.push_back(mma_a_fragment(a_rows[size_t(2 * i)], a_rows[size_t(2 * i + 1)], st));
       for (int j = 0; j < p.nt; ++j) b_frag.push_back(mma_b_fragment(b_cols[size_t(j)], st));
       for (int i = 0; i < p.mt; ++i)
         for (int j = 0; j < p.nt; ++j) {

@@ -128,11 +128,12 @@ Device* open_device(int index) {
     dev->prefetch = pf ? std::clamp(std::atoi(pf), 0, 64) : 0;
     // KILN_CUDA_PDL_TRIGGER=start|wait|store: where a kernel lets its dependent launch
     // (PtxTarget::Trigger; default after its own grid wait)
-    const std::string tr = std::getenv("KILN_CUDA_PDL_TRIGGER") ? std::getenv("KILN_CUDA_PDL_TRIGGER") : "wait";
+    const std::string tr =
+        std::getenv("KILN_CUDA_PDL_TRIGGER") ? std::getenv("KILN_CUDA_PDL_TRIGGER") : "wait";
     dev->trigger = tr == "start" ? 0 : tr == "store" ? 2 : 1;
     dev->compiler_id = std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
-                       std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch + " driver-" +
-                       std::to_string(d.driver_version) +
+                       std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch +
+                       " driver-" + std::to_string(d.driver_version) +
                        (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
                        (dev->trigger != 1 ? " trigger-" + tr : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);

@@ -62,7 +62,7 @@ struct Graph {
   std::array<CUgraphExec, 2> exec{};
   std::vector<CUgraphNode> nodes;
   std::array<std::vector<std::unique_ptr<LaunchArgs>>, 2> args;  // as each copy's nodes hold them
-  int turn = 0;  // the copy the next launch uses
+  int turn = 0;                                                  // the copy the next launch uses
 };
 
 // Pinned host memory for copies: pageable host memory cannot be copied asynchronously.
@@ -89,7 +89,8 @@ struct Device {
   CUstream stream = nullptr;
   CUevent t0 = nullptr, t1 = nullptr;  // launch timing
   int cc_major = 0, cc_minor = 0;
-  int prefetch = 0;  // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
+  int prefetch =
+      0;  // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
   int trigger = 1;  // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
   int sm_count = 0;
   int max_threads = 0;

@@ -129,7 +129,8 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
       raw->nodes.push_back(node);
     }
     for (CUgraphExec& e : raw->exec)
-      check(d, d.cuGraphInstantiateWithFlags(&e, raw->graph, 0), "cuGraphInstantiate", KILN_ERR_INTERNAL);
+      check(d, d.cuGraphInstantiateWithFlags(&e, raw->graph, 0), "cuGraphInstantiate",
+            KILN_ERR_INTERNAL);
   } catch (...) {
     release(dev, raw);
     throw;
@@ -142,8 +143,8 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
   const auto host_start = std::chrono::steady_clock::now();
   auto& held = g.args[g.turn];
   if (n != held.size())
-    fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: " + std::to_string(n) + " launches, the graph has " +
-                               std::to_string(held.size()));
+    fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: " + std::to_string(n) +
+                               " launches, the graph has " + std::to_string(held.size()));
   std::vector<std::unique_ptr<LaunchArgs>> next(n);
   for (uint32_t i = 0; i < n; ++i) {
     next[i] = std::make_unique<LaunchArgs>();
@@ -165,8 +166,8 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
         next[i]->const_mask == held[i]->const_mask)
       continue;
     node_params(*next[i], np);
-    check(d, d.cuGraphExecKernelNodeSetParams(exec, g.nodes[i], &np.p), "cuGraphExecKernelNodeSetParams",
-          KILN_ERR_LAUNCH);
+    check(d, d.cuGraphExecKernelNodeSetParams(exec, g.nodes[i], &np.p),
+          "cuGraphExecKernelNodeSetParams", KILN_ERR_LAUNCH);
     held[i] = std::move(next[i]);
     ++patched;
   }

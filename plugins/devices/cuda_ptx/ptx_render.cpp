@@ -505,8 +505,8 @@ class Emitter {
         std::string src;
         for (unsigned x = 0; x < ww; ++x) src += (x ? ", " : "") + half_pair(in.src[2], j + 2 * x);
         if (ww > 1) src = "{" + src + "}";
-        op(g + "st." + sp + (ww > 1 ? ".v" + std::to_string(ww) : std::string()) + ".b32 " + at(a, j * size) +
-           ", " + src);
+        op(g + "st." + sp + (ww > 1 ? ".v" + std::to_string(ww) : std::string()) + ".b32 " +
+           at(a, j * size) + ", " + src);
       }
       return;
     }
@@ -893,8 +893,10 @@ class Emitter {
     uint32_t end = range;
     for (uint32_t j = range + 1, depth = 0; j < k_.n_insts && end == range; ++j) {
       const uint16_t o = k_.insts[j].op;
-      if (o == KILN_IR_RANGE || o == KILN_IR_IF) ++depth;
-      else if ((o == KILN_IR_ENDRANGE || o == KILN_IR_ENDIF) && depth-- == 0) end = j;
+      if (o == KILN_IR_RANGE || o == KILN_IR_IF)
+        ++depth;
+      else if ((o == KILN_IR_ENDRANGE || o == KILN_IR_ENDIF) && depth-- == 0)
+        end = j;
     }
     const std::string t = ityp(dt(int32_t(range)));
     int issued = 0;
@@ -908,7 +910,8 @@ class Emitter {
       std::string runs;
       for (uint32_t j = range + 1; j < end && issued < kMaxPrefetches; ++j) {
         const kiln_ir_inst& in = k_.insts[j];
-        if (in.op != KILN_IR_LOAD || in.src[2] >= 0 || k_.insts[in.src[0]].op != KILN_IR_PARAM) continue;
+        if (in.op != KILN_IR_LOAD || in.src[2] >= 0 || k_.insts[in.src[0]].op != KILN_IR_PARAM)
+          continue;
         const int64_t slot = k_.insts[in.src[0]].arg;
         if (slot >= 32) continue;
         const std::string ix = iteration_value(in.src[1], range, memo);
@@ -935,21 +938,36 @@ class Emitter {
     }
   }
 
-  // Instruction `idx` (a scalar integer) with loop `range` at the value memo holds for it, in a register;
-  // empty when it depends on anything but integer math of definitions and the counter.
+  // Instruction `idx` (a scalar integer) with loop `range` at the value memo holds for it, in a
+  // register; empty when it depends on anything but integer math of definitions and the counter.
   std::string iteration_value(int32_t idx, uint32_t range, std::map<int32_t, std::string>& memo) {
     if (auto it = memo.find(idx); it != memo.end()) return it->second;
     const kiln_ir_inst& in = k_.insts[idx];
     if (lanes_of(in) != 1 || !is_int(dt(idx))) return {};
     if (uint32_t(idx) < range) return vals_[idx].empty() ? std::string() : lane(idx, 0);
     switch (in.op) {
-      case KILN_IR_CONST: case KILN_IR_SPECIAL: case KILN_IR_VAR:
+      case KILN_IR_CONST:
+      case KILN_IR_SPECIAL:
+      case KILN_IR_VAR:
         emit_definition(uint32_t(idx));  // emitted again where it stands: pure
         return memo[idx] = lane(idx, 0);
-      case KILN_IR_ADD: case KILN_IR_SUB: case KILN_IR_MUL: case KILN_IR_IDIV: case KILN_IR_MOD:
-      case KILN_IR_MAX: case KILN_IR_MIN: case KILN_IR_AND: case KILN_IR_OR: case KILN_IR_XOR:
-      case KILN_IR_SHL: case KILN_IR_SHR: case KILN_IR_MULADD: case KILN_IR_CAST: break;
-      default: return {};
+      case KILN_IR_ADD:
+      case KILN_IR_SUB:
+      case KILN_IR_MUL:
+      case KILN_IR_IDIV:
+      case KILN_IR_MOD:
+      case KILN_IR_MAX:
+      case KILN_IR_MIN:
+      case KILN_IR_AND:
+      case KILN_IR_OR:
+      case KILN_IR_XOR:
+      case KILN_IR_SHL:
+      case KILN_IR_SHR:
+      case KILN_IR_MULADD:
+      case KILN_IR_CAST:
+        break;
+      default:
+        return {};
     }
     std::vector<std::pair<int32_t, Lanes>> saved;
     for (int32_t src : in.src) {
@@ -1163,8 +1181,9 @@ class Emitter {
     // for its predecessor's completion and memory before touching any buffer (a read or a
     // write, since buffers are reused; emit_inst places the wait), which keeps the chain as
     // ordered as full serialization. Outside PDL both are no-ops.
-    const std::string trigger =
-        target_.sm >= 90 && target_.trigger == PtxTarget::Trigger::Start ? "\tgriddepcontrol.launch_dependents;\n" : "";
+    const std::string trigger = target_.sm >= 90 && target_.trigger == PtxTarget::Trigger::Start
+                                    ? "\tgriddepcontrol.launch_dependents;\n"
+                                    : "";
     // a kernel with no memory access at all still waits before it ends
     const std::string wait = target_.sm >= 90 && !waited_ ? "\tgriddepcontrol.wait;\n" : "";
     out += shared_ + trigger + prologue_ + body_ + wait + "$L_exit:\n\tret;\n}\n";

@@ -216,7 +216,7 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
   const bool half_x = half_prefill(x_in, m, act);
   // (a view of a kernel's output is read in place; a half input is widened inside the reduce)
   const Tensor x = half_x || half_gemv(x_in, m, act) ? x_in.cast(m.w.dtype()).contiguous()
-                                                    : x_in.contiguous().cast(DType::F32);
+                                                     : x_in.contiguous().cast(DType::F32);
   const int64_t slices = half_x ? split_k(x.dim(0), m.w.dim(0), m.w.dim(1)) : 1;
   Tensor y;
   if (m.packed.words.defined()) {
