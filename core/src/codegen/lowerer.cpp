@@ -1930,9 +1930,20 @@ class Lowerer {
       d[p.n_axis] = b_.add(c.n0, b_.add_const(c.g, 8 * j));
       b_cols.push_back(load8(p.b, d));
     }
+    mma_step(p, a_rows, b_cols, accs);
+    memo_.pop_back();
+    b_.end_range(rg);
+    return mma_outputs(p, accs);
+  }
+
+  // One step of 32 k: two MMAs of k 16 for each (i, j) tile of the warp, from the 16-byte
+  // vectors of its A rows (tile i, half h at 2i + h) and B columns
+  void mma_step(const MmaPlan& p, const std::vector<Val>& a_rows, const std::vector<Val>& b_cols,
+                const std::vector<Val>& accs) {
     for (int st = 0; st < 2; ++st) {
       std::vector<Val> a_frag, b_frag;
-      for (int i = 0; i < p.mt; ++i) a_frag.push_back(mma_a_fragment(a_rows[size_t(2 * i)], a_rows[size_t(2 * i + 1)], st));
+      for (int i = 0; i < p.mt; ++i)
+        a_frag.push_back(mma_a_fragment(a_rows[size_t(2 * i)], a_rows[size_t(2 * i + 1)], st));
       for (int j = 0; j < p.nt; ++j) b_frag.push_back(mma_b_fragment(b_cols[size_t(j)], st));
       for (int i = 0; i < p.mt; ++i)
         for (int j = 0; j < p.nt; ++j) {
@@ -1940,8 +1951,9 @@ class Lowerer {
           b_.assign(acc, b_.mma(a_frag[size_t(i)], b_frag[size_t(j)], acc));
         }
     }
-    memo_.pop_back();
-    b_.end_range(rg);
+  }
+  // the accumulators' lanes in output order (tile (i, j), lane e)
+  std::vector<Val> mma_outputs(const MmaPlan& p, const std::vector<Val>& accs) {
     std::vector<Val> out;
     for (int i = 0; i < p.mt; ++i)
       for (int j = 0; j < p.nt; ++j)
@@ -2023,26 +2035,12 @@ class Lowerer {
     for (int j = 0; j < p.nt; ++j)
       b_cols.push_back(
           frag8(sb, BN, b_.add(b_.mul_const(c.wni, 8 * p.nt), b_.add_const(c.g, 8 * j))));
-    for (int st = 0; st < 2; ++st) {
-      std::vector<Val> a_frag, b_frag;
-      for (int i = 0; i < p.mt; ++i)
-        a_frag.push_back(mma_a_fragment(a_rows[size_t(2 * i)], a_rows[size_t(2 * i + 1)], st));
-      for (int j = 0; j < p.nt; ++j) b_frag.push_back(mma_b_fragment(b_cols[size_t(j)], st));
-      for (int i = 0; i < p.mt; ++i)
-        for (int j = 0; j < p.nt; ++j) {
-          Val acc = accs[size_t(i * p.nt + j)];
-          b_.assign(acc, b_.mma(a_frag[size_t(i)], b_frag[size_t(j)], acc));
-        }
-    }
+    mma_step(p, a_rows, b_cols, accs);
     put(ahead, b_.mod_const(b_.add_const(rg, 1), 2));
     b_.barrier();
     memo_.pop_back();
     b_.end_range(rg);
-    std::vector<Val> out;
-    for (int i = 0; i < p.mt; ++i)
-      for (int j = 0; j < p.nt; ++j)
-        for (int e = 0; e < 4; ++e) out.push_back(b_.gep(accs[size_t(i * p.nt + j)], e));
-    return out;
+    return mma_outputs(p, accs);
   }
 
   bool needs_i64(const UOpRef& root) {
