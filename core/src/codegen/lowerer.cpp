@@ -1770,12 +1770,23 @@ class Lowerer {
       for (int a = 0; a < p.k_axis; ++a)
         if (a != p.m_axis && a != p.n_axis) batch *= src->shape[a];
       MmaPlan q = p;
-      q.mt = 4;
-      q.nt = 4;
-      q.wm = 2;
-      q.wn = 4;
+      // KILN_MMA_BLOCK=MT,NT,WM,WN: the warp tile (16 MT x 8 NT) and the warps (WM x WN)
+      static const std::array<int, 4> shape = [] {
+        std::array<int, 4> v{4, 4, 2, 4};
+        if (const char* e = std::getenv("KILN_MMA_BLOCK"))
+          std::sscanf(e, "%d,%d,%d,%d", &v[0], &v[1], &v[2], &v[3]);
+        return v;
+      }();
+      q.mt = std::clamp(shape[0], 1, 8);
+      q.nt = std::clamp(shape[1], 1, 8);
+      q.wm = std::clamp(shape[2], 1, 4);
+      q.wn = std::clamp(shape[3], 1, 8);
       const int64_t sms = std::max<uint32_t>(caps_.compute_units, 1);
-      auto fits = [&] { return M % (16 * q.mt * q.wm) == 0 && N % (8 * q.nt * q.wn) == 0; };
+      // (and every thread copies whole chunks: 2 mt / wn of A's, nt / wm of B's a step)
+      auto fits = [&] {
+        return M % (16 * q.mt * q.wm) == 0 && N % (8 * q.nt * q.wn) == 0 && (2 * q.mt) % q.wn == 0 &&
+               q.nt % q.wm == 0;
+      };
       auto blocks = [&] { return batch * (M / (16 * q.mt * q.wm)) * (N / (8 * q.nt * q.wn)); };
       const bool fill = gpu_mma_staged() == 1;
       while (q.wn > 1 && (!fits() || (fill && blocks() < sms))) q.wn /= 2;
