@@ -5,6 +5,7 @@
 // rendered to PTX and, when ptxas is present, assembled.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -20,6 +21,10 @@ using namespace kiln;
 std::string ptxas_check(const std::string& ptx, int sm);  // test_ptx_render.cpp
 
 namespace {
+
+// The staged tensor-core blocks are off by default (KILN_MMA_STAGED); the lowering tests check
+// them, so this binary turns them on before anything is lowered (the switch is read once).
+const bool staged_on = [] { return setenv("KILN_MMA_STAGED", "1", 0) == 0; }();
 
 kiln_device_caps gpu_caps() {
   kiln_device_caps c{};

@@ -952,10 +952,12 @@ class Lowerer {
     static const int v = std::clamp(env_int("KILN_GPU_UNROLL", 4), 1, 8);
     return v;
   }
-  // tensor-core GEMMs staged through shared memory (KILN_MMA_STAGED=0: one-warp tiles; 2: the
-  // widest blocks that fit, not narrowed to fill the SMs, for tests on small shapes)
+  // tensor-core GEMMs staged through shared memory (KILN_MMA_STAGED=1; 2: the widest blocks
+  // that fit, not narrowed to fill the SMs, for tests on small shapes). Off by default: with two
+  // stages of 32 k and one block of 8 warps per SM, an H100 prefill measured 33.8k tok/s
+  // against 47.7k with one-warp tiles (docs/benchmarks.md, session 9).
   static int gpu_mma_staged() {
-    static const int v = std::clamp(env_int("KILN_MMA_STAGED", 1), 0, 2);
+    static const int v = std::clamp(env_int("KILN_MMA_STAGED", 0), 0, 2);
     return v;
   }
   // warps per SM a tensor-core GEMM's tiles should reach (KILN_MMA_WARPS)
