@@ -835,13 +835,6 @@ class Lowerer {
     }
     if (lanes == 1 && rows == 1 && opts_.rows < 0 && opts_.lanes < 0) {
       rows = gpu_tile_rows(root);
-      if (const int cols = rows == 1 ? gpu_gemv_cols(root) : 1; cols > 1) {
-        gemv_tile_ = true;
-        emit_tiled_scalar(root, out, 1, cols);
-        k.global_size[0] = static_cast<uint32_t>(total / cols);
-        finish(k, "r_" + shape_name(root->shape) + "_v" + std::to_string(cols));
-        return k;
-      }
       if (rows > 1) {
         int cols = gpu_tile_cols();
         while (cols > 1 && root->shape.back() % cols != 0) cols /= 2;
@@ -895,7 +888,6 @@ class Lowerer {
   bool has_reduce_ = false;
   int warp_split_ = 1;  // threads per group when a reduce loop is split across a warp
   bool dot_tile_ = false;  // the kernel's outputs are dot tiles: reduces vectorize their loop
-  bool gemv_tile_ = false;  // a GPU GEMV's few outputs per warp (gpu_gemv_cols)
   int64_t groups_ = 0;  // groups of the kernel being lowered
   const UOp* row_reduce_ = nullptr;  // a row kernel's reduce, computed once per row ...
   Val row_value_ = -1;               // ... into this value
@@ -977,11 +969,6 @@ class Lowerer {
   }
   static int gpu_tile_cols() {
     static const int v = std::clamp(env_int("KILN_GPU_TILE_COLS", 16), 1, 16);
-    return v;
-  }
-  // outputs of a GEMV per warp (KILN_GPU_GEMV_COLS)
-  static int gpu_gemv_cols_max() {
-    static const int v = std::clamp(env_int("KILN_GPU_GEMV_COLS", 1), 1, 8);
     return v;
   }
   // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
@@ -1247,17 +1234,6 @@ class Lowerer {
     for (int rows = gpu_tile_rows_max(); rows >= 2; rows /= 2)
       if (m % rows == 0 && m >= rows) return rows;
     return 1;
-  }
-
-  // GPUs: a GEMV (one output row, decode) computes gpu_gemv_cols() adjacent outputs per warp,
-  // so each load of x serves that many weight rows: with one row per warp a bf16 GEMV's lanes
-  // read 8 KB of f32 x (or 4 KB of bf16) per 4 KB row of weights.
-  int gpu_gemv_cols(const UOpRef& root) const {
-    const Shape& s = root->shape;
-    if (!gpu_coalesced_matmul(root) || shape_numel(s) != s.back()) return 1;
-    int cols = gpu_gemv_cols_max();
-    while (cols > 1 && s.back() % cols != 0) cols /= 2;
-    return cols;
   }
 
   // A matmul-like kernel on a GPU whose loads run along its reduce axis, with at least 8
@@ -2494,7 +2470,12 @@ class Lowerer {
           (other < 0 || unit_stride_loads(src, last) >= unit_stride_loads(src, other)))
         red_lanes = l;
     }
-    const int split = warp_split(u, src, last, red_lanes, n_out == 1 || gemv_tile_);
+    // GPU tiles of many scalar outputs keep one scalar accumulator each and fold every step's
+    // vector product into it (an fma per lane): vector accumulators would not fit in registers
+    const bool fold_steps = caps_.warp_size > 1 && lanes == 1 && n_out > 1 && red_lanes > 1 &&
+                            op == KILN_IR_ADD && int64_t(n_out) * red_lanes > 64;
+    int acc_lanes = fold_steps ? 1 : std::max(lanes, red_lanes);
+    const int split = warp_split(u, src, last, red_lanes, n_out == 1);
     if (split > 1) warp_split_ = split;
     // A vector reduce (GEMV rows, norms) on a CPU keeps `unroll` independent accumulators so
     // consecutive FMAs do not wait on each other's latency; they are summed after the loop.
@@ -2502,11 +2483,8 @@ class Lowerer {
     // same reason and so that several loads per thread are in flight; its steps interleave
     // (step uf of iteration i is i*unroll*split + uf*split + thread), so each load instruction
     // stays coalesced across the warp.
-    // A GEMV's few outputs per warp (gpu_gemv_cols) unroll too: their loads share x, not the
-    // weights, so the warp still needs several steps' loads in flight.
     int unroll = 1;
-    const bool gpu_unroll_ok =
-        split > 1 && op == KILN_IR_ADD && (n_out == 1 || (gemv_tile_ && lanes == 1));
+    const bool gpu_unroll_ok = split > 1 && n_out == 1 && op == KILN_IR_ADD;
     if (red_lanes > 1 && split == 1 && caps_.warp_size <= 1 && op == KILN_IR_ADD && n_out == 1)
       for (int uf : {4, 2})
         if (src->shape[last] % (int64_t(red_lanes) * uf) == 0 && src->shape[last] / (red_lanes * uf) >= 1) {
@@ -2521,11 +2499,6 @@ class Lowerer {
           break;
         }
     }
-    // GPU tiles of many scalar outputs keep one scalar accumulator each and fold every step's
-    // vector product into it (an fma per lane): vector accumulators would not fit in registers
-    const bool fold_steps = caps_.warp_size > 1 && lanes == 1 && n_out > 1 && red_lanes > 1 &&
-                            op == KILN_IR_ADD && int64_t(n_out) * unroll * red_lanes > 64;
-    int acc_lanes = fold_steps ? 1 : std::max(lanes, red_lanes);
     std::vector<Val> accs;
     for (size_t r = 0; r < n_out * unroll; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
     std::vector<Val> ranges;

@@ -164,8 +164,7 @@ void close_device(Device& dev) {
     make_current(dev);
     dev.drv->cuStreamSynchronize(dev.stream);
     for (Graph* g : dev.graphs) {
-      for (CUgraphExec e : g->exec)
-        if (e) dev.drv->cuGraphExecDestroy(e);
+      if (g->exec) dev.drv->cuGraphExecDestroy(g->exec);
       if (g->graph) dev.drv->cuGraphDestroy(g->graph);
       g->magic = 0;
       delete g;

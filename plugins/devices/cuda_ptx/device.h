@@ -53,16 +53,12 @@ struct LaunchArgs;
 
 // A captured launch list as a CUDA graph: one kernel node per launch, in order. A replay that
 // binds other buffers or variable values updates only the nodes whose arguments changed.
-// Two executable copies of the graph, launched in turn: a replay's changed parameters are
-// patched into the copy that is not running (patching the one in flight waited for it to
-// finish, leaving the GPU idle between pipelined decode steps while the host patched).
 struct Graph {
   uint32_t magic = kGraphMagic;
   CUgraph graph = nullptr;
-  std::array<CUgraphExec, 2> exec{};
+  CUgraphExec exec = nullptr;
   std::vector<CUgraphNode> nodes;
-  std::array<std::vector<std::unique_ptr<LaunchArgs>>, 2> args;  // as each copy's nodes hold them
-  int turn = 0;                                                  // the copy the next launch uses
+  std::vector<std::unique_ptr<LaunchArgs>> args;  // as the nodes hold them now
 };
 
 // Pinned host memory for copies: pageable host memory cannot be copied asynchronously.
@@ -89,8 +85,8 @@ struct Device {
   CUstream stream = nullptr;
   CUevent t0 = nullptr, t1 = nullptr;  // launch timing
   int cc_major = 0, cc_minor = 0;
-  int prefetch =
-      0;  // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
+  // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
+  int prefetch = 0;
   int trigger = 1;  // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
   int sm_count = 0;
   int max_threads = 0;

@@ -69,22 +69,11 @@ bool programmatic_edges(const Device& dev) {
   return !off && dev.cc_major >= 9 && dev.drv->cuGraphAddDependencies != nullptr;
 }
 
-// KILN_CUDA_GRAPH_TURNS=1: every replay patches and launches the same executable copy (for
-// measuring what the two copies bring)
-bool single_exec() {
-  static const bool one = [] {
-    const char* e = std::getenv("KILN_CUDA_GRAPH_TURNS");
-    return e != nullptr && std::string(e) == "1";
-  }();
-  return one;
-}
-
 void release(Device& dev, Graph* g) {
   const Driver& d = *dev.drv;
-  for (CUgraphExec e : g->exec)
-    if (e) d.cuGraphExecDestroy(e);
+  if (g->exec) d.cuGraphExecDestroy(g->exec);
   if (g->graph) d.cuGraphDestroy(g->graph);
-  for (auto& a : g->args[0]) a->program->graph_refs--;
+  for (auto& a : g->args) a->program->graph_refs--;
   g->magic = 0;
   delete g;
 }
@@ -101,14 +90,13 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) {
     auto a = std::make_unique<LaunchArgs>();
     prepare_launch(dev, launches[i], *a);
-    g->args[0].push_back(std::move(a));
+    g->args.push_back(std::move(a));
   }
-  set_const_masks(g->args[0]);
-  for (const auto& a : g->args[0]) g->args[1].push_back(std::make_unique<LaunchArgs>(*a));
+  set_const_masks(g->args);
   std::lock_guard<std::mutex> lock(dev.mu);
   make_current(dev);
   Graph* raw = g.release();
-  for (auto& a : raw->args[0]) a->program->graph_refs++;
+  for (auto& a : raw->args) a->program->graph_refs++;
   try {
     check(d, d.cuGraphCreate(&raw->graph, 0), "cuGraphCreate", KILN_ERR_INTERNAL);
     NodeParams np;
@@ -117,7 +105,7 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
     edge.from_port = CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC;
     edge.type = CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC;
     for (uint32_t i = 0; i < n; ++i) {
-      node_params(*raw->args[0][i], np);
+      node_params(*raw->args[i], np);
       CUgraphNode node = nullptr;
       CUgraphNode prev = i ? raw->nodes.back() : nullptr;
       const bool chained = i > 0 && !pdl;
@@ -128,9 +116,8 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
               KILN_ERR_INTERNAL);
       raw->nodes.push_back(node);
     }
-    for (CUgraphExec& e : raw->exec)
-      check(d, d.cuGraphInstantiateWithFlags(&e, raw->graph, 0), "cuGraphInstantiate",
-            KILN_ERR_INTERNAL);
+    check(d, d.cuGraphInstantiateWithFlags(&raw->exec, raw->graph, 0), "cuGraphInstantiate",
+          KILN_ERR_INTERNAL);
   } catch (...) {
     release(dev, raw);
     throw;
@@ -141,15 +128,14 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
 
 void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n) {
   const auto host_start = std::chrono::steady_clock::now();
-  auto& held = g.args[g.turn];
-  if (n != held.size())
-    fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: " + std::to_string(n) +
-                               " launches, the graph has " + std::to_string(held.size()));
+  if (n != g.args.size())
+    fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: " + std::to_string(n) + " launches, the graph has " +
+                               std::to_string(g.args.size()));
   std::vector<std::unique_ptr<LaunchArgs>> next(n);
   for (uint32_t i = 0; i < n; ++i) {
     next[i] = std::make_unique<LaunchArgs>();
     prepare_launch(dev, launches[i], *next[i]);
-    const LaunchArgs& old = *held[i];
+    const LaunchArgs& old = *g.args[i];
     if (next[i]->program != old.program || next[i]->grid != old.grid || next[i]->block != old.block)
       fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: launch " + std::to_string(i) +
                                  " names another program or grid than at graph_create");
@@ -160,20 +146,18 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
   make_current(dev);
   NodeParams np;
   uint32_t patched = 0;
-  CUgraphExec exec = g.exec[g.turn];
   for (uint32_t i = 0; i < n; ++i) {
-    if (next[i]->values == held[i]->values && next[i]->grid_x == held[i]->grid_x &&
-        next[i]->const_mask == held[i]->const_mask)
+    if (next[i]->values == g.args[i]->values && next[i]->grid_x == g.args[i]->grid_x &&
+        next[i]->const_mask == g.args[i]->const_mask)
       continue;
     node_params(*next[i], np);
-    check(d, d.cuGraphExecKernelNodeSetParams(exec, g.nodes[i], &np.p),
+    check(d, d.cuGraphExecKernelNodeSetParams(g.exec, g.nodes[i], &np.p),
           "cuGraphExecKernelNodeSetParams", KILN_ERR_LAUNCH);
-    held[i] = std::move(next[i]);
+    g.args[i] = std::move(next[i]);
     ++patched;
   }
-  if (!single_exec()) g.turn ^= 1;
   if (dev.debug_level < 2) {
-    check(d, d.cuGraphLaunch(exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
+    check(d, d.cuGraphLaunch(g.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
     return;
   }
   // KILN_DEBUG>=2: the replay's GPU time against the host time spent preparing it
@@ -181,7 +165,7 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - host_start).count();
   check(d, d.cuStreamSynchronize(dev.stream), "cuStreamSynchronize", KILN_ERR_LAUNCH);
   check(d, d.cuEventRecord(dev.t0, dev.stream), "cuEventRecord", KILN_ERR_LAUNCH);
-  check(d, d.cuGraphLaunch(exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
+  check(d, d.cuGraphLaunch(g.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
   check(d, d.cuEventRecord(dev.t1, dev.stream), "cuEventRecord", KILN_ERR_LAUNCH);
   check(d, d.cuEventSynchronize(dev.t1), "cuEventSynchronize (the graph failed)", KILN_ERR_LAUNCH);
   float ms = 0;
