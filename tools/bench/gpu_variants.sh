@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs on a GPU host in a Kiln checkout: one bundle (tools/bundle.sh --tar) under several
+# environment variants, side by side in one call, on the random-weight Llama-3.2-1B-shaped bf16
+# model (made here when missing; needs torch and transformers). Per variant: the decode graph's
+# GPU time (KILN_DEBUG=2), decode tok/s (128-token prompt, 256 new), prefill tok/s (512) and the
+# greedy tokens after both prompts (to compare variants). Results go into OUT_DIR/res.tgz after
+# every variant (a device call brings back few files, and a call cut short keeps what ran) and a
+# table on stdout.
+#
+#   tools/bench/gpu_variants.sh OUT_DIR BUNDLE.tar.xz NAME[:ENV=V[,ENV=V]...]...
+#
+# e.g. tools/bench/gpu_variants.sh $OUT kiln.tar.xz base new:KILN_CUDA_PREFETCH=1
+# KILN_BENCH_MODEL: the model directory (default /tmp/kiln-llama-1b-bf16); KILN_BENCH_DEVICE:
+# the device (default cuda; cpu needs a bundle made with --with-cpu); KILN_BENCH_TIMEOUT: seconds
+# a command may take (default 60)
+set -uo pipefail
+[[ $# -ge 3 ]] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+out=$1 tarball=$2; shift 2
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+res=$work/res
+mkdir -p "$res" "$out"
+model=${KILN_BENCH_MODEL:-/tmp/kiln-llama-1b-bf16}
+device=${KILN_BENCH_DEVICE:-cuda}
+[[ -d $model/hf ]] || python3 "$repo/tools/fixtures/llm/make_random_llama.py" --out "$model" --gguf '' \
+  --tokenizer "$repo/tests/data/tokenizers/llama3" > "$res/make_model.log" 2>&1
+tar xf "$tarball" -C "$work" --strip-components=1
+kiln=$work/kiln
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$res/gpu.txt" 2>&1
+ids=$(python3 -c "print(','.join(str(1000 + i * 37 % 50000) for i in range(128)))")
+ids512=$(python3 -c "print(','.join(str(1000 + i * 37 % 50000) for i in range(512)))")
+field() { python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['kiln'][sys.argv[2]], 1))" "$@" 2>/dev/null || echo -; }
+printf '%-20s %12s %12s %12s\n' variant graph_us decode_tok_s prefill_tok_s
+for spec in "$@"; do
+  name=${spec%%:*} envs=()
+  [[ $spec == *:* ]] && IFS=, read -r -a envs <<< "${spec#*:}"
+  run() { env "${envs[@]}" timeout "${KILN_BENCH_TIMEOUT:-60}" "$kiln" "$@"; }
+  KILN_DEBUG=2 run generate --model "$model/hf" --device "$device" --prompt-ids "$ids" --max-tokens 32 \
+    --ignore-eos --json > "$res/$name-gen128.json" 2> "$res/$name-debug2.txt"
+  graph=$(grep 'graph of' "$res/$name-debug2.txt" | tail -n 1 | sed -n 's/.*: \([0-9.]*\) us on the GPU.*/\1/p')
+  run bench llm --model "$model/hf" --device "$device" --prompt-tokens 128 --decode-tokens 256 --no-peer \
+    --json > "$res/$name-dec.json" 2>&1
+  run bench llm --model "$model/hf" --device "$device" --prompt-tokens 512 --decode-tokens 4 --no-peer \
+    --json > "$res/$name-pre.json" 2>&1
+  run generate --model "$model/hf" --device "$device" --prompt-ids "$ids512" --max-tokens 8 --ignore-eos \
+    --json > "$res/$name-gen512.json" 2>&1
+  printf '%-20s %12s %12s %12s\n' "$name" "${graph:--}" "$(field "$res/$name-dec.json" decode_tok_s)" \
+    "$(field "$res/$name-pre.json" prefill_tok_s)" | tee -a "$res/table.txt"
+  tar czf "$out/res.tgz" -C "$res" .
+done
+rm -rf "$work"
