@@ -1748,11 +1748,11 @@ class Lowerer {
       for (int a = 0; a < p.k_axis; ++a)
         if (a != p.m_axis && a != p.n_axis) batch *= src->shape[a];
       MmaPlan q = p;
-      // KILN_MMA_BLOCK=MT,NT,WM,WN: the warp tile (16 MT x 8 NT) and the warps (WM x WN)
+      // KILN_MMA_BLOCK=MTxNTxWMxWN: the warp tile (16 MT x 8 NT) and the warps (WM x WN)
       static const std::array<int, 4> shape = [] {
         std::array<int, 4> v{4, 4, 2, 4};
         if (const char* e = std::getenv("KILN_MMA_BLOCK"))
-          std::sscanf(e, "%d,%d,%d,%d", &v[0], &v[1], &v[2], &v[3]);
+          std::sscanf(e, "%dx%dx%dx%d", &v[0], &v[1], &v[2], &v[3]);
         return v;
       }();
       q.mt = std::clamp(shape[0], 1, 8);
