@@ -1739,14 +1739,14 @@ class Lowerer {
     p.nt = std::clamp(tile.second, 1, 16);
     while (M % (16 * p.mt) != 0) p.mt /= 2;
     while (N % (8 * p.nt) != 0) p.nt /= 2;
+    int64_t batch = 1;  // products of the axes other than m, n and k
+    for (int a = 0; a < p.k_axis; ++a)
+      if (a != p.m_axis && a != p.n_axis) batch *= src->shape[a];
     if (!forced && gpu_mma_staged()) {
       // Block tiles of 2 x 4 warps (128 x 128 outputs, each warp 64 x 32) staged through shared
       // memory: each operand row is read from global memory once per block tile, not once per
       // warp. Narrower blocks while the grid would leave SMs idle; a block of one warp shares
       // nothing, so it keeps the unstaged tiles.
-      int64_t batch = 1;
-      for (int a = 0; a < p.k_axis; ++a)
-        if (a != p.m_axis && a != p.n_axis) batch *= src->shape[a];
       MmaPlan q = p;
       // KILN_MMA_BLOCK=MTxNTxWMxWN: the warp tile (16 MT x 8 NT) and the warps (WM x WN)
       static const std::array<int, 4> shape = [] {
@@ -1779,9 +1779,6 @@ class Lowerer {
       // is hidden only by many warps per SM: a GEMM with too few tiles (a 512-token chunk's
       // 2048-wide projections: 512 tiles of 64 x 32 on 132 SMs) takes narrower row tiles,
       // then column tiles, until about gpu_mma_warps() warps per SM are busy.
-      int64_t batch = 1;
-      for (int a = 0; a < p.k_axis; ++a)
-        if (a != p.m_axis && a != p.n_axis) batch *= src->shape[a];
       const int64_t want = int64_t(std::max<uint32_t>(caps_.compute_units, 1)) * gpu_mma_warps();
       auto tiles = [&] { return batch * (M / (16 * p.mt)) * (N / (8 * p.nt)); };
       while (tiles() < want && p.mt > 1) p.mt /= 2;
@@ -1900,9 +1897,7 @@ class Lowerer {
       int la = -1;
       if (!dims_for(idxs[q], u->shape, dims[q], la)) throw Error("internal: MMA output index");
     }
-    const DType f = DType::F32;
-    std::vector<Val> accs;
-    for (int q = 0; q < p.mt * p.nt; ++q) accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), 4)));
+    const std::vector<Val> accs = mma_accumulators(p);
     Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(ss[p.k_axis] / 32, idx_t_), KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     Val kb = b_.add(b_.mul_const(rg, 32), b_.mul_const(c.t, 8));
@@ -1925,6 +1920,13 @@ class Lowerer {
     return mma_outputs(p, accs);
   }
 
+  // the warp's f32 accumulators, 4 lanes for each (i, j) tile, zeroed
+  std::vector<Val> mma_accumulators(const MmaPlan& p) {
+    std::vector<Val> accs;
+    for (int q = 0; q < p.mt * p.nt; ++q)
+      accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, DType::F32), 4)));
+    return accs;
+  }
   // One step of 32 k: two MMAs of k 16 for each (i, j) tile of the warp, from the 16-byte
   // vectors of its A rows (tile i, half h at 2i + h) and B columns
   void mma_step(const MmaPlan& p, const std::vector<Val>& a_rows, const std::vector<Val>& b_cols,
@@ -2000,10 +2002,7 @@ class Lowerer {
     };
     put(fetch(b_.const_int(0, idx_t_)), b_.const_int(0, idx_t_));
     b_.barrier();
-    const DType f = DType::F32;
-    std::vector<Val> accs;
-    for (int q = 0; q < p.mt * p.nt; ++q)
-      accs.push_back(b_.acc(b_.broadcast(b_.const_float(0, f), 4)));
+    const std::vector<Val> accs = mma_accumulators(p);
     Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_), KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     // the next step's chunks (the last step fetches itself again: nothing reads that stage)

@@ -128,8 +128,8 @@ Device* open_device(int index) {
     dev->prefetch = pf ? std::clamp(std::atoi(pf), 0, 64) : 0;
     // KILN_CUDA_PDL_TRIGGER=start|wait|store: where a kernel lets its dependent launch
     // (PtxTarget::Trigger; default after its own grid wait)
-    const std::string tr =
-        std::getenv("KILN_CUDA_PDL_TRIGGER") ? std::getenv("KILN_CUDA_PDL_TRIGGER") : "wait";
+    const char* te = std::getenv("KILN_CUDA_PDL_TRIGGER");
+    const std::string tr = te ? te : "wait";
     dev->trigger = tr == "start" ? 0 : tr == "store" ? 2 : 1;
     dev->compiler_id = std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
                        std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch +

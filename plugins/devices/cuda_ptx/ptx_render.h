@@ -13,8 +13,8 @@ namespace kiln::cuda {
 struct PtxTarget {
   int sm = 80;                            // compute capability as major*10 + minor
   uint64_t max_local_bytes = 48 * 1024;   // static shared memory one group may use
-  int prefetch =
-      1;  // sm_90: loop iterations whose loads are prefetched into L2 before the grid wait
+  // sm_90: loop iterations whose loads are prefetched into L2 before the grid wait
+  int prefetch = 1;
   // sm_90: where griddepcontrol.launch_dependents goes (the dependent grid may launch once every
   // block of this one has passed it): at the kernel's start (then a chain of later kernels
   // launches and waits on the SMs), right after its wait for its own predecessor (one kernel

@@ -153,11 +153,15 @@ class Loader {
 
 }  // namespace
 
-// A prefill whose input is rounded to the weights' half type `act` (tensor-core devices, see
-// LMOptions::half_activations): the MMA kernels read it as is.
+// Plain (unquantized) weights of the half activation type `act` (tensor-core devices, see
+// LMOptions::half_activations)
+static bool half_weights(const Matrix& m, DType act) {
+  return act != DType::F32 && !m.bytes.defined() && m.w.defined() && m.w.dtype() == act;
+}
+
+// A prefill whose input is rounded to the weights' half type: the MMA kernels read it as is.
 static bool half_prefill(const Tensor& x, const Matrix& m, DType act) {
-  if (act == DType::F32 || m.bytes.defined() || !m.w.defined() || m.w.dtype() != act) return false;
-  return x.dim(0) >= 16 && x.dim(0) % 16 == 0;
+  return half_weights(m, act) && x.dim(0) >= 16 && x.dim(0) % 16 == 0;
 }
 
 // A tuning switch set to 0 in the environment (for measuring what its choice brings)
@@ -171,8 +175,7 @@ static bool switched_off(const char* name) {
 // (KILN_LLAMA_HALF_GEMV=0 keeps f32 inputs)
 static bool half_gemv(const Tensor& x, const Matrix& m, DType act) {
   static const bool off = switched_off("KILN_LLAMA_HALF_GEMV");
-  return !off && act != DType::F32 && !m.bytes.defined() && !m.packed.words.defined() &&
-         m.w.defined() && m.w.dtype() == act && x.dim(0) == 1;
+  return !off && half_weights(m, act) && !m.packed.words.defined() && x.dim(0) == 1;
 }
 
 // The CPU lowerer's outer-product tiles take this prefill product once x is transposed: 32
