@@ -257,7 +257,30 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
     CHECK(ptx.find("st.shared.v4.b32") != std::string::npos);
     CHECK(ptx.find("ld.shared.v4.b32") != std::string::npos);
     CHECK(ptx.find("cvt.rn.bf16x2.f32") == std::string::npos);
+    CHECK_FALSE(has_op(kl, KILN_IR_COPY_ASYNC));
     assemble(kl);
+    // with asynchronous copies (sm_80+): three stages (48 KiB) filled by cp.async, two steps
+    // in flight while a step's MMAs run; no chunk passes through registers
+    kiln_device_caps ac = tc;
+    ac.async_copy = 1;
+    detail::LoweredKernel ka = lower_last(yl, ac);
+    INFO(ka.name);
+    CHECK(ka.name == kl.name);
+    CHECK(has_op(ka, KILN_IR_COPY_ASYNC));
+    kiln_kernel aview = ka.view();
+    std::string aptx = cuda::render_ptx(aview, cuda::PtxTarget{90, 48 * 1024});
+    CHECK(aptx.find("cp.async.cg.shared.global") != std::string::npos);
+    CHECK(aptx.find("cp.async.commit_group") != std::string::npos);
+    CHECK(aptx.find("cp.async.wait_group 1;") != std::string::npos);
+    CHECK(aptx.find("cp.async.wait_group 0;") != std::string::npos);
+    CHECK(aptx.find("st.shared") == std::string::npos);
+    CHECK(aptx.find("ld.shared.v4.b32") != std::string::npos);
+    CHECK(aptx.find(".b8 kiln_smem" ) != std::string::npos);
+    CHECK(aptx.find("[24576]") != std::string::npos);  // 3 stages x 128 rows x 32 k x 2 bytes
+    assemble(ka);
+    // sm_75 has no cp.async: the renderer's checker refuses the kernel
+    CHECK_THROWS_WITH(cuda::render_ptx(aview, cuda::PtxTarget{75, 48 * 1024}),
+                      Catch::Contains("needs asynchronous copies"));
     // the o projection's shape (512 x 2048) has blocks too few for 2 x 4 warps: narrower ones
     Tensor wo = Tensor::randn({2048, 2048}, 30, DType::BF16).contiguous().realize();
     detail::LoweredKernel ko = lower_last(

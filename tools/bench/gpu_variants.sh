@@ -12,7 +12,8 @@
 # e.g. tools/bench/gpu_variants.sh $OUT kiln.tar.xz base new:KILN_CUDA_PREFETCH=1
 # KILN_BENCH_MODEL: the model directory (default /tmp/kiln-llama-1b-bf16); KILN_BENCH_DEVICE:
 # the device (default cuda; cpu needs a bundle made with --with-cpu); KILN_BENCH_TIMEOUT: seconds
-# a command may take (default 60)
+# a command may take (default 60); KILN_BENCH_PREFILL_ONLY=1: only the prefill figure and the
+# tokens after 512 (for GEMM variants)
 set -uo pipefail
 [[ $# -ge 3 ]] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 out=$1 tarball=$2; shift 2
@@ -35,11 +36,14 @@ for spec in "$@"; do
   name=${spec%%:*} envs=()
   [[ $spec == *:* ]] && IFS=, read -r -a envs <<< "${spec#*:}"
   run() { env "${envs[@]}" timeout "${KILN_BENCH_TIMEOUT:-60}" "$kiln" "$@"; }
-  KILN_DEBUG=2 run generate --model "$model/hf" --device "$device" --prompt-ids "$ids" --max-tokens 32 \
-    --ignore-eos --json > "$res/$name-gen128.json" 2> "$res/$name-debug2.txt"
-  graph=$(grep 'graph of' "$res/$name-debug2.txt" | tail -n 1 | sed -n 's/.*: \([0-9.]*\) us on the GPU.*/\1/p')
-  run bench llm --model "$model/hf" --device "$device" --prompt-tokens 128 --decode-tokens 256 --no-peer \
-    --json > "$res/$name-dec.json" 2>&1
+  graph=
+  if [[ ${KILN_BENCH_PREFILL_ONLY:-0} != 1 ]]; then
+    KILN_DEBUG=2 run generate --model "$model/hf" --device "$device" --prompt-ids "$ids" --max-tokens 32 \
+      --ignore-eos --json > "$res/$name-gen128.json" 2> "$res/$name-debug2.txt"
+    graph=$(grep 'graph of' "$res/$name-debug2.txt" | tail -n 1 | sed -n 's/.*: \([0-9.]*\) us on the GPU.*/\1/p')
+    run bench llm --model "$model/hf" --device "$device" --prompt-tokens 128 --decode-tokens 256 --no-peer \
+      --json > "$res/$name-dec.json" 2>&1
+  fi
   run bench llm --model "$model/hf" --device "$device" --prompt-tokens 512 --decode-tokens 4 --no-peer \
     --json > "$res/$name-pre.json" 2>&1
   run generate --model "$model/hf" --device "$device" --prompt-ids "$ids512" --max-tokens 8 --ignore-eos \

@@ -63,6 +63,9 @@ typedef struct kiln_device_caps {
   /* Appended (older plugins leave it 0): DOT4 is one native instruction here (VPDPBUSD, dp4a),
    * so int8 dot products beat float ones; models choose int8 forms by it. */
   uint32_t fast_dot4;
+  /* Appended (older plugins leave it 0): KILN_IR_COPY_ASYNC/COMMIT/WAIT run here (cp.async), so
+   * tiles staged through local memory can keep several copies in flight without registers. */
+  uint32_t async_copy;
 } kiln_device_caps;
 
 /* One launch (also one entry of a graph). A buffer the kernel writes must be bound to one slot

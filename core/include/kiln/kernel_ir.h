@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-#define KILN_IR_VERSION 3
+#define KILN_IR_VERSION 4
 #define KILN_IR_MAX_SRC 4
 #define KILN_IR_MAX_LANES 16
 
@@ -98,6 +98,18 @@ typedef enum kiln_ir_op {
                             then row g+8 the same. Result F32 x 4 in C's layout, products
                             summed in f32. Only emitted when the device reports
                             KILN_TENSOR_CORES_MMA_16816 in has_tensor_cores. */
+  /* ---- asynchronous copies (IR version 4), only emitted when the device reports
+   * async_copy: global memory into local memory without passing through registers ---- */
+  KILN_IR_COPY_ASYNC = 82,  /* src0 = LOCAL, src1 = its element index, src2 = PARAM of the same
+                               dtype, src3 = its element index; vcount elements (4, 8 or 16
+                               bytes, flag ALIGNED required) start to be copied. No result. The
+                               copy is complete, for this thread, after a COPY_WAIT that covers
+                               its group; for the group's other threads, after a BARRIER that
+                               follows that wait. */
+  KILN_IR_COPY_COMMIT = 83, /* closes the group of this thread's COPY_ASYNCs issued since the
+                               last COPY_COMMIT. */
+  KILN_IR_COPY_WAIT = 84,   /* waits until at most arg (>= 0) of this thread's committed groups
+                               are incomplete. */
   KILN_IR_OP_COUNT
 } kiln_ir_op;
 
@@ -194,6 +206,9 @@ static inline const char* kiln_ir_op_name(unsigned op) {
     case KILN_IR_GEP: return "GEP";
     case KILN_IR_SHFL_XOR: return "SHFL_XOR";
     case KILN_IR_MMA: return "MMA";
+    case KILN_IR_COPY_ASYNC: return "COPY_ASYNC";
+    case KILN_IR_COPY_COMMIT: return "COPY_COMMIT";
+    case KILN_IR_COPY_WAIT: return "COPY_WAIT";
     default: return 0;
   }
 }

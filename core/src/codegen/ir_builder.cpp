@@ -177,6 +177,23 @@ Val IrBuilder::local(DType t, int64_t count) {
 
 void IrBuilder::barrier() { emit(make(KILN_IR_BARRIER, DType(KILN_DTYPE_VOID)), false); }
 
+void IrBuilder::copy_async(Val local, Val local_index, Val param, Val param_index, int lanes) {
+  if (!multiple_of(local_index, lanes) || !multiple_of(param_index, lanes))
+    throw Error("internal: COPY_ASYNC index not a provable multiple of its lanes");
+  auto i = make(KILN_IR_COPY_ASYNC, dtype_of(local), local, local_index, param, param_index);
+  i.vcount = static_cast<uint8_t>(lanes);
+  i.flags |= KILN_IR_FLAG_ALIGNED;
+  emit(i, false);
+}
+
+void IrBuilder::copy_commit() { emit(make(KILN_IR_COPY_COMMIT, DType(KILN_DTYPE_VOID)), false); }
+
+void IrBuilder::copy_wait(int pending) {
+  auto i = make(KILN_IR_COPY_WAIT, DType(KILN_DTYPE_VOID));
+  i.arg = pending;
+  emit(i, false);
+}
+
 Val IrBuilder::cast(Val v, DType to) {
   if (dtype_of(v) == to) return v;
   // a half widened to f32 and narrowed back is the half itself (the widening is exact)

@@ -38,6 +38,11 @@ class IrBuilder {
   Val mma(Val a, Val b, Val c);      // KILN_IR_MMA: 8 half lanes, 4 half lanes, 4 f32 lanes
   Val local(DType t, int64_t count);  // a workgroup-shared array (each call a new one)
   void barrier();                     // workgroup barrier (local-memory fence)
+  // KILN_IR_COPY_ASYNC of `lanes` elements from buffer `param` to LOCAL `local`; both indexes
+  // must be provably multiples of lanes (multiple_of)
+  void copy_async(Val local, Val local_index, Val param, Val param_index, int lanes);
+  void copy_commit();            // KILN_IR_COPY_COMMIT
+  void copy_wait(int pending);   // KILN_IR_COPY_WAIT: at most `pending` groups still in flight
   int vcount_of(Val v) const { return insts_.at(v).vcount; }
   // acc + v, as one fused multiply-add when v is a float product (reduction bodies)
   Val accumulate_add(Val acc, Val v, DType t);

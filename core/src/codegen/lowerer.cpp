@@ -952,6 +952,17 @@ class Lowerer {
     static const int v = std::clamp(env_int("KILN_MMA_STAGED", 0), 0, 2);
     return v;
   }
+  // shared-memory stages of a staged tile whose copies are asynchronous (KILN_MMA_STAGES; the
+  // copies of stages - 1 steps are in flight while a step's MMAs run); KILN_MMA_ASYNC=0 copies
+  // through registers into two stages instead
+  static int gpu_mma_stages() {
+    static const int v = std::clamp(env_int("KILN_MMA_STAGES", 3), 2, 8);
+    return v;
+  }
+  static bool gpu_mma_async() {
+    static const bool v = env_int("KILN_MMA_ASYNC", 1) != 0;
+    return v;
+  }
   // warps per SM a tensor-core GEMM's tiles should reach (KILN_MMA_WARPS)
   static int gpu_mma_warps() {
     static const int v = std::clamp(env_int("KILN_MMA_WARPS", 16), 1, 64);
@@ -1622,6 +1633,9 @@ class Lowerer {
     // operands through shared memory, 32 k a step, double-buffered; 0: one-warp tiles that read
     // their fragments from global memory.
     int wm = 0, wn = 0;
+    // staged: shared-memory stages; more than 2 when both operands are half buffers behind
+    // unmasked views, copied by COPY_ASYNC (else two, copied through registers)
+    int stages = 2;
     bool staged() const { return wm > 0; }
   };
   struct MmaContext {
@@ -1640,6 +1654,21 @@ class Lowerer {
     if (is_half(u->dtype)) return u;
     if (u->op == Op::Cast && is_half(u->src[0]->dtype)) return u->src[0].get();
     return nullptr;
+  }
+
+  // A half buffer behind unmasked views (perhaps widened by a cast): an MMA operand that
+  // COPY_ASYNC can move into shared memory as it is.
+  static bool copyable_operand(const UOp* u) {
+    for (; !u->realized() && u->op != Op::Buffer; u = u->src[0].get()) {
+      if (u->op == Op::Cast) {
+        if (!is_half(u->src[0]->dtype) || u->dtype != DType::F32) return false;
+        continue;
+      }
+      if (u->op != Op::View) return false;
+      for (const View& v : u->st.views())
+        if (!v.mask.empty()) return false;
+    }
+    return is_half(u->dtype);
   }
 
   // Only values computed from memory by index math and elementwise ops (no loops, gathers or
@@ -1769,8 +1798,11 @@ class Lowerer {
       const bool fill = gpu_mma_staged() == 1;
       while (q.wn > 1 && (!fits() || (fill && blocks() < sms))) q.wn /= 2;
       while (q.wm > 1 && (!fits() || (fill && blocks() < sms))) q.wm /= 2;
-      const uint64_t smem = uint64_t(2) * (16 * q.mt * q.wm + 8 * q.nt * q.wn) * 32 * 2;
-      if (fits() && q.wm * q.wn >= 2 && smem <= caps_.local_memory_bytes &&
+      auto smem = [&] { return uint64_t(q.stages) * (16 * q.mt * q.wm + 8 * q.nt * q.wn) * 32 * 2; };
+      if (caps_.async_copy && gpu_mma_async() && copyable_operand(q.a) && copyable_operand(q.b))
+        q.stages = gpu_mma_stages();
+      while (q.stages > 2 && smem() > caps_.local_memory_bytes) --q.stages;
+      if (fits() && q.wm * q.wn >= 2 && smem() <= caps_.local_memory_bytes &&
           uint32_t(32 * q.wm * q.wn) <= caps_.max_local_size[0])
         return q;
     }
@@ -1953,11 +1985,13 @@ class Lowerer {
   }
 
   // The reduce of a staged MMA block tile. Each step of 32 k, the group's threads copy the
-  // block's A rows (16 mt wm) and B columns (8 nt wn) from global memory into one of two
+  // block's A rows (16 mt wm) and B columns (8 nt wn) from global memory into one of the
   // shared-memory stages (16-byte chunks, consecutive threads on consecutive chunks), and the
-  // warps read their fragments from the other stage, in the layout emit_mma_reduce loads them
-  // from global memory: the next step's global loads are in flight while this step's MMAs run,
-  // and one barrier a step separates the stages' reuse.
+  // warps read their fragments from a filled stage, in the layout emit_mma_reduce loads them
+  // from global memory. With COPY_ASYNC the copies of the next stages - 1 steps are in flight
+  // while a step's MMAs run (one wait and one barrier a step); without it, the next step's
+  // chunks are loaded into registers before the MMAs and stored to the other of two stages
+  // after them.
   std::vector<Val> emit_mma_reduce_staged(const UOp* u, std::vector<Index>& idxs, Val gate) {
     has_reduce_ = true;
     const MmaContext& c = *mma_;
@@ -1969,66 +2003,124 @@ class Lowerer {
     if (!dims_for(idxs[0], u->shape, dims0, la)) throw Error("internal: MMA output index");
     const int BM = 16 * p.mt * p.wm, BN = 8 * p.nt * p.wn, T = 32 * p.wm * p.wn;
     const int64_t steps = ss[p.k_axis] / 32;
-    Val sa = b_.local(p.half, int64_t(2) * BM * 32), sb = b_.local(p.half, int64_t(2) * BN * 32);
     // thread tid copies chunks tid + q T: row (tid + q T) / 4, k 8 ((tid + q T) % 4) of the step
     Val crow = b_.idiv_const(c.tid, 4), ck = b_.mul_const(b_.mod_const(c.tid, 4), 8);
     struct Copy {
       const UOp* operand;
       int axis;
-      Val origin, stage;
+      Val origin;
       int rows;
+      Val stage = -1;
     };
-    const Copy copies[2] = {{p.a, p.m_axis, c.bm0, sa, BM}, {p.b, p.n_axis, c.bn0, sb, BN}};
-    auto fetch = [&](Val kstep) {  // this thread's chunks of step `kstep`, from global memory
-      std::vector<Val> vals;
+    Copy copies[2] = {{p.a, p.m_axis, c.bm0, BM}, {p.b, p.n_axis, c.bn0, BN}};
+    auto chunk = [&](const Copy& cp, int q, Val kstep) {  // the operand's 8 elements of a chunk
+      std::vector<Val> d = dims0;
+      d[cp.axis] = b_.add(cp.origin, b_.add_const(crow, int64_t(q) * T / 4));
+      d[p.k_axis] = b_.add(b_.mul_const(kstep, 32), ck);
+      Index at{cp.operand->shape, std::move(d), -1};
+      at.lanes = 8;
+      at.lane_axis = p.k_axis;
+      at.aligned = true;
+      return at;
+    };
+    auto stage_index = [&](const Copy& cp, int q, Val stage) {  // ... and its place in a stage
+      Val row = b_.add_const(crow, int64_t(q) * T / 4);
+      return b_.add(b_.mul_const(stage, int64_t(cp.rows) * 32), b_.add(b_.mul_const(row, 32), ck));
+    };
+    // the (buffer, element) each chunk of step `kstep` copies, when all are direct and aligned
+    auto sources = [&](Val kstep) -> std::optional<std::vector<std::pair<Val, Val>>> {
+      std::vector<std::pair<Val, Val>> out;
       for (const Copy& cp : copies)
         for (int q = 0; q < cp.rows * 4 / T; ++q) {
-          std::vector<Val> d = dims0;
-          d[cp.axis] = b_.add(cp.origin, b_.add_const(crow, int64_t(q) * T / 4));
-          d[p.k_axis] = b_.add(b_.mul_const(kstep, 32), ck);
-          vals.push_back(load_half8(cp.operand, d, p.k_axis, p.half, gate));
+          auto s = direct_half_source(cp.operand, chunk(cp, q, kstep));
+          if (!s) return {};
+          out.push_back(*s);
         }
-      return vals;
+      return out;
     };
-    auto put = [&](const std::vector<Val>& vals, Val stage) {  // ... into stage 0 or 1
+    const bool async = p.stages > 2 && gate < 0 && sources(b_.const_int(0, idx_t_)).has_value();
+    const int S = async ? p.stages : 2;
+    copies[0].stage = b_.local(p.half, int64_t(S) * BM * 32);
+    copies[1].stage = b_.local(p.half, int64_t(S) * BN * 32);
+    auto copy_async = [&](Val kstep, Val stage) {
+      auto from = sources(kstep);
+      if (!from) throw Error("internal: staged MMA operand no longer copyable");
       size_t v = 0;
       for (const Copy& cp : copies)
-        for (int q = 0; q < cp.rows * 4 / T; ++q) {
-          Val row = b_.add_const(crow, int64_t(q) * T / 4);
-          Val at =
-              b_.add(b_.mul_const(stage, int64_t(cp.rows) * 32), b_.add(b_.mul_const(row, 32), ck));
-          b_.store(cp.stage, at, vals[v++]);
-        }
+        for (int q = 0; q < cp.rows * 4 / T; ++q, ++v)
+          b_.copy_async(cp.stage, stage_index(cp, q, stage), (*from)[v].first, (*from)[v].second, 8);
+      b_.copy_commit();
     };
-    put(fetch(b_.const_int(0, idx_t_)), b_.const_int(0, idx_t_));
-    b_.barrier();
+    auto fetch = [&](Val kstep) {  // this thread's chunks of step `kstep`, into registers
+      std::vector<Val> vals;
+      for (const Copy& cp : copies)
+        for (int q = 0; q < cp.rows * 4 / T; ++q) vals.push_back(b_.cast(emit(cp.operand, chunk(cp, q, kstep), gate), p.half));
+      return vals;
+    };
+    auto put = [&](const std::vector<Val>& vals, Val stage) {  // ... and from there into a stage
+      size_t v = 0;
+      for (const Copy& cp : copies)
+        for (int q = 0; q < cp.rows * 4 / T; ++q) b_.store(cp.stage, stage_index(cp, q, stage), vals[v++]);
+    };
+    auto clamp_step = [&](Val k) { return b_.alu(KILN_IR_MIN, idx_t_, k, b_.const_int(steps - 1, idx_t_)); };
+    if (async) {
+      // steps 0 .. S-2 in flight (a K of fewer steps repeats the last: nothing reads those)
+      for (int st = 0; st < S - 1; ++st)
+        copy_async(b_.const_int(std::min<int64_t>(st, steps - 1), idx_t_), b_.const_int(st, idx_t_));
+    } else {
+      put(fetch(b_.const_int(0, idx_t_)), b_.const_int(0, idx_t_));
+      b_.barrier();
+    }
     const std::vector<Val> accs = mma_accumulators(p);
     Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_), KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
-    // the next step's chunks (the last step fetches itself again: nothing reads that stage)
-    Val next = b_.alu(KILN_IR_MIN, idx_t_, b_.add_const(rg, 1), b_.const_int(steps - 1, idx_t_));
-    std::vector<Val> ahead = fetch(next);
-    Val cur = b_.mod_const(rg, 2);
-    auto frag8 = [&](Val stage, int rows, Val row) {
-      Val at = b_.add(b_.mul_const(cur, int64_t(rows) * 32),
-                      b_.add(b_.mul_const(row, 32), b_.mul_const(c.t, 8)));
-      return b_.load(stage, at, p.half, -1, -1, 8);
+    std::vector<Val> ahead;
+    if (async) {
+      // this step's copies are done (S - 2 later groups may be pending) and, past the barrier,
+      // everyone's are visible and nobody still reads the stage of step rg - 1, which takes
+      // step rg + S - 1 (the last steps fetch the last step again: nothing reads those)
+      b_.copy_wait(S - 2);
+      b_.barrier();
+      copy_async(clamp_step(b_.add_const(rg, S - 1)), b_.mod_const(b_.add_const(rg, S - 1), S));
+    } else {
+      ahead = fetch(clamp_step(b_.add_const(rg, 1)));
+    }
+    Val cur = b_.mod_const(rg, S);
+    auto frag8 = [&](const Copy& cp, Val row) {
+      Val at = b_.add(b_.mul_const(cur, int64_t(cp.rows) * 32), b_.add(b_.mul_const(row, 32), b_.mul_const(c.t, 8)));
+      return b_.load(cp.stage, at, p.half, -1, -1, 8);
     };
     std::vector<Val> a_rows;  // tile i, half h: rows g + 16i + 8h of the warp's rows
     for (int i = 0; i < p.mt; ++i)
       for (int h = 0; h < 2; ++h)
-        a_rows.push_back(frag8(
-            sa, BM, b_.add(b_.mul_const(c.wmi, 16 * p.mt), b_.add_const(c.g, 16 * i + 8 * h))));
+        a_rows.push_back(frag8(copies[0], b_.add(b_.mul_const(c.wmi, 16 * p.mt), b_.add_const(c.g, 16 * i + 8 * h))));
     std::vector<Val> b_cols;  // tile j: column 8j + g of the warp's columns
     for (int j = 0; j < p.nt; ++j)
-      b_cols.push_back(
-          frag8(sb, BN, b_.add(b_.mul_const(c.wni, 8 * p.nt), b_.add_const(c.g, 8 * j))));
+      b_cols.push_back(frag8(copies[1], b_.add(b_.mul_const(c.wni, 8 * p.nt), b_.add_const(c.g, 8 * j))));
     mma_step(p, a_rows, b_cols, accs);
-    put(ahead, b_.mod_const(b_.add_const(rg, 1), 2));
-    b_.barrier();
+    if (!async) {
+      put(ahead, b_.mod_const(b_.add_const(rg, 1), 2));
+      b_.barrier();
+    }
     memo_.pop_back();
     b_.end_range(rg);
+    if (async) b_.copy_wait(0);  // no copy outlives the kernel
     return mma_outputs(p, accs);
+  }
+
+  // The buffer and element index `u` reads at `at` (8 half lanes along the reduce axis) when it
+  // is a copyable_operand and the index is provably 16-byte aligned.
+  std::optional<std::pair<Val, Val>> direct_half_source(const UOp* u, Index at) {
+    if (!copyable_operand(u)) return {};
+    for (; !u->realized() && u->op != Op::Buffer; u = u->src[0].get()) {
+      if (u->op == Op::Cast) continue;  // a widening cast: the same index
+      ViewStep st = view_step(u, at);
+      if (st.per_lane || st.all_invalid || st.valid >= 0) return {};
+      at = st.sidx;
+    }
+    Val flat = flat_of(at);
+    if (at.lanes != 8 || at.lane_flat != 1 || !b_.multiple_of(flat, 8)) return {};
+    return std::pair{param_for(u), flat};
   }
 
   bool needs_i64(const UOpRef& root) {

@@ -29,7 +29,8 @@ bool is_c_identifier(const char* s) {
 bool produces_value(unsigned op) {
   switch (op) {
     case KILN_IR_NOP: case KILN_IR_ENDRANGE: case KILN_IR_IF: case KILN_IR_ENDIF:
-    case KILN_IR_BARRIER: case KILN_IR_STORE: case KILN_IR_ASSIGN:
+    case KILN_IR_BARRIER: case KILN_IR_STORE: case KILN_IR_ASSIGN: case KILN_IR_COPY_ASYNC:
+    case KILN_IR_COPY_COMMIT: case KILN_IR_COPY_WAIT:
       return false;
     default:
       return true;
@@ -433,9 +434,45 @@ class Checker {
         add_work(16);
         break;
       }
+      case KILN_IR_COPY_ASYNC: {
+        need_async_copy(name);
+        const kiln_ir_inst& dst = src(in, 0);
+        if (dst.op != KILN_IR_LOCAL) bad("COPY_ASYNC: source 0 must be a LOCAL");
+        scalar_int(in, 1, "local index");
+        const kiln_ir_inst& from = src(in, 2);
+        if (from.op != KILN_IR_PARAM) bad("COPY_ASYNC: source 2 must be a PARAM");
+        scalar_int(in, 3, "global index");
+        if (dt(from) != dt(dst) || t != dt(dst))
+          bad("COPY_ASYNC: the LOCAL, the PARAM and the dtype must agree");
+        const unsigned bytes = lanes * dtype_bytes(t);
+        if (bytes != 4 && bytes != 8 && bytes != 16) bad("COPY_ASYNC copies 4, 8 or 16 bytes");
+        if (!(in.flags & KILN_IR_FLAG_ALIGNED)) bad("COPY_ASYNC needs flag ALIGNED");
+        sum_.param_flags[from.arg] |= PARAM_READ;
+        sum_.uses_threads = true;
+        sum_.uses_shared = true;
+        add_work(1);
+        break;
+      }
+      case KILN_IR_COPY_COMMIT:
+        need_async_copy(name);
+        no_more_sources(in, 0);
+        break;
+      case KILN_IR_COPY_WAIT:
+        need_async_copy(name);
+        no_more_sources(in, 0);
+        if (in.arg < 0 || in.arg > 7) bad("COPY_WAIT: pending groups (arg) must be 0..7");
+        add_work(1);
+        break;
       default:
         bad("unknown op");
     }
+  }
+
+  void need_async_copy(const char* op) {
+    if (!target_.has_async_copy)
+      fail(KILN_ERR_UNSUPPORTED, std::string(target_.plugin) + ": kernel '" + std::string(k_.name) + "': " + op +
+                                     " needs asynchronous copies (async_copy) this device does not report\n" +
+                                     dump_kernel(k_));
   }
 
   const kiln_kernel& k_;

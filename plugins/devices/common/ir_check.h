@@ -34,6 +34,7 @@ struct CheckTarget {
   uint64_t local_align;      // each LOCAL array starts at a multiple of this many bytes
   bool has_warps;            // SHFL_XOR is valid (warps of 32 lanes)
   bool has_mma = false;      // MMA is valid (tensor cores: KILN_TENSOR_CORES_MMA_16816)
+  bool has_async_copy = false;  // COPY_ASYNC, COPY_COMMIT and COPY_WAIT are valid
 };
 
 KernelSummary check_kernel(const kiln_kernel& k, const CheckTarget& target);

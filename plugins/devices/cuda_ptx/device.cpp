@@ -210,6 +210,7 @@ void fill_caps(Device& dev, kiln_device_caps* caps) {
   c.has_tensor_cores = dev.cc_major >= 8 ? KILN_TENSOR_CORES_MMA_16816 : 0;
   c.unified_memory = 0;
   c.fast_dot4 = 1;  // dp4a
+  c.async_copy = dev.cc_major >= 8 ? 1 : 0;  // cp.async: sm_80 and newer
   std::memcpy(caps, &c, size);
 }
 

@@ -993,7 +993,8 @@ class Emitter {
     // sm_90+: the wait for the predecessor grid (see module_text) goes before the first memory
     // access or control flow; the parameter, launch-id and index arithmetic before it overlaps
     // the predecessor's last blocks
-    const bool pure = in.op < KILN_IR_RANGE || in.op >= KILN_IR_NEG || in.op == KILN_IR_ASSIGN;
+    const bool pure = (in.op < KILN_IR_RANGE || in.op >= KILN_IR_NEG || in.op == KILN_IR_ASSIGN) &&
+                      in.op != KILN_IR_COPY_ASYNC && in.op != KILN_IR_COPY_WAIT;
     if (!waited_ && !pure && target_.sm >= 90) {
       if (in.op == KILN_IR_RANGE && target_.prefetch > 0) prefetch_iterations(i, target_.prefetch);
       op("griddepcontrol.wait");
@@ -1093,6 +1094,16 @@ class Emitter {
         vals_[i] = out;
         return;
       }
+      case KILN_IR_COPY_ASYNC: {
+        // 16 bytes go around L1 (.cg: the stage is read from shared memory, not again from L1)
+        const unsigned bytes = lanes * dtype_bytes(t);
+        const std::string dst = address(in.src[0], in.src[1]), from = address(in.src[2], in.src[3]);
+        op(std::string(bytes == 16 ? "cp.async.cg" : "cp.async.ca") + ".shared.global [" + dst + "], [" + from +
+           "], " + std::to_string(bytes));
+        return;
+      }
+      case KILN_IR_COPY_COMMIT: op("cp.async.commit_group"); return;
+      case KILN_IR_COPY_WAIT: op("cp.async.wait_group " + std::to_string(in.arg)); return;
       case KILN_IR_SHFL_XOR: {
         Lanes out(lanes);
         for (unsigned j = 0; j < lanes; ++j) out[j] = shuffle(t, lane(in.src[0], j), in.arg);
@@ -1212,6 +1223,7 @@ std::string render_ptx(const kiln_kernel& k, const PtxTarget& target) {
   // shared memory per block; arrays 16-byte aligned for vector access; warps of 32
   CheckTarget cuda{"cuda_ptx", target.max_local_bytes, 16, true};
   cuda.has_mma = target.sm >= 80;
+  cuda.has_async_copy = target.sm >= 80;
   KernelSummary sum = check_kernel(k, cuda);
   return Emitter(k, sum, target).render();
 }
