@@ -129,6 +129,16 @@ TEST_CASE("cpu_llvm: a malformed kernel is KILN_ERR_COMPILE naming the instructi
     CHECK(status == KILN_ERR_UNSUPPORTED);
     CHECK_THAT(message, Contains("MMA needs tensor cores"));
   }
+  SECTION("asynchronous copies need a device that reports async_copy") {
+    IrBuilder b("copy");
+    int32_t p = b.param(KILN_DTYPE_F32, 0), l = b.local(KILN_DTYPE_F32, 64), z = b.ci(KILN_DTYPE_I32, 0);
+    b.add(KILN_IR_COPY_ASYNC, KILN_DTYPE_F32, {l, z, p, z}, 0, 4, KILN_IR_FLAG_ALIGNED);
+    b.add(KILN_IR_COPY_COMMIT, KILN_DTYPE_VOID);
+    b.add(KILN_IR_COPY_WAIT, KILN_DTYPE_VOID);
+    auto [status, message] = build_error(b);
+    CHECK(status == KILN_ERR_UNSUPPORTED);
+    CHECK_THAT(message, Contains("COPY_ASYNC needs asynchronous copies"));
+  }
 }
 
 TEST_CASE("cpu_llvm: LLVM text that does not parse, verify or select is KILN_ERR_COMPILE with the text", "[errors]") {

@@ -351,6 +351,45 @@ TEST_CASE("cuda_ptx: shared memory, barriers and warp shuffles assemble", "[cuda
   }
 }
 
+TEST_CASE("cuda_ptx: asynchronous copies into shared memory assemble; malformed ones are refused",
+          "[cuda_ptx][ptx]") {
+  // 16, 8 and 4 bytes a copy: cp.async.cg for 16, .ca below; two groups, wait for the first
+  auto kernel = [](int lanes16, bool aligned, bool local_dst) {
+    IrBuilder b("copy_async");
+    int32_t out = b.param(KILN_DTYPE_F32, 0), in = b.param(KILN_DTYPE_F32, 1);
+    int32_t lid = b.add(KILN_IR_SPECIAL, KILN_DTYPE_I32, {}, 3);
+    int32_t sh = b.local(KILN_DTYPE_F32, 1024);
+    int32_t at = b.alu(KILN_IR_MUL, lid, b.ci(KILN_DTYPE_I32, 4));
+    const uint32_t flags = aligned ? KILN_IR_FLAG_ALIGNED : 0;
+    b.add(KILN_IR_COPY_ASYNC, KILN_DTYPE_F32, {local_dst ? sh : out, at, in, at}, 0, uint8_t(lanes16), flags);
+    b.add(KILN_IR_COPY_COMMIT, KILN_DTYPE_VOID);
+    int32_t at2 = b.alu(KILN_IR_ADD, at, b.ci(KILN_DTYPE_I32, 512));
+    b.add(KILN_IR_COPY_ASYNC, KILN_DTYPE_F32, {sh, at2, in, at2}, 0, 2, KILN_IR_FLAG_ALIGNED);
+    b.add(KILN_IR_COPY_ASYNC, KILN_DTYPE_F32, {sh, b.alu(KILN_IR_ADD, at2, b.ci(KILN_DTYPE_I32, 2)), in,
+                                               b.alu(KILN_IR_ADD, at2, b.ci(KILN_DTYPE_I32, 2))},
+          0, 1, KILN_IR_FLAG_ALIGNED);
+    b.add(KILN_IR_COPY_COMMIT, KILN_DTYPE_VOID);
+    b.add(KILN_IR_COPY_WAIT, KILN_DTYPE_VOID, {}, 1);
+    b.add(KILN_IR_BARRIER, KILN_DTYPE_VOID);
+    b.store(out, lid, b.load(sh, b.alu(KILN_IR_XOR, lid, b.ci(KILN_DTYPE_I32, 1))));
+    b.add(KILN_IR_COPY_WAIT, KILN_DTYPE_VOID, {}, 0);
+    return b;
+  };
+  IrBuilder good = kernel(4, true, true);
+  const std::string ptx = render(good, 90, 128);
+  CHECK(ptx.find("cp.async.cg.shared.global") != std::string::npos);
+  CHECK(ptx.find("cp.async.ca.shared.global") != std::string::npos);
+  CHECK(ptx.find("cp.async.commit_group") != std::string::npos);
+  CHECK(ptx.find("cp.async.wait_group 1") != std::string::npos);
+  // the copies read global memory: after the wait for the predecessor grid
+  CHECK(ptx.find("griddepcontrol.wait") < ptx.find("cp.async.cg"));
+  check_ptxas(good, 128);
+  CHECK_THROWS_WITH(render(good, 75, 128), Catch::Contains("COPY_ASYNC needs asynchronous copies"));
+  CHECK_THROWS_WITH(render(kernel(4, false, true), 90, 128), Catch::Contains("needs flag ALIGNED"));
+  CHECK_THROWS_WITH(render(kernel(3, true, true), 90, 128), Catch::Contains("copies 4, 8 or 16 bytes"));
+  CHECK_THROWS_WITH(render(kernel(4, true, false), 90, 128), Catch::Contains("source 0 must be a LOCAL"));
+}
+
 TEST_CASE("cuda_ptx: a kernel without threads runs flat and bound-checks the grid", "[cuda_ptx]") {
   IrBuilder b("flat");
   int32_t out = b.param(KILN_DTYPE_F32, 0);
