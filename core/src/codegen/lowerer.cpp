@@ -1798,11 +1798,15 @@ class Lowerer {
       const bool fill = gpu_mma_staged() == 1;
       while (q.wn > 1 && (!fits() || (fill && blocks() < sms))) q.wn /= 2;
       while (q.wm > 1 && (!fits() || (fill && blocks() < sms))) q.wm /= 2;
+      // a block of few warps cannot hide the shared-memory pipeline's latency: such GEMMs keep
+      // the one-warp tiles (KILN_MMA_MIN_WARPS)
+      static const int min_warps = std::clamp(env_int("KILN_MMA_MIN_WARPS", 2), 2, 32);
+      const bool enough = !fill || (q.wm * q.wn >= min_warps && blocks() >= sms);
       auto smem = [&] { return uint64_t(q.stages) * (16 * q.mt * q.wm + 8 * q.nt * q.wn) * 32 * 2; };
       if (caps_.async_copy && gpu_mma_async() && copyable_operand(q.a) && copyable_operand(q.b))
         q.stages = gpu_mma_stages();
       while (q.stages > 2 && smem() > caps_.local_memory_bytes) --q.stages;
-      if (fits() && q.wm * q.wn >= 2 && smem() <= caps_.local_memory_bytes &&
+      if (enough && fits() && q.wm * q.wn >= 2 && smem() <= caps_.local_memory_bytes &&
           uint32_t(32 * q.wm * q.wn) <= caps_.max_local_size[0])
         return q;
     }
@@ -1895,11 +1899,14 @@ class Lowerer {
   // 8 lanes of `u` from `dims` along `axis` (a multiple of 8 there), as the half type `h`:
   // one 16-byte MMA operand load
   Val load_half8(const UOp* u, std::vector<Val> dims, int axis, DType h, Val gate) {
+    return b_.cast(emit(u, half8_index(u, std::move(dims), axis), gate), h);
+  }
+  static Index half8_index(const UOp* u, std::vector<Val> dims, int axis) {
     Index at{u->shape, std::move(dims), -1};
     at.lanes = 8;
     at.lane_axis = axis;
     at.aligned = true;
-    return b_.cast(emit(u, at, gate), h);
+    return at;
   }
   // MMA step `st` (0, 1) of 32 k loaded 8 per lane (lanes 4st..4st+3 are its k = 2t, 2t+1,
   // 2t+8, 2t+9): the A fragment from rows g (`lo`) and g + 8 (`hi`), the B fragment of a column
@@ -2017,11 +2024,7 @@ class Lowerer {
       std::vector<Val> d = dims0;
       d[cp.axis] = b_.add(cp.origin, b_.add_const(crow, int64_t(q) * T / 4));
       d[p.k_axis] = b_.add(b_.mul_const(kstep, 32), ck);
-      Index at{cp.operand->shape, std::move(d), -1};
-      at.lanes = 8;
-      at.lane_axis = p.k_axis;
-      at.aligned = true;
-      return at;
+      return half8_index(cp.operand, std::move(d), p.k_axis);
     };
     auto stage_index = [&](const Copy& cp, int q, Val stage) {  // ... and its place in a stage
       Val row = b_.add_const(crow, int64_t(q) * T / 4);
@@ -2054,7 +2057,8 @@ class Lowerer {
     auto fetch = [&](Val kstep) {  // this thread's chunks of step `kstep`, into registers
       std::vector<Val> vals;
       for (const Copy& cp : copies)
-        for (int q = 0; q < cp.rows * 4 / T; ++q) vals.push_back(b_.cast(emit(cp.operand, chunk(cp, q, kstep), gate), p.half));
+        for (int q = 0; q < cp.rows * 4 / T; ++q)
+          vals.push_back(b_.cast(emit(cp.operand, chunk(cp, q, kstep), gate), p.half));
       return vals;
     };
     auto put = [&](const std::vector<Val>& vals, Val stage) {  // ... and from there into a stage
