@@ -214,7 +214,7 @@ Tensor split_k_product(const Tensor& x, const Tensor& w, int64_t s) {
 }
 
 Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
-             Int8InputCache* q8) {
+             Int8InputCache* q8, bool round_out) {
   // the input computed once (a norm, silu * up), not again inside every output's reduce
   const bool half_x = half_prefill(x_in, m, act);
   // (a view of a kernel's output is read in place; a half input is widened inside the reduce)
@@ -251,12 +251,15 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
   // int8 form's prefill product is a permuted view of its reduce, which the scheduler already
   // makes a kernel of its own: consumers read it in place rather than through a copy. A split
   // product's sum is left to its consumer's kernel.
+  // (KILN_LLAMA_HALF_SHARED=0: shared products stay f32)
+  static const bool keep_f32 = switched_off("KILN_LLAMA_HALF_SHARED");
+  if (round_out && half_x && slices == 1 && !keep_f32) y = y.cast(act);
   if (x.dim(0) > 1 && !int8_prefill(x, m) && slices == 1) y = y.contiguous();
   return bias.defined() ? y + bias : y;
 }
 
 Tensor apply_shared(const Tensor& x, const Matrix& m, DType act, Int8InputCache* q8) {
-  Tensor y = apply(x, m, Tensor(), act, q8);
+  Tensor y = apply(x, m, Tensor(), act, q8, true);
   return int8_prefill(x, m) ? y : y.contiguous();
 }
 

@@ -57,9 +57,10 @@ struct Matrix {
 // x (L, in) -> (L, out), plus bias when defined. `act` F16/BF16: a prefill (L a multiple of
 // 16) with weights of that type rounds x to it first (tensor cores); F32 keeps x as it is.
 Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor(),
-             DType act = DType::F32, Int8InputCache* q8 = nullptr);
+             DType act = DType::F32, Int8InputCache* q8 = nullptr, bool round_out = false);
 // apply() for a product several consumers read (stacked Q/K/V, gate/up): its own kernel's
-// output, so slices of it do not each run the matmul again.
+// output, so slices of it do not each run the matmul again. A tensor-core prefill stores it
+// rounded to `act` (as the reference's half Linear does): half the bytes written and read back.
 Tensor apply_shared(const Tensor& x, const Matrix& m, DType act = DType::F32,
                     Int8InputCache* q8 = nullptr);
 // x (L, K) @ w^T for w (N, K), as `s` products over slices of K (one batched kernel) and their
