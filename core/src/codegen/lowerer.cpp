@@ -816,6 +816,7 @@ class Lowerer {
     }
     if (opts_.lanes < 0 && opts_.rows < 0)
       if (auto plan = mma_plan(root)) {
+        idx_t_ = needs_i64(root, &plan->reduce->src[0]->shape) ? DType::I64 : DType::I32;
         emit_mma_tiled(k, root, out, *plan);
         return k;
       }
@@ -2076,20 +2077,27 @@ class Lowerer {
       b_.barrier();
     }
     const std::vector<Val> accs = mma_accumulators(p);
+    // the stage step rg reads (rg % S), counted in a register rather than divided out a step
+    Val stage = b_.acc(b_.const_int(0, idx_t_));
     Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_), KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
+    Val cur = stage;
+    auto is = [&](Val v, int64_t c) { return b_.alu(KILN_IR_CMPEQ, DType::Bool, v, b_.const_int(c, idx_t_)); };
+    auto pick = [&](Val cond, Val a, Val b) { return b_.alu(KILN_IR_WHERE, idx_t_, cond, a, b); };
+    // the stage of step rg - 1, = (rg + S - 1) % S: it takes step rg + S - 1 (with two stages,
+    // step rg + 1)
+    Val freed = pick(is(cur, 0), b_.const_int(S - 1, idx_t_), b_.add_const(cur, -1));
     std::vector<Val> ahead;
     if (async) {
       // this step's copies are done (S - 2 later groups may be pending) and, past the barrier,
-      // everyone's are visible and nobody still reads the stage of step rg - 1, which takes
-      // step rg + S - 1 (the last steps fetch the last step again: nothing reads those)
+      // everyone's are visible and nobody still reads the freed stage (the last steps fetch the
+      // last step again: nothing reads those)
       b_.copy_wait(S - 2);
       b_.barrier();
-      copy_async(clamp_step(b_.add_const(rg, S - 1)), b_.mod_const(b_.add_const(rg, S - 1), S));
+      copy_async(clamp_step(b_.add_const(rg, S - 1)), freed);
     } else {
       ahead = fetch(clamp_step(b_.add_const(rg, 1)));
     }
-    Val cur = b_.mod_const(rg, S);
     auto frag8 = [&](const Copy& cp, Val row) {
       Val at = b_.add(b_.mul_const(cur, int64_t(cp.rows) * 32), b_.add(b_.mul_const(row, 32), b_.mul_const(c.t, 8)));
       return b_.load(cp.stage, at, p.half, -1, -1, 8);
@@ -2103,9 +2111,10 @@ class Lowerer {
       b_cols.push_back(frag8(copies[1], b_.add(b_.mul_const(c.wni, 8 * p.nt), b_.add_const(c.g, 8 * j))));
     mma_step(p, a_rows, b_cols, accs);
     if (!async) {
-      put(ahead, b_.mod_const(b_.add_const(rg, 1), 2));
+      put(ahead, freed);
       b_.barrier();
     }
+    b_.assign(stage, pick(is(cur, S - 1), b_.const_int(0, idx_t_), b_.add_const(cur, 1)));
     memo_.pop_back();
     b_.end_range(rg);
     if (async) b_.copy_wait(0);  // no copy outlives the kernel
@@ -2127,10 +2136,14 @@ class Lowerer {
     return std::pair{param_for(u), flat};
   }
 
-  bool needs_i64(const UOpRef& root) {
+  // `exempt`: the shape of an MMA plan's product (and of its operands' views): a tile indexes
+  // them per axis through the views (each view's span is still checked), never by a flat index
+  // of their M x N x K elements, so a 512-row chunk's projections keep 32-bit index math
+  bool needs_i64(const UOpRef& root, const Shape* exempt = nullptr) {
     bool big = false;
     walk_fragment(root.get(), [&](const UOp* u) {
-      if (u->numel() >= std::numeric_limits<int32_t>::max()) big = true;
+      const bool virtual_product = exempt && !u->realized() && u->op != Op::Buffer && u->shape == *exempt;
+      if (!virtual_product && u->numel() >= std::numeric_limits<int32_t>::max()) big = true;
       if (u->op == Op::View && !u->realized())
         for (const auto& v : u->st.views()) {
           int64_t span = std::abs(v.offset);
