@@ -351,7 +351,7 @@ TEST_CASE("cuda_ptx: shared memory, barriers and warp shuffles assemble", "[cuda
   }
 }
 
-TEST_CASE("cuda_ptx: asynchronous copies into shared memory assemble; malformed ones are refused",
+TEST_CASE("cuda_ptx: asynchronous copies into shared memory assemble, malformed ones are refused",
           "[cuda_ptx][ptx]") {
   // 16, 8 and 4 bytes a copy: cp.async.cg for 16, .ca below; two groups, wait for the first
   auto kernel = [](int lanes16, bool aligned, bool local_dst) {
