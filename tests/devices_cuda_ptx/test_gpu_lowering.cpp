@@ -13,6 +13,7 @@
 #include "kiln/kv_cache.h"
 #include "kiln/nn.h"
 #include "kiln/tensor.h"
+#include "index_probe.h"
 #include "ptx_render.h"
 #include "schedule/scheduler.h"
 
@@ -395,4 +396,51 @@ TEST_CASE("cuda_ptx lowering: attention over a KV cache's shared key/value buffe
     CHECK(has_op(k, KILN_IR_MMA) == (L == 64));
     assemble(k);
   }
+}
+
+// The prefill GEMMs of a 1B Llama at 512 tokens index in 32 bits (their broadcast products have
+// up to 17 G elements, but nothing indexes those flat): run the integer math of corner and
+// middle (group, thread) pairs on the host and check that no 32-bit value wraps and every
+// access stays inside its buffer or shared array, for one-warp tiles, staged blocks with
+// register copies and with asynchronous copies.
+TEST_CASE("cuda_ptx lowering: tensor-core GEMM index math stays in bounds in 32 bits", "[cuda_ptx][lowering]") {
+  kiln_device_caps tc = gpu_caps();
+  tc.has_tensor_cores = KILN_TENSOR_CORES_MMA_16816;
+  kiln_device_caps unstaged = tc;
+  unstaged.local_memory_bytes = 0;  // no shared memory: no staged blocks
+  kiln_device_caps async = tc;
+  async.async_copy = 1;
+  auto product = [](int64_t rows, int64_t n, int64_t k, int64_t slices) {
+    Tensor x = Tensor::randn({rows, k}, 41, DType::BF16).contiguous().realize();
+    Tensor w = Tensor::randn({n, k}, 42, DType::BF16).contiguous().realize();
+    const int64_t ks = k / slices;
+    Tensor xs = x.cast(DType::F32).reshape({rows, slices, ks}).permute({1, 0, 2}).reshape({slices, rows, 1, ks});
+    Tensor ws = w.cast(DType::F32).reshape({n, slices, ks}).permute({1, 0, 2}).reshape({slices, 1, n, ks});
+    return (xs * ws).sum({-1}).contiguous();
+  };
+  // gate/up, QKV, o split in 2 and down split in 4 (llama's split_k_product)
+  const Tensor products[] = {product(512, 16384, 2048, 1), product(512, 3072, 2048, 1),
+                             product(512, 2048, 2048, 2), product(512, 2048, 8192, 4)};
+  for (const Tensor& y : products)
+    for (const kiln_device_caps* caps : {&unstaged, &tc, &async}) {
+      detail::LoweredKernel k = lower_last(y, *caps);
+      INFO(k.name << (caps == &async ? " (async)" : ""));
+      REQUIRE(has_op(k, KILN_IR_MMA));
+      CHECK(has_op(k, KILN_IR_COPY_ASYNC) == (caps == &async && k.local_size[0] > 32));
+      for (const auto& in : k.insts)
+        if (in.op == KILN_IR_RANGE) CHECK(in.dtype == KILN_DTYPE_I32);
+      const uint32_t groups = k.global_size[0], threads = k.local_size[0];
+      for (uint32_t g : {0u, groups / 2 + 1, groups - 1})
+        for (uint32_t t : {0u, threads / 2 + 5, threads - 1}) {
+          test::IndexProbe probe = test::probe_indices(k, std::min(g, groups - 1), std::min(t, threads - 1));
+          INFO("group " << g << " thread " << t);
+          CHECK(probe.error == "");
+          CHECK(probe.accesses > 0);
+        }
+    }
+  // the probe sees an access outside its buffer: the gate/up kernel writing into a smaller one
+  detail::LoweredKernel k = lower_last(products[0], async);
+  k.params[0] = Tensor::zeros({512, 1024}).realize().node();
+  CHECK_THAT(test::probe_indices(k, k.global_size[0] - 1, k.local_size[0] - 1).error,
+             Catch::Contains("outside 524288 elements"));
 }
