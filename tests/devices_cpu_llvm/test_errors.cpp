@@ -131,7 +131,8 @@ TEST_CASE("cpu_llvm: a malformed kernel is KILN_ERR_COMPILE naming the instructi
   }
   SECTION("asynchronous copies need a device that reports async_copy") {
     IrBuilder b("copy");
-    int32_t p = b.param(KILN_DTYPE_F32, 0), l = b.local(KILN_DTYPE_F32, 64), z = b.ci(KILN_DTYPE_I32, 0);
+    int32_t p = b.param(KILN_DTYPE_F32, 0), l = b.local(KILN_DTYPE_F32, 64),
+            z = b.ci(KILN_DTYPE_I32, 0);
     b.add(KILN_IR_COPY_ASYNC, KILN_DTYPE_F32, {l, z, p, z}, 0, 4, KILN_IR_FLAG_ALIGNED);
     b.add(KILN_IR_COPY_COMMIT, KILN_DTYPE_VOID);
     b.add(KILN_IR_COPY_WAIT, KILN_DTYPE_VOID);

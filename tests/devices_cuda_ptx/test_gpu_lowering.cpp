@@ -10,10 +10,10 @@
 #include <fstream>
 
 #include "codegen/lowerer.h"
+#include "index_probe.h"
 #include "kiln/kv_cache.h"
 #include "kiln/nn.h"
 #include "kiln/tensor.h"
-#include "index_probe.h"
 #include "ptx_render.h"
 #include "schedule/scheduler.h"
 
@@ -276,7 +276,7 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
     CHECK(aptx.find("cp.async.wait_group 0;") != std::string::npos);
     CHECK(aptx.find("st.shared") == std::string::npos);
     CHECK(aptx.find("ld.shared.v4.b32") != std::string::npos);
-    CHECK(aptx.find(".b8 kiln_smem" ) != std::string::npos);
+    CHECK(aptx.find(".b8 kiln_smem") != std::string::npos);
     CHECK(aptx.find("[24576]") != std::string::npos);  // 3 stages x 128 rows x 32 k x 2 bytes
     assemble(ka);
     // sm_75 has no cp.async: the renderer's checker refuses the kernel
@@ -403,7 +403,8 @@ TEST_CASE("cuda_ptx lowering: attention over a KV cache's shared key/value buffe
 // middle (group, thread) pairs on the host and check that no 32-bit value wraps and every
 // access stays inside its buffer or shared array, for one-warp tiles, staged blocks with
 // register copies and with asynchronous copies.
-TEST_CASE("cuda_ptx lowering: tensor-core GEMM index math stays in bounds in 32 bits", "[cuda_ptx][lowering]") {
+TEST_CASE("cuda_ptx lowering: tensor-core GEMM index math stays in bounds in 32 bits",
+          "[cuda_ptx][lowering]") {
   kiln_device_caps tc = gpu_caps();
   tc.has_tensor_cores = KILN_TENSOR_CORES_MMA_16816;
   kiln_device_caps unstaged = tc;
@@ -414,8 +415,12 @@ TEST_CASE("cuda_ptx lowering: tensor-core GEMM index math stays in bounds in 32 
     Tensor x = Tensor::randn({rows, k}, 41, DType::BF16).contiguous().realize();
     Tensor w = Tensor::randn({n, k}, 42, DType::BF16).contiguous().realize();
     const int64_t ks = k / slices;
-    Tensor xs = x.cast(DType::F32).reshape({rows, slices, ks}).permute({1, 0, 2}).reshape({slices, rows, 1, ks});
-    Tensor ws = w.cast(DType::F32).reshape({n, slices, ks}).permute({1, 0, 2}).reshape({slices, 1, n, ks});
+    Tensor xs = x.cast(DType::F32)
+                    .reshape({rows, slices, ks})
+                    .permute({1, 0, 2})
+                    .reshape({slices, rows, 1, ks});
+    Tensor ws =
+        w.cast(DType::F32).reshape({n, slices, ks}).permute({1, 0, 2}).reshape({slices, 1, n, ks});
     return (xs * ws).sum({-1}).contiguous();
   };
   // gate/up, QKV, o split in 2 and down split in 4 (llama's split_k_product)
@@ -432,7 +437,8 @@ TEST_CASE("cuda_ptx lowering: tensor-core GEMM index math stays in bounds in 32 
       const uint32_t groups = k.global_size[0], threads = k.local_size[0];
       for (uint32_t g : {0u, groups / 2 + 1, groups - 1})
         for (uint32_t t : {0u, threads / 2 + 5, threads - 1}) {
-          test::IndexProbe probe = test::probe_indices(k, std::min(g, groups - 1), std::min(t, threads - 1));
+          test::IndexProbe probe =
+              test::probe_indices(k, std::min(g, groups - 1), std::min(t, threads - 1));
           INFO("group " << g << " thread " << t);
           CHECK(probe.error == "");
           CHECK(probe.accesses > 0);

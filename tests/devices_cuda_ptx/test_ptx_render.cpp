@@ -361,12 +361,14 @@ TEST_CASE("cuda_ptx: asynchronous copies into shared memory assemble, malformed 
     int32_t sh = b.local(KILN_DTYPE_F32, 1024);
     int32_t at = b.alu(KILN_IR_MUL, lid, b.ci(KILN_DTYPE_I32, 4));
     const uint32_t flags = aligned ? KILN_IR_FLAG_ALIGNED : 0;
-    b.add(KILN_IR_COPY_ASYNC, KILN_DTYPE_F32, {local_dst ? sh : out, at, in, at}, 0, uint8_t(lanes16), flags);
+    b.add(KILN_IR_COPY_ASYNC, KILN_DTYPE_F32, {local_dst ? sh : out, at, in, at}, 0,
+          uint8_t(lanes16), flags);
     b.add(KILN_IR_COPY_COMMIT, KILN_DTYPE_VOID);
     int32_t at2 = b.alu(KILN_IR_ADD, at, b.ci(KILN_DTYPE_I32, 512));
     b.add(KILN_IR_COPY_ASYNC, KILN_DTYPE_F32, {sh, at2, in, at2}, 0, 2, KILN_IR_FLAG_ALIGNED);
-    b.add(KILN_IR_COPY_ASYNC, KILN_DTYPE_F32, {sh, b.alu(KILN_IR_ADD, at2, b.ci(KILN_DTYPE_I32, 2)), in,
-                                               b.alu(KILN_IR_ADD, at2, b.ci(KILN_DTYPE_I32, 2))},
+    b.add(KILN_IR_COPY_ASYNC, KILN_DTYPE_F32,
+          {sh, b.alu(KILN_IR_ADD, at2, b.ci(KILN_DTYPE_I32, 2)), in,
+           b.alu(KILN_IR_ADD, at2, b.ci(KILN_DTYPE_I32, 2))},
           0, 1, KILN_IR_FLAG_ALIGNED);
     b.add(KILN_IR_COPY_COMMIT, KILN_DTYPE_VOID);
     b.add(KILN_IR_COPY_WAIT, KILN_DTYPE_VOID, {}, 1);
@@ -386,8 +388,10 @@ TEST_CASE("cuda_ptx: asynchronous copies into shared memory assemble, malformed 
   check_ptxas(good, 128);
   CHECK_THROWS_WITH(render(good, 75, 128), Catch::Contains("COPY_ASYNC needs asynchronous copies"));
   CHECK_THROWS_WITH(render(kernel(4, false, true), 90, 128), Catch::Contains("needs flag ALIGNED"));
-  CHECK_THROWS_WITH(render(kernel(3, true, true), 90, 128), Catch::Contains("copies 4, 8 or 16 bytes"));
-  CHECK_THROWS_WITH(render(kernel(4, true, false), 90, 128), Catch::Contains("source 0 must be a LOCAL"));
+  CHECK_THROWS_WITH(render(kernel(3, true, true), 90, 128),
+                    Catch::Contains("copies 4, 8 or 16 bytes"));
+  CHECK_THROWS_WITH(render(kernel(4, true, false), 90, 128),
+                    Catch::Contains("source 0 must be a LOCAL"));
 }
 
 TEST_CASE("cuda_ptx: a kernel without threads runs flat and bound-checks the grid", "[cuda_ptx]") {

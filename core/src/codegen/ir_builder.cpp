@@ -186,7 +186,9 @@ void IrBuilder::copy_async(Val local, Val local_index, Val param, Val param_inde
   emit(i, false);
 }
 
-void IrBuilder::copy_commit() { emit(make(KILN_IR_COPY_COMMIT, DType(KILN_DTYPE_VOID)), false); }
+void IrBuilder::copy_commit() {
+  emit(make(KILN_IR_COPY_COMMIT, DType(KILN_DTYPE_VOID)), false);
+}
 
 void IrBuilder::copy_wait(int pending) {
   auto i = make(KILN_IR_COPY_WAIT, DType(KILN_DTYPE_VOID));

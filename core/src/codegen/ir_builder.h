@@ -41,8 +41,8 @@ class IrBuilder {
   // KILN_IR_COPY_ASYNC of `lanes` elements from buffer `param` to LOCAL `local`; both indexes
   // must be provably multiples of lanes (multiple_of)
   void copy_async(Val local, Val local_index, Val param, Val param_index, int lanes);
-  void copy_commit();            // KILN_IR_COPY_COMMIT
-  void copy_wait(int pending);   // KILN_IR_COPY_WAIT: at most `pending` groups still in flight
+  void copy_commit();           // KILN_IR_COPY_COMMIT
+  void copy_wait(int pending);  // KILN_IR_COPY_WAIT: at most `pending` groups still in flight
   int vcount_of(Val v) const { return insts_.at(v).vcount; }
   // acc + v, as one fused multiply-add when v is a float product (reduction bodies)
   Val accumulate_add(Val acc, Val v, DType t);

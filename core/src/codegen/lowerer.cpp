@@ -1803,7 +1803,9 @@ class Lowerer {
       // the one-warp tiles (KILN_MMA_MIN_WARPS)
       static const int min_warps = std::clamp(env_int("KILN_MMA_MIN_WARPS", 2), 2, 32);
       const bool enough = !fill || (q.wm * q.wn >= min_warps && blocks() >= sms);
-      auto smem = [&] { return uint64_t(q.stages) * (16 * q.mt * q.wm + 8 * q.nt * q.wn) * 32 * 2; };
+      auto smem = [&] {
+        return uint64_t(q.stages) * (16 * q.mt * q.wm + 8 * q.nt * q.wn) * 32 * 2;
+      };
       if (caps_.async_copy && gpu_mma_async() && copyable_operand(q.a) && copyable_operand(q.b))
         q.stages = gpu_mma_stages();
       while (q.stages > 2 && smem() > caps_.local_memory_bytes) --q.stages;
@@ -2052,7 +2054,8 @@ class Lowerer {
       size_t v = 0;
       for (const Copy& cp : copies)
         for (int q = 0; q < cp.rows * 4 / T; ++q, ++v)
-          b_.copy_async(cp.stage, stage_index(cp, q, stage), (*from)[v].first, (*from)[v].second, 8);
+          b_.copy_async(cp.stage, stage_index(cp, q, stage), (*from)[v].first, (*from)[v].second,
+                        8);
       b_.copy_commit();
     };
     auto fetch = [&](Val kstep) {  // this thread's chunks of step `kstep`, into registers
@@ -2065,13 +2068,17 @@ class Lowerer {
     auto put = [&](const std::vector<Val>& vals, Val stage) {  // ... and from there into a stage
       size_t v = 0;
       for (const Copy& cp : copies)
-        for (int q = 0; q < cp.rows * 4 / T; ++q) b_.store(cp.stage, stage_index(cp, q, stage), vals[v++]);
+        for (int q = 0; q < cp.rows * 4 / T; ++q)
+          b_.store(cp.stage, stage_index(cp, q, stage), vals[v++]);
     };
-    auto clamp_step = [&](Val k) { return b_.alu(KILN_IR_MIN, idx_t_, k, b_.const_int(steps - 1, idx_t_)); };
+    auto clamp_step = [&](Val k) {
+      return b_.alu(KILN_IR_MIN, idx_t_, k, b_.const_int(steps - 1, idx_t_));
+    };
     if (async) {
       // steps 0 .. S-2 in flight (a K of fewer steps repeats the last: nothing reads those)
       for (int st = 0; st < S - 1; ++st)
-        copy_async(b_.const_int(std::min<int64_t>(st, steps - 1), idx_t_), b_.const_int(st, idx_t_));
+        copy_async(b_.const_int(std::min<int64_t>(st, steps - 1), idx_t_),
+                   b_.const_int(st, idx_t_));
     } else {
       put(fetch(b_.const_int(0, idx_t_)), b_.const_int(0, idx_t_));
       b_.barrier();
@@ -2082,7 +2089,9 @@ class Lowerer {
     Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_), KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     Val cur = stage;
-    auto is = [&](Val v, int64_t c) { return b_.alu(KILN_IR_CMPEQ, DType::Bool, v, b_.const_int(c, idx_t_)); };
+    auto is = [&](Val v, int64_t c) {
+      return b_.alu(KILN_IR_CMPEQ, DType::Bool, v, b_.const_int(c, idx_t_));
+    };
     auto pick = [&](Val cond, Val a, Val b) { return b_.alu(KILN_IR_WHERE, idx_t_, cond, a, b); };
     // the stage of step rg - 1, = (rg + S - 1) % S: it takes step rg + S - 1 (with two stages,
     // step rg + 1)
@@ -2099,16 +2108,19 @@ class Lowerer {
       ahead = fetch(clamp_step(b_.add_const(rg, 1)));
     }
     auto frag8 = [&](const Copy& cp, Val row) {
-      Val at = b_.add(b_.mul_const(cur, int64_t(cp.rows) * 32), b_.add(b_.mul_const(row, 32), b_.mul_const(c.t, 8)));
+      Val at = b_.add(b_.mul_const(cur, int64_t(cp.rows) * 32),
+                      b_.add(b_.mul_const(row, 32), b_.mul_const(c.t, 8)));
       return b_.load(cp.stage, at, p.half, -1, -1, 8);
     };
     std::vector<Val> a_rows;  // tile i, half h: rows g + 16i + 8h of the warp's rows
     for (int i = 0; i < p.mt; ++i)
       for (int h = 0; h < 2; ++h)
-        a_rows.push_back(frag8(copies[0], b_.add(b_.mul_const(c.wmi, 16 * p.mt), b_.add_const(c.g, 16 * i + 8 * h))));
+        a_rows.push_back(frag8(
+            copies[0], b_.add(b_.mul_const(c.wmi, 16 * p.mt), b_.add_const(c.g, 16 * i + 8 * h))));
     std::vector<Val> b_cols;  // tile j: column 8j + g of the warp's columns
     for (int j = 0; j < p.nt; ++j)
-      b_cols.push_back(frag8(copies[1], b_.add(b_.mul_const(c.wni, 8 * p.nt), b_.add_const(c.g, 8 * j))));
+      b_cols.push_back(
+          frag8(copies[1], b_.add(b_.mul_const(c.wni, 8 * p.nt), b_.add_const(c.g, 8 * j))));
     mma_step(p, a_rows, b_cols, accs);
     if (!async) {
       put(ahead, freed);
@@ -2142,12 +2154,15 @@ class Lowerer {
   bool needs_i64(const UOpRef& root, const Shape* exempt = nullptr) {
     bool big = false;
     walk_fragment(root.get(), [&](const UOp* u) {
-      const bool virtual_product = exempt && !u->realized() && u->op != Op::Buffer && u->shape == *exempt;
+      const bool virtual_product =
+          exempt && !u->realized() && u->op != Op::Buffer && u->shape == *exempt;
       if (!virtual_product && u->numel() >= std::numeric_limits<int32_t>::max()) big = true;
       if (u->op == Op::View && !u->realized())
         for (const auto& v : u->st.views()) {
           int64_t span = std::abs(v.offset);
-          if (v.var) span += std::abs(v.var_coef) * std::max(std::abs(v.var->min_value()), std::abs(v.var->max_value()));
+          if (v.var)
+            span += std::abs(v.var_coef) *
+                    std::max(std::abs(v.var->min_value()), std::abs(v.var->max_value()));
           for (size_t i = 0; i < v.shape.size(); ++i) span += std::abs(v.strides[i]) * v.shape[i];
           if (span >= std::numeric_limits<int32_t>::max() / 2) big = true;
         }

@@ -29,8 +29,12 @@ bool is_c_identifier(const char* s) {
 bool produces_value(unsigned op) {
   switch (op) {
     case KILN_IR_NOP: case KILN_IR_ENDRANGE: case KILN_IR_IF: case KILN_IR_ENDIF:
-    case KILN_IR_BARRIER: case KILN_IR_STORE: case KILN_IR_ASSIGN: case KILN_IR_COPY_ASYNC:
-    case KILN_IR_COPY_COMMIT: case KILN_IR_COPY_WAIT:
+    case KILN_IR_BARRIER:
+    case KILN_IR_STORE:
+    case KILN_IR_ASSIGN:
+    case KILN_IR_COPY_ASYNC:
+    case KILN_IR_COPY_COMMIT:
+    case KILN_IR_COPY_WAIT:
       return false;
     default:
       return true;
@@ -470,9 +474,10 @@ class Checker {
 
   void need_async_copy(const char* op) {
     if (!target_.has_async_copy)
-      fail(KILN_ERR_UNSUPPORTED, std::string(target_.plugin) + ": kernel '" + std::string(k_.name) + "': " + op +
-                                     " needs asynchronous copies (async_copy) this device does not report\n" +
-                                     dump_kernel(k_));
+      fail(KILN_ERR_UNSUPPORTED,
+           std::string(target_.plugin) + ": kernel '" + std::string(k_.name) + "': " + op +
+               " needs asynchronous copies (async_copy) this device does not report\n" +
+               dump_kernel(k_));
   }
 
   const kiln_kernel& k_;

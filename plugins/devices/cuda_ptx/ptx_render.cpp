@@ -1098,12 +1098,16 @@ class Emitter {
         // 16 bytes go around L1 (.cg: the stage is read from shared memory, not again from L1)
         const unsigned bytes = lanes * dtype_bytes(t);
         const std::string dst = address(in.src[0], in.src[1]), from = address(in.src[2], in.src[3]);
-        op(std::string(bytes == 16 ? "cp.async.cg" : "cp.async.ca") + ".shared.global [" + dst + "], [" + from +
-           "], " + std::to_string(bytes));
+        op(std::string(bytes == 16 ? "cp.async.cg" : "cp.async.ca") + ".shared.global [" + dst +
+           "], [" + from + "], " + std::to_string(bytes));
         return;
       }
-      case KILN_IR_COPY_COMMIT: op("cp.async.commit_group"); return;
-      case KILN_IR_COPY_WAIT: op("cp.async.wait_group " + std::to_string(in.arg)); return;
+      case KILN_IR_COPY_COMMIT:
+        op("cp.async.commit_group");
+        return;
+      case KILN_IR_COPY_WAIT:
+        op("cp.async.wait_group " + std::to_string(in.arg));
+        return;
       case KILN_IR_SHFL_XOR: {
         Lanes out(lanes);
         for (unsigned j = 0; j < lanes; ++j) out[j] = shuffle(t, lane(in.src[0], j), in.arg);

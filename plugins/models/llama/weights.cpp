@@ -213,8 +213,8 @@ Tensor split_k_product(const Tensor& x, const Tensor& w, int64_t s) {
   return (xs * ws).sum({-1}).contiguous().sum({0});
 }
 
-Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
-             Int8InputCache* q8, bool round_out) {
+Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act, Int8InputCache* q8,
+             bool round_out) {
   // the input computed once (a norm, silu * up), not again inside every output's reduce
   const bool half_x = half_prefill(x_in, m, act);
   // (a view of a kernel's output is read in place; a half input is widened inside the reduce)
