@@ -3,10 +3,12 @@
 
   tools/bench/ncu_summary.py OUT_DIR/ncu.csv             Nsight Compute counters (--csv)
   tools/bench/ncu_summary.py OUT_DIR/eager-kernels.txt   KILN_DEBUG=2 CUDA-event times
+  tools/bench/ncu_summary.py --prefill EAGER.txt          ... of the first step (the prompt's)
 
 For each kernel name: launches, total and per-launch time, and (ncu) DRAM bytes read and the
 bandwidth they make, L2 traffic and the launch shape. The eager log's last whole token step
-(the one ending with the lm_head, r_128256...) is taken.
+(the one ending with the lm_head, r_128256...) is taken, or with --prefill the first (a
+prompt's prefill: `KILN_LLAMA_NO_JIT=1 KILN_DEBUG=2 kiln generate --prompt-ids ... --max-tokens 2`).
 """
 import collections
 import csv
@@ -44,7 +46,7 @@ def ncu(path):
               f"block {m.get('launch__block_size', 0):.0f} regs {m.get('launch__registers_per_thread', 0):.0f}")
 
 
-def eager(path):
+def eager(path, first=False):
     step, steps = [], []
     for line in open(path):
         m = re.match(r"kiln: (\S+) [\d.]+ us gpu ([\d.]+) us grid (\S+)", line)
@@ -57,16 +59,24 @@ def eager(path):
     if not steps:
         sys.exit(f"{path}: no whole token step (no lm_head kernel) found")
     by_name = collections.OrderedDict()
-    for name, us, grid in steps[-1]:
+    step = steps[0] if first else steps[-1]
+    for name, us, grid in step:
         a = by_name.setdefault(name, [0, 0.0, grid])
         a[0] += 1
         a[1] += us
-    print(f"{len(steps)} token steps; the last: {len(steps[-1])} kernels, {sum(u for _, u, _ in steps[-1]):.1f} us")
+    which = "the first" if first else "the last"
+    print(f"{len(steps)} token steps; {which}: {len(step)} kernels, {sum(u for _, u, _ in step):.1f} us")
     for name, (n, us, grid) in sorted(by_name.items(), key=lambda x: -x[1][1]):
         print(f"{name:32s} n={n:3d} {us:9.1f} us ({us / n:8.2f} each) grid {grid}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    prefill = "--prefill" in args
+    args = [a for a in args if a != "--prefill"]
+    if len(args) != 1:
         sys.exit(__doc__)
-    (ncu if sys.argv[1].endswith(".csv") else eager)(sys.argv[1])
+    if args[0].endswith(".csv"):
+        ncu(args[0])
+    else:
+        eager(args[0], first=prefill)
