@@ -538,3 +538,68 @@ TEST_CASE("cuda_ptx lowering: simulated tensor-core GEMMs match a reference",
       }
     }
 }
+
+// `y`'s last kernel lowered for `caps` and run in ir_sim, its inputs read from their CPU
+// realization, against `y` realized on the CPU: the largest |got - want| / (|want| + 1)
+double simulated_error(const Tensor& y, const kiln_device_caps& caps, std::string& name) {
+  detail::LoweredKernel k = lower_last(y, caps);
+  name = k.name;
+  std::vector<std::vector<double>> buffers(k.params.size());
+  buffers[0].assign(size_t(k.params[0]->numel()), NAN);
+  for (size_t p = 1; p < k.params.size(); ++p) buffers[p] = Tensor(k.params[p]).to_vector<double>();
+  test::SimResult sim = test::simulate(k, buffers);
+  if (!sim.error.empty()) {
+    name += ": " + sim.error;
+    return INFINITY;
+  }
+  const std::vector<double> want = y.to_vector<double>();
+  if (want.size() != buffers[0].size()) return INFINITY;
+  double worst = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double e = std::abs(buffers[0][i] - want[i]) / (std::abs(want[i]) + 1);
+    worst = std::isnan(e) ? INFINITY : std::max(worst, e);
+  }
+  return worst;
+}
+
+// The GPU lowering's other kernel forms, simulated against the CPU: warp-split GEMV, a norm's
+// row kernel, softmax, flash-decoding attention (keys across 8 warps, merged through shared
+// memory), one-warp prefill attention and its tensor-core form.
+TEST_CASE("cuda_ptx lowering: simulated GPU kernels match the CPU", "[cuda_ptx][lowering]") {
+  kiln_device_caps gpu = gpu_caps();
+  kiln_device_caps tc = gpu;
+  tc.has_tensor_cores = KILN_TENSOR_CORES_MMA_16816;
+  std::string name;
+  auto check = [&](const Tensor& y, const kiln_device_caps& caps, double tol) {
+    const double err = simulated_error(y, caps, name);
+    INFO(name << ": error " << err);
+    CHECK(err < tol);
+  };
+  Tensor x = Tensor::randn({1, 2048}, 61).contiguous().realize();
+  Tensor w = Tensor::randn({256, 2048}, 62, DType::BF16).contiguous().realize();
+  check(x.matmul(w.cast(DType::F32).transpose(-1, -2)).contiguous(), gpu, 3e-5);
+  Tensor rows = Tensor::randn({8, 2048}, 63).contiguous().realize();
+  Tensor nw = Tensor::randn({2048}, 64).contiguous().realize();
+  check(nn::rms_norm(rows, nw, 1e-5).contiguous(), gpu, 1e-5);
+  Tensor logits = Tensor::randn({4, 1000}, 65).contiguous().realize();
+  check(logits.softmax(-1).contiguous(), gpu, 1e-5);
+  Tensor q = Tensor::randn({1, 8, 1, 64}, 66).contiguous().realize();
+  Tensor k = Tensor::randn({1, 2, 300, 64}, 67).contiguous().realize();
+  Tensor v = Tensor::randn({1, 2, 300, 64}, 68).contiguous().realize();
+  nn::AttentionOptions decode;
+  decode.causal = true;
+  decode.q_offset = 299;
+  check(nn::scaled_dot_product_attention(q, k, v, decode), gpu, 1e-5);
+  Tensor qp = Tensor::randn({1, 4, 64, 64}, 69).contiguous().realize();
+  Tensor kp = Tensor::randn({1, 2, 64, 64}, 70).contiguous().realize();
+  Tensor vp = Tensor::randn({1, 2, 64, 64}, 71).contiguous().realize();
+  nn::AttentionOptions prefill;
+  prefill.causal = true;
+  check(nn::scaled_dot_product_attention(qp, kp, vp, prefill), gpu, 1e-5);
+  // bf16 operands on tensor cores: the probabilities go to the MMAs rounded to bf16
+  Tensor qh = qp.cast(DType::BF16).contiguous().realize(),
+         kh = kp.cast(DType::BF16).contiguous().realize(),
+         vh = vp.cast(DType::BF16).contiguous().realize();
+  check(nn::scaled_dot_product_attention(qh, kh, vh, prefill), tc, 2e-2);
+  CHECK(name.find("mma") != std::string::npos);
+}
