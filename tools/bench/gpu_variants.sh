@@ -13,7 +13,8 @@
 # KILN_BENCH_MODEL: the model directory (default /tmp/kiln-llama-1b-bf16); KILN_BENCH_DEVICE:
 # the device (default cuda; cpu needs a bundle made with --with-cpu); KILN_BENCH_TIMEOUT: seconds
 # a command may take (default 60); KILN_BENCH_PREFILL_ONLY=1: only the prefill figure and the
-# tokens after 512 (for GEMM variants)
+# tokens after 512 (for GEMM variants); KILN_BENCH_KERNELS=1: also each variant's per-kernel
+# times of an eager 512-token prefill (NAME-prefill-kernels.txt, ncu_summary.py --prefill)
 set -uo pipefail
 [[ $# -ge 3 ]] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 out=$1 tarball=$2; shift 2
@@ -48,6 +49,12 @@ for spec in "$@"; do
     --json > "$res/$name-pre.json" 2>&1
   run generate --model "$model/hf" --device "$device" --prompt-ids "$ids512" --max-tokens 8 --ignore-eos \
     --json > "$res/$name-gen512.json" 2>&1
+  if [[ ${KILN_BENCH_KERNELS:-0} == 1 ]]; then
+    KILN_LLAMA_NO_JIT=1 KILN_DEBUG=2 run generate --model "$model/hf" --device "$device" --prompt-ids "$ids512" \
+      --max-tokens 2 --ignore-eos > /dev/null 2> "$res/$name-prefill-eager.txt"
+    python3 "$repo/tools/bench/ncu_summary.py" --prefill "$res/$name-prefill-eager.txt" \
+      > "$res/$name-prefill-kernels.txt" 2>&1
+  fi
   printf '%-20s %12s %12s %12s\n' "$name" "${graph:--}" "$(field "$res/$name-dec.json" decode_tok_s)" \
     "$(field "$res/$name-pre.json" prefill_tok_s)" | tee -a "$res/table.txt"
   tar czf "$out/res.tgz" -C "$res" .

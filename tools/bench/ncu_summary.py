@@ -3,12 +3,13 @@
 
   tools/bench/ncu_summary.py OUT_DIR/ncu.csv             Nsight Compute counters (--csv)
   tools/bench/ncu_summary.py OUT_DIR/eager-kernels.txt   KILN_DEBUG=2 CUDA-event times
-  tools/bench/ncu_summary.py --prefill EAGER.txt          ... of the first step (the prompt's)
+  tools/bench/ncu_summary.py --prefill EAGER.txt          ... of the longest step (the prompt's)
 
 For each kernel name: launches, total and per-launch time, and (ncu) DRAM bytes read and the
 bandwidth they make, L2 traffic and the launch shape. The eager log's last whole token step
-(the one ending with the lm_head, r_128256...) is taken, or with --prefill the first (a
-prompt's prefill: `KILN_LLAMA_NO_JIT=1 KILN_DEBUG=2 kiln generate --prompt-ids ... --max-tokens 2`).
+(the one ending with the lm_head, r_128256...) is taken, or with --prefill the one of the most
+kernels: a prompt's prefill (`KILN_LLAMA_NO_JIT=1 KILN_DEBUG=2 kiln generate --prompt-ids ...
+--max-tokens 2`; the load's warm-up step comes first).
 """
 import collections
 import csv
@@ -46,7 +47,7 @@ def ncu(path):
               f"block {m.get('launch__block_size', 0):.0f} regs {m.get('launch__registers_per_thread', 0):.0f}")
 
 
-def eager(path, first=False):
+def eager(path, prefill=False):
     step, steps = [], []
     for line in open(path):
         m = re.match(r"kiln: (\S+) [\d.]+ us gpu ([\d.]+) us grid (\S+)", line)
@@ -59,12 +60,12 @@ def eager(path, first=False):
     if not steps:
         sys.exit(f"{path}: no whole token step (no lm_head kernel) found")
     by_name = collections.OrderedDict()
-    step = steps[0] if first else steps[-1]
+    step = max(steps, key=len) if prefill else steps[-1]
     for name, us, grid in step:
         a = by_name.setdefault(name, [0, 0.0, grid])
         a[0] += 1
         a[1] += us
-    which = "the first" if first else "the last"
+    which = "the longest" if prefill else "the last"
     print(f"{len(steps)} token steps; {which}: {len(step)} kernels, {sum(u for _, u, _ in step):.1f} us")
     for name, (n, us, grid) in sorted(by_name.items(), key=lambda x: -x[1][1]):
         print(f"{name:32s} n={n:3d} {us:9.1f} us ({us / n:8.2f} each) grid {grid}")
@@ -79,4 +80,4 @@ if __name__ == "__main__":
     if args[0].endswith(".csv"):
         ncu(args[0])
     else:
-        eager(args[0], first=prefill)
+        eager(args[0], prefill=prefill)
