@@ -1,7 +1,9 @@
 #include "ir_sim.h"
 
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 
 #include "kiln/dtypes.h"
@@ -45,6 +47,50 @@ double as_type(double v, uint8_t t) {
   }
 }
 
+// the bit pattern of value v of dtype t, and back (BITCAST between types of one width)
+uint64_t bits_of(double v, uint8_t t) {
+  switch (t) {
+    case KILN_DTYPE_F16:
+      return f32_to_f16(float(v));
+    case KILN_DTYPE_BF16:
+      return f32_to_bf16(float(v));
+    case KILN_DTYPE_F32: {
+      const float f = float(v);
+      uint32_t b;
+      std::memcpy(&b, &f, 4);
+      return b;
+    }
+    case KILN_DTYPE_F64: {
+      uint64_t b;
+      std::memcpy(&b, &v, 8);
+      return b;
+    }
+    default:
+      return uint64_t(int64_t(v));
+  }
+}
+double from_bits(uint64_t b, uint8_t t) {
+  switch (t) {
+    case KILN_DTYPE_F16:
+      return f16_to_f32(uint16_t(b));
+    case KILN_DTYPE_BF16:
+      return bf16_to_f32(uint16_t(b));
+    case KILN_DTYPE_F32: {
+      float f;
+      const uint32_t w = uint32_t(b);
+      std::memcpy(&f, &w, 4);
+      return f;
+    }
+    case KILN_DTYPE_F64: {
+      double d;
+      std::memcpy(&d, &b, 8);
+      return d;
+    }
+    default:
+      return as_type(double(int64_t(b)), t);
+  }
+}
+
 struct PendingCopy {
   int32_t local;
   int64_t local_index;
@@ -56,11 +102,12 @@ struct PendingCopy {
 class Sim {
  public:
   Sim(const detail::LoweredKernel& k, std::vector<std::vector<double>>& buffers,
-      CopyLanding landing)
+      CopyLanding landing, const std::vector<int64_t>& vars)
       : k_(k),
         buffers_(buffers),
         landing_(landing),
-        threads_(k.local_size[0]),
+        vars_(vars),
+        threads_(k.local_size[0] * k.local_size[1] * k.local_size[2]),
         n_(k.insts.size()),
         match_(n_, -1) {
     std::vector<size_t> open;
@@ -76,10 +123,9 @@ class Sim {
   }
 
   SimResult run() {
-    if (k_.local_size[1] > 1 || k_.local_size[2] > 1 || k_.global_size[1] > 1 ||
-        k_.global_size[2] > 1)
-      return {"sim: only 1-d groups and grids"};
-    for (uint32_t g = 0; g < k_.global_size[0] && error_.empty(); ++g) run_group(g);
+    for (uint32_t z = 0; z < k_.global_size[2]; ++z)
+      for (uint32_t y = 0; y < k_.global_size[1]; ++y)
+        for (uint32_t x = 0; x < k_.global_size[0] && error_.empty(); ++x) run_group({x, y, z});
     return {error_};
   }
 
@@ -113,7 +159,7 @@ class Sim {
     return false;
   }
 
-  void run_group(uint32_t group) {
+  void run_group(std::array<uint32_t, 3> group) {
     group_ = group;
     locals_.assign(n_, {});
     for (size_t i = 0; i < n_; ++i)  // unwritten shared memory reads as NaN
@@ -258,7 +304,38 @@ class Sim {
         });
         return pc + 1;
       case KILN_IR_SPECIAL:
-        each([&](uint32_t t) { out(pc, t, 0) = in.arg == 0 ? group_ : in.arg == 3 ? t : 0; });
+        each([&](uint32_t t) {
+          const uint32_t lx = k_.local_size[0], ly = k_.local_size[1];
+          const uint32_t ids[6] = {group_[0], group_[1],     group_[2],
+                                   t % lx,    (t / lx) % ly, t / (lx * ly)};
+          out(pc, t, 0) = in.arg >= 0 && in.arg < 6 ? ids[in.arg] : 0;
+        });
+        return pc + 1;
+      case KILN_IR_VAR:
+        if (in.arg < 0 || size_t(in.arg) >= vars_.size()) {
+          fail(pc, "no value for variable " + std::to_string(in.arg));
+          return pc + 1;
+        }
+        each([&](uint32_t t) { out(pc, t, 0) = double(vars_[size_t(in.arg)]); });
+        return pc + 1;
+      case KILN_IR_BITCAST:
+        each([&](uint32_t t) {
+          for (unsigned j = 0; j < n; ++j)
+            out(pc, t, j) = from_bits(
+                bits_of(at(in.src[0], t, j), k_.insts[size_t(in.src[0])].dtype), in.dtype);
+        });
+        return pc + 1;
+      case KILN_IR_DOT4:
+        each([&](uint32_t t) {
+          for (unsigned j = 0; j < n; ++j) {
+            const uint32_t a = uint32_t(int64_t(at(in.src[0], t, j))),
+                           b = uint32_t(int64_t(at(in.src[1], t, j)));
+            int64_t sum = int64_t(at(in.src[2], t, j));
+            for (int q = 0; q < 4; ++q)
+              sum += int64_t((a >> (8 * q)) & 0xFF) * int64_t(int8_t((b >> (8 * q)) & 0xFF));
+            out(pc, t, j) = as_type(double(sum), in.dtype);
+          }
+        });
         return pc + 1;
       case KILN_IR_RANGE: {
         saved_.push_back(active_);
@@ -381,11 +458,6 @@ class Sim {
       case KILN_IR_MMA:
         mma(pc);
         return pc + 1;
-      case KILN_IR_VAR:
-      case KILN_IR_BITCAST:
-      case KILN_IR_DOT4:
-        fail(pc, "not simulated");
-        return pc + 1;
       default:
         each([&](uint32_t t) {
           for (unsigned j = 0; j < n; ++j) out(pc, t, j) = as_type(alu(in, pc, t, j), in.dtype);
@@ -397,6 +469,7 @@ class Sim {
   const detail::LoweredKernel& k_;
   std::vector<std::vector<double>>& buffers_;
   const CopyLanding landing_;
+  const std::vector<int64_t>& vars_;
   const uint32_t threads_;
   const size_t n_;
   std::vector<int64_t> match_;               // RANGE/IF -> ENDRANGE/ENDIF
@@ -406,15 +479,15 @@ class Sim {
   std::vector<std::vector<char>> saved_;           // masks of the enclosing RANGEs and IFs
   std::vector<std::vector<PendingCopy>> pending_;  // per thread, not committed
   std::vector<std::deque<std::vector<PendingCopy>>> committed_;  // per thread, oldest first
-  uint32_t group_ = 0;
+  std::array<uint32_t, 3> group_{};
   std::string error_;
 };
 
 }  // namespace
 
 SimResult simulate(const detail::LoweredKernel& k, std::vector<std::vector<double>>& buffers,
-                   CopyLanding landing) {
-  return Sim(k, buffers, landing).run();
+                   CopyLanding landing, const std::vector<int64_t>& vars) {
+  return Sim(k, buffers, landing, vars).run();
 }
 
 }  // namespace kiln::test

@@ -23,7 +23,8 @@ struct SimResult {
 
 enum class CopyLanding { AtWait, AtIssue };
 
+// vars[slot]: the values of the kernel's variables
 SimResult simulate(const detail::LoweredKernel& k, std::vector<std::vector<double>>& buffers,
-                   CopyLanding landing = CopyLanding::AtWait);
+                   CopyLanding landing = CopyLanding::AtWait, const std::vector<int64_t>& vars = {});
 
 }  // namespace kiln::test
