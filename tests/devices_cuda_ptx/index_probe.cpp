@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "ir_scopes.h"
 #include "kiln/kernel_ir.h"
 
 namespace kiln::test {
@@ -39,18 +40,7 @@ bool fits(int64_t v, uint8_t t) {
 class Prober {
  public:
   Prober(const detail::LoweredKernel& k, uint32_t group, uint32_t thread)
-      : k_(k), group_(group), thread_(thread), vals_(k.insts.size()), match_(k.insts.size(), -1) {
-    std::vector<size_t> open;
-    for (size_t i = 0; i < k.insts.size(); ++i) {
-      const uint16_t op = k.insts[i].op;
-      if (op == KILN_IR_RANGE || op == KILN_IR_IF) open.push_back(i);
-      if ((op == KILN_IR_ENDRANGE || op == KILN_IR_ENDIF) && !open.empty()) {
-        match_[open.back()] = int64_t(i);
-        match_[i] = int64_t(open.back());
-        open.pop_back();
-      }
-    }
-  }
+      : k_(k), group_(group), thread_(thread), vals_(k.insts.size()), match_(scope_ends(k.insts)) {}
 
   IndexProbe run() {
     for (size_t pc = 0; pc < k_.insts.size() && out_.error.empty();) pc = step(pc);
@@ -212,7 +202,7 @@ class Prober {
   const detail::LoweredKernel& k_;
   const uint32_t group_, thread_;
   std::vector<Value> vals_;
-  std::vector<int64_t> match_;  // RANGE/IF <-> ENDRANGE/ENDIF
+  std::vector<int64_t> match_;  // RANGE/IF -> ENDRANGE/ENDIF
   IndexProbe out_;
 };
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <deque>
 
+#include "ir_scopes.h"
 #include "kiln/dtypes.h"
 #include "kiln/kernel_ir.h"
 
@@ -109,17 +110,8 @@ class Sim {
         vars_(vars),
         threads_(k.local_size[0] * k.local_size[1] * k.local_size[2]),
         n_(k.insts.size()),
-        match_(n_, -1) {
-    std::vector<size_t> open;
-    for (size_t i = 0; i < n_; ++i) {
-      const uint16_t op = k.insts[i].op;
-      if (op == KILN_IR_RANGE || op == KILN_IR_IF) open.push_back(i);
-      if ((op == KILN_IR_ENDRANGE || op == KILN_IR_ENDIF) && !open.empty()) {
-        match_[open.back()] = int64_t(i);
-        open.pop_back();
-      }
-      vals_.emplace_back(size_t(threads_) * lanes(i), 0.0);
-    }
+        match_(scope_ends(k.insts)) {
+    for (size_t i = 0; i < n_; ++i) vals_.emplace_back(size_t(threads_) * lanes(i), 0.0);
   }
 
   SimResult run() {
