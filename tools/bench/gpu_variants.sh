@@ -14,7 +14,9 @@
 # the device (default cuda; cpu needs a bundle made with --with-cpu); KILN_BENCH_TIMEOUT: seconds
 # a command may take (default 60); KILN_BENCH_PREFILL_ONLY=1: only the prefill figure and the
 # tokens after 512 (for GEMM variants); KILN_BENCH_KERNELS=1: also each variant's per-kernel
-# times of an eager 512-token prefill (NAME-prefill-kernels.txt, ncu_summary.py --prefill)
+# times of an eager 512-token prefill (NAME-prefill-kernels.txt, ncu_summary.py --prefill);
+# KILN_BENCH_CHECK="FAMILY..." first runs those op-suite families (`kiln check-device`, also
+# forced staged: KILN_MMA_STAGED=2) and, when the bundle has it, test_llama on the device
 set -uo pipefail
 [[ $# -ge 3 ]] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 out=$1 tarball=$2; shift 2
@@ -32,6 +34,18 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$res/gpu.txt
 ids=$(python3 -c "print(','.join(str(1000 + i * 37 % 50000) for i in range(128)))")
 ids512=$(python3 -c "print(','.join(str(1000 + i * 37 % 50000) for i in range(512)))")
 field() { python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['kiln'][sys.argv[2]], 1))" "$@" 2>/dev/null || echo -; }
+for family in ${KILN_BENCH_CHECK:-}; do
+  for staged in 0 2; do
+    KILN_MMA_STAGED=$staged timeout 300 "$kiln" check-device "$device" --family "$family" \
+      > "$res/check-$family-staged$staged.txt" 2>&1
+    echo "check $family (KILN_MMA_STAGED=$staged): $(tail -n 1 "$res/check-$family-staged$staged.txt")"
+  done
+done
+if [[ -n ${KILN_BENCH_CHECK:-} && -x $work/bin/test_llama ]]; then
+  KILN_DEVICE=$device timeout 300 "$work/run" test_llama > "$res/test_llama.txt" 2>&1
+  echo "test_llama: $(grep -E 'test cases|All tests passed' "$res/test_llama.txt" | tail -n 1)"
+fi
+[[ -n ${KILN_BENCH_CHECK:-} ]] && tar czf "$out/res.tgz" -C "$res" .
 printf '%-20s %12s %12s %12s\n' variant graph_us decode_tok_s prefill_tok_s
 for spec in "$@"; do
   name=${spec%%:*} envs=()
