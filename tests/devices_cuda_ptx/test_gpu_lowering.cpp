@@ -635,4 +635,16 @@ TEST_CASE("cuda_ptx lowering: simulated GPU kernels match the CPU", "[cuda_ptx][
   Tensor acc = (Tensor::randn({4, 256}, 80) * 1e3).cast(DType::I32).contiguous().realize();
   check(Tensor::dot4(words_a, words_b, acc).contiguous(), gpu, 0);
   check((vocab.bitcast(DType::I32) + 1).bitcast(DType::F32).contiguous(), gpu, 0);
+  // an H100's 132 SMs narrow the staged blocks of a 512 x 2048 product to 2 x 1 warps (256
+  // blocks), with cp.async stages
+  kiln_device_caps h100 = tc;
+  h100.async_copy = 1;
+  Tensor xa = Tensor::randn({512, 64}, 81, DType::BF16).contiguous().realize();
+  Tensor wa = Tensor::randn({2048, 64}, 82, DType::BF16).contiguous().realize();
+  Tensor narrow =
+      (xa.cast(DType::F32).reshape({512, 1, 64}) * wa.cast(DType::F32).reshape({1, 2048, 64}))
+          .sum({-1})
+          .contiguous();
+  check(narrow, h100, 1e-5);
+  CHECK(name.ends_with("_b2x1"));
 }
