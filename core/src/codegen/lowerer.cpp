@@ -2023,11 +2023,11 @@ class Lowerer {
       Val stage = -1;
     };
     Copy copies[2] = {{p.a, p.m_axis, c.bm0, BM}, {p.b, p.n_axis, c.bn0, BN}};
-    auto chunk = [&](const Copy& cp, int q, Val kstep) {  // the operand's 8 elements of a chunk
+    auto chunk = [&](const Copy& cp, int q, Val kstep) {  // where the 8 elements of a chunk lie
       std::vector<Val> d = dims0;
       d[cp.axis] = b_.add(cp.origin, b_.add_const(crow, int64_t(q) * T / 4));
       d[p.k_axis] = b_.add(b_.mul_const(kstep, 32), ck);
-      return half8_index(cp.operand, std::move(d), p.k_axis);
+      return d;
     };
     auto stage_index = [&](const Copy& cp, int q, Val stage) {  // ... and its place in a stage
       Val row = b_.add_const(crow, int64_t(q) * T / 4);
@@ -2038,7 +2038,8 @@ class Lowerer {
       std::vector<std::pair<Val, Val>> out;
       for (const Copy& cp : copies)
         for (int q = 0; q < cp.rows * 4 / T; ++q) {
-          auto s = direct_half_source(cp.operand, chunk(cp, q, kstep));
+          auto s = direct_half_source(cp.operand,
+                                      half8_index(cp.operand, chunk(cp, q, kstep), p.k_axis));
           if (!s) return {};
           out.push_back(*s);
         }
@@ -2062,7 +2063,7 @@ class Lowerer {
       std::vector<Val> vals;
       for (const Copy& cp : copies)
         for (int q = 0; q < cp.rows * 4 / T; ++q)
-          vals.push_back(b_.cast(emit(cp.operand, chunk(cp, q, kstep), gate), p.half));
+          vals.push_back(load_half8(cp.operand, chunk(cp, q, kstep), p.k_axis, p.half, gate));
       return vals;
     };
     auto put = [&](const std::vector<Val>& vals, Val stage) {  // ... and from there into a stage
@@ -2085,10 +2086,9 @@ class Lowerer {
     }
     const std::vector<Val> accs = mma_accumulators(p);
     // the stage step rg reads (rg % S), counted in a register rather than divided out a step
-    Val stage = b_.acc(b_.const_int(0, idx_t_));
+    Val cur = b_.acc(b_.const_int(0, idx_t_));
     Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_), KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
-    Val cur = stage;
     auto is = [&](Val v, int64_t c) {
       return b_.alu(KILN_IR_CMPEQ, DType::Bool, v, b_.const_int(c, idx_t_));
     };
@@ -2126,7 +2126,7 @@ class Lowerer {
       put(ahead, freed);
       b_.barrier();
     }
-    b_.assign(stage, pick(is(cur, S - 1), b_.const_int(0, idx_t_), b_.add_const(cur, 1)));
+    b_.assign(cur, pick(is(cur, S - 1), b_.const_int(0, idx_t_), b_.add_const(cur, 1)));
     memo_.pop_back();
     b_.end_range(rg);
     if (async) b_.copy_wait(0);  // no copy outlives the kernel
