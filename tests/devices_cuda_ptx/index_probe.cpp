@@ -4,7 +4,7 @@
 #include <optional>
 #include <vector>
 
-#include "ir_scopes.h"
+#include "common/ir_scopes.h"
 #include "kiln/kernel_ir.h"
 
 namespace kiln::test {
@@ -40,7 +40,11 @@ bool fits(int64_t v, uint8_t t) {
 class Prober {
  public:
   Prober(const detail::LoweredKernel& k, uint32_t group, uint32_t thread)
-      : k_(k), group_(group), thread_(thread), vals_(k.insts.size()), match_(scope_ends(k.insts)) {}
+      : k_(k),
+        group_(group),
+        thread_(thread),
+        vals_(k.insts.size()),
+        match_(device_common::scope_ends(k.insts.data(), k.insts.size())) {}
 
   IndexProbe run() {
     for (size_t pc = 0; pc < k_.insts.size() && out_.error.empty();) pc = step(pc);

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <deque>
 
-#include "ir_scopes.h"
+#include "common/ir_scopes.h"
 #include "kiln/dtypes.h"
 #include "kiln/kernel_ir.h"
 
@@ -110,7 +110,7 @@ class Sim {
         vars_(vars),
         threads_(k.local_size[0] * k.local_size[1] * k.local_size[2]),
         n_(k.insts.size()),
-        match_(scope_ends(k.insts)) {
+        match_(device_common::scope_ends(k.insts.data(), k.insts.size())) {
     for (size_t i = 0; i < n_; ++i) vals_.emplace_back(size_t(threads_) * lanes(i), 0.0);
   }
 

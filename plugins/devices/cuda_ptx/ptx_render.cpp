@@ -11,6 +11,7 @@
 #include <map>
 #include <vector>
 
+#include "common/ir_scopes.h"
 #include "dtype_info.h"
 #include "errors.h"
 #include "float_bits.h"
@@ -890,14 +891,7 @@ class Emitter {
   // wait, was read stale afterwards. An iteration the loop does not run is not prefetched.
   void prefetch_iterations(uint32_t range, int iterations) {
     const kiln_ir_inst& r = k_.insts[range];
-    uint32_t end = range;
-    for (uint32_t j = range + 1, depth = 0; j < k_.n_insts && end == range; ++j) {
-      const uint16_t o = k_.insts[j].op;
-      if (o == KILN_IR_RANGE || o == KILN_IR_IF)
-        ++depth;
-      else if ((o == KILN_IR_ENDRANGE || o == KILN_IR_ENDIF) && depth-- == 0)
-        end = j;
-    }
+    const auto end = uint32_t(scope_ends(k_.insts, k_.n_insts)[range]);
     const std::string t = ityp(dt(int32_t(range)));
     int issued = 0;
     for (int it = 0; it < iterations && issued < kMaxPrefetches; ++it) {
