@@ -3,12 +3,12 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <deque>
 
 #include "common/ir_scopes.h"
 #include "kiln/dtypes.h"
 #include "kiln/kernel_ir.h"
+#include "reference/ndarray.h"
 
 namespace kiln::test {
 namespace {
@@ -17,79 +17,16 @@ bool is_integer(uint8_t t) {
   return t == KILN_DTYPE_BOOL || (t >= KILN_DTYPE_I8 && t <= KILN_DTYPE_U64);
 }
 
-// v as a value of dtype t: integers wrap to their width, floats round to their format
+// v as a value of dtype t (integers wrap to their width, floats round to their format), its
+// bits and back: the op suite reference's storage model
 double as_type(double v, uint8_t t) {
-  switch (t) {
-    case KILN_DTYPE_BOOL:
-      return v != 0 ? 1 : 0;
-    case KILN_DTYPE_I8:
-      return double(int8_t(int64_t(v)));
-    case KILN_DTYPE_U8:
-      return double(uint8_t(int64_t(v)));
-    case KILN_DTYPE_I16:
-      return double(int16_t(int64_t(v)));
-    case KILN_DTYPE_U16:
-      return double(uint16_t(int64_t(v)));
-    case KILN_DTYPE_I32:
-      return double(int32_t(int64_t(v)));
-    case KILN_DTYPE_U32:
-      return double(uint32_t(int64_t(v)));
-    case KILN_DTYPE_I64:
-    case KILN_DTYPE_U64:
-      return double(int64_t(v));
-    case KILN_DTYPE_F16:
-      return f16_to_f32(f32_to_f16(float(v)));
-    case KILN_DTYPE_BF16:
-      return bf16_to_f32(f32_to_bf16(float(v)));
-    case KILN_DTYPE_F32:
-      return double(float(v));
-    default:
-      return v;
-  }
+  return ref::round_to(DType(t), v);
 }
-
-// the bit pattern of value v of dtype t, and back (BITCAST between types of one width)
 uint64_t bits_of(double v, uint8_t t) {
-  switch (t) {
-    case KILN_DTYPE_F16:
-      return f32_to_f16(float(v));
-    case KILN_DTYPE_BF16:
-      return f32_to_bf16(float(v));
-    case KILN_DTYPE_F32: {
-      const float f = float(v);
-      uint32_t b;
-      std::memcpy(&b, &f, 4);
-      return b;
-    }
-    case KILN_DTYPE_F64: {
-      uint64_t b;
-      std::memcpy(&b, &v, 8);
-      return b;
-    }
-    default:
-      return uint64_t(int64_t(v));
-  }
+  return ref::to_bits(DType(t), v);
 }
 double from_bits(uint64_t b, uint8_t t) {
-  switch (t) {
-    case KILN_DTYPE_F16:
-      return f16_to_f32(uint16_t(b));
-    case KILN_DTYPE_BF16:
-      return bf16_to_f32(uint16_t(b));
-    case KILN_DTYPE_F32: {
-      float f;
-      const uint32_t w = uint32_t(b);
-      std::memcpy(&f, &w, 4);
-      return f;
-    }
-    case KILN_DTYPE_F64: {
-      double d;
-      std::memcpy(&d, &b, 8);
-      return d;
-    }
-    default:
-      return as_type(double(int64_t(b)), t);
-  }
+  return ref::from_bits(DType(t), b);
 }
 
 struct PendingCopy {
@@ -479,7 +416,11 @@ class Sim {
 
 SimResult simulate(const detail::LoweredKernel& k, std::vector<std::vector<double>>& buffers,
                    CopyLanding landing, const std::vector<int64_t>& vars) {
-  return Sim(k, buffers, landing, vars).run();
+  try {
+    return Sim(k, buffers, landing, vars).run();
+  } catch (const std::exception& e) {  // a value its dtype cannot hold (the reference's check)
+    return {std::string("sim: ") + e.what()};
+  }
 }
 
 }  // namespace kiln::test
