@@ -399,6 +399,18 @@ TEST_CASE("cuda_ptx lowering: attention over a KV cache's shared key/value buffe
   }
 }
 
+// llama's split_k_product before its sum over the slices: x (M, K) @ w^T (N, K) as `slices`
+// partial products over slices of K, (slices, M, N): the form a GPU prefill's narrow projections
+// take
+Tensor sliced_product(const Tensor& x, const Tensor& w, int64_t slices) {
+  const int64_t M = x.dim(0), N = w.dim(0), K = x.dim(1), ks = K / slices;
+  Tensor xs =
+      x.cast(DType::F32).reshape({M, slices, ks}).permute({1, 0, 2}).reshape({slices, M, 1, ks});
+  Tensor ws =
+      w.cast(DType::F32).reshape({N, slices, ks}).permute({1, 0, 2}).reshape({slices, 1, N, ks});
+  return (xs * ws).sum({-1});
+}
+
 // The prefill GEMMs of a 1B Llama at 512 tokens index in 32 bits (their broadcast products have
 // up to 17 G elements, but nothing indexes those flat): run the integer math of corner and
 // middle (group, thread) pairs on the host and check that no 32-bit value wraps and every
@@ -415,14 +427,7 @@ TEST_CASE("cuda_ptx lowering: tensor-core GEMM index math stays in bounds in 32 
   auto product = [](int64_t rows, int64_t n, int64_t k, int64_t slices) {
     Tensor x = Tensor::randn({rows, k}, 41, DType::BF16).contiguous().realize();
     Tensor w = Tensor::randn({n, k}, 42, DType::BF16).contiguous().realize();
-    const int64_t ks = k / slices;
-    Tensor xs = x.cast(DType::F32)
-                    .reshape({rows, slices, ks})
-                    .permute({1, 0, 2})
-                    .reshape({slices, rows, 1, ks});
-    Tensor ws =
-        w.cast(DType::F32).reshape({n, slices, ks}).permute({1, 0, 2}).reshape({slices, 1, n, ks});
-    return (xs * ws).sum({-1}).contiguous();
+    return sliced_product(x, w, slices).contiguous();
   };
   // gate/up, QKV, o split in 2 and down split in 4 (llama's split_k_product)
   const Tensor products[] = {product(512, 16384, 2048, 1), product(512, 3072, 2048, 1),
@@ -482,10 +487,8 @@ TEST_CASE("cuda_ptx lowering: simulated tensor-core GEMMs match a reference",
   Tensor prod = (x.cast(DType::F32).reshape({M, 1, K}) * w.cast(DType::F32).reshape({1, N, K}))
                     .sum({-1})
                     .reshape({M, N});
-  const int64_t S = 2, ks = K / S;  // llama's split_k_product: (S, M, N) partial products
-  Tensor split = (x.cast(DType::F32).reshape({M, S, ks}).permute({1, 0, 2}).reshape({S, M, 1, ks}) *
-                  w.cast(DType::F32).reshape({N, S, ks}).permute({1, 0, 2}).reshape({S, 1, N, ks}))
-                     .sum({-1});
+  const int64_t S = 2, ks = K / S;
+  Tensor split = sliced_product(x, w, S);
   struct Case {
     const char* what;
     Tensor y;
