@@ -1,11 +1,12 @@
 #include "index_probe.h"
 
-#include <limits>
 #include <optional>
 #include <vector>
 
+#include "common/dtype_facts.h"
 #include "common/ir_scopes.h"
 #include "kiln/kernel_ir.h"
+#include "reference/ndarray.h"
 
 namespace kiln::test {
 namespace {
@@ -13,28 +14,14 @@ namespace {
 using Value = std::optional<int64_t>;
 
 bool is_integer(uint8_t t) {
-  return t == KILN_DTYPE_BOOL || (t >= KILN_DTYPE_I8 && t <= KILN_DTYPE_U64);
+  return device_common::is_bool(kiln_dtype(t)) || device_common::is_int(kiln_dtype(t));
 }
 
+// v lies in the range of t (the op suite reference's; 64-bit types and floats hold any value
+// the probe computes)
 bool fits(int64_t v, uint8_t t) {
-  switch (t) {
-    case KILN_DTYPE_BOOL:
-      return v == 0 || v == 1;
-    case KILN_DTYPE_I8:
-      return v >= INT8_MIN && v <= INT8_MAX;
-    case KILN_DTYPE_U8:
-      return v >= 0 && v <= UINT8_MAX;
-    case KILN_DTYPE_I16:
-      return v >= INT16_MIN && v <= INT16_MAX;
-    case KILN_DTYPE_U16:
-      return v >= 0 && v <= UINT16_MAX;
-    case KILN_DTYPE_I32:
-      return v >= INT32_MIN && v <= INT32_MAX;
-    case KILN_DTYPE_U32:
-      return v >= 0 && v <= int64_t(UINT32_MAX);
-    default:
-      return true;
-  }
+  if (!is_integer(t) || ref::bit_width(DType(t)) == 64) return true;
+  return double(v) >= ref::int_min(DType(t)) && double(v) <= ref::int_max(DType(t));
 }
 
 class Prober {

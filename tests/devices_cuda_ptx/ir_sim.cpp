@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 
+#include "common/dtype_facts.h"
 #include "common/ir_scopes.h"
 #include "kiln/dtypes.h"
 #include "kiln/kernel_ir.h"
@@ -14,7 +15,7 @@ namespace kiln::test {
 namespace {
 
 bool is_integer(uint8_t t) {
-  return t == KILN_DTYPE_BOOL || (t >= KILN_DTYPE_I8 && t <= KILN_DTYPE_U64);
+  return device_common::is_bool(kiln_dtype(t)) || device_common::is_int(kiln_dtype(t));
 }
 
 // v as a value of dtype t (integers wrap to their width, floats round to their format), its
