@@ -24,9 +24,10 @@ std::string ptxas_check(const std::string& ptx, int sm);  // test_ptx_render.cpp
 
 namespace {
 
-// The staged tensor-core blocks are off by default (KILN_MMA_STAGED); the lowering tests check
-// them, so this binary turns them on before anything is lowered (the switch is read once).
-const bool staged_on = [] { return setenv("KILN_MMA_STAGED", "1", 0) == 0; }();
+// Staged tensor-core blocks narrowed below the default 2 x 2 warps keep the one-warp tiles
+// (KILN_MMA_MIN_WARPS); the lowering tests check narrowed blocks too, so this binary allows
+// 2 warps before anything is lowered (the switch is read once).
+const bool narrow_blocks_on = [] { return setenv("KILN_MMA_MIN_WARPS", "2", 0) == 0; }();
 
 kiln_device_caps gpu_caps() {
   kiln_device_caps c{};
@@ -240,7 +241,7 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
   CHECK(k.name.ends_with("_mma16x16"));
   CHECK(k.global_size[0] == 64 / 16 * 8192 / 16);
   assemble(k);
-  {  // a GEMM with tiles enough (512 x 16384) takes blocks of 2 x 4 warps (128 x 128 outputs)
+  {  // a GEMM with tiles enough (512 x 16384) takes blocks of 2 x 2 warps (128 x 64 outputs)
      // staged through shared memory: two stages of 32 k, 16-byte chunks copied as loaded
     Tensor xl = Tensor::randn({512, 2048}, 28, DType::BF16).contiguous().realize();
     Tensor wl = Tensor::randn({16384, 2048}, 29, DType::BF16).contiguous().realize();
@@ -249,9 +250,9 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
                     .contiguous();
     detail::LoweredKernel kl = lower_last(yl, tc);
     INFO(kl.name);
-    CHECK(kl.name.ends_with("_mma64x32_b2x4"));
-    CHECK(kl.local_size[0] == 256);
-    CHECK(kl.global_size[0] == 512 / 128 * 16384 / 128);
+    CHECK(kl.name.ends_with("_mma64x32_b2x2"));
+    CHECK(kl.local_size[0] == 128);
+    CHECK(kl.global_size[0] == 512 / 128 * 16384 / 64);
     CHECK(has_op(kl, KILN_IR_BARRIER));
     kiln_kernel view = kl.view();
     std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});

@@ -16,9 +16,10 @@
 # tokens after 512 (for GEMM variants); KILN_BENCH_KERNELS=1: also each variant's per-kernel
 # times of an eager 512-token prefill (NAME-prefill-kernels.txt, ncu_summary.py --prefill);
 # KILN_BENCH_CHECK="FAMILY..." first runs those op-suite families (`kiln check-device`, also
-# forced staged: KILN_MMA_STAGED=2) and, when the bundle has it, test_llama on the device
+# forced staged: KILN_MMA_STAGED=2) and, when the bundle has it, test_llama on the device;
+# KILN_BENCH_ROUNDS=N: the prefill figure is the best of N runs (`kiln bench llm --rounds N`)
 set -uo pipefail
-[[ $# -ge 3 ]] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[[ $# -ge 3 ]] || { sed -n '2,/^set -uo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 out=$1 tarball=$2; shift 2
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
@@ -60,7 +61,7 @@ for spec in "$@"; do
       --json > "$res/$name-dec.json" 2>&1
   fi
   run bench llm --model "$model/hf" --device "$device" --prompt-tokens 512 --decode-tokens 4 --no-peer \
-    --json > "$res/$name-pre.json" 2>&1
+    --rounds "${KILN_BENCH_ROUNDS:-1}" --json > "$res/$name-pre.json" 2>&1
   run generate --model "$model/hf" --device "$device" --prompt-ids "$ids512" --max-tokens 8 --ignore-eos \
     --json > "$res/$name-gen512.json" 2>&1
   if [[ ${KILN_BENCH_KERNELS:-0} == 1 ]]; then

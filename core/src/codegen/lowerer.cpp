@@ -945,12 +945,12 @@ class Lowerer {
     static const int v = std::clamp(env_int("KILN_GPU_UNROLL", 4), 1, 8);
     return v;
   }
-  // tensor-core GEMMs staged through shared memory (KILN_MMA_STAGED=1; 2: the widest blocks
-  // that fit, not narrowed to fill the SMs, for tests on small shapes). Off by default: with two
-  // stages of 32 k and one block of 8 warps per SM, an H100 prefill measured 33.8k tok/s
-  // against 47.7k with one-warp tiles (docs/benchmarks.md, session 9).
+  // tensor-core GEMMs staged through shared memory (default 1; 2: the widest blocks that fit,
+  // not narrowed to fill the SMs, for tests on small shapes; 0: one-warp tiles only). With
+  // blocks of 2 x 2 warps and three cp.async stages an H100 prefill measured 77.8k tok/s
+  // against 62.1k with one-warp tiles (docs/benchmarks.md, session 11).
   static int gpu_mma_staged() {
-    static const int v = std::clamp(env_int("KILN_MMA_STAGED", 0), 0, 2);
+    static const int v = std::clamp(env_int("KILN_MMA_STAGED", 1), 0, 2);
     return v;
   }
   // shared-memory stages of a staged tile whose copies are asynchronous (KILN_MMA_STAGES; the
@@ -1773,14 +1773,15 @@ class Lowerer {
     for (int a = 0; a < p.k_axis; ++a)
       if (a != p.m_axis && a != p.n_axis) batch *= src->shape[a];
     if (!forced && gpu_mma_staged()) {
-      // Block tiles of 2 x 4 warps (128 x 128 outputs, each warp 64 x 32) staged through shared
+      // Block tiles of 2 x 2 warps (128 x 64 outputs, each warp 64 x 32) staged through shared
       // memory: each operand row is read from global memory once per block tile, not once per
       // warp. Narrower blocks while the grid would leave SMs idle; a block of one warp shares
-      // nothing, so it keeps the unstaged tiles.
+      // nothing, so it keeps the unstaged tiles. (Blocks of 2 x 4 warps, 128 x 128 outputs: an
+      // H100 prefill measured 34.6k tok/s, session 10, against 77.8k for 2 x 2, session 11.)
       MmaPlan q = p;
       // KILN_MMA_BLOCK=MTxNTxWMxWN: the warp tile (16 MT x 8 NT) and the warps (WM x WN)
       static const std::array<int, 4> shape = [] {
-        std::array<int, 4> v{4, 4, 2, 4};
+        std::array<int, 4> v{4, 4, 2, 2};
         if (const char* e = std::getenv("KILN_MMA_BLOCK"))
           std::sscanf(e, "%dx%dx%dx%d", &v[0], &v[1], &v[2], &v[3]);
         return v;
@@ -1800,8 +1801,8 @@ class Lowerer {
       while (q.wn > 1 && (!fits() || (fill && blocks() < sms))) q.wn /= 2;
       while (q.wm > 1 && (!fits() || (fill && blocks() < sms))) q.wm /= 2;
       // a block of few warps cannot hide the shared-memory pipeline's latency: such GEMMs keep
-      // the one-warp tiles (KILN_MMA_MIN_WARPS)
-      static const int min_warps = std::clamp(env_int("KILN_MMA_MIN_WARPS", 2), 2, 32);
+      // the one-warp tiles (KILN_MMA_MIN_WARPS, default: the whole 2 x 2 block)
+      static const int min_warps = std::clamp(env_int("KILN_MMA_MIN_WARPS", 4), 2, 32);
       const bool enough = !fill || (q.wm * q.wn >= min_warps && blocks() >= sms);
       auto smem = [&] {
         return uint64_t(q.stages) * (16 * q.mt * q.wm + 8 * q.nt * q.wn) * 32 * 2;

@@ -78,8 +78,8 @@ void add_matmul_cases(CaseList& cases) {
   }
   // Shapes a GPU with tensor cores runs as MMA tiles (M % 16, N % 8, K % 32, both operands
   // along K): half @ half^T, with an f32 result through casts plus a residual (the form of a
-  // model's prefill projection), batched, and tiles narrower than the default. The last two
-  // fit blocks of 2 x 4 warps staged through shared memory (taken with KILN_MMA_STAGED=2, which
+  // model's prefill projection), batched, and tiles narrower than the default. The last three
+  // fit blocks of 2 x 2 warps staged through shared memory (taken with KILN_MMA_STAGED=2, which
   // does not narrow blocks to fill the SMs): an odd number of 32-k steps (the stages
   // alternate), and batched.
   struct MmaShape {
