@@ -48,8 +48,9 @@ kiln_device_caps gpu_caps() {
 }
 
 // The last kernel of the schedule that realizes `t`, lowered for `caps`.
-detail::LoweredKernel lower_last(const Tensor& t, const kiln_device_caps& caps) {
-  detail::Schedule s = detail::create_schedule({t.node()});
+detail::LoweredKernel lower_last(const Tensor& t, const kiln_device_caps& caps,
+                                 const detail::ScheduleOptions& opts = {}) {
+  detail::Schedule s = detail::create_schedule({t.node()}, opts);
   REQUIRE(!s.items.empty());
   return detail::lower_kernel(s.items.back().root, caps);
 }
@@ -545,8 +546,9 @@ TEST_CASE("cuda_ptx lowering: simulated tensor-core GEMMs match a reference",
 
 // `y`'s last kernel lowered for `caps` and run in ir_sim, its inputs read from their CPU
 // realization, against `y` realized on the CPU: the largest |got - want| / (|want| + 1)
-double simulated_error(const Tensor& y, const kiln_device_caps& caps, std::string& name) {
-  detail::LoweredKernel k = lower_last(y, caps);
+double simulated_error(const Tensor& y, const kiln_device_caps& caps, std::string& name,
+                       const detail::ScheduleOptions& opts = {}) {
+  detail::LoweredKernel k = lower_last(y, caps, opts);
   name = k.name;
   std::vector<std::vector<double>> buffers(k.params.size());
   buffers[0].assign(size_t(k.params[0]->numel()), NAN);
@@ -651,4 +653,78 @@ TEST_CASE("cuda_ptx lowering: simulated GPU kernels match the CPU", "[cuda_ptx][
           .contiguous();
   check(narrow, h100, 1e-5);
   CHECK(name.ends_with("_b2x1"));
+}
+
+// A decode step's RMSNorm nested in the projection that reads it (ScheduleOptions): one kernel
+// whose groups of 8 warps compute the mean square once, then one output per warp; simulated
+// against the CPU, with and without a residual epilogue, and a chain of two nested values
+// (a vector's softmax under a projection).
+TEST_CASE("cuda_ptx lowering: a single-value reduce nested in a GEMV's kernel", "[cuda_ptx][lowering]") {
+  const kiln_device_caps gpu = gpu_caps();
+  detail::ScheduleOptions nest;
+  nest.nest_scalar_reduces = true;
+  Tensor x = Tensor::randn({1, 2048}, 91).contiguous().realize();
+  Tensor nw = Tensor::randn({2048}, 92, DType::BF16).contiguous().realize();
+  Tensor w = Tensor::randn({256, 2048}, 93, DType::BF16).contiguous().realize();
+  // as llama's decode projection: the normed vector rounded to the weights' type
+  auto project = [&](const Tensor& in) {
+    Tensor h = nn::rms_norm(in, nw, 1e-5).cast(DType::BF16).cast(DType::F32);
+    return (h.reshape({1, 1, 2048}) * w.cast(DType::F32).reshape({1, 256, 2048})).sum({-1});
+  };
+  Tensor y = project(x).contiguous();
+  CHECK(detail::create_schedule({y.node()}, nest).items.size() == 1);
+  CHECK(detail::create_schedule({y.node()}).items.size() == 2);
+  detail::LoweredKernel k = lower_last(y, gpu, nest);
+  INFO(k.name);
+  CHECK(k.name.ends_with("_n8"));
+  CHECK(k.local_size[0] == 256);
+  CHECK(k.global_size[0] == 256 / 8);
+  CHECK(has_op(k, KILN_IR_BARRIER));
+  std::string name;
+  double err = simulated_error(y, gpu, name, nest);
+  INFO(name << ": error " << err);
+  CHECK(err <= 1e-4);
+  for (uint32_t g : {0u, k.global_size[0] - 1})
+    for (uint32_t t : {0u, 37u, k.local_size[0] - 1}) {
+      test::IndexProbe probe = test::probe_indices(k, g, t);
+      INFO("group " << g << " thread " << t);
+      CHECK(probe.error == "");
+    }
+  assemble(k);
+  // the residual add of a layer in the same kernel
+  Tensor r = Tensor::randn({1, 256}, 94).contiguous().realize();
+  Tensor yr = (r + project(x)).contiguous();
+  err = simulated_error(yr, gpu, name, nest);
+  INFO(name << ": error " << err);
+  CHECK(err <= 1e-4);
+  // two nested values, one inside the other's source: a softmax's sum over exp(v - max)
+  Tensor v = Tensor::randn({1, 512}, 95).contiguous().realize();
+  Tensor m = Tensor::randn({64, 512}, 96).contiguous().realize();
+  Tensor p = (v - v.max({-1}, true)).exp();
+  Tensor sm = p / p.sum({-1}, true);
+  Tensor ys = (sm.reshape({1, 1, 512}) * m.reshape({1, 64, 512})).sum({-1}).contiguous();
+  err = simulated_error(ys, gpu, name, nest);
+  INFO(name << ": error " << err);
+  CHECK(err <= 1e-5);
+}
+
+// Where a single value is not nested: broadcast into elementwise outputs (every output would run
+// its loop), into a reduce over another axis, into two kernels; and rows that are not one value.
+TEST_CASE("scheduler: single-value reduces nest only in a last-axis reduce's source", "[cuda_ptx][lowering]") {
+  detail::ScheduleOptions nest;
+  nest.nest_scalar_reduces = true;
+  auto kernels = [&](const Tensor& t) { return detail::create_schedule({t.node()}, nest).items.size(); };
+  Tensor x = Tensor::randn({1, 1024}, 97).contiguous().realize();
+  Tensor w = Tensor::randn({128, 1024}, 98).contiguous().realize();
+  Tensor scaled = x / x.sum({}).reshape({1, 1});
+  CHECK(kernels((scaled.reshape({1, 1, 1024}) * w.reshape({1, 128, 1024})).sum({-1})) == 1);
+  Tensor block = Tensor::randn({4, 256}, 100).contiguous().realize();
+  CHECK(kernels((block / block.sum({}).reshape({1, 1})).contiguous()) == 2);
+  CHECK(kernels((scaled.reshape({1, 1024, 1}) * w.transpose(0, 1).reshape({1, 1024, 128})).sum({1})) == 2);
+  Tensor both = (scaled.reshape({1, 1, 1024}) * w.reshape({1, 128, 1024})).sum({-1}) +
+                (scaled.reshape({1, 1, 1024}) * w.reshape({1, 128, 1024})).max({-1});
+  CHECK(kernels(both) == 3);  // the value, then each reduce (the add in the first's kernel)
+  Tensor rows = Tensor::randn({4, 1024}, 99).contiguous().realize();
+  Tensor normed = nn::rms_norm(rows, Tensor::ones({1024}), 1e-5);
+  CHECK(kernels((normed.reshape({4, 1, 1024}) * w.reshape({1, 128, 1024})).sum({-1})) == 2);
 }

@@ -814,6 +814,10 @@ class Lowerer {
       emit_row_kernel(k, root, out, r);
       return k;
     }
+    if (const UOp* r = fragment_reduce(root.get()); r && caps_.warp_size > 1 && has_nested(r)) {
+      emit_gemv_block(k, root, out, r);
+      return k;
+    }
     if (opts_.lanes < 0 && opts_.rows < 0)
       if (auto plan = mma_plan(root)) {
         idx_t_ = needs_i64(root, &plan->reduce->src[0]->shape) ? DType::I64 : DType::I32;
@@ -892,6 +896,9 @@ class Lowerer {
   int64_t groups_ = 0;  // groups of the kernel being lowered
   const UOp* row_reduce_ = nullptr;  // a row kernel's reduce, computed once per row ...
   Val row_value_ = -1;               // ... into this value
+  std::map<const UOp*, Val> nested_values_;  // nested single-value reduces, computed first
+  int reduce_split_ = 0;    // > 0: reduces split across this many threads of the group ...
+  Val reduce_tid_ = -1;     // ... this one being the thread's place among them
   bool row_single_ = false;          // a row kernel on one thread per row: no warp split
 
   // GPUs (warp_size > 1): a reduce loop over a long innermost axis is split across the lanes of
@@ -905,6 +912,8 @@ class Lowerer {
     const int w = static_cast<int>(caps_.warp_size);
     if (w <= 1 || row_single_ || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
     const int64_t steps = src->shape[axis] / red_lanes;
+    if (reduce_split_ > 0)  // a part of the group per reduce (emit_gemv_block)
+      return steps % reduce_split_ == 0 && steps >= reduce_split_ ? reduce_split_ : 1;
     if (warp_split_ > 1)  // the kernel's group size is chosen: other reduces use it or run whole
       return steps % warp_split_ == 0 && steps >= warp_split_ ? warp_split_ : 1;
     if (steps % w != 0 || steps < 2 * w) return 1;
@@ -1056,6 +1065,62 @@ class Lowerer {
     k.name = name;
     for (auto& inst : k.insts)
       if (inst.op == KILN_IR_PARAM && inst.arg != 0) inst.flags |= KILN_IR_FLAG_READ;
+  }
+
+  // ---- reduces holding single-value reduces (ScheduleOptions::nest_scalar_reduces) ----
+
+  // The unrealized reduces inside reduce r's source (each a single value, nested there by the
+  // scheduler).
+  static std::vector<const UOp*> nested_in(const UOp* r) {
+    std::vector<const UOp*> found;
+    walk_fragment(r->src[0].get(), [&](const UOp* u) {
+      if (u->op == Op::Reduce && !u->realized()) found.push_back(u);
+      return true;
+    });
+    return found;
+  }
+  static bool has_nested(const UOp* r) { return !nested_in(r).empty(); }
+
+  // Computes nested reduce n (after the ones nested in it) with the group's threads; every
+  // later use reads the value (emit_uncached).
+  void emit_nested(const UOp* n) {
+    if (nested_values_.count(n)) return;
+    if (n->numel() != 1) throw Error("internal: a nested reduce of " + std::to_string(n->numel()) + " values");
+    for (const UOp* inner : nested_in(n)) emit_nested(inner);
+    Index idx{n->shape, std::vector<Val>(n->shape.size(), b_.const_int(0, idx_t_)), -1};
+    nested_values_[n] = emit_reduce(n, idx, -1);
+  }
+
+  // A GPU kernel whose reduce r (over its source's last axis) holds nested single values — a
+  // decode step's projection of an RMSNorm, the norm's mean square inside: a group of up to 8
+  // warps computes each nested value once with all its threads (split across them, combined
+  // through shared memory), then each warp one output, its reduce split across the warp's
+  // lanes as the one-warp GEMV does. The norm's kernel and its output's round trip are gone;
+  // the warps read the norm's input and scale instead of the normed vector.
+  void emit_gemv_block(LoweredKernel& k, const UOpRef& root, Val out, const UOp* r) {
+    const int64_t total = root->numel();
+    const int w = static_cast<int>(caps_.warp_size);
+    int rows = 8;
+    while (rows > 1 && (total % rows != 0 || uint32_t(w * rows) > caps_.max_local_size[0])) rows /= 2;
+    const int threads = w * rows;
+    check_grid(total / rows, root);
+    groups_ = total / rows;
+    Val gid = b_.cast(b_.special(0, groups_), idx_t_);
+    warp_split_ = threads;
+    for (const UOp* n : nested_in(r)) emit_nested(n);
+    Val tid = b_.cast(b_.special(3, threads), idx_t_);
+    Val warp = b_.idiv_const(tid, w);
+    reduce_split_ = w;
+    reduce_tid_ = b_.mod_const(tid, w);
+    Val row = b_.add(b_.mul_const(gid, rows), warp);
+    Index idx{root->shape, {}, row};
+    Val v = b_.cast(emit(root.get(), idx, -1, true), root->dtype);
+    b_.store(out, row, v);
+    reduce_split_ = 0;
+    reduce_tid_ = -1;
+    warp_split_ = threads;
+    k.global_size[0] = static_cast<uint32_t>(groups_);
+    finish(k, "r_" + shape_name(root->shape) + "_n" + std::to_string(rows));
   }
 
   // ---- row kernels (is_row_kernel: a norm's reduce and the row it scales) ----
@@ -2365,6 +2430,8 @@ class Lowerer {
         if (u == row_reduce_)
           return idx.lanes > 1 ? b_.broadcast(row_value_, idx.lanes) : row_value_;
         if (u == outer_reduce_) return outer_value_;
+        if (auto nv = nested_values_.find(u); nv != nested_values_.end())
+          return idx.lanes > 1 ? b_.broadcast(nv->second, idx.lanes) : nv->second;
         return emit_reduce(u, idx, gate);
       case Op::Gather: return emit_gather(u, idx, gate);
       default: break;
@@ -2637,7 +2704,7 @@ class Lowerer {
       Val step = rg;
       if (a == last && split > 1)
         step = b_.add(b_.mul_const(rg, int64_t(split) * (gpu_unroll_ok ? unroll : 1)),
-                      b_.cast(b_.special(3, split), idx_t_));
+                      split == reduce_split_ ? reduce_tid_ : b_.cast(b_.special(3, split), idx_t_));
       if (a == last && unroll > 1 && !gpu_unroll_ok) step = b_.mul_const(step, unroll);
       loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(step, red_lanes) : step);
       ranges.push_back(rg);

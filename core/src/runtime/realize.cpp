@@ -118,7 +118,7 @@ void run_schedule(Schedule& s, const UOp* skip) {
 }  // namespace
 
 void realize_nodes(const std::vector<UOpRef>& outputs) {
-  Schedule s = create_schedule(outputs);
+  Schedule s = create_schedule(outputs, schedule_options_for(outputs.empty() ? nullptr : outputs[0]->device));
   run_schedule(s, nullptr);
 }
 
@@ -148,7 +148,7 @@ void run_assign(const UOpRef& target, const UOpRef& value_in) {
     realize_nodes({value});
   } else {
     // the value is fused into the assign kernel; only the boundaries inside it run first
-    Schedule s = create_schedule({value});
+    Schedule s = create_schedule({value}, schedule_options_for(base->device));
     run_schedule(s, value.get());
   }
   if (target->numel() == 0) return;

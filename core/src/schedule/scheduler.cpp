@@ -1,6 +1,8 @@
 #include "schedule/scheduler.h"
 
+#include <cstdlib>
 #include <functional>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -41,6 +43,11 @@ struct Planner {
   // reduces fused through a row broadcast, with the broadcast sources (realized instead when
   // the kernel they land in is not a row kernel)
   std::unordered_map<const UOp*, std::vector<const UOp*>> row_fused;
+  // single-value reduces fused through a broadcast, with the broadcast sources (realized
+  // instead unless another reduce's source takes them in: nested)
+  bool nest_scalars = false;
+  std::unordered_map<const UOp*, std::vector<const UOp*>> scalar_fused;
+  std::unordered_set<const UOp*> nested, refused;
 
   void visit(const UOpRef& root) {
     // iterative DFS, children before parents
@@ -77,8 +84,17 @@ struct Planner {
     return it == pending.end() ? nullptr : it->second;
   }
 
+  // r is a single value the kernel of a reduce over its source's last axis can compute first
+  static bool nestable(const UOp* r) { return r->numel() == 1; }
+  static bool last_axis_reduce(const UOp* u) {
+    return u->axes.size() == 1 && u->axes[0] == static_cast<int>(u->src[0]->shape.size()) - 1;
+  }
+
   void plan() {
     row_fused.clear();
+    scalar_fused.clear();
+    nested.clear();
+    refused.clear();
     for (const UOp* u : topo) {
       if (is_leaf(u)) continue;
       const UOp* p = nullptr;
@@ -89,7 +105,12 @@ struct Planner {
           if (u->op == Op::Copy && !is_leaf(u->src[0].get())) realize.insert(u->src[0].get());
           break;
         case Op::Reduce:
-          if (fragment_reduce(u->src[0].get())) realize.insert(u->src[0].get());
+          if (const UOp* r = fragment_reduce(u->src[0].get())) {
+            if (!scalar_fused.count(r))
+              realize.insert(u->src[0].get());
+            else  // (a refused one is cut at its broadcasts below, not at this whole source)
+              (last_axis_reduce(u) ? nested : refused).insert(r);
+          }
           p = u;
           break;
         case Op::View: {
@@ -100,6 +121,9 @@ struct Planner {
             } else if (is_row_broadcast(u, s, r) && r->src[0]->shape.back() <= kMaxRowKernel) {
               p = r;
               row_fused[r].push_back(s);
+            } else if (nest_scalars && nestable(r)) {
+              p = r;
+              scalar_fused[r].push_back(s);
             } else {
               realize.insert(s);
             }
@@ -170,13 +194,25 @@ struct Planner {
         if (rf == row_fused.end() || is_row_kernel(u, r)) continue;
         for (const UOp* s : rf->second) changed |= realize.insert(s).second;
       }
+      // a single value broadcast to anything but another reduce's source is its own kernel:
+      // elsewhere every output would run its loop again
+      for (const auto& [r, sources] : scalar_fused)
+        if (!nested.count(r) || refused.count(r))
+          for (const UOp* s : sources) changed |= realize.insert(s).second;
       for (const UOp* u : topo) {
         if (is_leaf(u) || realize.count(u)) continue;
         auto it = pending.find(u);
         if (it == pending.end() || !it->second) continue;
         if (roots[u].size() > 1) {
-          realize.insert(u);
-          changed = true;
+          // (a nested single value under it is computed in its own kernel instead, as without
+          // nesting, rather than this node realized in every shape it takes on the way)
+          auto sf = scalar_fused.find(it->second);
+          if (sf != scalar_fused.end()) {
+            for (const UOp* s : sf->second) changed |= realize.insert(s).second;
+          } else {
+            realize.insert(u);
+            changed = true;
+          }
         }
       }
       if (!changed) return;
@@ -193,8 +229,18 @@ bool is_row_kernel(const UOp* root, const UOp* reduce) {
          in.back() <= kMaxRowKernel;
 }
 
-Schedule create_schedule(const std::vector<UOpRef>& outputs) {
+ScheduleOptions schedule_options_for(const Device* device) {
+  ScheduleOptions o;
+  if (!device) return o;
+  const char* e = std::getenv("KILN_NEST_SCALAR");
+  const kiln_device_caps& c = device->caps();
+  o.nest_scalar_reduces = c.warp_size > 1 && c.local_memory_bytes > 0 && !(e && std::string(e) == "0");
+  return o;
+}
+
+Schedule create_schedule(const std::vector<UOpRef>& outputs, const ScheduleOptions& opts) {
   Planner planner;
+  planner.nest_scalars = opts.nest_scalar_reduces;
   for (const auto& o : outputs) planner.visit(o);
   for (const auto& o : outputs)
     if (!is_leaf(o.get())) planner.realize.insert(o.get());

@@ -1,7 +1,8 @@
 // The scheduler cuts a lazy graph into kernels. Elementwise ops fuse into their consumers;
 // a reduce fuses with its producers and with elementwise consumers in its output shape, or in
 // its input shape when it reduces rows and is broadcast back along them (a norm: one row kernel
-// computes the row's reduce, then the row); a kernel boundary falls where a reduce's value is
+// computes the row's reduce, then the row), or (ScheduleOptions) as a single value nested in
+// another reduce's source; a kernel boundary falls where a reduce's value is
 // seen through another movement that is not a reshape, feeds another reduce or gather index,
 // is used by several consumers, or at contiguous/copy.
 #pragma once
@@ -28,7 +29,20 @@ struct Schedule {
 constexpr int64_t kMaxRowKernel = 32768;
 bool is_row_kernel(const UOp* root, const UOp* reduce);
 
+struct ScheduleOptions {
+  // A reduce to one value (a decode step's RMSNorm statistics) broadcast into the source of a
+  // reduce over its last axis (the projection reading the normed vector) is computed inside that
+  // reduce's kernel, before its loop, instead of in a kernel of its own. For devices whose
+  // lowerer computes it once per group with the group's threads (GPUs, lower_kernel's GEMV
+  // blocks); false keeps every such reduce its own kernel.
+  bool nest_scalar_reduces = false;
+};
+
+// The options for kernels of `device` (nest_scalar_reduces on devices with warps and shared
+// memory, unless KILN_NEST_SCALAR=0).
+ScheduleOptions schedule_options_for(const Device* device);
+
 // Nodes in `outputs` that are not realized yet get kernels, plus any boundary they need.
-Schedule create_schedule(const std::vector<UOpRef>& outputs);
+Schedule create_schedule(const std::vector<UOpRef>& outputs, const ScheduleOptions& opts = {});
 
 }  // namespace kiln::detail

@@ -84,10 +84,24 @@ struct Normed {
   mutable Int8InputCache q8 = {};
 };
 
+// Decode GEMV inputs read as expressions, not kernel outputs (KILN_LLAMA_LAZY_GEMV, bits):
+// 1 the layers' norms (a GPU nests each norm's mean square in its projection's kernel: 32
+// kernels a step fewer), 2 the final norm under lm_head, 4 silu(gate) * up under down
+// (computed again by every warp of the GEMV).
+int lazy_gemv_bits() {
+  static const int v = [] {
+    const char* e = std::getenv("KILN_LLAMA_LAZY_GEMV");
+    return e && *e ? std::atoi(e) : 1;
+  }();
+  return v;
+}
+
 // apply / apply_shared (`shared`: the product is a kernel of its own) on a normed input
 Tensor project(const Normed& n, const Matrix& m, const Tensor& bias, DType act,
                bool shared = false) {
-  Tensor y = shared ? apply_shared(n.in, m, act, &n.q8) : apply(n.in, m, Tensor(), act, &n.q8);
+  const bool lazy = lazy_gemv_bits() & 1;
+  Tensor y = shared ? apply_shared(n.in, m, act, &n.q8, lazy)
+                    : apply(n.in, m, Tensor(), act, &n.q8, false, lazy);
   return bias.defined() ? y + bias : y;
 }
 
@@ -148,14 +162,15 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
       g = project(hf, lw.w_gate, Tensor(), act_dtype_).silu() *
           project(hf, lw.w_up, Tensor(), act_dtype_);
     }
-    x = (x + apply(g, lw.w_down, Tensor(), act_dtype_)).contiguous();
+    x = (x + apply(g, lw.w_down, Tensor(), act_dtype_, nullptr, false, lazy_gemv_bits() & 4)).contiguous();
   }
   Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
   Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;
   // (1, vocab): a 2-d GEMV gets dot tiles. Realized as its own boundary so that the argmax
   // below and the step's logits output read one GEMV (left a lazy reduce, the Jit's output
   // made a second copy of the lm_head: +25% per CPU decode step)
-  Tensor logits = apply(last, w_.lm_head, Tensor(), act_dtype_).contiguous();
+  Tensor logits =
+      apply(last, w_.lm_head, Tensor(), act_dtype_, nullptr, false, lazy_gemv_bits() & 2).contiguous();
   if (!prefill) {
     if (!device_pick_) return {logits};
     // the greedy pick, kept on the device: forward_greedy reads it back, a pipelined step is fed

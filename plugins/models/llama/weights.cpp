@@ -214,12 +214,14 @@ Tensor split_k_product(const Tensor& x, const Tensor& w, int64_t s) {
 }
 
 Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act, Int8InputCache* q8,
-             bool round_out) {
+             bool round_out, bool lazy_gemv) {
   // the input computed once (a norm, silu * up), not again inside every output's reduce
   const bool half_x = half_prefill(x_in, m, act);
+  const bool half_vec = half_gemv(x_in, m, act);
   // (a view of a kernel's output is read in place; a half input is widened inside the reduce)
-  const Tensor x = half_x || half_gemv(x_in, m, act) ? x_in.cast(m.w.dtype()).contiguous()
-                                                     : x_in.contiguous().cast(DType::F32);
+  const Tensor x = half_vec && lazy_gemv ? x_in.cast(m.w.dtype())
+                   : half_x || half_vec  ? x_in.cast(m.w.dtype()).contiguous()
+                                         : x_in.contiguous().cast(DType::F32);
   const int64_t slices = half_x ? split_k(x.dim(0), m.w.dim(0), m.w.dim(1)) : 1;
   Tensor y;
   if (m.packed.words.defined()) {
@@ -258,8 +260,8 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
   return bias.defined() ? y + bias : y;
 }
 
-Tensor apply_shared(const Tensor& x, const Matrix& m, DType act, Int8InputCache* q8) {
-  Tensor y = apply(x, m, Tensor(), act, q8, true);
+Tensor apply_shared(const Tensor& x, const Matrix& m, DType act, Int8InputCache* q8, bool lazy_gemv) {
+  Tensor y = apply(x, m, Tensor(), act, q8, true, lazy_gemv);
   return int8_prefill(x, m) ? y : y.contiguous();
 }
 

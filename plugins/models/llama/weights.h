@@ -56,13 +56,16 @@ struct Matrix {
 };
 // x (L, in) -> (L, out), plus bias when defined. `act` F16/BF16: a prefill (L a multiple of
 // 16) with weights of that type rounds x to it first (tensor cores); F32 keeps x as it is.
+// `lazy_gemv`: a half decode GEMV (L = 1) reads x as the expression it is, not a kernel's
+// output (a GPU's scheduler nests a norm's mean square in the GEMV's kernel).
 Tensor apply(const Tensor& x, const Matrix& m, const Tensor& bias = Tensor(),
-             DType act = DType::F32, Int8InputCache* q8 = nullptr, bool round_out = false);
+             DType act = DType::F32, Int8InputCache* q8 = nullptr, bool round_out = false,
+             bool lazy_gemv = false);
 // apply() for a product several consumers read (stacked Q/K/V, gate/up): its own kernel's
 // output, so slices of it do not each run the matmul again. A tensor-core prefill stores it
 // rounded to `act` (as the reference's half Linear does): half the bytes written and read back.
 Tensor apply_shared(const Tensor& x, const Matrix& m, DType act = DType::F32,
-                    Int8InputCache* q8 = nullptr);
+                    Int8InputCache* q8 = nullptr, bool lazy_gemv = false);
 // x (L, K) @ w^T for w (N, K), as `s` products over slices of K (one batched kernel) and their
 // lazy sum: a GPU prefill's narrow projections (weights.cpp, split_k)
 Tensor split_k_product(const Tensor& x, const Tensor& w, int64_t s);
