@@ -697,6 +697,23 @@ TEST_CASE("cuda_ptx lowering: a single-value reduce nested in a GEMV's kernel", 
   err = simulated_error(yr, gpu, name, nest);
   INFO(name << ": error " << err);
   CHECK(err <= 1e-4);
+  // no nested value, but a computed vector: silu(gate) * up under the down projection, staged
+  // once per group in shared memory; and a length no group divides evenly (guarded stores)
+  for (int64_t K : {4096, 1000}) {
+    Tensor gu = Tensor::randn({1, 2 * K}, 97).contiguous().realize();
+    Tensor wd = Tensor::randn({64, K}, 98, DType::BF16).contiguous().realize();
+    Tensor g = (gu.slice(-1, 0, K).silu() * gu.slice(-1, K, 2 * K)).cast(DType::BF16).cast(DType::F32);
+    Tensor yd = (g.reshape({1, 1, K}) * wd.cast(DType::F32).reshape({1, 64, K})).sum({-1}).contiguous();
+    CHECK(detail::create_schedule({yd.node()}, nest).items.size() == 1);
+    detail::LoweredKernel kd = lower_last(yd, gpu, nest);
+    INFO(kd.name << " K " << K);
+    CHECK(kd.name.ends_with("_n8"));
+    CHECK(has_op(kd, KILN_IR_LOCAL));
+    err = simulated_error(yd, gpu, name, nest);
+    INFO(name << ": error " << err);
+    CHECK(err <= 1e-4);
+    assemble(kd);
+  }
   // two nested values, one inside the other's source: a softmax's sum over exp(v - max)
   Tensor v = Tensor::randn({1, 512}, 95).contiguous().realize();
   Tensor m = Tensor::randn({64, 512}, 96).contiguous().realize();

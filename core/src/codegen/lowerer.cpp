@@ -814,7 +814,9 @@ class Lowerer {
       emit_row_kernel(k, root, out, r);
       return k;
     }
-    if (const UOp* r = fragment_reduce(root.get()); r && caps_.warp_size > 1 && has_nested(r)) {
+    if (const UOp* r = fragment_reduce(root.get());
+        r && caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size &&
+        (has_nested(r) || (caps_.local_memory_bytes > 0 && stageable_vector(r, caps_.local_memory_bytes / 2)))) {
       emit_gemv_block(k, root, out, r);
       return k;
     }
@@ -899,6 +901,8 @@ class Lowerer {
   std::map<const UOp*, Val> nested_values_;  // nested single-value reduces, computed first
   int reduce_split_ = 0;    // > 0: reduces split across this many threads of the group ...
   Val reduce_tid_ = -1;     // ... this one being the thread's place among them
+  const UOp* staged_vector_ = nullptr;  // a GEMV's vector operand, computed once per group ...
+  Val staged_local_ = -1;               // ... into this shared array (stage_vector)
   bool row_single_ = false;          // a row kernel on one thread per row: no warp split
 
   // GPUs (warp_size > 1): a reduce loop over a long innermost axis is split across the lanes of
@@ -1081,6 +1085,34 @@ class Lowerer {
   }
   static bool has_nested(const UOp* r) { return !nested_in(r).empty(); }
 
+  // A GEMV's vector operand worth computing once per group into shared memory: reduce r over the
+  // last axis of a product whose other axes are 1 but the output's, one factor the same for every
+  // output (the vector) and computed (an elementwise expression or a nested value, not a plain
+  // load), whose f32 values fit in `budget` bytes. Null when there is none.
+  static const UOp* stageable_vector(const UOp* r, uint64_t budget) {
+    const UOp* src = r->src[0].get();
+    const int n = static_cast<int>(src->shape.size());
+    if (src->op != Op::Mul || r->axes.size() != 1 || r->axes[0] != n - 1) return nullptr;
+    int out_axis = -1, others = 0;
+    for (int a = 0; a < n - 1; ++a)
+      if (src->shape[a] > 1) {
+        out_axis = a;
+        ++others;
+      }
+    if (others != 1 || uint64_t(src->shape.back()) * 4 > budget) return nullptr;
+    for (const auto& operand : src->src) {
+      const UOp* v = operand.get();
+      if (!invariant_along(v, out_axis)) continue;
+      bool computed = false;
+      walk_fragment(v, [&](const UOp* u) {
+        computed |= u->op == Op::Reduce || (is_alu(u->op) && !u->realized());
+        return !computed;
+      });
+      return computed ? v : nullptr;
+    }
+    return nullptr;
+  }
+
   // Computes nested reduce n (after the ones nested in it) with the group's threads; every
   // later use reads the value (emit_uncached).
   void emit_nested(const UOp* n) {
@@ -1109,6 +1141,7 @@ class Lowerer {
     warp_split_ = threads;
     for (const UOp* n : nested_in(r)) emit_nested(n);
     Val tid = b_.cast(b_.special(3, threads), idx_t_);
+    if (const UOp* v = stageable_vector(r, caps_.local_memory_bytes / 2)) stage_vector(r, v, tid, threads);
     Val warp = b_.idiv_const(tid, w);
     reduce_split_ = w;
     reduce_tid_ = b_.mod_const(tid, w);
@@ -1118,9 +1151,62 @@ class Lowerer {
     b_.store(out, row, v);
     reduce_split_ = 0;
     reduce_tid_ = -1;
+    staged_vector_ = nullptr;
     warp_split_ = threads;
     k.global_size[0] = static_cast<uint32_t>(groups_);
     finish(k, "r_" + shape_name(root->shape) + "_n" + std::to_string(rows));
+  }
+
+  // The group's threads compute the vector operand v of reduce r's product once, at every k,
+  // into shared memory (f32); the warps' reduces then read it there (emit_uncached).
+  void stage_vector(const UOp* r, const UOp* v, Val tid, int threads) {
+    const Shape& shape = r->src[0]->shape;
+    const int64_t K = shape.back();
+    const int last = static_cast<int>(shape.size()) - 1;
+    int lanes = 4;
+    while (lanes > 1 && K % (int64_t(lanes) * threads) != 0) lanes /= 2;
+    const int64_t per_thread = (K + int64_t(lanes) * threads - 1) / (int64_t(lanes) * threads);
+    Val local = b_.local(DType::F32, K);
+    auto at = [&](Val step) {
+      Val k = b_.mul_const(b_.add(b_.mul_const(step, threads), tid), lanes);
+      std::vector<Val> dims(shape.size(), b_.const_int(0, idx_t_));
+      dims[last] = k;
+      Index idx{shape, dims, -1};
+      if (lanes > 1) {
+        idx.lanes = lanes;
+        idx.lane_axis = last;
+        idx.aligned = true;
+      }
+      const bool ragged = K % (int64_t(lanes) * threads) != 0;
+      Val inside = ragged ? b_.if_(b_.lt(k, b_.const_int(K, idx_t_))) : Val(-1);
+      memo_.emplace_back();
+      Val x = b_.cast(emit(v, idx, -1), DType::F32);
+      if (lanes > 1 && b_.vcount_of(x) == 1) x = b_.broadcast(x, lanes);
+      b_.store(local, k, x);
+      memo_.pop_back();
+      if (ragged) b_.end_if(inside);
+    };
+    if (per_thread <= 4) {
+      for (int64_t j = 0; j < per_thread; ++j) at(b_.const_int(j, idx_t_));
+    } else {
+      Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(per_thread, idx_t_));
+      memo_.emplace_back();
+      at(rg);
+      memo_.pop_back();
+      b_.end_range(rg);
+    }
+    b_.barrier();
+    staged_vector_ = v;
+    staged_local_ = local;
+  }
+
+  // v's value at idx from the shared memory stage_vector filled
+  Val load_staged(const UOp* v, Index& idx) {
+    std::vector<Val> dims;
+    int lane_axis = -1;
+    if (!dims_for(idx, v->shape, dims, lane_axis) || (idx.lanes > 1 && lane_axis != int(v->shape.size()) - 1))
+      throw Error("internal: a staged GEMV vector read across its lanes");
+    return b_.load(staged_local_, dims.back(), DType::F32, -1, -1, idx.lanes);
   }
 
   // ---- row kernels (is_row_kernel: a norm's reduce and the row it scales) ----
@@ -2411,6 +2497,7 @@ class Lowerer {
 
   Val emit_uncached(const UOp* u, Index& idx, Val gate, bool is_root) {
     DType ct = compute_dtype(u->dtype);
+    if (u == staged_vector_) return b_.cast(load_staged(u, idx), ct);
     if ((u->realized() && !is_root) || u->op == Op::Buffer) return emit_load(u, idx, gate);
     switch (u->op) {
       case Op::Const:
