@@ -659,7 +659,8 @@ TEST_CASE("cuda_ptx lowering: simulated GPU kernels match the CPU", "[cuda_ptx][
 // whose groups of 8 warps compute the mean square once, then one output per warp; simulated
 // against the CPU, with and without a residual epilogue, and a chain of two nested values
 // (a vector's softmax under a projection).
-TEST_CASE("cuda_ptx lowering: a single-value reduce nested in a GEMV's kernel", "[cuda_ptx][lowering]") {
+TEST_CASE("cuda_ptx lowering: a single-value reduce nested in a GEMV's kernel",
+          "[cuda_ptx][lowering]") {
   const kiln_device_caps gpu = gpu_caps();
   detail::ScheduleOptions nest;
   nest.nest_scalar_reduces = true;
@@ -702,8 +703,10 @@ TEST_CASE("cuda_ptx lowering: a single-value reduce nested in a GEMV's kernel", 
   for (int64_t K : {4096, 1000}) {
     Tensor gu = Tensor::randn({1, 2 * K}, 97).contiguous().realize();
     Tensor wd = Tensor::randn({64, K}, 98, DType::BF16).contiguous().realize();
-    Tensor g = (gu.slice(-1, 0, K).silu() * gu.slice(-1, K, 2 * K)).cast(DType::BF16).cast(DType::F32);
-    Tensor yd = (g.reshape({1, 1, K}) * wd.cast(DType::F32).reshape({1, 64, K})).sum({-1}).contiguous();
+    Tensor g =
+        (gu.slice(-1, 0, K).silu() * gu.slice(-1, K, 2 * K)).cast(DType::BF16).cast(DType::F32);
+    Tensor yd =
+        (g.reshape({1, 1, K}) * wd.cast(DType::F32).reshape({1, 64, K})).sum({-1}).contiguous();
     CHECK(detail::create_schedule({yd.node()}, nest).items.size() == 1);
     detail::LoweredKernel kd = lower_last(yd, gpu, nest);
     INFO(kd.name << " K " << K);
@@ -727,17 +730,22 @@ TEST_CASE("cuda_ptx lowering: a single-value reduce nested in a GEMV's kernel", 
 
 // Where a single value is not nested: broadcast into elementwise outputs (every output would run
 // its loop), into a reduce over another axis, into two kernels; and rows that are not one value.
-TEST_CASE("scheduler: single-value reduces nest only in a last-axis reduce's source", "[cuda_ptx][lowering]") {
+TEST_CASE("scheduler: single-value reduces nest only in a last-axis reduce's source",
+          "[cuda_ptx][lowering]") {
   detail::ScheduleOptions nest;
   nest.nest_scalar_reduces = true;
-  auto kernels = [&](const Tensor& t) { return detail::create_schedule({t.node()}, nest).items.size(); };
+  auto kernels = [&](const Tensor& t) {
+    return detail::create_schedule({t.node()}, nest).items.size();
+  };
   Tensor x = Tensor::randn({1, 1024}, 97).contiguous().realize();
   Tensor w = Tensor::randn({128, 1024}, 98).contiguous().realize();
   Tensor scaled = x / x.sum({}).reshape({1, 1});
   CHECK(kernels((scaled.reshape({1, 1, 1024}) * w.reshape({1, 128, 1024})).sum({-1})) == 1);
   Tensor block = Tensor::randn({4, 256}, 100).contiguous().realize();
   CHECK(kernels((block / block.sum({}).reshape({1, 1})).contiguous()) == 2);
-  CHECK(kernels((scaled.reshape({1, 1024, 1}) * w.transpose(0, 1).reshape({1, 1024, 128})).sum({1})) == 2);
+  CHECK(kernels(
+            (scaled.reshape({1, 1024, 1}) * w.transpose(0, 1).reshape({1, 1024, 128})).sum({1})) ==
+        2);
   Tensor both = (scaled.reshape({1, 1, 1024}) * w.reshape({1, 128, 1024})).sum({-1}) +
                 (scaled.reshape({1, 1, 1024}) * w.reshape({1, 128, 1024})).max({-1});
   CHECK(kernels(both) == 3);  // the value, then each reduce (the add in the first's kernel)

@@ -816,7 +816,8 @@ class Lowerer {
     }
     if (const UOp* r = fragment_reduce(root.get());
         r && caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size &&
-        (has_nested(r) || (caps_.local_memory_bytes > 0 && stageable_vector(r, caps_.local_memory_bytes / 2)))) {
+        (has_nested(r) ||
+         (caps_.local_memory_bytes > 0 && stageable_vector(r, caps_.local_memory_bytes / 2)))) {
       emit_gemv_block(k, root, out, r);
       return k;
     }
@@ -899,8 +900,8 @@ class Lowerer {
   const UOp* row_reduce_ = nullptr;  // a row kernel's reduce, computed once per row ...
   Val row_value_ = -1;               // ... into this value
   std::map<const UOp*, Val> nested_values_;  // nested single-value reduces, computed first
-  int reduce_split_ = 0;    // > 0: reduces split across this many threads of the group ...
-  Val reduce_tid_ = -1;     // ... this one being the thread's place among them
+  int reduce_split_ = 0;  // > 0: reduces split across this many threads of the group ...
+  Val reduce_tid_ = -1;   // ... this one being the thread's place among them
   const UOp* staged_vector_ = nullptr;  // a GEMV's vector operand, computed once per group ...
   Val staged_local_ = -1;               // ... into this shared array (stage_vector)
   bool row_single_ = false;          // a row kernel on one thread per row: no warp split
@@ -1117,7 +1118,8 @@ class Lowerer {
   // later use reads the value (emit_uncached).
   void emit_nested(const UOp* n) {
     if (nested_values_.count(n)) return;
-    if (n->numel() != 1) throw Error("internal: a nested reduce of " + std::to_string(n->numel()) + " values");
+    if (n->numel() != 1)
+      throw Error("internal: a nested reduce of " + std::to_string(n->numel()) + " values");
     for (const UOp* inner : nested_in(n)) emit_nested(inner);
     Index idx{n->shape, std::vector<Val>(n->shape.size(), b_.const_int(0, idx_t_)), -1};
     nested_values_[n] = emit_reduce(n, idx, -1);
@@ -1133,7 +1135,8 @@ class Lowerer {
     const int64_t total = root->numel();
     const int w = static_cast<int>(caps_.warp_size);
     int rows = 8;
-    while (rows > 1 && (total % rows != 0 || uint32_t(w * rows) > caps_.max_local_size[0])) rows /= 2;
+    while (rows > 1 && (total % rows != 0 || uint32_t(w * rows) > caps_.max_local_size[0]))
+      rows /= 2;
     const int threads = w * rows;
     check_grid(total / rows, root);
     groups_ = total / rows;
@@ -1141,7 +1144,8 @@ class Lowerer {
     warp_split_ = threads;
     for (const UOp* n : nested_in(r)) emit_nested(n);
     Val tid = b_.cast(b_.special(3, threads), idx_t_);
-    if (const UOp* v = stageable_vector(r, caps_.local_memory_bytes / 2)) stage_vector(r, v, tid, threads);
+    if (const UOp* v = stageable_vector(r, caps_.local_memory_bytes / 2))
+      stage_vector(r, v, tid, threads);
     Val warp = b_.idiv_const(tid, w);
     reduce_split_ = w;
     reduce_tid_ = b_.mod_const(tid, w);
@@ -1186,15 +1190,7 @@ class Lowerer {
       memo_.pop_back();
       if (ragged) b_.end_if(inside);
     };
-    if (per_thread <= 4) {
-      for (int64_t j = 0; j < per_thread; ++j) at(b_.const_int(j, idx_t_));
-    } else {
-      Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(per_thread, idx_t_));
-      memo_.emplace_back();
-      at(rg);
-      memo_.pop_back();
-      b_.end_range(rg);
-    }
+    for_steps(per_thread, at);
     b_.barrier();
     staged_vector_ = v;
     staged_local_ = local;
@@ -1204,9 +1200,25 @@ class Lowerer {
   Val load_staged(const UOp* v, Index& idx) {
     std::vector<Val> dims;
     int lane_axis = -1;
-    if (!dims_for(idx, v->shape, dims, lane_axis) || (idx.lanes > 1 && lane_axis != int(v->shape.size()) - 1))
+    if (!dims_for(idx, v->shape, dims, lane_axis) ||
+        (idx.lanes > 1 && lane_axis != int(v->shape.size()) - 1))
       throw Error("internal: a staged GEMV vector read across its lanes");
     return b_.load(staged_local_, dims.back(), DType::F32, -1, -1, idx.lanes);
+  }
+
+  // body(step) for step in [0, steps): unrolled at constant steps when there are at most 4,
+  // else one loop
+  template <class F>
+  void for_steps(int64_t steps, F&& body) {
+    if (steps <= 4) {
+      for (int64_t j = 0; j < steps; ++j) body(b_.const_int(j, idx_t_));
+      return;
+    }
+    Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_));
+    memo_.emplace_back();
+    body(rg);
+    memo_.pop_back();
+    b_.end_range(rg);
   }
 
   // ---- row kernels (is_row_kernel: a norm's reduce and the row it scales) ----
@@ -1259,15 +1271,7 @@ class Lowerer {
       if (lanes > 1 && b_.vcount_of(v) == 1) v = b_.broadcast(v, lanes);
       b_.store(out, flat_of(idx), v);
     };
-    if (steps <= 4) {
-      for (int64_t j = 0; j < steps; ++j) store_at(b_.const_int(j, idx_t_));
-    } else {
-      Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_));
-      memo_.emplace_back();
-      store_at(rg);
-      memo_.pop_back();
-      b_.end_range(rg);
-    }
+    for_steps(steps, store_at);
     k.global_size[0] = static_cast<uint32_t>(rows);
     finish(k, "r_" + shape_name(s) + "_row");
   }

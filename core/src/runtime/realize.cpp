@@ -118,7 +118,8 @@ void run_schedule(Schedule& s, const UOp* skip) {
 }  // namespace
 
 void realize_nodes(const std::vector<UOpRef>& outputs) {
-  Schedule s = create_schedule(outputs, schedule_options_for(outputs.empty() ? nullptr : outputs[0]->device));
+  Schedule s = create_schedule(
+      outputs, schedule_options_for(outputs.empty() ? nullptr : outputs[0]->device));
   run_schedule(s, nullptr);
 }
 

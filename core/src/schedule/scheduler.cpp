@@ -234,7 +234,8 @@ ScheduleOptions schedule_options_for(const Device* device) {
   if (!device) return o;
   const char* e = std::getenv("KILN_NEST_SCALAR");
   const kiln_device_caps& c = device->caps();
-  o.nest_scalar_reduces = c.warp_size > 1 && c.local_memory_bytes > 0 && !(e && std::string(e) == "0");
+  o.nest_scalar_reduces =
+      c.warp_size > 1 && c.local_memory_bytes > 0 && !(e && std::string(e) == "0");
   return o;
 }
 

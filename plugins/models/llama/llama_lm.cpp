@@ -162,7 +162,8 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
       g = project(hf, lw.w_gate, Tensor(), act_dtype_).silu() *
           project(hf, lw.w_up, Tensor(), act_dtype_);
     }
-    x = (x + apply(g, lw.w_down, Tensor(), act_dtype_, nullptr, false, lazy_gemv_bits() & 4)).contiguous();
+    x = (x + apply(g, lw.w_down, Tensor(), act_dtype_, nullptr, false, lazy_gemv_bits() & 4))
+            .contiguous();
   }
   Tensor hn = nn::rms_norm(x, w_.norm, eps);  // (L, H)
   Tensor last = prefill ? hn.shrink_at(0, last_, 1) : hn;
@@ -170,7 +171,8 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   // below and the step's logits output read one GEMV (left a lazy reduce, the Jit's output
   // made a second copy of the lm_head: +25% per CPU decode step)
   Tensor logits =
-      apply(last, w_.lm_head, Tensor(), act_dtype_, nullptr, false, lazy_gemv_bits() & 2).contiguous();
+      apply(last, w_.lm_head, Tensor(), act_dtype_, nullptr, false, lazy_gemv_bits() & 2)
+          .contiguous();
   if (!prefill) {
     if (!device_pick_) return {logits};
     // the greedy pick, kept on the device: forward_greedy reads it back, a pipelined step is fed

@@ -260,7 +260,8 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
   return bias.defined() ? y + bias : y;
 }
 
-Tensor apply_shared(const Tensor& x, const Matrix& m, DType act, Int8InputCache* q8, bool lazy_gemv) {
+Tensor apply_shared(const Tensor& x, const Matrix& m, DType act, Int8InputCache* q8,
+                    bool lazy_gemv) {
   Tensor y = apply(x, m, Tensor(), act, q8, true, lazy_gemv);
   return int8_prefill(x, m) ? y : y.contiguous();
 }
