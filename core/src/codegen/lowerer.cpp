@@ -1126,11 +1126,12 @@ class Lowerer {
   }
 
   // A GPU kernel whose reduce r (over its source's last axis) holds nested single values — a
-  // decode step's projection of an RMSNorm, the norm's mean square inside: a group of up to 8
-  // warps computes each nested value once with all its threads (split across them, combined
-  // through shared memory), then each warp one output, its reduce split across the warp's
-  // lanes as the one-warp GEMV does. The norm's kernel and its output's round trip are gone;
-  // the warps read the norm's input and scale instead of the normed vector.
+  // decode step's projection of an RMSNorm, the norm's mean square inside — or a computed
+  // vector operand: a group of up to 8 warps computes each nested value once with all its
+  // threads (split across them, combined through shared memory) and the vector into shared
+  // memory (stage_vector), then each warp one output, its reduce split across the warp's lanes
+  // as the one-warp GEMV does. (An H100 decode step: 32 norm kernels fewer, the same graph
+  // time; silu * up staged under down was slower, docs/benchmarks.md, session 11.)
   void emit_gemv_block(LoweredKernel& k, const UOpRef& root, Val out, const UOp* r) {
     const int64_t total = root->numel();
     const int w = static_cast<int>(caps_.warp_size);
