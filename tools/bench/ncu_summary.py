@@ -3,13 +3,15 @@
 
   tools/bench/ncu_summary.py OUT_DIR/ncu.csv             Nsight Compute counters (--csv)
   tools/bench/ncu_summary.py OUT_DIR/eager-kernels.txt   KILN_DEBUG=2 CUDA-event times
-  tools/bench/ncu_summary.py --prefill EAGER.txt          ... of the longest step (the prompt's)
+  tools/bench/ncu_summary.py --prefill EAGER.txt          ... of the prompt's step
 
 For each kernel name: launches, total and per-launch time, and (ncu) DRAM bytes read and the
 bandwidth they make, L2 traffic and the launch shape. The eager log's last whole token step
-(the one ending with the lm_head, r_128256...) is taken, or with --prefill the one of the most
-kernels: a prompt's prefill (`KILN_LLAMA_NO_JIT=1 KILN_DEBUG=2 kiln generate --prompt-ids ...
---max-tokens 2`; the load's warm-up step comes first).
+(the one ending with the lm_head, r_128256...) is taken, or with --prefill a prompt's prefill
+(`KILN_LLAMA_NO_JIT=1 KILN_DEBUG=2 kiln generate --prompt-ids ... --max-tokens 2`): the last
+step with tensor-core kernels (`_mma`), else the one of the most kernels. (The load's warm-up
+runs a decode step and a prefill without lm_head first, so the step the lm_heads delimit
+there holds both: the longest step is not the prompt's on a GPU.)
 """
 import collections
 import csv
@@ -60,12 +62,16 @@ def eager(path, prefill=False):
     if not steps:
         sys.exit(f"{path}: no whole token step (no lm_head kernel) found")
     by_name = collections.OrderedDict()
-    step = max(steps, key=len) if prefill else steps[-1]
+    if prefill:
+        mma = [st for st in steps if any("_mma" in name for name, _, _ in st)]
+        step = mma[-1] if mma else max(steps, key=len)
+    else:
+        step = steps[-1]
     for name, us, grid in step:
         a = by_name.setdefault(name, [0, 0.0, grid])
         a[0] += 1
         a[1] += us
-    which = "the longest" if prefill else "the last"
+    which = "the prompt's" if prefill else "the last"
     print(f"{len(steps)} token steps; {which}: {len(step)} kernels, {sum(u for _, u, _ in step):.1f} us")
     for name, (n, us, grid) in sorted(by_name.items(), key=lambda x: -x[1][1]):
         print(f"{name:32s} n={n:3d} {us:9.1f} us ({us / n:8.2f} each) grid {grid}")
