@@ -171,43 +171,44 @@ void add_matmul_cases(CaseList& cases) {
   for (bool silu_up : {false, true})
     for (const GemvShape& l : {GemvShape{48, 64}, GemvShape{96, 2048}, GemvShape{40, 1000}})
       for (bool residual : {false, true}) {
-        std::string name = case_name(
-            "matmul", silu_up ? "silu_up_gemv" : "normed_gemv",
-            "bf16 (1, " + std::to_string(l.k) + ")@(" + std::to_string(l.n) + ", " +
-                std::to_string(l.k) + ")^T" + (residual ? " + residual" : ""));
-        cases.push_back({"matmul", name, {DType::BF16}, [=](Context& cx) {
-                           Input w = make_input(cx, DType::BF16, {l.n, l.k});
-                           Input r = make_input(cx, DType::F32, {1, l.n});
-                           ref::NDArray v;
-                           Tensor tv;
-                           if (silu_up) {
-                             Input gu = make_input(cx, DType::F32, {1, 2 * l.k});
-                             ref::NDArray g = ref::slice(gu.ref, 1, 0, l.k, 1),
-                                          u = ref::slice(gu.ref, 1, l.k, 2 * l.k, 1);
-                             v = ref::binary(ref::Binary::Mul, ref::unary(ref::Unary::Silu, g), u);
-                             tv = gu.t.slice(-1, 0, l.k).silu() * gu.t.slice(-1, l.k, 2 * l.k);
-                           } else {
-                             Input x = make_input(cx, DType::F32, {1, l.k});
-                             Input nw = make_input(cx, DType::BF16, {l.k});
-                             ref::NDArray nwf = ref::cast(nw.ref, DType::F32);
-                             v = ref::rms_norm(x.ref, &nwf, 1e-5);
-                             tv = nn::rms_norm(x.t, nw.t, 1e-5);
-                           }
-                           ref::NDArray vh = ref::cast(ref::cast(v, DType::BF16), DType::F32);
-                           ref::NDArray wt = ref::transpose(ref::cast(w.ref, DType::F32), 0, 1);
-                           ref::NDArray want = ref::matmul(vh, wt);
-                           ref::NDArray mag = ref::abs_matmul(vh, wt);
-                           Tensor got = tv.cast(DType::BF16).cast(DType::F32).matmul(
-                               w.t.cast(DType::F32).transpose());
-                           if (residual) {
-                             want = ref::binary(ref::Binary::Add, want, r.ref);
-                             mag = ref::binary(ref::Binary::Add, mag,
-                                               ref::unary(ref::Unary::Abs, ref::cast(r.ref, DType::F64)));
-                             got = got + r.t;
-                           }
-                           // (a normed element may round to the neighbouring bf16 value)
-                           return compare(want, got, dot_tolerance(DType::BF16), &mag);
-                         }});
+        std::string name =
+            case_name("matmul", silu_up ? "silu_up_gemv" : "normed_gemv",
+                      "bf16 (1, " + std::to_string(l.k) + ")@(" + std::to_string(l.n) + ", " +
+                          std::to_string(l.k) + ")^T" + (residual ? " + residual" : ""));
+        cases.push_back(
+            {"matmul", name, {DType::BF16}, [=](Context& cx) {
+               Input w = make_input(cx, DType::BF16, {l.n, l.k});
+               Input r = make_input(cx, DType::F32, {1, l.n});
+               ref::NDArray v;
+               Tensor tv;
+               if (silu_up) {
+                 Input gu = make_input(cx, DType::F32, {1, 2 * l.k});
+                 ref::NDArray g = ref::slice(gu.ref, 1, 0, l.k, 1),
+                              u = ref::slice(gu.ref, 1, l.k, 2 * l.k, 1);
+                 v = ref::binary(ref::Binary::Mul, ref::unary(ref::Unary::Silu, g), u);
+                 tv = gu.t.slice(-1, 0, l.k).silu() * gu.t.slice(-1, l.k, 2 * l.k);
+               } else {
+                 Input x = make_input(cx, DType::F32, {1, l.k});
+                 Input nw = make_input(cx, DType::BF16, {l.k});
+                 ref::NDArray nwf = ref::cast(nw.ref, DType::F32);
+                 v = ref::rms_norm(x.ref, &nwf, 1e-5);
+                 tv = nn::rms_norm(x.t, nw.t, 1e-5);
+               }
+               ref::NDArray vh = ref::cast(ref::cast(v, DType::BF16), DType::F32);
+               ref::NDArray wt = ref::transpose(ref::cast(w.ref, DType::F32), 0, 1);
+               ref::NDArray want = ref::matmul(vh, wt);
+               ref::NDArray mag = ref::abs_matmul(vh, wt);
+               Tensor got =
+                   tv.cast(DType::BF16).cast(DType::F32).matmul(w.t.cast(DType::F32).transpose());
+               if (residual) {
+                 want = ref::binary(ref::Binary::Add, want, r.ref);
+                 mag = ref::binary(ref::Binary::Add, mag,
+                                   ref::unary(ref::Unary::Abs, ref::cast(r.ref, DType::F64)));
+                 got = got + r.t;
+               }
+               // (a normed element may round to the neighbouring bf16 value)
+               return compare(want, got, dot_tolerance(DType::BF16), &mag);
+             }});
       }
   // x @ W^T with x stored transposed (k, m) and W (n, k), plus a residual: a CPU prefill's
   // projection, which 32-register CPUs run as outer-product tiles (16-row vectors of x, weights
