@@ -815,11 +815,13 @@ class Lowerer {
       return k;
     }
     if (const UOp* r = fragment_reduce(root.get());
-        r && caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size &&
-        (has_nested(r) ||
-         (caps_.local_memory_bytes > 0 && stageable_vector(r, caps_.local_memory_bytes / 2)))) {
-      emit_gemv_block(k, root, out, r);
-      return k;
+        r && caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size) {
+      const std::vector<const UOp*> nested = nested_in(r);
+      const UOp* vector = stageable_vector(r, caps_.local_memory_bytes / 2);
+      if (!nested.empty() || vector) {
+        emit_gemv_block(k, root, out, r, nested, vector);
+        return k;
+      }
     }
     if (opts_.lanes < 0 && opts_.rows < 0)
       if (auto plan = mma_plan(root)) {
@@ -1084,7 +1086,6 @@ class Lowerer {
     });
     return found;
   }
-  static bool has_nested(const UOp* r) { return !nested_in(r).empty(); }
 
   // A GEMV's vector operand worth computing once per group into shared memory: reduce r over the
   // last axis of a product whose other axes are 1 but the output's, one factor the same for every
@@ -1132,7 +1133,9 @@ class Lowerer {
   // memory (stage_vector), then each warp one output, its reduce split across the warp's lanes
   // as the one-warp GEMV does. (An H100 decode step: 32 norm kernels fewer, the same graph
   // time; silu * up staged under down was slower, docs/benchmarks.md, session 11.)
-  void emit_gemv_block(LoweredKernel& k, const UOpRef& root, Val out, const UOp* r) {
+  // (`nested`: nested_in(r); `vector`: stageable_vector(r), or null)
+  void emit_gemv_block(LoweredKernel& k, const UOpRef& root, Val out, const UOp* r,
+                       const std::vector<const UOp*>& nested, const UOp* vector) {
     const int64_t total = root->numel();
     const int w = static_cast<int>(caps_.warp_size);
     int rows = 8;
@@ -1143,10 +1146,9 @@ class Lowerer {
     groups_ = total / rows;
     Val gid = b_.cast(b_.special(0, groups_), idx_t_);
     warp_split_ = threads;
-    for (const UOp* n : nested_in(r)) emit_nested(n);
+    for (const UOp* n : nested) emit_nested(n);
     Val tid = b_.cast(b_.special(3, threads), idx_t_);
-    if (const UOp* v = stageable_vector(r, caps_.local_memory_bytes / 2))
-      stage_vector(r, v, tid, threads);
+    if (vector) stage_vector(r, vector, tid, threads);
     Val warp = b_.idiv_const(tid, w);
     reduce_split_ = w;
     reduce_tid_ = b_.mod_const(tid, w);
@@ -1157,7 +1159,7 @@ class Lowerer {
     reduce_split_ = 0;
     reduce_tid_ = -1;
     staged_vector_ = nullptr;
-    warp_split_ = threads;
+    warp_split_ = threads;  // (the warps' reduces set it to their own split)
     k.global_size[0] = static_cast<uint32_t>(groups_);
     finish(k, "r_" + shape_name(root->shape) + "_n" + std::to_string(rows));
   }
@@ -1171,6 +1173,7 @@ class Lowerer {
     int lanes = 4;
     while (lanes > 1 && K % (int64_t(lanes) * threads) != 0) lanes /= 2;
     const int64_t per_thread = (K + int64_t(lanes) * threads - 1) / (int64_t(lanes) * threads);
+    const bool ragged = K % (int64_t(lanes) * threads) != 0;  // the last step's stores guarded
     Val local = b_.local(DType::F32, K);
     auto at = [&](Val step) {
       Val k = b_.mul_const(b_.add(b_.mul_const(step, threads), tid), lanes);
@@ -1182,7 +1185,6 @@ class Lowerer {
         idx.lane_axis = last;
         idx.aligned = true;
       }
-      const bool ragged = K % (int64_t(lanes) * threads) != 0;
       Val inside = ragged ? b_.if_(b_.lt(k, b_.const_int(K, idx_t_))) : Val(-1);
       memo_.emplace_back();
       Val x = b_.cast(emit(v, idx, -1), DType::F32);

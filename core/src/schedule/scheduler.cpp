@@ -232,10 +232,13 @@ bool is_row_kernel(const UOp* root, const UOp* reduce) {
 ScheduleOptions schedule_options_for(const Device* device) {
   ScheduleOptions o;
   if (!device) return o;
-  const char* e = std::getenv("KILN_NEST_SCALAR");
+  // (read once: every realize asks)
+  static const bool off = [] {
+    const char* e = std::getenv("KILN_NEST_SCALAR");
+    return e && std::string(e) == "0";
+  }();
   const kiln_device_caps& c = device->caps();
-  o.nest_scalar_reduces =
-      c.warp_size > 1 && c.local_memory_bytes > 0 && !(e && std::string(e) == "0");
+  o.nest_scalar_reduces = c.warp_size > 1 && c.local_memory_bytes > 0 && !off;
   return o;
 }
 
