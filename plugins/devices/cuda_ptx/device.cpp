@@ -163,12 +163,7 @@ void close_device(Device& dev) {
     std::lock_guard<std::mutex> lock(dev.mu);
     make_current(dev);
     dev.drv->cuStreamSynchronize(dev.stream);
-    for (Graph* g : dev.graphs) {
-      if (g->exec) dev.drv->cuGraphExecDestroy(g->exec);
-      if (g->graph) dev.drv->cuGraphDestroy(g->graph);
-      g->magic = 0;
-      delete g;
-    }
+    for (Graph* g : dev.graphs) release_graph(dev, g);
     dev.graphs.clear();
     for (Program* p : dev.programs) {
       dev.drv->cuModuleUnload(p->module);

@@ -53,12 +53,28 @@ struct LaunchArgs;
 
 // A captured launch list as a CUDA graph: one kernel node per launch, in order. A replay that
 // binds other buffers or variable values updates only the nodes whose arguments changed.
+// One executable instance of the graph and the arguments its nodes hold now.
+struct GraphExec {
+  CUgraphExec exec = nullptr;
+  std::vector<std::unique_ptr<LaunchArgs>> args;
+};
+
+// Launch/end event pairs of a graph's replays (KILN_CUDA_GRAPH_GAPS=1): the GPU time of each
+// replay and the stream time between one replay's end and the next one's start.
+struct GraphTimeline {
+  std::vector<std::pair<CUevent, CUevent>> marks;
+};
+
+// Replays alternate between the instances (KILN_CUDA_GRAPH_EXECS, default 2): a pipelined
+// decode patches the next step's variables into the instance that is not running, instead of
+// into the one the GPU is executing.
 struct Graph {
   uint32_t magic = kGraphMagic;
   CUgraph graph = nullptr;
-  CUgraphExec exec = nullptr;
   std::vector<CUgraphNode> nodes;
-  std::vector<std::unique_ptr<LaunchArgs>> args;  // as the nodes hold them now
+  std::vector<GraphExec> execs;
+  size_t next_exec = 0;
+  std::unique_ptr<GraphTimeline> timeline;  // null unless KILN_CUDA_GRAPH_GAPS=1
 };
 
 // Pinned host memory for copies: pageable host memory cannot be copied asynchronously.
@@ -148,6 +164,9 @@ void unload_program(Device& dev, Program* prog);
 
 void launch(Device& dev, const kiln_launch* launch, double* time_s);
 Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n);
+// Frees the graph's driver objects and the graph; the caller holds dev.mu with the context
+// current and has taken it out of dev.graphs.
+void release_graph(Device& dev, Graph* graph);
 void launch_graph(Device& dev, Graph& graph, const kiln_launch* launches, uint32_t n);
 void destroy_graph(Device& dev, Graph* graph);
 

@@ -1,0 +1,18 @@
+// KILN_CUDA_GRAPH_GAPS=1: how busy a graph's replays keep the GPU. An event before and after each
+// replay on the stream; when the graph is destroyed, stderr gets the replays' mean GPU time and
+// the mean stream time between one replay's end and the next one's start (host latency, copies
+// queued between replays, a driver that holds a launch back).
+#pragma once
+
+#include "device.h"
+
+namespace kiln::cuda {
+
+bool graph_gaps_enabled();
+// Around cuGraphLaunch on dev.stream; the caller holds dev.mu with the context current.
+void timeline_begin(Device& dev, GraphTimeline& t);
+void timeline_end(Device& dev, GraphTimeline& t);
+// Waits for the marked replays, prints the summary and frees the events.
+void timeline_report(Device& dev, GraphTimeline& t, size_t kernels);
+
+}  // namespace kiln::cuda
