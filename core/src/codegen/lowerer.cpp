@@ -550,6 +550,18 @@ class Lowerer {
     Val base = b_.add(lo, b_.mul_const(it, T));
     Val key = b_.add(base, tid);
     Val seen = b_.lt(key, hi);
+    const Val col = b_.mul_const(lane, dl);
+    // this warp's 32 value rows (this lane's columns), loaded ahead of the scores: they do not
+    // depend on them, so their latency overlaps the key loads' instead of following the barrier
+    // (KILN_GPU_ATTN_EARLY_V=0: loaded after it, to compare)
+    std::vector<Val> vrows;
+    auto load_v = [&] {
+      for (int t = 0; t < warp; ++t) {
+        Val kt = b_.add(base, b_.add_const(b_.mul_const(wid, warp), t));
+        vrows.push_back(at(v, hk, key_row(kt), col, static_cast<int>(dl), b_.lt(kt, hi)));
+      }
+    };
+    if (gpu_attn_early_v()) load_v();
     Val dot = -1;
     for (size_t c = 0; c < qv.size(); ++c) {
       Val prod = b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, key_row(key), b_.const_int(int64_t(c) * ql, idx_t_), ql, seen));
@@ -569,12 +581,10 @@ class Lowerer {
     b_.store(probs, b_.add(slot, tid), p);
     b_.barrier();
     Val o_new = b_.alu(KILN_IR_MUL, f, o, b_.broadcast(corr, static_cast<int>(dl)));
-    Val col = b_.mul_const(lane, dl);
+    if (vrows.empty()) load_v();
     for (int t = 0; t < warp; ++t) {
-      Val kt = b_.add(base, b_.add_const(b_.mul_const(wid, warp), t));
       Val pt = b_.load(probs, b_.add(slot, b_.add_const(b_.mul_const(wid, warp), t)), f);
-      Val vt = at(v, hk, key_row(kt), col, static_cast<int>(dl), b_.lt(kt, hi));
-      o_new = b_.alu(KILN_IR_MULADD, f, vt, b_.broadcast(pt, static_cast<int>(dl)), o_new);
+      o_new = b_.alu(KILN_IR_MULADD, f, vrows[size_t(t)], b_.broadcast(pt, static_cast<int>(dl)), o_new);
     }
     b_.assign(o, o_new);
     b_.assign(m, m_new);
@@ -983,6 +993,11 @@ class Lowerer {
   // warps per SM a tensor-core GEMM's tiles should reach (KILN_MMA_WARPS)
   static int gpu_mma_warps() {
     static const int v = std::clamp(env_int("KILN_MMA_WARPS", 16), 1, 64);
+    return v;
+  }
+  // GPU decode attention loads its value rows before the scores (KILN_GPU_ATTN_EARLY_V=0: after)
+  static bool gpu_attn_early_v() {
+    static const bool v = env_int("KILN_GPU_ATTN_EARLY_V", 1) != 0;
     return v;
   }
   // most warps per attention group (KILN_GPU_ATTN_WARPS)
