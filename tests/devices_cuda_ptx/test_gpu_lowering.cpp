@@ -145,6 +145,44 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK_FALSE(has_op(on_cpu, KILN_IR_SHFL_XOR));
 }
 
+TEST_CASE("cuda_ptx render: a one-trip GEMV row loads its weights before the grid wait (early loads)",
+          "[cuda_ptx][lowering]") {
+  // K 1024: 4 steps of 8 bf16 lanes per lane of the warp, unrolled 4: one trip, no loop
+  Tensor x = Tensor::randn({1, 1024}, 21).contiguous().realize();
+  Tensor w = Tensor::randn({4096, 1024}, 22, DType::BF16).contiguous().realize();
+  detail::LoweredKernel g = lower_last(x.matmul(w.cast(DType::F32).transpose(-1, -2)), gpu_caps());
+  CHECK_FALSE(has_op(g, KILN_IR_RANGE));
+  kiln_kernel view = g.view();
+  cuda::PtxTarget early{90, 48 * 1024};
+  early.early_loads = true;
+  const std::string ptx = cuda::render_ptx(view, early);
+  if (const char* dir = std::getenv("KILN_TEST_PTX_DIR"))  // for reading the PTX by hand
+    std::ofstream(std::string(dir) + "/" + g.name + "_early.ptx") << ptx;
+  INFO(ptx);
+  const size_t wait = ptx.find("griddepcontrol.wait");
+  REQUIRE(wait != std::string::npos);
+  // each load twice, on complementary predicates of kiln_const_mask's bit for its slot: the
+  // weights' 16-byte loads before the wait, every load again after it
+  const std::string before = ptx.substr(0, wait), after = ptx.substr(wait);
+  CHECK(ptx.find("[kiln_const_mask]") != std::string::npos);
+  auto count = [](const std::string& s, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count(before, " ld.global.nc.v4.b32") == 4);
+  CHECK(count(before, "@%p") >= 4);
+  CHECK(count(after, "@!%p") >= 4);
+  CHECK(count(before, "fma.rn.f32") == 0);  // arithmetic on loaded values waits
+  CHECK(after.find("shfl.sync") != std::string::npos);
+  std::string err = ptxas_check(ptx, 90);
+  INFO(err);
+  CHECK(err.empty());
+  // without early loads, nothing is loaded before the wait
+  const std::string plain = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
+  CHECK(plain.substr(0, plain.find("griddepcontrol.wait")).find("ld.global") == std::string::npos);
+}
+
 TEST_CASE("CPU lowering: int8 dot tiles take 8 activation rows in a prefill, 4 column groups in a GEMV",
           "[lowering]") {
   // the shapes of llama's int8_matmul: the reduce over blocks first, 16 columns in the lanes

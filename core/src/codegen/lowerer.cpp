@@ -2808,7 +2808,10 @@ class Lowerer {
       if (a == last && red_lanes > 1) n /= red_lanes;
       if (a == last && split > 1) n /= split;
       if (a == last) n /= unroll;
-      Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
+      // a loop of one trip is its body: straight-line code a GPU can start before its grid
+      // wait (the leading weight loads of a fully unrolled GEMV row, PtxTarget::early_loads)
+      Val rg = n == 1 ? b_.const_int(0, idx_t_)
+                      : b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
       memo_.emplace_back();
       Val step = rg;
       if (a == last && split > 1)
@@ -2816,7 +2819,7 @@ class Lowerer {
                       split == reduce_split_ ? reduce_tid_ : b_.cast(b_.special(3, split), idx_t_));
       if (a == last && unroll > 1 && !gpu_unroll_ok) step = b_.mul_const(step, unroll);
       loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(step, red_lanes) : step);
-      ranges.push_back(rg);
+      ranges.push_back(n == 1 ? Val(-1) : rg);
     }
     for (int uf = 0; uf < unroll; ++uf) {
       std::vector<Index> sidxs;
@@ -2852,7 +2855,7 @@ class Lowerer {
     }
     for (size_t i = ranges.size(); i-- > 0;) {
       memo_.pop_back();
-      b_.end_range(ranges[i]);
+      if (ranges[i] >= 0) b_.end_range(ranges[i]);
     }
     for (int uf = 1; uf < unroll; ++uf)
       for (size_t r = 0; r < n_out; ++r) b_.assign(accs[r], b_.alu(op, ct, accs[r], accs[uf * n_out + r]));

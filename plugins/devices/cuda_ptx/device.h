@@ -104,6 +104,7 @@ struct Device {
   // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
   int prefetch = 0;
   int trigger = 1;  // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
+  bool early_loads = false;  // PtxTarget::early_loads (KILN_CUDA_EARLY_LOADS=1)
   int sm_count = 0;
   int max_threads = 0;
   int max_block[3] = {0, 0, 0};
