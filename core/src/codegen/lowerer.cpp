@@ -1001,9 +1001,9 @@ class Lowerer {
   // block emits its weight loads before its nested values (KILN_GPU_EARLY_WEIGHTS=1), so that
   // a device that starts leading loads before its grid wait (cuda_ptx's early loads) streams
   // them while the predecessor finishes
-  static bool gpu_early_weights() {
+  bool gpu_early_weights() const {
     static const bool v = env_int("KILN_GPU_EARLY_WEIGHTS", 0) != 0;
-    return v;
+    return opts_.early_weights >= 0 ? opts_.early_weights != 0 : v;
   }
   // GPU decode attention loads its value rows before the scores (KILN_GPU_ATTN_EARLY_V=0: after)
   static bool gpu_attn_early_v() {
@@ -3047,7 +3047,8 @@ LoweredKernel lower_kernel(const UOpRef& root, const kiln_device_caps& caps,
 
 std::string KernelOpts::str() const {
   return "lanes=" + std::to_string(lanes) + " rows=" + std::to_string(rows) +
-         " red_lanes=" + std::to_string(red_lanes);
+         " red_lanes=" + std::to_string(red_lanes) +
+         (early_weights >= 0 ? " early_weights=" + std::to_string(early_weights) : std::string());
 }
 
 std::vector<KernelOpts> candidate_opts(const UOpRef& root, const kiln_device_caps& caps) {
