@@ -146,8 +146,9 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK_FALSE(has_op(on_cpu, KILN_IR_SHFL_XOR));
 }
 
-TEST_CASE("cuda_ptx render: a one-trip GEMV row loads its weights before the grid wait (early loads)",
-          "[cuda_ptx][lowering]") {
+TEST_CASE(
+    "cuda_ptx render: a one-trip GEMV row loads its weights before the grid wait (early loads)",
+    "[cuda_ptx][lowering]") {
   // K 1024: 4 steps of 8 bf16 lanes per lane of the warp, unrolled 4: one trip, no loop
   Tensor x = Tensor::randn({1, 1024}, 21).contiguous().realize();
   Tensor w = Tensor::randn({4096, 1024}, 22, DType::BF16).contiguous().realize();
@@ -586,7 +587,8 @@ TEST_CASE("cuda_ptx lowering: simulated tensor-core GEMMs match a reference",
 // `y`'s last kernel lowered for `caps` and run in ir_sim, its inputs read from their CPU
 // realization, against `y` realized on the CPU: the largest |got - want| / (|want| + 1)
 double simulated_error(const Tensor& y, const kiln_device_caps& caps, std::string& name,
-                       const detail::ScheduleOptions& opts = {}, const detail::KernelOpts& kopts = {}) {
+                       const detail::ScheduleOptions& opts = {},
+                       const detail::KernelOpts& kopts = {}) {
   detail::LoweredKernel k = lower_last(y, caps, opts, kopts);
   name = k.name;
   std::vector<std::vector<double>> buffers(k.params.size());
@@ -784,7 +786,8 @@ TEST_CASE("cuda_ptx lowering: early weights load a GEMV block's rows before its 
   Tensor nw = Tensor::randn({2048}, 102, DType::BF16).contiguous().realize();
   Tensor w = Tensor::randn({256, 2048}, 103, DType::BF16).contiguous().realize();
   Tensor h = nn::rms_norm(x, nw, 1e-5).cast(DType::BF16).cast(DType::F32);
-  Tensor y = (h.reshape({1, 1, 2048}) * w.cast(DType::F32).reshape({1, 256, 2048})).sum({-1}).contiguous();
+  Tensor y =
+      (h.reshape({1, 1, 2048}) * w.cast(DType::F32).reshape({1, 256, 2048})).sum({-1}).contiguous();
   detail::LoweredKernel k = lower_last(y, gpu, nest, early);
   INFO(k.name);
   CHECK(k.name.ends_with("_n8"));
@@ -792,7 +795,8 @@ TEST_CASE("cuda_ptx lowering: early weights load a GEMV block's rows before its 
   // group's first barrier, none after
   int weight_slot = -1;
   for (size_t p = 1; p < k.params.size(); ++p)
-    if (k.params[p]->dtype == DType::BF16 && k.params[p]->numel() == 256 * 2048) weight_slot = int(p);
+    if (k.params[p]->dtype == DType::BF16 && k.params[p]->numel() == 256 * 2048)
+      weight_slot = int(p);
   REQUIRE(weight_slot > 0);
   int before = 0, after = 0;
   bool barrier = false;

@@ -584,7 +584,8 @@ class Lowerer {
     if (vrows.empty()) load_v();
     for (int t = 0; t < warp; ++t) {
       Val pt = b_.load(probs, b_.add(slot, b_.add_const(b_.mul_const(wid, warp), t)), f);
-      o_new = b_.alu(KILN_IR_MULADD, f, vrows[size_t(t)], b_.broadcast(pt, static_cast<int>(dl)), o_new);
+      o_new = b_.alu(KILN_IR_MULADD, f, vrows[size_t(t)], b_.broadcast(pt, static_cast<int>(dl)),
+                     o_new);
     }
     b_.assign(o, o_new);
     b_.assign(m, m_new);
@@ -2839,7 +2840,8 @@ class Lowerer {
           unroll = uf;
           break;
         }
-      if (gpu_early_weights() && per_thread <= 8) unroll = static_cast<int>(per_thread);  // one trip
+      if (gpu_early_weights() && per_thread <= 8)
+        unroll = static_cast<int>(per_thread);  // one trip
     }
     const bool preload = preload_reduce_ == u;
     if (preload) {
@@ -2859,8 +2861,9 @@ class Lowerer {
       if (a == last) n /= unroll;
       // a loop of one trip is its body: straight-line code a GPU can start before its grid
       // wait (the leading weight loads of a fully unrolled GEMV row, PtxTarget::early_loads)
-      Val rg = n == 1 ? b_.const_int(0, idx_t_)
-                      : b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
+      Val rg =
+          n == 1 ? b_.const_int(0, idx_t_)
+                 : b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
       if (!preload) memo_.emplace_back();  // (preloaded loads stay memoized for the real pass)
       Val step = rg;
       if (a == last && split > 1)

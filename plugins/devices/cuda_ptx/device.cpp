@@ -138,7 +138,8 @@ Device* open_device(int index) {
                        std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch +
                        " driver-" + std::to_string(d.driver_version) +
                        (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
-                       (dev->trigger != 1 ? " trigger-" + tr : "") + (dev->early_loads ? " early-loads" : "");
+                       (dev->trigger != 1 ? " trigger-" + tr : "") +
+                       (dev->early_loads ? " early-loads" : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
 
     check(d, d.cuDevicePrimaryCtxRetain(&dev->ctx, dev->dev), "cuDevicePrimaryCtxRetain",

@@ -79,7 +79,8 @@ size_t exec_count() {
   return n;
 }
 
-std::vector<std::unique_ptr<LaunchArgs>> copy_args(const std::vector<std::unique_ptr<LaunchArgs>>& args) {
+std::vector<std::unique_ptr<LaunchArgs>> copy_args(
+    const std::vector<std::unique_ptr<LaunchArgs>>& args) {
   std::vector<std::unique_ptr<LaunchArgs>> out;
   for (const auto& a : args) out.push_back(std::make_unique<LaunchArgs>(*a));
   return out;
@@ -128,7 +129,8 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
       raw->nodes.push_back(node);
     }
     for (GraphExec& x : raw->execs)
-      check(d, d.cuGraphInstantiateWithFlags(&x.exec, raw->graph, 0), "cuGraphInstantiate", KILN_ERR_INTERNAL);
+      check(d, d.cuGraphInstantiateWithFlags(&x.exec, raw->graph, 0), "cuGraphInstantiate",
+            KILN_ERR_INTERNAL);
   } catch (...) {
     release_graph(dev, raw);
     throw;
@@ -141,8 +143,8 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
   const auto host_start = std::chrono::steady_clock::now();
   GraphExec& x = g.execs[g.next_exec];
   if (n != x.args.size())
-    fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: " + std::to_string(n) + " launches, the graph has " +
-                               std::to_string(x.args.size()));
+    fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: " + std::to_string(n) +
+                               " launches, the graph has " + std::to_string(x.args.size()));
   std::vector<std::unique_ptr<LaunchArgs>> next(n);
   for (uint32_t i = 0; i < n; ++i) {
     next[i] = std::make_unique<LaunchArgs>();
@@ -163,8 +165,8 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
         next[i]->const_mask == x.args[i]->const_mask)
       continue;
     node_params(*next[i], np);
-    check(d, d.cuGraphExecKernelNodeSetParams(x.exec, g.nodes[i], &np.p), "cuGraphExecKernelNodeSetParams",
-          KILN_ERR_LAUNCH);
+    check(d, d.cuGraphExecKernelNodeSetParams(x.exec, g.nodes[i], &np.p),
+          "cuGraphExecKernelNodeSetParams", KILN_ERR_LAUNCH);
     x.args[i] = std::move(next[i]);
     ++patched;
   }

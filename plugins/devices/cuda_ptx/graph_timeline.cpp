@@ -62,10 +62,11 @@ void timeline_report(Device& dev, GraphTimeline& t, size_t kernels) {
       gaps.push_back(double(ms) * 1e3);
   }
   if (!busy.empty())
-    std::fprintf(stderr,
-                 "cuda_ptx: graph of %zu kernels, %zu replays: %.1f us on the GPU (median %.1f), %.1f us "
-                 "between replays (median %.1f)\n",
-                 kernels, busy.size(), mean(busy), median(busy), mean(gaps), median(gaps));
+    std::fprintf(
+        stderr,
+        "cuda_ptx: graph of %zu kernels, %zu replays: %.1f us on the GPU (median %.1f), %.1f us "
+        "between replays (median %.1f)\n",
+        kernels, busy.size(), mean(busy), median(busy), mean(gaps), median(gaps));
   for (auto& [b, e] : t.marks) {
     d.cuEventDestroy(b);
     d.cuEventDestroy(e);

@@ -979,9 +979,9 @@ class Emitter {
   static constexpr int kMaxPrefetches = 64;
   std::string mask_;  // the kiln_const_mask register, loaded once
   std::map<uint32_t, std::string> const_preds_;  // slot -> "its buffer is a graph constant"
-  std::set<int32_t> avail_;             // values computed before the wait (pre_wait)
-  std::set<int32_t> read_by_deferred_;  // values code placed after the wait reads
-  std::string deferred_;                // that code, rendered
+  std::set<int32_t> avail_;                      // values computed before the wait (pre_wait)
+  std::set<int32_t> read_by_deferred_;           // values code placed after the wait reads
+  std::string deferred_;                         // that code, rendered
 
   // ---- one instruction ----
   void emit_inst(uint32_t i) {
@@ -995,9 +995,11 @@ class Emitter {
     if (!waited_ && target_.sm >= 90) {
       if (target_.early_loads && pre_wait(i, pure)) return;
       if (!pure) {
-        if (in.op == KILN_IR_RANGE && target_.prefetch > 0) prefetch_iterations(i, target_.prefetch);
+        if (in.op == KILN_IR_RANGE && target_.prefetch > 0)
+          prefetch_iterations(i, target_.prefetch);
         op("griddepcontrol.wait");
-        if (target_.trigger == PtxTarget::Trigger::AfterWait) op("griddepcontrol.launch_dependents");
+        if (target_.trigger == PtxTarget::Trigger::AfterWait)
+          op("griddepcontrol.launch_dependents");
         body_ += deferred_;
         deferred_.clear();
         waited_ = true;
@@ -1028,7 +1030,8 @@ class Emitter {
       const std::string load = body_.substr(text);
       const std::string ok = const_slot(uint32_t(k_.insts[in.src[0]].arg));
       std::string early, late;
-      if (predicate_lines(load, "@" + ok + " ", early) && predicate_lines(load, "@!" + ok + " ", late)) {
+      if (predicate_lines(load, "@" + ok + " ", early) &&
+          predicate_lines(load, "@!" + ok + " ", late)) {
         body_.resize(text);
         body_ += early;
         deferred_ += late;
