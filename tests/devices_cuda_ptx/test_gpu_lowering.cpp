@@ -49,11 +49,10 @@ kiln_device_caps gpu_caps() {
 
 // The last kernel of the schedule that realizes `t`, lowered for `caps`.
 detail::LoweredKernel lower_last(const Tensor& t, const kiln_device_caps& caps,
-                                 const detail::ScheduleOptions& opts = {},
-                                 const detail::KernelOpts& kopts = {}) {
+                                 const detail::ScheduleOptions& opts = {}) {
   detail::Schedule s = detail::create_schedule({t.node()}, opts);
   REQUIRE(!s.items.empty());
-  return detail::lower_kernel(s.items.back().root, caps, kopts);
+  return detail::lower_kernel(s.items.back().root, caps);
 }
 
 bool has_op(const detail::LoweredKernel& k, kiln_ir_op op) {
@@ -144,45 +143,6 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   detail::LoweredKernel on_cpu = lower_last(y, cpu);
   CHECK(on_cpu.local_size[0] == 1);
   CHECK_FALSE(has_op(on_cpu, KILN_IR_SHFL_XOR));
-}
-
-TEST_CASE(
-    "cuda_ptx render: a one-trip GEMV row loads its weights before the grid wait (early loads)",
-    "[cuda_ptx][lowering]") {
-  // K 1024: 4 steps of 8 bf16 lanes per lane of the warp, unrolled 4: one trip, no loop
-  Tensor x = Tensor::randn({1, 1024}, 21).contiguous().realize();
-  Tensor w = Tensor::randn({4096, 1024}, 22, DType::BF16).contiguous().realize();
-  detail::LoweredKernel g = lower_last(x.matmul(w.cast(DType::F32).transpose(-1, -2)), gpu_caps());
-  CHECK_FALSE(has_op(g, KILN_IR_RANGE));
-  kiln_kernel view = g.view();
-  cuda::PtxTarget early{90, 48 * 1024};
-  early.early_loads = true;
-  const std::string ptx = cuda::render_ptx(view, early);
-  if (const char* dir = std::getenv("KILN_TEST_PTX_DIR"))  // for reading the PTX by hand
-    std::ofstream(std::string(dir) + "/" + g.name + "_early.ptx") << ptx;
-  INFO(ptx);
-  const size_t wait = ptx.find("griddepcontrol.wait");
-  REQUIRE(wait != std::string::npos);
-  // each load twice, on complementary predicates of kiln_const_mask's bit for its slot: the
-  // weights' 16-byte loads before the wait, every load again after it
-  const std::string before = ptx.substr(0, wait), after = ptx.substr(wait);
-  CHECK(ptx.find("[kiln_const_mask]") != std::string::npos);
-  auto count = [](const std::string& s, const std::string& what) {
-    size_t n = 0;
-    for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-    return n;
-  };
-  CHECK(count(before, " ld.global.nc.v4.b32") == 4);
-  CHECK(count(before, "@%p") >= 4);
-  CHECK(count(after, "@!%p") >= 4);
-  CHECK(count(before, "fma.rn.f32") == 0);  // arithmetic on loaded values waits
-  CHECK(after.find("shfl.sync") != std::string::npos);
-  std::string err = ptxas_check(ptx, 90);
-  INFO(err);
-  CHECK(err.empty());
-  // without early loads, nothing is loaded before the wait
-  const std::string plain = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
-  CHECK(plain.substr(0, plain.find("griddepcontrol.wait")).find("ld.global") == std::string::npos);
 }
 
 TEST_CASE("CPU lowering: int8 dot tiles take 8 activation rows in a prefill, 4 column groups in a GEMV",
@@ -587,9 +547,8 @@ TEST_CASE("cuda_ptx lowering: simulated tensor-core GEMMs match a reference",
 // `y`'s last kernel lowered for `caps` and run in ir_sim, its inputs read from their CPU
 // realization, against `y` realized on the CPU: the largest |got - want| / (|want| + 1)
 double simulated_error(const Tensor& y, const kiln_device_caps& caps, std::string& name,
-                       const detail::ScheduleOptions& opts = {},
-                       const detail::KernelOpts& kopts = {}) {
-  detail::LoweredKernel k = lower_last(y, caps, opts, kopts);
+                       const detail::ScheduleOptions& opts = {}) {
+  detail::LoweredKernel k = lower_last(y, caps, opts);
   name = k.name;
   std::vector<std::vector<double>> buffers(k.params.size());
   buffers[0].assign(size_t(k.params[0]->numel()), NAN);
@@ -771,84 +730,6 @@ TEST_CASE("cuda_ptx lowering: a single-value reduce nested in a GEMV's kernel",
 
 // Where a single value is not nested: broadcast into elementwise outputs (every output would run
 // its loop), into a reduce over another axis, into two kernels; and rows that are not one value.
-// Early weights (KernelOpts::early_weights): a decode projection's rows as one unrolled trip,
-// a GEMV block's weight loads emitted before its nested norm (each once: the row's reduce
-// reuses them), so cuda_ptx's early loads can start them before the grid wait. Simulated
-// against the CPU; the rendered PTX assembled.
-TEST_CASE("cuda_ptx lowering: early weights load a GEMV block's rows before its nested norm",
-          "[cuda_ptx][lowering]") {
-  const kiln_device_caps gpu = gpu_caps();
-  detail::ScheduleOptions nest;
-  nest.nest_scalar_reduces = true;
-  detail::KernelOpts early;
-  early.early_weights = 1;
-  Tensor x = Tensor::randn({1, 2048}, 101).contiguous().realize();
-  Tensor nw = Tensor::randn({2048}, 102, DType::BF16).contiguous().realize();
-  Tensor w = Tensor::randn({256, 2048}, 103, DType::BF16).contiguous().realize();
-  Tensor h = nn::rms_norm(x, nw, 1e-5).cast(DType::BF16).cast(DType::F32);
-  Tensor y =
-      (h.reshape({1, 1, 2048}) * w.cast(DType::F32).reshape({1, 256, 2048})).sum({-1}).contiguous();
-  detail::LoweredKernel k = lower_last(y, gpu, nest, early);
-  INFO(k.name);
-  CHECK(k.name.ends_with("_n8"));
-  // the weight buffer's loads: 8 steps of 8 lanes per lane (2048 / 32 / 8), all before the
-  // group's first barrier, none after
-  int weight_slot = -1;
-  for (size_t p = 1; p < k.params.size(); ++p)
-    if (k.params[p]->dtype == DType::BF16 && k.params[p]->numel() == 256 * 2048)
-      weight_slot = int(p);
-  REQUIRE(weight_slot > 0);
-  int before = 0, after = 0;
-  bool barrier = false;
-  for (const auto& in : k.insts) {
-    if (in.op == KILN_IR_BARRIER) barrier = true;
-    if (in.op == KILN_IR_LOAD && k.insts[size_t(in.src[0])].op == KILN_IR_PARAM &&
-        k.insts[size_t(in.src[0])].arg == weight_slot)
-      ++(barrier ? after : before);
-  }
-  CHECK(before == 8);
-  CHECK(after == 0);
-  std::string name;
-  double err = simulated_error(y, gpu, name, nest, early);
-  INFO(name << ": error " << err);
-  CHECK(err <= 1e-4);
-  // the PTX with early loads: the 8 weight loads before the grid wait, predicated
-  kiln_kernel view = k.view();
-  cuda::PtxTarget target{90, 48 * 1024};
-  target.early_loads = true;
-  const std::string ptx = cuda::render_ptx(view, target);
-  const std::string head = ptx.substr(0, ptx.find("griddepcontrol.wait"));
-  size_t n = 0;
-  for (size_t at = head.find(" ld.global.nc.v4.b32"); at != std::string::npos;
-       at = head.find(" ld.global.nc.v4.b32", at + 1))
-    ++n;
-  CHECK(n == 8);
-  std::string perr = ptxas_check(ptx, 90);
-  INFO(perr);
-  CHECK(perr.empty());
-
-  // a plain decode GEMV (the o projection) and a 4-warp one (down, K 8192): one trip, the
-  // same values
-  Tensor a = Tensor::randn({1, 2048}, 104).contiguous().realize();
-  Tensor wo = Tensor::randn({512, 2048}, 105, DType::BF16).contiguous().realize();
-  Tensor o = a.matmul(wo.cast(DType::F32).transpose(-1, -2)).contiguous();
-  CHECK_FALSE(has_op(lower_last(o, gpu, {}, early), KILN_IR_RANGE));
-  CHECK(has_op(lower_last(o, gpu), KILN_IR_RANGE));  // unrolled 4: two trips
-  err = simulated_error(o, gpu, name, {}, early);
-  INFO(name << ": error " << err);
-  CHECK(err <= 3e-5);
-  Tensor g = Tensor::randn({1, 8192}, 106).contiguous().realize();
-  Tensor wd = Tensor::randn({256, 8192}, 107, DType::BF16).contiguous().realize();
-  Tensor d = g.matmul(wd.cast(DType::F32).transpose(-1, -2)).contiguous();
-  detail::LoweredKernel dk = lower_last(d, gpu, {}, early);
-  CHECK(dk.local_size[0] == 128);
-  CHECK_FALSE(has_op(dk, KILN_IR_RANGE));
-  // (8192 f32 products, summed in another order than the CPU's)
-  err = simulated_error(d, gpu, name, {}, early);
-  INFO(name << ": error " << err);
-  CHECK(err <= 1e-4);
-}
-
 TEST_CASE("scheduler: single-value reduces nest only in a last-axis reduce's source",
           "[cuda_ptx][lowering]") {
   detail::ScheduleOptions nest;

@@ -550,18 +550,6 @@ class Lowerer {
     Val base = b_.add(lo, b_.mul_const(it, T));
     Val key = b_.add(base, tid);
     Val seen = b_.lt(key, hi);
-    const Val col = b_.mul_const(lane, dl);
-    // this warp's 32 value rows (this lane's columns), loaded ahead of the scores: they do not
-    // depend on them, so their latency overlaps the key loads' instead of following the barrier
-    // (KILN_GPU_ATTN_EARLY_V=0: loaded after it, to compare)
-    std::vector<Val> vrows;
-    auto load_v = [&] {
-      for (int t = 0; t < warp; ++t) {
-        Val kt = b_.add(base, b_.add_const(b_.mul_const(wid, warp), t));
-        vrows.push_back(at(v, hk, key_row(kt), col, static_cast<int>(dl), b_.lt(kt, hi)));
-      }
-    };
-    if (gpu_attn_early_v()) load_v();
     Val dot = -1;
     for (size_t c = 0; c < qv.size(); ++c) {
       Val prod = b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, key_row(key), b_.const_int(int64_t(c) * ql, idx_t_), ql, seen));
@@ -581,11 +569,12 @@ class Lowerer {
     b_.store(probs, b_.add(slot, tid), p);
     b_.barrier();
     Val o_new = b_.alu(KILN_IR_MUL, f, o, b_.broadcast(corr, static_cast<int>(dl)));
-    if (vrows.empty()) load_v();
+    Val col = b_.mul_const(lane, dl);
     for (int t = 0; t < warp; ++t) {
+      Val kt = b_.add(base, b_.add_const(b_.mul_const(wid, warp), t));
       Val pt = b_.load(probs, b_.add(slot, b_.add_const(b_.mul_const(wid, warp), t)), f);
-      o_new = b_.alu(KILN_IR_MULADD, f, vrows[size_t(t)], b_.broadcast(pt, static_cast<int>(dl)),
-                     o_new);
+      Val vt = at(v, hk, key_row(kt), col, static_cast<int>(dl), b_.lt(kt, hi));
+      o_new = b_.alu(KILN_IR_MULADD, f, vt, b_.broadcast(pt, static_cast<int>(dl)), o_new);
     }
     b_.assign(o, o_new);
     b_.assign(m, m_new);
@@ -918,8 +907,6 @@ class Lowerer {
   const UOp* staged_vector_ = nullptr;  // a GEMV's vector operand, computed once per group ...
   Val staged_local_ = -1;               // ... into this shared array (stage_vector)
   bool row_single_ = false;          // a row kernel on one thread per row: no warp split
-  const UOp* preload_reduce_ = nullptr;  // emit_reduce_group: only this reduce's weight loads
-  const UOp* preload_skip_ = nullptr;    // ... not those of this operand (the staged vector)
 
   // GPUs (warp_size > 1): a reduce loop over a long innermost axis is split across the lanes of
   // one warp per group (lane l takes steps l, l+32, ...) and the partial results are combined
@@ -996,19 +983,6 @@ class Lowerer {
   // warps per SM a tensor-core GEMM's tiles should reach (KILN_MMA_WARPS)
   static int gpu_mma_warps() {
     static const int v = std::clamp(env_int("KILN_MMA_WARPS", 16), 1, 64);
-    return v;
-  }
-  // GPU one-row reduces of at most 8 steps per lane run as one unrolled trip, and a GEMV
-  // block emits its weight loads before its nested values (KILN_GPU_EARLY_WEIGHTS=1), so that
-  // a device that starts leading loads before its grid wait (cuda_ptx's early loads) streams
-  // them while the predecessor finishes
-  bool gpu_early_weights() const {
-    static const bool v = env_int("KILN_GPU_EARLY_WEIGHTS", 0) != 0;
-    return opts_.early_weights >= 0 ? opts_.early_weights != 0 : v;
-  }
-  // GPU decode attention loads its value rows before the scores (KILN_GPU_ATTN_EARLY_V=0: after)
-  static bool gpu_attn_early_v() {
-    static const bool v = env_int("KILN_GPU_ATTN_EARLY_V", 1) != 0;
     return v;
   }
   // most warps per attention group (KILN_GPU_ATTN_WARPS)
@@ -1172,26 +1146,13 @@ class Lowerer {
     groups_ = total / rows;
     Val gid = b_.cast(b_.special(0, groups_), idx_t_);
     warp_split_ = threads;
-    Val tid = b_.cast(b_.special(3, threads), idx_t_);
-    Val warp = b_.idiv_const(tid, w);
-    Val row = b_.add(b_.mul_const(gid, rows), warp);
-    if (gpu_early_weights() && r->numel() == total) {
-      // the rows' weights first (one unrolled trip: memoized, the reduce below reuses them)
-      reduce_split_ = w;
-      reduce_tid_ = b_.mod_const(tid, w);
-      preload_reduce_ = r;
-      preload_skip_ = vector;
-      Index ridx{r->shape, {}, row};
-      emit_reduce(r, ridx, -1);
-      preload_reduce_ = preload_skip_ = nullptr;
-      reduce_split_ = 0;
-      reduce_tid_ = -1;
-      warp_split_ = threads;  // (the row's reduce set its own split)
-    }
     for (const UOp* n : nested) emit_nested(n);
+    Val tid = b_.cast(b_.special(3, threads), idx_t_);
     if (vector) stage_vector(r, vector, tid, threads);
+    Val warp = b_.idiv_const(tid, w);
     reduce_split_ = w;
     reduce_tid_ = b_.mod_const(tid, w);
+    Val row = b_.add(b_.mul_const(gid, rows), warp);
     Index idx{root->shape, {}, row};
     Val v = b_.cast(emit(root.get(), idx, -1, true), root->dtype);
     b_.store(out, row, v);
@@ -1201,24 +1162,6 @@ class Lowerer {
     warp_split_ = threads;  // (the warps' reduces set it to their own split)
     k.global_size[0] = static_cast<uint32_t>(groups_);
     finish(k, "r_" + shape_name(root->shape) + "_n" + std::to_string(rows));
-  }
-
-  // The operands of a reduce's product that need no reduce and do not read `skip` (the weight
-  // side of a GEMV: loads, casts, dequantization), found through unary elementwise steps.
-  std::vector<const UOp*> weight_operands(const UOp* src, const UOp* skip) const {
-    while (is_elementwise(src) && src->src.size() == 1) src = src->src[0].get();
-    std::vector<const UOp*> out;
-    if (!is_elementwise(src) || src->src.size() < 2) return out;
-    for (const auto& c : src->src)
-      if (reduce_free_without(c.get(), skip)) out.push_back(c.get());
-    return out;
-  }
-  static bool reduce_free_without(const UOp* u, const UOp* skip) {
-    if (u == skip || u->op == Op::Reduce || u->op == Op::Attention) return false;
-    if (u->realized() || u->op == Op::Buffer) return true;
-    for (const auto& c : u->src)
-      if (!reduce_free_without(c.get(), skip)) return false;
-    return true;
   }
 
   // The group's threads compute the vector operand v of reduce r's product once, at every k,
@@ -2840,15 +2783,6 @@ class Lowerer {
           unroll = uf;
           break;
         }
-      if (gpu_early_weights() && per_thread <= 8)
-        unroll = static_cast<int>(per_thread);  // one trip
-    }
-    const bool preload = preload_reduce_ == u;
-    if (preload) {
-      int64_t trips = 1;
-      for (int a : u->axes)
-        trips *= src->shape[a] / (a == last ? int64_t(std::max(red_lanes, 1)) * split * unroll : 1);
-      if (trips != 1 || n_out != 1) return {zero(u->dtype)};  // only a one-trip row preloads
     }
     std::vector<Val> accs;
     for (size_t r = 0; r < n_out * unroll; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
@@ -2859,19 +2793,15 @@ class Lowerer {
       if (a == last && red_lanes > 1) n /= red_lanes;
       if (a == last && split > 1) n /= split;
       if (a == last) n /= unroll;
-      // a loop of one trip is its body: straight-line code a GPU can start before its grid
-      // wait (the leading weight loads of a fully unrolled GEMV row, PtxTarget::early_loads)
-      Val rg =
-          n == 1 ? b_.const_int(0, idx_t_)
-                 : b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
-      if (!preload) memo_.emplace_back();  // (preloaded loads stay memoized for the real pass)
+      Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(n, idx_t_), KILN_IR_FLAG_REDUCE);
+      memo_.emplace_back();
       Val step = rg;
       if (a == last && split > 1)
         step = b_.add(b_.mul_const(rg, int64_t(split) * (gpu_unroll_ok ? unroll : 1)),
                       split == reduce_split_ ? reduce_tid_ : b_.cast(b_.special(3, split), idx_t_));
       if (a == last && unroll > 1 && !gpu_unroll_ok) step = b_.mul_const(step, unroll);
       loop_dims.push_back((a == last && red_lanes > 1) ? b_.mul_const(step, red_lanes) : step);
-      ranges.push_back(n == 1 ? Val(-1) : rg);
+      ranges.push_back(rg);
     }
     for (int uf = 0; uf < unroll; ++uf) {
       std::vector<Index> sidxs;
@@ -2893,10 +2823,6 @@ class Lowerer {
         }
         sidxs.push_back(sidx);
       }
-      if (preload) {
-        for (const UOp* w : weight_operands(src, preload_skip_)) emit(w, sidxs[0], gate);
-        continue;
-      }
       std::vector<Val> vals = emit_group(src, sidxs, gate);
       for (size_t r = 0; r < n_out; ++r) {
         Val acc = accs[uf * n_out + r];
@@ -2909,10 +2835,9 @@ class Lowerer {
         b_.assign(acc, next);
       }
     }
-    if (preload) return {zero(u->dtype)};  // (one trip: no ranges were opened)
     for (size_t i = ranges.size(); i-- > 0;) {
       memo_.pop_back();
-      if (ranges[i] >= 0) b_.end_range(ranges[i]);
+      b_.end_range(ranges[i]);
     }
     for (int uf = 1; uf < unroll; ++uf)
       for (size_t r = 0; r < n_out; ++r) b_.assign(accs[r], b_.alu(op, ct, accs[r], accs[uf * n_out + r]));
@@ -3050,8 +2975,7 @@ LoweredKernel lower_kernel(const UOpRef& root, const kiln_device_caps& caps,
 
 std::string KernelOpts::str() const {
   return "lanes=" + std::to_string(lanes) + " rows=" + std::to_string(rows) +
-         " red_lanes=" + std::to_string(red_lanes) +
-         (early_weights >= 0 ? " early_weights=" + std::to_string(early_weights) : std::string());
+         " red_lanes=" + std::to_string(red_lanes);
 }
 
 std::vector<KernelOpts> candidate_opts(const UOpRef& root, const kiln_device_caps& caps) {

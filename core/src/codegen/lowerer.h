@@ -32,12 +32,8 @@ struct KernelOpts {
   int lanes = -1;      // vector lanes along the output's last axis (1 = scalar)
   int rows = -1;       // output rows per group sharing one reduce loop (register tile)
   int red_lanes = -1;  // vector lanes along the innermost reduce axis
-  // GPU one-row reduces of at most 8 steps per lane as one unrolled trip, a GEMV block's
-  // weight loads first (1 on, 0 off; -1: KILN_GPU_EARLY_WEIGHTS)
-  int early_weights = -1;
   bool operator==(const KernelOpts& o) const {
-    return lanes == o.lanes && rows == o.rows && red_lanes == o.red_lanes &&
-           early_weights == o.early_weights;
+    return lanes == o.lanes && rows == o.rows && red_lanes == o.red_lanes;
   }
   std::string str() const;
 };

@@ -131,15 +131,11 @@ Device* open_device(int index) {
     const char* te = std::getenv("KILN_CUDA_PDL_TRIGGER");
     const std::string tr = te ? te : "wait";
     dev->trigger = tr == "start" ? 0 : tr == "store" ? 2 : 1;
-    // KILN_CUDA_EARLY_LOADS=1: a kernel's leading loads of graph constants go before the wait
-    const char* el = std::getenv("KILN_CUDA_EARLY_LOADS");
-    dev->early_loads = el != nullptr && std::string(el) == "1";
     dev->compiler_id = std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
                        std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch +
                        " driver-" + std::to_string(d.driver_version) +
                        (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
-                       (dev->trigger != 1 ? " trigger-" + tr : "") +
-                       (dev->early_loads ? " early-loads" : "");
+                       (dev->trigger != 1 ? " trigger-" + tr : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
 
     check(d, d.cuDevicePrimaryCtxRetain(&dev->ctx, dev->dev), "cuDevicePrimaryCtxRetain",

@@ -51,30 +51,21 @@ struct Program {
 
 struct LaunchArgs;
 
-// A captured launch list as a CUDA graph: one kernel node per launch, in order. A replay that
-// binds other buffers or variable values updates only the nodes whose arguments changed.
-// One executable instance of the graph and the arguments its nodes hold now.
-struct GraphExec {
-  CUgraphExec exec = nullptr;
-  std::vector<std::unique_ptr<LaunchArgs>> args;
-};
-
 // Launch/end event pairs of a graph's replays (KILN_CUDA_GRAPH_GAPS=1): the GPU time of each
 // replay and the stream time between one replay's end and the next one's start.
 struct GraphTimeline {
   std::vector<std::pair<CUevent, CUevent>> marks;
 };
 
-// Replays alternate between the instances (KILN_CUDA_GRAPH_EXECS, default 2): a pipelined
-// decode patches the next step's variables into the instance that is not running, instead of
-// into the one the GPU is executing.
+// A captured launch list as a CUDA graph: one kernel node per launch, in order. A replay that
+// binds other buffers or variable values updates only the nodes whose arguments changed.
 struct Graph {
   uint32_t magic = kGraphMagic;
   CUgraph graph = nullptr;
+  CUgraphExec exec = nullptr;
   std::vector<CUgraphNode> nodes;
-  std::vector<GraphExec> execs;
-  size_t next_exec = 0;
-  std::unique_ptr<GraphTimeline> timeline;  // null unless KILN_CUDA_GRAPH_GAPS=1
+  std::vector<std::unique_ptr<LaunchArgs>> args;  // as the nodes hold them now
+  std::unique_ptr<GraphTimeline> timeline;        // null unless KILN_CUDA_GRAPH_GAPS=1
 };
 
 // Pinned host memory for copies: pageable host memory cannot be copied asynchronously.
@@ -104,7 +95,6 @@ struct Device {
   // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
   int prefetch = 0;
   int trigger = 1;  // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
-  bool early_loads = false;  // PtxTarget::early_loads (KILN_CUDA_EARLY_LOADS=1)
   int sm_count = 0;
   int max_threads = 0;
   int max_block[3] = {0, 0, 0};

@@ -70,22 +70,6 @@ bool programmatic_edges(const Device& dev) {
   return !off && dev.cc_major >= 9 && dev.drv->cuGraphAddDependencies != nullptr;
 }
 
-// KILN_CUDA_GRAPH_EXECS=1|2: executable instances a graph alternates between (default 2).
-size_t exec_count() {
-  static const size_t n = [] {
-    const char* e = std::getenv("KILN_CUDA_GRAPH_EXECS");
-    return e != nullptr && std::string(e) == "1" ? size_t{1} : size_t{2};
-  }();
-  return n;
-}
-
-std::vector<std::unique_ptr<LaunchArgs>> copy_args(
-    const std::vector<std::unique_ptr<LaunchArgs>>& args) {
-  std::vector<std::unique_ptr<LaunchArgs>> out;
-  for (const auto& a : args) out.push_back(std::make_unique<LaunchArgs>(*a));
-  return out;
-}
-
 }  // namespace
 
 Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
@@ -94,20 +78,17 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
       !d.cuGraphExecKernelNodeSetParams || !d.cuGraphLaunch)
     fail(KILN_ERR_UNSUPPORTED, "cuda_ptx: this CUDA driver lacks the graph API");
   if (n > 0 && launches == nullptr) fail(KILN_ERR_INVALID, "cuda_ptx: graph_create: launches is NULL");
-  std::vector<std::unique_ptr<LaunchArgs>> args;
+  auto g = std::make_unique<Graph>();
   for (uint32_t i = 0; i < n; ++i) {
     auto a = std::make_unique<LaunchArgs>();
     prepare_launch(dev, launches[i], *a);
-    args.push_back(std::move(a));
+    g->args.push_back(std::move(a));
   }
-  set_const_masks(args);
+  set_const_masks(g->args);
   std::lock_guard<std::mutex> lock(dev.mu);
   make_current(dev);
-  auto* raw = new Graph();
-  for (auto& a : args) a->program->graph_refs++;
-  raw->execs.resize(exec_count());
-  for (size_t e = 1; e < raw->execs.size(); ++e) raw->execs[e].args = copy_args(args);
-  raw->execs[0].args = std::move(args);
+  Graph* raw = g.release();
+  for (auto& a : raw->args) a->program->graph_refs++;
   if (graph_gaps_enabled()) raw->timeline = std::make_unique<GraphTimeline>();
   try {
     check(d, d.cuGraphCreate(&raw->graph, 0), "cuGraphCreate", KILN_ERR_INTERNAL);
@@ -117,7 +98,7 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
     edge.from_port = CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC;
     edge.type = CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC;
     for (uint32_t i = 0; i < n; ++i) {
-      node_params(*raw->execs[0].args[i], np);
+      node_params(*raw->args[i], np);
       CUgraphNode node = nullptr;
       CUgraphNode prev = i ? raw->nodes.back() : nullptr;
       const bool chained = i > 0 && !pdl;
@@ -128,9 +109,8 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
               KILN_ERR_INTERNAL);
       raw->nodes.push_back(node);
     }
-    for (GraphExec& x : raw->execs)
-      check(d, d.cuGraphInstantiateWithFlags(&x.exec, raw->graph, 0), "cuGraphInstantiate",
-            KILN_ERR_INTERNAL);
+    check(d, d.cuGraphInstantiateWithFlags(&raw->exec, raw->graph, 0), "cuGraphInstantiate",
+          KILN_ERR_INTERNAL);
   } catch (...) {
     release_graph(dev, raw);
     throw;
@@ -141,15 +121,14 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
 
 void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n) {
   const auto host_start = std::chrono::steady_clock::now();
-  GraphExec& x = g.execs[g.next_exec];
-  if (n != x.args.size())
-    fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: " + std::to_string(n) +
-                               " launches, the graph has " + std::to_string(x.args.size()));
+  if (n != g.args.size())
+    fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: " + std::to_string(n) + " launches, the graph has " +
+                               std::to_string(g.args.size()));
   std::vector<std::unique_ptr<LaunchArgs>> next(n);
   for (uint32_t i = 0; i < n; ++i) {
     next[i] = std::make_unique<LaunchArgs>();
     prepare_launch(dev, launches[i], *next[i]);
-    const LaunchArgs& old = *x.args[i];
+    const LaunchArgs& old = *g.args[i];
     if (next[i]->program != old.program || next[i]->grid != old.grid || next[i]->block != old.block)
       fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: launch " + std::to_string(i) +
                                  " names another program or grid than at graph_create");
@@ -161,19 +140,18 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
   NodeParams np;
   uint32_t patched = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    if (next[i]->values == x.args[i]->values && next[i]->grid_x == x.args[i]->grid_x &&
-        next[i]->const_mask == x.args[i]->const_mask)
+    if (next[i]->values == g.args[i]->values && next[i]->grid_x == g.args[i]->grid_x &&
+        next[i]->const_mask == g.args[i]->const_mask)
       continue;
     node_params(*next[i], np);
-    check(d, d.cuGraphExecKernelNodeSetParams(x.exec, g.nodes[i], &np.p),
+    check(d, d.cuGraphExecKernelNodeSetParams(g.exec, g.nodes[i], &np.p),
           "cuGraphExecKernelNodeSetParams", KILN_ERR_LAUNCH);
-    x.args[i] = std::move(next[i]);
+    g.args[i] = std::move(next[i]);
     ++patched;
   }
-  g.next_exec = (g.next_exec + 1) % g.execs.size();
   if (dev.debug_level < 2) {
     if (g.timeline) timeline_begin(dev, *g.timeline);
-    check(d, d.cuGraphLaunch(x.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
+    check(d, d.cuGraphLaunch(g.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
     if (g.timeline) timeline_end(dev, *g.timeline);
     return;
   }
@@ -182,7 +160,7 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - host_start).count();
   check(d, d.cuStreamSynchronize(dev.stream), "cuStreamSynchronize", KILN_ERR_LAUNCH);
   check(d, d.cuEventRecord(dev.t0, dev.stream), "cuEventRecord", KILN_ERR_LAUNCH);
-  check(d, d.cuGraphLaunch(x.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
+  check(d, d.cuGraphLaunch(g.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
   check(d, d.cuEventRecord(dev.t1, dev.stream), "cuEventRecord", KILN_ERR_LAUNCH);
   check(d, d.cuEventSynchronize(dev.t1), "cuEventSynchronize (the graph failed)", KILN_ERR_LAUNCH);
   float ms = 0;
@@ -194,11 +172,9 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
 void release_graph(Device& dev, Graph* g) {
   const Driver& d = *dev.drv;
   if (g->timeline) timeline_report(dev, *g->timeline, g->nodes.size());
-  for (GraphExec& x : g->execs)
-    if (x.exec) d.cuGraphExecDestroy(x.exec);
+  if (g->exec) d.cuGraphExecDestroy(g->exec);
   if (g->graph) d.cuGraphDestroy(g->graph);
-  if (!g->execs.empty())
-    for (auto& a : g->execs[0].args) a->program->graph_refs--;
+  for (auto& a : g->args) a->program->graph_refs--;
   g->magic = 0;
   delete g;
 }

@@ -16,10 +16,12 @@ CUevent new_event(const Driver& d) {
   return e;
 }
 
-double median(std::vector<double> v) {
+// The q-quantile of v (0.5: the median).
+double quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
-  std::nth_element(v.begin(), v.begin() + long(v.size() / 2), v.end());
-  return v[v.size() / 2];
+  const size_t at = std::min(v.size() - 1, size_t(q * double(v.size())));
+  std::nth_element(v.begin(), v.begin() + long(at), v.end());
+  return v[at];
 }
 
 double mean(const std::vector<double>& v) {
@@ -61,12 +63,14 @@ void timeline_report(Device& dev, GraphTimeline& t, size_t kernels) {
     if (i > 0 && d.cuEventElapsedTime(&ms, t.marks[i - 1].second, t.marks[i].first) == CUDA_SUCCESS)
       gaps.push_back(double(ms) * 1e3);
   }
+  // the median and 90th percentile of the gaps speak for a steady decode; the mean and the
+  // largest also hold the pauses between generate calls (a prompt's prefill runs another graph)
   if (!busy.empty())
-    std::fprintf(
-        stderr,
-        "cuda_ptx: graph of %zu kernels, %zu replays: %.1f us on the GPU (median %.1f), %.1f us "
-        "between replays (median %.1f)\n",
-        kernels, busy.size(), mean(busy), median(busy), mean(gaps), median(gaps));
+    std::fprintf(stderr,
+                 "cuda_ptx: graph of %zu kernels, %zu replays: %.1f us on the GPU (median %.1f); between "
+                 "replays median %.1f us, p90 %.1f, mean %.1f, max %.1f\n",
+                 kernels, busy.size(), mean(busy), quantile(busy, 0.5), quantile(gaps, 0.5), quantile(gaps, 0.9),
+                 mean(gaps), gaps.empty() ? 0.0 : *std::max_element(gaps.begin(), gaps.end()));
   for (auto& [b, e] : t.marks) {
     d.cuEventDestroy(b);
     d.cuEventDestroy(e);

@@ -1,7 +1,7 @@
 // KILN_CUDA_GRAPH_GAPS=1: how busy a graph's replays keep the GPU. An event before and after each
-// replay on the stream; when the graph is destroyed, stderr gets the replays' mean GPU time and
-// the mean stream time between one replay's end and the next one's start (host latency, copies
-// queued between replays, a driver that holds a launch back).
+// replay on the stream; when the graph is destroyed, stderr gets the replays' GPU time and the
+// stream time between one replay's end and the next one's start (host latency, copies queued
+// between replays, a driver that holds a launch back): median, 90th percentile, mean, largest.
 #pragma once
 
 #include "device.h"

@@ -72,7 +72,6 @@ std::string render(Device& dev, const kiln_kernel* kernel) {
   target.max_local_bytes = uint64_t(dev.shared_per_block);
   target.prefetch = dev.prefetch;
   target.trigger = static_cast<PtxTarget::Trigger>(dev.trigger);
-  target.early_loads = dev.early_loads;
   return render_ptx(*kernel, target);
 }
 

@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <set>
 #include <vector>
 
 #include "common/ir_scopes.h"
@@ -978,141 +977,24 @@ class Emitter {
   }
   static constexpr int kMaxPrefetches = 64;
   std::string mask_;  // the kiln_const_mask register, loaded once
-  std::map<uint32_t, std::string> const_preds_;  // slot -> "its buffer is a graph constant"
-  std::set<int32_t> avail_;                      // values computed before the wait (pre_wait)
-  std::set<int32_t> read_by_deferred_;           // values code placed after the wait reads
-  std::string deferred_;                         // that code, rendered
 
   // ---- one instruction ----
   void emit_inst(uint32_t i) {
     const kiln_ir_inst& in = k_.insts[i];
+    const unsigned lanes = lanes_of(in);
+    const auto t = dt(int32_t(i));
+    body_ += "\t// " + dump_inst(k_, i) + "\n";
     // sm_90+: the wait for the predecessor grid (see module_text) goes before the first memory
     // access or control flow; the parameter, launch-id and index arithmetic before it overlaps
     // the predecessor's last blocks
     const bool pure = (in.op < KILN_IR_RANGE || in.op >= KILN_IR_NEG || in.op == KILN_IR_ASSIGN) &&
-                      in.op != KILN_IR_COPY_ASYNC && in.op != KILN_IR_COPY_WAIT &&
-                      in.op != KILN_IR_COPY_COMMIT;
-    if (!waited_ && target_.sm >= 90) {
-      if (target_.early_loads && pre_wait(i, pure)) return;
-      if (!pure) {
-        if (in.op == KILN_IR_RANGE && target_.prefetch > 0)
-          prefetch_iterations(i, target_.prefetch);
-        op("griddepcontrol.wait");
-        if (target_.trigger == PtxTarget::Trigger::AfterWait)
-          op("griddepcontrol.launch_dependents");
-        body_ += deferred_;
-        deferred_.clear();
-        waited_ = true;
-      }
+                      in.op != KILN_IR_COPY_ASYNC && in.op != KILN_IR_COPY_WAIT;
+    if (!waited_ && !pure && target_.sm >= 90) {
+      if (in.op == KILN_IR_RANGE && target_.prefetch > 0) prefetch_iterations(i, target_.prefetch);
+      op("griddepcontrol.wait");
+      if (target_.trigger == PtxTarget::Trigger::AfterWait) op("griddepcontrol.launch_dependents");
+      waited_ = true;
     }
-    body_ += "\t// " + dump_inst(k_, i) + "\n";
-    emit_inst_body(i);
-  }
-
-  // ---- loads before the grid dependency wait (sm_90, PtxTarget::early_loads) ----
-  // Until its first instruction that is neither arithmetic nor a load, a kernel runs only what
-  // it can before its predecessor finishes: arithmetic of launch ids, constants and parameters
-  // as usual, and each load from a buffer slot below 32 with such an index twice, predicated
-  // on the slot's bit of kiln_const_mask: here when the graph never writes that buffer (the
-  // weights: their reads start while the predecessor's last blocks run), and again after the
-  // wait when it may. Arithmetic that needs a loaded value, and loads that cannot go early,
-  // are rendered now but placed after the wait, in order; an ASSIGN whose accumulator such
-  // deferred code reads is deferred with it. Returns whether instruction i was placed here.
-  bool pre_wait(uint32_t i, bool pure) {
-    const kiln_ir_inst& in = k_.insts[i];
-    if (!pure && in.op != KILN_IR_LOAD) return false;
-    if (in.op == KILN_IR_LOAD && in.src[2] < 0 && k_.insts[in.src[0]].op == KILN_IR_PARAM &&
-        k_.insts[in.src[0]].arg < 32 && avail_.count(in.src[1])) {
-      const size_t at = body_.size();
-      body_ += "\t// " + dump_inst(k_, i) + " (before the wait where the graph never writes it)\n";
-      const size_t text = body_.size();
-      emit_inst_body(i);
-      const std::string load = body_.substr(text);
-      const std::string ok = const_slot(uint32_t(k_.insts[in.src[0]].arg));
-      std::string early, late;
-      if (predicate_lines(load, "@" + ok + " ", early) &&
-          predicate_lines(load, "@!" + ok + " ", late)) {
-        body_.resize(text);
-        body_ += early;
-        deferred_ += late;
-        return true;
-      }
-      body_.resize(at);  // already predicated lines: the load goes after the wait as it is
-      deferred_ += load;
-      note_deferred(in);
-      return true;
-    }
-    bool ready = in.op != KILN_IR_LOAD;
-    for_each_src(in, [&](int32_t s) { ready = ready && avail_.count(s); });
-    if (in.op == KILN_IR_ASSIGN && read_by_deferred_.count(in.src[0])) ready = false;
-    if (ready) {
-      body_ += "\t// " + dump_inst(k_, i) + "\n";
-      emit_inst_body(i);
-      avail_.insert(int32_t(i));
-      return true;
-    }
-    const size_t at = body_.size();
-    body_ += "\t// " + dump_inst(k_, i) + "\n";
-    emit_inst_body(i);
-    deferred_ += body_.substr(at);
-    body_.resize(at);
-    note_deferred(in);
-    return true;
-  }
-
-  template <class F>
-  void for_each_src(const kiln_ir_inst& in, F&& f) {
-    if (in.op == KILN_IR_VECTORIZE) {
-      for (unsigned j = 0; j < lanes_of(in); ++j) f(k_.operands[in.src[0] + int32_t(j)]);
-      return;
-    }
-    for (int32_t s : in.src)
-      if (s >= 0) f(s);
-  }
-
-  void note_deferred(const kiln_ir_inst& in) {
-    for_each_src(in, [&](int32_t s) { read_by_deferred_.insert(s); });
-    if (in.op == KILN_IR_ASSIGN) avail_.erase(in.src[0]);  // its new value comes after the wait
-  }
-
-  // The predicate "slot's buffer is a graph constant" (bit `slot` of kiln_const_mask), once.
-  std::string const_slot(uint32_t slot) {
-    auto it = const_preds_.find(slot);
-    if (it != const_preds_.end()) return it->second;
-    if (mask_.empty()) {
-      mask_ = reg(R);
-      pro("ld.param.u32 " + mask_ + ", [kiln_const_mask]");
-    }
-    const std::string bit = reg(R), p = reg(P);
-    pro("and.b32 " + bit + ", " + mask_ + ", " + std::to_string(1u << slot));
-    pro("setp.ne.u32 " + p + ", " + bit + ", 0");
-    return const_preds_[slot] = p;
-  }
-
-  // `text`'s instruction lines with `pred` in front (comments as they are); false when a line
-  // is already predicated or is a label.
-  static bool predicate_lines(const std::string& text, const std::string& pred, std::string& out) {
-    out.clear();
-    size_t start = 0;
-    while (start < text.size()) {
-      size_t nl = text.find('\n', start);
-      if (nl == std::string::npos) nl = text.size() - 1;
-      const std::string line = text.substr(start, nl + 1 - start);
-      start = nl + 1;
-      if (line.rfind("\t//", 0) == 0) {
-        out += line;
-        continue;
-      }
-      if (line.rfind("\t@", 0) == 0 || line.empty() || line[0] != '\t') return false;
-      out += "\t" + pred + line.substr(1);
-    }
-    return true;
-  }
-
-  void emit_inst_body(uint32_t i) {
-    const kiln_ir_inst& in = k_.insts[i];
-    const unsigned lanes = lanes_of(in);
-    const auto t = dt(int32_t(i));
     switch (in.op) {
       case KILN_IR_NOP: return;
       case KILN_IR_PARAM: case KILN_IR_VAR: case KILN_IR_LOCAL: case KILN_IR_SPECIAL:
@@ -1313,7 +1195,7 @@ class Emitter {
                                     : "";
     // a kernel with no memory access at all still waits before it ends
     const std::string wait = target_.sm >= 90 && !waited_ ? "\tgriddepcontrol.wait;\n" : "";
-    out += shared_ + trigger + prologue_ + body_ + wait + deferred_ + "$L_exit:\n\tret;\n}\n";
+    out += shared_ + trigger + prologue_ + body_ + wait + "$L_exit:\n\tret;\n}\n";
     return out;
   }
 

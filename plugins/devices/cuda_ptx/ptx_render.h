@@ -21,9 +21,6 @@ struct PtxTarget {
   // ahead: it can prefetch while this one runs), or before its first global store
   enum class Trigger { Start, AfterWait, FirstStore };
   Trigger trigger = Trigger::AfterWait;
-  // sm_90: loads at the kernel's start from buffers its graph never writes are issued before
-  // the grid wait (see PtxRenderer::pre_wait)
-  bool early_loads = false;
 };
 
 // Validates the kernel (ir_check.h) and renders it. Throws DeviceError(KILN_ERR_COMPILE) with
