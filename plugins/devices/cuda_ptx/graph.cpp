@@ -122,8 +122,8 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
 void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n) {
   const auto host_start = std::chrono::steady_clock::now();
   if (n != g.args.size())
-    fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: " + std::to_string(n) + " launches, the graph has " +
-                               std::to_string(g.args.size()));
+    fail(KILN_ERR_INVALID, "cuda_ptx: graph_launch: " + std::to_string(n) +
+                               " launches, the graph has " + std::to_string(g.args.size()));
   std::vector<std::unique_ptr<LaunchArgs>> next(n);
   for (uint32_t i = 0; i < n; ++i) {
     next[i] = std::make_unique<LaunchArgs>();

@@ -66,11 +66,13 @@ void timeline_report(Device& dev, GraphTimeline& t, size_t kernels) {
   // the median and 90th percentile of the gaps speak for a steady decode; the mean and the
   // largest also hold the pauses between generate calls (a prompt's prefill runs another graph)
   if (!busy.empty())
-    std::fprintf(stderr,
-                 "cuda_ptx: graph of %zu kernels, %zu replays: %.1f us on the GPU (median %.1f); between "
-                 "replays median %.1f us, p90 %.1f, mean %.1f, max %.1f\n",
-                 kernels, busy.size(), mean(busy), quantile(busy, 0.5), quantile(gaps, 0.5), quantile(gaps, 0.9),
-                 mean(gaps), gaps.empty() ? 0.0 : *std::max_element(gaps.begin(), gaps.end()));
+    std::fprintf(
+        stderr,
+        "cuda_ptx: graph of %zu kernels, %zu replays: %.1f us on the GPU (median %.1f); between "
+        "replays median %.1f us, p90 %.1f, mean %.1f, max %.1f\n",
+        kernels, busy.size(), mean(busy), quantile(busy, 0.5), quantile(gaps, 0.5),
+        quantile(gaps, 0.9), mean(gaps),
+        gaps.empty() ? 0.0 : *std::max_element(gaps.begin(), gaps.end()));
   for (auto& [b, e] : t.marks) {
     d.cuEventDestroy(b);
     d.cuEventDestroy(e);
