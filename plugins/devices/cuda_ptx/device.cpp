@@ -137,6 +137,8 @@ Device* open_device(int index) {
                        (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
                        (dev->trigger != 1 ? " trigger-" + tr : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
+    const char* gaps = std::getenv("KILN_CUDA_GRAPH_GAPS");  // graph_timeline.h
+    dev->graph_gaps = gaps != nullptr && std::string(gaps) == "1";
 
     check(d, d.cuDevicePrimaryCtxRetain(&dev->ctx, dev->dev), "cuDevicePrimaryCtxRetain",
           KILN_ERR_NO_DEVICE);

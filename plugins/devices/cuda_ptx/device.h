@@ -105,6 +105,7 @@ struct Device {
   std::string arch;         // "sm_90"
   std::string compiler_id;  // part of the kernel cache key
   int debug_level = 0;
+  bool graph_gaps = false;  // KILN_CUDA_GRAPH_GAPS=1: graphs keep a GraphTimeline
 
   std::vector<Staging> staging;  // ring of pinned buffers for copy_in
   size_t staging_next = 0;

@@ -89,7 +89,7 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
   make_current(dev);
   Graph* raw = g.release();
   for (auto& a : raw->args) a->program->graph_refs++;
-  if (graph_gaps_enabled()) raw->timeline = std::make_unique<GraphTimeline>();
+  if (dev.graph_gaps) raw->timeline = std::make_unique<GraphTimeline>();
   try {
     check(d, d.cuGraphCreate(&raw->graph, 0), "cuGraphCreate", KILN_ERR_INTERNAL);
     NodeParams np;
@@ -150,9 +150,9 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
     ++patched;
   }
   if (dev.debug_level < 2) {
-    if (g.timeline) timeline_begin(dev, *g.timeline);
+    const bool marked = g.timeline && timeline_begin(dev, *g.timeline);
     check(d, d.cuGraphLaunch(g.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
-    if (g.timeline) timeline_end(dev, *g.timeline);
+    if (marked) timeline_end(dev, *g.timeline);
     return;
   }
   // KILN_DEBUG>=2: the replay's GPU time against the host time spent preparing it

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <string>
 
 namespace kiln::cuda {
 
@@ -31,24 +29,20 @@ double mean(const std::vector<double>& v) {
 }
 }  // namespace
 
-bool graph_gaps_enabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("KILN_CUDA_GRAPH_GAPS");
-    return e != nullptr && std::string(e) == "1";
-  }();
-  return on;
-}
-
-void timeline_begin(Device& dev, GraphTimeline& t) {
-  if (t.marks.size() >= kMaxMarks) return;
+bool timeline_begin(Device& dev, GraphTimeline& t) {
+  if (t.marks.size() >= kMaxMarks) return false;
   CUevent b = new_event(*dev.drv), e = new_event(*dev.drv);
-  if (b == nullptr || e == nullptr) return;
+  if (b == nullptr || e == nullptr) {
+    if (b) dev.drv->cuEventDestroy(b);
+    if (e) dev.drv->cuEventDestroy(e);
+    return false;
+  }
   dev.drv->cuEventRecord(b, dev.stream);
   t.marks.emplace_back(b, e);
+  return true;
 }
 
 void timeline_end(Device& dev, GraphTimeline& t) {
-  if (t.marks.empty() || t.marks.size() > kMaxMarks) return;
   dev.drv->cuEventRecord(t.marks.back().second, dev.stream);
 }
 

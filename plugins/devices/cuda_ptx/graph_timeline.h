@@ -8,9 +8,10 @@
 
 namespace kiln::cuda {
 
-bool graph_gaps_enabled();
 // Around cuGraphLaunch on dev.stream; the caller holds dev.mu with the context current.
-void timeline_begin(Device& dev, GraphTimeline& t);
+// timeline_begin returns whether it marked this replay (not past its limit, events created);
+// only then does timeline_end follow.
+bool timeline_begin(Device& dev, GraphTimeline& t);
 void timeline_end(Device& dev, GraphTimeline& t);
 // Waits for the marked replays, prints the summary and frees the events.
 void timeline_report(Device& dev, GraphTimeline& t, size_t kernels);
