@@ -129,6 +129,13 @@ TEST_CASE("cpu_llvm: a malformed kernel is KILN_ERR_COMPILE naming the instructi
     CHECK(status == KILN_ERR_UNSUPPORTED);
     CHECK_THAT(message, Contains("MMA needs tensor cores"));
   }
+  SECTION("a warp barrier needs warps") {
+    IrBuilder b("warp_barrier");
+    b.add(KILN_IR_WARP_BARRIER, KILN_DTYPE_VOID);
+    auto [status, message] = build_error(b);
+    CHECK(status == KILN_ERR_UNSUPPORTED);
+    CHECK_THAT(message, Contains("WARP_BARRIER needs warp_size > 1"));
+  }
   SECTION("asynchronous copies need a device that reports async_copy") {
     IrBuilder b("copy");
     int32_t p = b.param(KILN_DTYPE_F32, 0), l = b.local(KILN_DTYPE_F32, 64),

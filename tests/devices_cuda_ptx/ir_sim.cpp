@@ -220,6 +220,7 @@ class Sim {
       case KILN_IR_PARAM:
       case KILN_IR_LOCAL:
       case KILN_IR_BARRIER:
+      case KILN_IR_WARP_BARRIER:
       case KILN_IR_COPY_COMMIT:
         if (in.op == KILN_IR_COPY_COMMIT)
           each([&](uint32_t t) {

@@ -399,7 +399,7 @@ TEST_CASE("cuda_ptx: a kernel without threads runs flat and bound-checks the gri
   int32_t out = b.param(KILN_DTYPE_F32, 0);
   b.store(out, b.gid(0), b.cf(KILN_DTYPE_F32, 1.0));
   std::string ptx = render(b);
-  CHECK(ptx.rfind("// kiln-meta v1 flat=1 pack=1 params=1 vars=0 local=0 written=1", 0) == 0);
+  CHECK(ptx.rfind("// kiln-meta v1 flat=1 pack=1 params=1 vars=0 local=0 maxntid=0 written=1", 0) == 0);
   CHECK(ptx.find("kiln_grid_x") != std::string::npos);
   CHECK(ptx.find(".entry kiln_flat(") != std::string::npos);
   // f64 math is pasted in only when used

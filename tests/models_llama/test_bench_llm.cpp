@@ -66,3 +66,19 @@ TEST_CASE("kiln bench llm reports kiln, llama.cpp and tinygrad figures in one JS
     CHECK(r["tinygrad"].contains("skipped"));
   }
 }
+
+TEST_CASE("kiln generate --json lists the generated token ids, one per token") {
+  // (the ids come from the result: the loop's last event may carry only held-back text, id -1)
+  const std::string model = std::string(KILN_TEST_DATA_DIR) + "/llama/llama3_gqa/model.f32.gguf";
+  std::string out = run(std::string(KILN_BUILD_DIR) + "/bin/kiln generate --model '" + model +
+                        "' --device cpu --prompt-ids 1,2,3,4 --max-tokens 12 --ignore-eos --json");
+  size_t end = out.find_last_not_of(" \n");
+  REQUIRE(end != std::string::npos);
+  size_t line = out.rfind('\n', end);
+  json r = json::parse(out.substr(line == std::string::npos ? 0 : line + 1));
+  INFO(r.dump());
+  REQUIRE(r["token_ids"].size() == 12);
+  for (const auto& id : r["token_ids"]) CHECK(id.get<int>() >= 0);
+  CHECK(r["finish_reason"] == "length");
+  CHECK(r["prompt_tokens"] == 4);
+}

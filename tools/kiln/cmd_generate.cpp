@@ -101,14 +101,12 @@ int run_generate(const std::vector<std::string>& argv) {
     req.prompt = *a.get("--prompt");
   }
 
-  std::vector<int32_t> out_ids;
   std::string text;
   CancelFlag never{false};
   auto t0 = Clock::now();
   double ttft = -1;
   GenerateResult r = m.generate(req, [&](const TokenEvent& ev) {
     if (ttft < 0) ttft = std::chrono::duration<double>(Clock::now() - t0).count();
-    out_ids.push_back(ev.id);
     text += ev.text;
     if (!as_json) std::cout << ev.text << std::flush;
   }, never);
@@ -116,7 +114,8 @@ int run_generate(const std::vector<std::string>& argv) {
     json timings = {{"load_s", load_s}, {"ttft_s", ttft < 0 ? 0.0 : ttft},
                     {"prefill_tok_s", r.timings.value("prefill_tok_s", 0.0)},
                     {"decode_tok_s", r.timings.value("decode_tok_s", 0.0)}};
-    json out = {{"token_ids", out_ids}, {"text", has_tokenizer ? json(text) : json(nullptr)}, {"timings", timings},
+    // the result's ids, not the events': the last event may carry only held-back text (id -1)
+    json out = {{"token_ids", r.token_ids}, {"text", has_tokenizer ? json(text) : json(nullptr)}, {"timings", timings},
                 {"finish_reason", r.finish_reason}, {"prompt_tokens", r.prompt_tokens}};
     std::cout << out.dump() << "\n";
   } else {

@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-#define KILN_IR_VERSION 4
+#define KILN_IR_VERSION 5
 #define KILN_IR_MAX_SRC 4
 #define KILN_IR_MAX_LANES 16
 
@@ -110,6 +110,11 @@ typedef enum kiln_ir_op {
                                last COPY_COMMIT. */
   KILN_IR_COPY_WAIT = 84,   /* waits until at most arg (>= 0) of this thread's committed groups
                                are incomplete. */
+  /* ---- (IR version 5) ---- */
+  KILN_IR_WARP_BARRIER = 85, /* barrier among the lanes of one warp, with a local-memory fence:
+                                local stores a lane made before it are visible to the warp's
+                                other lanes after it. Every lane of the warp reaches it. Only
+                                emitted when the device reports warp_size > 1. */
   KILN_IR_OP_COUNT
 } kiln_ir_op;
 
@@ -209,6 +214,7 @@ static inline const char* kiln_ir_op_name(unsigned op) {
     case KILN_IR_COPY_ASYNC: return "COPY_ASYNC";
     case KILN_IR_COPY_COMMIT: return "COPY_COMMIT";
     case KILN_IR_COPY_WAIT: return "COPY_WAIT";
+    case KILN_IR_WARP_BARRIER: return "WARP_BARRIER";
     default: return 0;
   }
 }

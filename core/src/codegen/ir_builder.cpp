@@ -176,6 +176,7 @@ Val IrBuilder::local(DType t, int64_t count) {
 }
 
 void IrBuilder::barrier() { emit(make(KILN_IR_BARRIER, DType(KILN_DTYPE_VOID)), false); }
+void IrBuilder::warp_barrier() { emit(make(KILN_IR_WARP_BARRIER, DType(KILN_DTYPE_VOID)), false); }
 
 void IrBuilder::copy_async(Val local, Val local_index, Val param, Val param_index, int lanes) {
   if (!multiple_of(local_index, lanes) || !multiple_of(param_index, lanes))

@@ -38,6 +38,7 @@ class IrBuilder {
   Val mma(Val a, Val b, Val c);      // KILN_IR_MMA: 8 half lanes, 4 half lanes, 4 f32 lanes
   Val local(DType t, int64_t count);  // a workgroup-shared array (each call a new one)
   void barrier();                     // workgroup barrier (local-memory fence)
+  void warp_barrier();                // KILN_IR_WARP_BARRIER: the lanes of one warp (GPUs)
   // KILN_IR_COPY_ASYNC of `lanes` elements from buffer `param` to LOCAL `local`; both indexes
   // must be provably multiples of lanes (multiple_of)
   void copy_async(Val local, Val local_index, Val param, Val param_index, int lanes);

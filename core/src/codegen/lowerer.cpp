@@ -492,10 +492,16 @@ class Lowerer {
   // GPU attention, one group of whole warps per (batch, head, query). Keys go across the
   // threads, T at a time: each thread scores one key (its whole dot product), each warp takes
   // its 32 scores' max for the online softmax (one rescale per 32 keys), and the probabilities
-  // pass through shared memory to the P V step, where each lane owns Dv / 32 output columns
-  // and reads those columns of the warp's 32 value rows (coalesced). The output row is never
-  // held whole per thread, so the warps merge only (m, l) and a row in shared memory; the
-  // one-key-per-thread form it replaces shuffled the whole row through five levels per warp.
+  // pass through the warp's shared memory to the P V step, where each lane owns Dv / 32 output
+  // columns and reads those columns of the warp's 32 value rows (coalesced). The output row is
+  // never held whole per thread, so the warps merge only (m, l) and a row in shared memory.
+  // A decode step is latency, not bandwidth (32 groups on a 132-SM H100), so:
+  // - the first T keys' rows and value columns are loaded before q is computed, and the three
+  //   memory trips (q, keys, values) overlap instead of following one another;
+  // - each warp computes q (RoPE fused onto the projection) and passes its probabilities
+  //   through its own shared memory under warp barriers: one group-wide barrier in all, the
+  //   merge's (three group-wide barriers measured 4.8 us a kernel on an H100, mostly waiting);
+  // - the dot products and the P V sums run as independent partial chains.
   void run_attention_gpu(LoweredKernel& k, const UOpRef& root) {
     const AttentionArgs& a = root->attention;
     const auto [q, kk, v, B, Hq, Lq, D, Hk, Lk, Dv, rep] = attention_dims(root);
@@ -504,10 +510,17 @@ class Lowerer {
     const int lanes = vector_lanes(f);
     const int ql = (lanes > 1 && D % lanes == 0) ? lanes : 1;
     const int64_t dl = Dv / warp;  // output columns per lane
+    const int dli = static_cast<int>(dl);
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
     groups_ = B * Hq * Lq;
     check_grid(groups_, root);
-    const int T = attention_split(groups_), W = T / warp;
+    // the first step's loads held early: a key row and 32 rows' value columns per thread,
+    // in 32-bit registers (64 for bf16 keys and values; f32 ones load at the step's top)
+    const int64_t load_words = (D * dtype_size(kk->dtype) + warp * dl * dtype_size(v->dtype)) / 4;
+    const bool early = load_words <= 64;
+    int T = attention_split(groups_, gpu_attn_warps());
+    while (T > 2 * warp && T / 2 >= Lk) T /= 2;  // no more threads than keys there can be
+    const int W = T / warp;
     warp_split_ = T;
     Val gid = b_.cast(b_.special(0, groups_), idx_t_);
     std::vector<Val> bhi = unravel(gid, {B, Hq, Lq});
@@ -524,64 +537,109 @@ class Lowerer {
       }
       return b_.cast(emit(t, idx, gate), f);
     };
-    // q (often RoPE fused onto the projection) computed once per group into shared memory,
-    // then held whole by every thread
-    Val qs = b_.local(f, D);
-    for (int64_t c0 = 0; c0 < D; c0 += T) {
-      Val c = b_.add_const(tid, c0);
-      Val in_q = c0 + T <= D ? -1 : b_.if_(b_.lt(c, b_.const_int(D, idx_t_)));
+    auto [lo, hi] = attention_key_range(a, attention_position(a, i), Lk, 1);
+    auto key_row = [&](Val key) { return a.ring ? b_.mod_const(key, Lk) : key; };
+    Val col = b_.mul_const(lane, dl);
+    Val wkey = b_.mul_const(wid, warp);  // the warp's first key in a step
+    // one step's loads: this thread's key row, and the value columns of its warp's 32 rows.
+    // A key past the allowed ones reads the last allowed row instead (clamped into the buffer),
+    // ungated: its score is masked anyway, and the row's 16 loads need no predicate and no
+    // zeroing. (Value rows stay gated: a probability of 0 times an unwritten row could be NaN.)
+    struct StepLoads {
+      std::vector<Val> keys, values;
+    };
+    auto load_step = [&](Val base) {
+      StepLoads s;
+      Val key = b_.alu(KILN_IR_MIN, idx_t_, b_.add(base, tid), b_.add_const(hi, -1));
+      key = b_.alu(KILN_IR_MAX, idx_t_, key, b_.const_int(0, idx_t_));
+      if (!a.ring) key = b_.alu(KILN_IR_MIN, idx_t_, key, b_.const_int(Lk - 1, idx_t_));
+      for (int64_t c = 0; c < D; c += ql)
+        s.keys.push_back(at(kk, hk, key_row(key), b_.const_int(c, idx_t_), ql, -1));
+      for (int t = 0; t < warp; ++t) {
+        Val kt = b_.add(base, b_.add_const(wkey, t));
+        s.values.push_back(at(v, hk, key_row(kt), col, dli, b_.lt(kt, hi)));
+      }
+      return s;
+    };
+    StepLoads first;
+    if (early) {
       memo_.emplace_back();
-      b_.store(qs, c, at(q, h, i, c, 1, -1));
+      first = load_step(lo);
+      memo_.pop_back();
+    }
+    // q, each warp its own copy in shared memory: lane c computes q[c], q[c + 32], ...
+    Val qs = b_.local(f, W * D);
+    Val qbase = b_.mul_const(wid, D);
+    for (int64_t c0 = 0; c0 < D; c0 += warp) {
+      Val c = b_.add_const(lane, c0);
+      Val in_q = c0 + warp <= D ? -1 : b_.if_(b_.lt(c, b_.const_int(D, idx_t_)));
+      memo_.emplace_back();
+      b_.store(qs, b_.add(qbase, c), at(q, h, i, c, 1, -1));
       memo_.pop_back();
       if (in_q >= 0) b_.end_if(in_q);
     }
-    b_.barrier();
-    std::vector<Val> qv;
-    for (int64_t c = 0; c < D; c += ql) qv.push_back(b_.load(qs, b_.const_int(c, idx_t_), f, -1, -1, ql));
-    auto [lo, hi] = attention_key_range(a, attention_position(a, i), Lk, 1);
-    auto key_row = [&](Val key) { return a.ring ? b_.mod_const(key, Lk) : key; };
+    b_.warp_barrier();
     const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
     Val m = b_.acc(ninf), l = b_.acc(zero);  // m: the warp's running max; l: this lane's sum
-    Val o = b_.acc(b_.broadcast(zero, static_cast<int>(dl)));  // this lane's output columns
-    Val probs = b_.local(f, 2 * int64_t(T));  // double-buffered: one barrier per step
+    Val o = b_.acc(b_.broadcast(zero, dli));  // this lane's output columns
+    // the warp's probabilities, double-buffered (one warp barrier a step)
+    Val probs = b_.local(f, 2 * int64_t(T));
+    Val pbase = b_.mul_const(wid, 2 * warp);
+    const int pl = warp % 4 == 0 ? 4 : 1;  // probabilities read 4 at a time
+    // one step of T keys from `base` (step `it`, for the probabilities' buffer)
+    auto step = [&](Val it, Val base, const StepLoads& s) {
+      Val seen = b_.lt(b_.add(base, tid), hi);
+      Val dots[2] = {-1, -1};  // two partial chains
+      for (size_t c = 0; c < s.keys.size(); ++c) {
+        Val qv = b_.load(qs, b_.add_const(qbase, int64_t(c) * ql), f, -1, -1, ql);
+        Val& d = dots[c % 2];
+        d = d < 0 ? b_.alu(KILN_IR_MUL, f, qv, s.keys[c]) : b_.alu(KILN_IR_MULADD, f, qv, s.keys[c], d);
+      }
+      Val dot = dots[1] < 0 ? dots[0] : b_.alu(KILN_IR_ADD, f, dots[0], dots[1]);
+      Val sc = tree_fold(dot, ql, KILN_IR_ADD);
+      sc = b_.alu(KILN_IR_MUL, f, sc, b_.const_float(a.scale * 1.4426950408889634, f));  // log2 units
+      sc = b_.alu(KILN_IR_WHERE, f, seen, sc, ninf);
+      Val wmax = sc;
+      for (int mask = warp / 2; mask >= 1; mask /= 2) wmax = b_.alu(KILN_IR_MAX, f, wmax, b_.shfl_xor(wmax, mask));
+      Val m_new = b_.alu(KILN_IR_MAX, f, m, wmax);
+      Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_new, ninf);
+      Val corr = exp2_or_zero(none, m, m_new);
+      Val p = exp2_or_zero(none, sc, m_new);
+      b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, corr, p));
+      Val slot = b_.add(pbase, b_.mul_const(b_.mod_const(it, 2), warp));
+      b_.store(probs, b_.add(slot, lane), p);
+      b_.warp_barrier();
+      // four partial sums over the warp's 32 value rows
+      Val parts[4] = {b_.alu(KILN_IR_MUL, f, o, b_.broadcast(corr, dli)), -1, -1, -1};
+      for (int t0 = 0; t0 < warp; t0 += pl) {
+        Val pv = b_.load(probs, b_.add_const(slot, t0), f, -1, -1, pl);
+        for (int x = 0; x < pl; ++x) {
+          const int t = t0 + x;
+          Val term = b_.broadcast(pl > 1 ? b_.gep(pv, x) : pv, dli);
+          Val& part = parts[t % 4];
+          part = part < 0 ? b_.alu(KILN_IR_MUL, f, s.values[size_t(t)], term)
+                          : b_.alu(KILN_IR_MULADD, f, s.values[size_t(t)], term, part);
+        }
+      }
+      Val o_new = parts[0];
+      for (int x = 1; x < 4; ++x)
+        if (parts[x] >= 0) o_new = b_.alu(KILN_IR_ADD, f, o_new, parts[x]);
+      b_.assign(o, o_new);
+      b_.assign(m, m_new);
+    };
+    // an early step 0 runs even when no key is allowed: its loads are gated off, its scores
+    // -inf, and (m, l, o) stay empty
+    if (early) step(b_.const_int(0, idx_t_), lo, first);
     Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
-    Val it = b_.range(b_.const_int(0, idx_t_), b_.idiv_const(b_.add_const(n, T - 1), T), KILN_IR_FLAG_REDUCE);
+    Val it = b_.range(b_.const_int(early ? 1 : 0, idx_t_), b_.idiv_const(b_.add_const(n, T - 1), T),
+                      KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     Val base = b_.add(lo, b_.mul_const(it, T));
-    Val key = b_.add(base, tid);
-    Val seen = b_.lt(key, hi);
-    Val dot = -1;
-    for (size_t c = 0; c < qv.size(); ++c) {
-      Val prod = b_.alu(KILN_IR_MUL, f, qv[c], at(kk, hk, key_row(key), b_.const_int(int64_t(c) * ql, idx_t_), ql, seen));
-      dot = dot < 0 ? prod : b_.alu(KILN_IR_ADD, f, dot, prod);
-    }
-    Val sc = tree_fold(dot, ql, KILN_IR_ADD);
-    sc = b_.alu(KILN_IR_MUL, f, sc, b_.const_float(a.scale * 1.4426950408889634, f));  // log2 units
-    sc = b_.alu(KILN_IR_WHERE, f, seen, sc, ninf);
-    Val wmax = sc;
-    for (int mask = warp / 2; mask >= 1; mask /= 2) wmax = b_.alu(KILN_IR_MAX, f, wmax, b_.shfl_xor(wmax, mask));
-    Val m_new = b_.alu(KILN_IR_MAX, f, m, wmax);
-    Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_new, ninf);
-    Val corr = exp2_or_zero(none, m, m_new);
-    Val p = exp2_or_zero(none, sc, m_new);
-    b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, corr, p));
-    Val slot = b_.mul_const(b_.mod_const(it, 2), T);
-    b_.store(probs, b_.add(slot, tid), p);
-    b_.barrier();
-    Val o_new = b_.alu(KILN_IR_MUL, f, o, b_.broadcast(corr, static_cast<int>(dl)));
-    Val col = b_.mul_const(lane, dl);
-    for (int t = 0; t < warp; ++t) {
-      Val kt = b_.add(base, b_.add_const(b_.mul_const(wid, warp), t));
-      Val pt = b_.load(probs, b_.add(slot, b_.add_const(b_.mul_const(wid, warp), t)), f);
-      Val vt = at(v, hk, key_row(kt), col, static_cast<int>(dl), b_.lt(kt, hi));
-      o_new = b_.alu(KILN_IR_MULADD, f, vt, b_.broadcast(pt, static_cast<int>(dl)), o_new);
-    }
-    b_.assign(o, o_new);
-    b_.assign(m, m_new);
+    step(it, base, load_step(base));
     memo_.pop_back();
     b_.end_range(it);
     for (int mask = warp / 2; mask >= 1; mask /= 2) b_.assign(l, b_.alu(KILN_IR_ADD, f, l, b_.shfl_xor(l, mask)));
-    Val first = -1;
+    Val first_warp = -1;
     if (W > 1) {
       // warps' (m, l) and rows through shared memory (rows apart, so each lane's columns stay
       // aligned for vector access); warp 0 merges and writes
@@ -590,9 +648,9 @@ class Lowerer {
       b_.store(ml, b_.mul_const(wid, 2), m);
       b_.store(ml, b_.add_const(b_.mul_const(wid, 2), 1), l);
       b_.end_if(lead);
-      b_.store(rows, b_.add(b_.mul_const(wid, Dv), b_.mul_const(lane, dl)), o);
+      b_.store(rows, b_.add(b_.mul_const(wid, Dv), col), o);
       b_.barrier();
-      first = b_.if_(b_.lt(wid, b_.const_int(1, idx_t_)));
+      first_warp = b_.if_(b_.lt(wid, b_.const_int(1, idx_t_)));
       std::vector<Val> ms;
       Val m_all = ninf;
       for (int w = 0; w < W; ++w) {
@@ -604,17 +662,16 @@ class Lowerer {
       for (int w = 0; w < W; ++w) {
         Val c = exp2_or_zero(empty, ms[size_t(w)], m_all);
         l_sum = b_.alu(KILN_IR_MULADD, f, b_.load(ml, b_.const_int(2 * w + 1, idx_t_), f), c, l_sum);
-        Val ow = b_.load(rows, b_.add(b_.const_int(w * Dv, idx_t_), b_.mul_const(lane, dl)), f, -1, -1,
-                         static_cast<int>(dl));
-        Val term = b_.alu(KILN_IR_MUL, f, ow, b_.broadcast(c, static_cast<int>(dl)));
+        Val ow = b_.load(rows, b_.add(b_.const_int(w * Dv, idx_t_), col), f, -1, -1, dli);
+        Val term = b_.alu(KILN_IR_MUL, f, ow, b_.broadcast(c, dli));
         o_sum = o_sum < 0 ? term : b_.alu(KILN_IR_ADD, f, o_sum, term);
       }
       b_.assign(l, l_sum);
       b_.assign(o, o_sum);
     }
-    Val res = b_.alu(KILN_IR_MUL, f, o, b_.broadcast(recip_or_zero(l), static_cast<int>(dl)));
-    b_.store(out, b_.add(b_.mul_const(gid, Dv), b_.mul_const(lane, dl)), b_.cast(res, root->dtype));
-    if (first >= 0) b_.end_if(first);
+    Val res = b_.alu(KILN_IR_MUL, f, o, b_.broadcast(recip_or_zero(l), dli));
+    b_.store(out, b_.add(b_.mul_const(gid, Dv), col), b_.cast(res, root->dtype));
+    if (first_warp >= 0) b_.end_if(first_warp);
     k.global_size[0] = static_cast<uint32_t>(groups_);
     has_reduce_ = true;
     finish(k, "attn_" + shape_name(root->shape) + "_lanes");
@@ -987,7 +1044,7 @@ class Lowerer {
   }
   // most warps per attention group (KILN_GPU_ATTN_WARPS)
   static int gpu_attn_warps() {
-    static const int v = std::clamp(env_int("KILN_GPU_ATTN_WARPS", 8), 1, 8);
+    static const int v = std::clamp(env_int("KILN_GPU_ATTN_WARPS", 8), 1, 32);
     return v;
   }
   // rows x cols of a GPU scalar tile (KILN_GPU_TILE_ROWS, KILN_GPU_TILE_COLS)
@@ -1007,11 +1064,11 @@ class Lowerer {
 
   // Threads per attention group: one warp, doubled (up to 8 warps, within the device's group
   // limit) while the whole grid still fits in one wave of resident threads (2048 per SM).
-  int attention_split(int64_t groups) const {
+  int attention_split(int64_t groups, int max_warps = 8) const {
     const int w = static_cast<int>(caps_.warp_size);
     if (w <= 1 || caps_.max_local_size[0] < static_cast<uint32_t>(w)) return 1;
-    const int max_t =
-        static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], gpu_attn_warps() * w));
+    const int max_t = static_cast<int>(
+        std::min<uint32_t>(caps_.max_local_size[0], std::min(max_warps, gpu_attn_warps()) * w));
     const int64_t resident = int64_t(std::max<uint32_t>(caps_.compute_units, 1)) * 2048;
     int t = w;
     while (t * 2 <= max_t && groups * t * 2 <= resident) t *= 2;
@@ -1128,7 +1185,7 @@ class Lowerer {
 
   // A GPU kernel whose reduce r (over its source's last axis) holds nested single values — a
   // decode step's projection of an RMSNorm, the norm's mean square inside — or a computed
-  // vector operand: a group of up to 8 warps computes each nested value once with all its
+  // vector operand: a group of up to 4 warps computes each nested value once with all its
   // threads (split across them, combined through shared memory) and the vector into shared
   // memory (stage_vector), then each warp one output, its reduce split across the warp's lanes
   // as the one-warp GEMV does. (An H100 decode step: 32 norm kernels fewer, the same graph
@@ -1138,7 +1195,11 @@ class Lowerer {
                        const std::vector<const UOp*>& nested, const UOp* vector) {
     const int64_t total = root->numel();
     const int w = static_cast<int>(caps_.warp_size);
-    int rows = 8;
+    // outputs (warps) per group, KILN_GPU_GEMV_ROWS: 4 measured a decode graph 34 us faster than
+    // 8 on an H100 (gate/up's 4096 groups of 128 threads overlap one another's nested norm
+    // better than 2048 of 256); 2 was 180 us slower (docs/benchmarks.md, session 13)
+    static const int rows_max = std::clamp(env_int("KILN_GPU_GEMV_ROWS", 4), 1, 32);
+    int rows = rows_max;
     while (rows > 1 && (total % rows != 0 || uint32_t(w * rows) > caps_.max_local_size[0]))
       rows /= 2;
     const int threads = w * rows;

@@ -30,6 +30,7 @@ bool produces_value(unsigned op) {
   switch (op) {
     case KILN_IR_NOP: case KILN_IR_ENDRANGE: case KILN_IR_IF: case KILN_IR_ENDIF:
     case KILN_IR_BARRIER:
+    case KILN_IR_WARP_BARRIER:
     case KILN_IR_STORE:
     case KILN_IR_ASSIGN:
     case KILN_IR_COPY_ASYNC:
@@ -404,6 +405,15 @@ class Checker {
         no_more_sources(in, 1);
         break;
       }
+      case KILN_IR_WARP_BARRIER:
+        if (!target_.has_warps)
+          fail(KILN_ERR_UNSUPPORTED,
+               std::string(target_.plugin) + ": kernel '" + std::string(k_.name) +
+                   "': WARP_BARRIER needs warp_size > 1 and this device reports warp_size 1\n" +
+                   dump_kernel(k_));
+        no_more_sources(in, 0);
+        sum_.uses_threads = true;
+        break;
       case KILN_IR_SHFL_XOR: {
         if (!target_.has_warps)
           fail(KILN_ERR_UNSUPPORTED,

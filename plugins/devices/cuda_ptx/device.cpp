@@ -139,6 +139,14 @@ Device* open_device(int index) {
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
     const char* gaps = std::getenv("KILN_CUDA_GRAPH_GAPS");  // graph_timeline.h
     dev->graph_gaps = gaps != nullptr && std::string(gaps) == "1";
+    if (const char* skip = std::getenv("KILN_CUDA_GRAPH_SKIP")) {
+      std::string s = skip;
+      for (size_t a = 0; a < s.size();) {
+        size_t b = std::min(s.find(',', a), s.size());
+        if (b > a) dev->graph_skip.push_back(s.substr(a, b - a));
+        a = b + 1;
+      }
+    }
 
     check(d, d.cuDevicePrimaryCtxRetain(&dev->ctx, dev->dev), "cuDevicePrimaryCtxRetain",
           KILN_ERR_NO_DEVICE);

@@ -36,6 +36,7 @@ struct KernelMeta {
   bool flat = false;  // one kernel "group" per CUDA thread (kernel uses no threads of a group)
   uint32_t pack = 1;  // groups of one warp per CUDA block (groups that share no memory)
   uint64_t local_bytes = 0;
+  uint32_t max_threads = 0;  // .maxntid: the threads a block was rendered for (0: any)
   std::vector<uint8_t> written;  // per slot: 1 when the kernel stores to it
   std::vector<int64_t> var_min, var_max;
 };
@@ -106,6 +107,9 @@ struct Device {
   std::string compiler_id;  // part of the kernel cache key
   int debug_level = 0;
   bool graph_gaps = false;  // KILN_CUDA_GRAPH_GAPS=1: graphs keep a GraphTimeline
+  // KILN_CUDA_GRAPH_SKIP=a,b: kernels whose name holds a or b are left out of graphs, to
+  // measure what each costs inside a replay (the model's results are then wrong)
+  std::vector<std::string> graph_skip;
 
   std::vector<Staging> staging;  // ring of pinned buffers for copy_in
   size_t staging_next = 0;

@@ -70,6 +70,13 @@ bool programmatic_edges(const Device& dev) {
   return !off && dev.cc_major >= 9 && dev.drv->cuGraphAddDependencies != nullptr;
 }
 
+// A kernel KILN_CUDA_GRAPH_SKIP names (Device::graph_skip): left out of graphs
+bool skipped(const Device& dev, const std::string& name) {
+  for (const auto& part : dev.graph_skip)
+    if (name.find(part) != std::string::npos) return true;
+  return false;
+}
+
 }  // namespace
 
 Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
@@ -97,17 +104,22 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
     GraphEdgeData edge{};
     edge.from_port = CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC;
     edge.type = CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC;
+    CUgraphNode prev = nullptr;
     for (uint32_t i = 0; i < n; ++i) {
+      if (skipped(dev, raw->args[i]->program->name)) {  // no node: launch i is never run
+        raw->nodes.push_back(nullptr);
+        continue;
+      }
       node_params(*raw->args[i], np);
       CUgraphNode node = nullptr;
-      CUgraphNode prev = i ? raw->nodes.back() : nullptr;
-      const bool chained = i > 0 && !pdl;
+      const bool chained = prev != nullptr && !pdl;
       check(d, d.cuGraphAddKernelNode(&node, raw->graph, chained ? &prev : nullptr, chained ? 1 : 0, &np.p),
             "cuGraphAddKernelNode", KILN_ERR_INTERNAL);
-      if (i > 0 && pdl)
+      if (prev != nullptr && pdl)
         check(d, d.cuGraphAddDependencies(raw->graph, &prev, &node, &edge, 1), "cuGraphAddDependencies",
               KILN_ERR_INTERNAL);
       raw->nodes.push_back(node);
+      prev = node;
     }
     check(d, d.cuGraphInstantiateWithFlags(&raw->exec, raw->graph, 0), "cuGraphInstantiate",
           KILN_ERR_INTERNAL);
@@ -144,8 +156,9 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
         next[i]->const_mask == g.args[i]->const_mask)
       continue;
     node_params(*next[i], np);
-    check(d, d.cuGraphExecKernelNodeSetParams(g.exec, g.nodes[i], &np.p),
-          "cuGraphExecKernelNodeSetParams", KILN_ERR_LAUNCH);
+    if (g.nodes[i] != nullptr)
+      check(d, d.cuGraphExecKernelNodeSetParams(g.exec, g.nodes[i], &np.p),
+            "cuGraphExecKernelNodeSetParams", KILN_ERR_LAUNCH);
     g.args[i] = std::move(next[i]);
     ++patched;
   }

@@ -23,7 +23,8 @@ uint64_t fnv(const void* data, size_t n, uint64_t h = 1469598103934665603ull) {
   return h;
 }
 
-// Parses "// kiln-meta v1 flat=1 pack=1 params=3 vars=1 local=0 written=100 var0=0:4095".
+// Parses "// kiln-meta v1 flat=1 pack=1 params=3 vars=1 local=0 maxntid=0 written=100
+// var0=0:4095" (maxntid: threads a block must not exceed, 0 = any; older sources lack it).
 KernelMeta parse_meta(const std::string& line) {
   KernelMeta m;
   std::istringstream in(line);
@@ -39,6 +40,7 @@ KernelMeta parse_meta(const std::string& line) {
     else if (key == "params") m.n_params = uint32_t(std::stoul(val));
     else if (key == "vars") m.n_vars = uint32_t(std::stoul(val));
     else if (key == "local") m.local_bytes = std::stoull(val);
+    else if (key == "maxntid") m.max_threads = uint32_t(std::stoul(val));
     else if (key == "written") for (char c : val) m.written.push_back(c == '1');
     else if (key.rfind("var", 0) == 0) {
       auto colon = val.find(':');

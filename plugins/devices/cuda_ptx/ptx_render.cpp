@@ -366,12 +366,31 @@ class Emitter {
     bool read_only = (sum_.param_flags[p.arg] & PARAM_WRITTEN) == 0;
     return load && read_only ? "global.nc" : "global";
   }
-  // byte address of element `index` of buffer `buf`
+  // byte address of element `index` of buffer `buf`. An index that is another value plus a
+  // constant, proven not to wrap (ADD flagged NOWRAP), is that value's address plus a byte
+  // offset, which ptxas folds into the access: a decode attention thread's 48 row loads share
+  // two address computations instead of one multiply-add each. Addresses are reused within the
+  // scope (RANGE/IF body) that computed them.
   std::string address(int32_t buf, int32_t index) {
     const unsigned size = dtype_bytes(dt(buf));
+    const kiln_ir_inst& ixi = k_.insts[index];
+    if (ixi.op == KILN_IR_ADD && (ixi.flags & KILN_IR_FLAG_NOWRAP) && is_signed_int(dt(index)) &&
+        lanes_of(ixi) == 1)
+      for (int s = 0; s < 2; ++s) {
+        const int32_t c = ixi.src[s], x = ixi.src[1 - s];
+        if (k_.insts[c].op != KILN_IR_CONST || k_.insts[x].op == KILN_IR_ACC) continue;
+        const std::string from = address(buf, x);
+        std::string a = reg(RD);
+        op("add.s64 " + a + ", " + from + ", " + std::to_string(k_.insts[c].imm.i * int64_t(size)));
+        return a;
+      }
+    const std::pair<int32_t, int32_t> key{buf, index};
+    for (auto s = addresses_.rbegin(); s != addresses_.rend(); ++s)
+      if (auto f = s->find(key); f != s->end()) return f->second;
     const std::string& base = vals_[buf][0];
     const std::string& ix = lane(index, 0);
     std::string a = reg(RD);
+    addresses_.back()[key] = a;
     if (rc_of(dt(index)) == RD) {
       op("mad.lo.s64 " + a + ", " + ix + ", " + std::to_string(size) + ", " + base);
     } else {
@@ -1002,6 +1021,7 @@ class Emitter {
         emit_definition(i);
         return;
       case KILN_IR_BARRIER: op("bar.sync 0"); return;
+      case KILN_IR_WARP_BARRIER: op("bar.warp.sync -1"); return;  // orders shared memory too
       case KILN_IR_ACC: {
         const RC c = rc_of(t);
         Lanes acc(lanes);
@@ -1032,6 +1052,7 @@ class Emitter {
         op("setp.lt." + ityp(t) + " " + p + ", " + iv + ", " + end);
         op("@!" + p + " bra $L_r" + std::to_string(i) + "_exit");
         vals_[i] = {iv};
+        addresses_.emplace_back();
         return;
       }
       case KILN_IR_ENDRANGE: {
@@ -1039,12 +1060,17 @@ class Emitter {
         op("add." + ityp(dt(r)) + " " + vals_[r][0] + ", " + vals_[r][0] + ", 1");
         op("bra $L_r" + std::to_string(r) + "_head");
         label("$L_r" + std::to_string(r) + "_exit");
+        addresses_.pop_back();
         return;
       }
       case KILN_IR_IF:
         op("@!" + lane(in.src[0], 0) + " bra $L_if" + std::to_string(i) + "_end");
+        addresses_.emplace_back();
         return;
-      case KILN_IR_ENDIF: label("$L_if" + std::to_string(in.src[0]) + "_end"); return;
+      case KILN_IR_ENDIF:
+        label("$L_if" + std::to_string(in.src[0]) + "_end");
+        addresses_.pop_back();
+        return;
       case KILN_IR_LOAD: emit_load(i); return;
       case KILN_IR_STORE:
         if (!triggered_ && target_.sm >= 90 && target_.trigger == PtxTarget::Trigger::FirstStore &&
@@ -1148,11 +1174,19 @@ class Emitter {
     return r;
   }
 
+  // threads of a block when fixed by the kernel (shared memory sized for them), else 0
+  uint32_t max_threads() const {
+    if (flat_ || pack_ > 1 || !sum_.uses_shared) return 0;
+    return std::max(k_.local_size[0], 1u) * std::max(k_.local_size[1], 1u) *
+           std::max(k_.local_size[2], 1u);
+  }
+
   std::string meta_line() const {
     std::string s = "// kiln-meta v1 flat=" + std::to_string(flat_ ? 1 : 0) +
                     " pack=" + std::to_string(pack_) +
                     " params=" + std::to_string(k_.n_params) + " vars=" + std::to_string(k_.n_vars) +
-                    " local=" + std::to_string(sum_.local_bytes) + " written=";
+                    " local=" + std::to_string(sum_.local_bytes) +
+                    " maxntid=" + std::to_string(max_threads()) + " written=";
     for (uint32_t p = 0; p < k_.n_params; ++p) s += (sum_.param_flags[p] & PARAM_WRITTEN) ? '1' : '0';
     for (uint32_t v = 0; v < k_.n_vars; ++v)
       s += " var" + std::to_string(v) + "=" + std::to_string(sum_.var_min[v]) + ":" +
@@ -1181,7 +1215,12 @@ class Emitter {
     for (uint32_t p = 0; p < k_.n_params; ++p) params += "\t.param .u64 kiln_p" + std::to_string(p) + ",\n";
     for (uint32_t v = 0; v < k_.n_vars; ++v) params += "\t.param .u64 kiln_v" + std::to_string(v) + ",\n";
     params += "\t.param .u32 kiln_grid_x,\n\t.param .u32 kiln_const_mask\n";
-    out += params + ")\n{\n";
+    out += params + ")\n";
+    // a group sharing memory runs at its own size only: ptxas keeps the registers within what
+    // that many threads may hold, so the launch cannot fail for want of them (decode attention's
+    // 16 warps)
+    if (const uint32_t n = max_threads()) out += ".maxntid " + std::to_string(n) + ", 1, 1\n";
+    out += "{\n";
     for (int c = 0; c < RC_COUNT; ++c)
       out += "\t.reg " + std::string(kRcDecl[c]) + " " + kRcPrefix[c] + "<" +
              std::to_string(count_[c] + 1) + ">;\n";
@@ -1213,6 +1252,9 @@ class Emitter {
   std::string hz_, zero_r_;
   std::string ctaid_[3], tid_[3];
   std::vector<std::string> math_;
+  // addresses computed per (buffer, index), one map per open scope (address())
+  std::vector<std::map<std::pair<int32_t, int32_t>, std::string>> addresses_ =
+      std::vector<std::map<std::pair<int32_t, int32_t>, std::string>>(1);
 };
 
 }  // namespace
