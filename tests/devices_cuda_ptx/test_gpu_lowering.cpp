@@ -90,12 +90,22 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK(gemv2.global_size[0] == gemv.global_size[0]);
   REQUIRE(gemv2.insts.size() == gemv.insts.size());
   for (size_t i = 0; i < gemv.insts.size(); ++i) CHECK(gemv2.insts[i].op == gemv.insts[i].op);
-  // bf16 weights: 8 lanes per step, one 16-byte load (32-bit pairs); f32 x: two .v4.f32
+  // bf16 weights: 8 lanes per step, one 16-byte load (32-bit pairs), streamed under an L2
+  // evict_first policy; f32 x: two .v4.f32, cached as usual
   {
     kiln_kernel view = gemv.view();
     std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
-    CHECK(ptx.find("ld.global.nc.v4.b32") != std::string::npos);
+    CHECK(ptx.find("ld.global.nc.L2::cache_hint.v4.b32") != std::string::npos);
+    CHECK(ptx.find("createpolicy.fractional.L2::evict_first") != std::string::npos);
+    CHECK(ptx.find("ld.global.nc.v4.f32") != std::string::npos);
     CHECK(ptx.find(".v4.b16") == std::string::npos);
+    int streamed = 0;
+    for (const auto& i : gemv.insts)
+      if (i.op == KILN_IR_LOAD && (i.flags & KILN_IR_FLAG_STREAM)) {
+        ++streamed;
+        CHECK(i.dtype == KILN_DTYPE_BF16);  // the weights, never x
+      }
+    CHECK(streamed > 0);
   }
 
   // a decode-shaped down projection (8192 -> 2048): 4 warps per output, the warps' parts
@@ -119,7 +129,7 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
     kiln_kernel view = g.view();
     std::string ptx = cuda::render_ptx(view, cuda::PtxTarget{90, 48 * 1024});
     INFO(g.name);
-    CHECK(ptx.find("ld.global.nc.v4.b32") != std::string::npos);
+    CHECK(ptx.find("ld.global.nc.L2::cache_hint.v4.b32") != std::string::npos);
   }
   Tensor xp = Tensor::randn({1, 64, 2048}, 11).contiguous().realize();
   Tensor wp = Tensor::randn({8192, 2048}, 12, DType::BF16).contiguous().realize();
@@ -129,6 +139,8 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK(proj.global_size[0] == 64 / 4 * 8192 / 16);
   CHECK(has_op(proj, KILN_IR_SHFL_XOR));
   assemble(proj);
+  for (const auto& i : proj.insts)  // a prefill reuses weight tiles from L2: nothing streamed
+    CHECK_FALSE((i.op == KILN_IR_LOAD && (i.flags & KILN_IR_FLAG_STREAM)));
 
   Tensor a = Tensor::randn({1024, 1024}, 3).contiguous().realize();
   Tensor b = Tensor::randn({1024, 1024}, 4).contiguous().realize();

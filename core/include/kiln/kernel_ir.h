@@ -128,6 +128,9 @@ enum {
   KILN_IR_FLAG_NOWRAP = 1u << 6,    /* integer ADD/SUB/MUL: index math whose signed result is
                                        proven not to overflow (a renderer may say nsw); devices
                                        may ignore it */
+  KILN_IR_FLAG_STREAM = 1u << 7,    /* LOAD of a PARAM: streamed, each element read once per
+                                       launch (a GEMV's weights); a device may keep it from
+                                       displacing cached data. Devices may ignore it */
 };
 
 typedef union kiln_ir_imm {

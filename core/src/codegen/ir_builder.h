@@ -48,6 +48,7 @@ class IrBuilder {
   // acc + v, as one fused multiply-add when v is a float product (reduction bodies)
   Val accumulate_add(Val acc, Val v, DType t);
   void store(Val buf, Val index, Val value, Val gate = -1);
+  void add_flags(Val v, uint32_t flags) { insts_.at(v).flags |= flags; }
   Val acc(Val init);
   void assign(Val acc, Val value);
   Val range(Val start, Val end, uint32_t flags = 0);

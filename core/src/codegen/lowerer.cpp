@@ -871,6 +871,8 @@ class Lowerer {
       emit_row_kernel(k, root, out, r);
       return k;
     }
+    if (const UOp* r = fragment_reduce(root.get()); r && caps_.warp_size > 1)
+      streamed_ = streamed_matrix(r);
     if (const UOp* r = fragment_reduce(root.get());
         r && caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size) {
       const std::vector<const UOp*> nested = nested_in(r);
@@ -961,6 +963,7 @@ class Lowerer {
   std::map<const UOp*, Val> nested_values_;  // nested single-value reduces, computed first
   int reduce_split_ = 0;  // > 0: reduces split across this many threads of the group ...
   Val reduce_tid_ = -1;   // ... this one being the thread's place among them
+  const UOp* streamed_ = nullptr;  // a GPU GEMV's matrix: its loads are flagged STREAM
   const UOp* staged_vector_ = nullptr;  // a GEMV's vector operand, computed once per group ...
   Val staged_local_ = -1;               // ... into this shared array (stage_vector)
   bool row_single_ = false;          // a row kernel on one thread per row: no warp split
@@ -1168,6 +1171,32 @@ class Lowerer {
         return !computed;
       });
       return computed ? v : nullptr;
+    }
+    return nullptr;
+  }
+
+  // The matrix a GEMV streams: reduce r over the last axis of a product whose other axes are 1
+  // but the output's, the factor that varies along the output (through casts and views) when
+  // it is a buffer. Each of its elements is read once (a prefill's GEMM, with activation rows,
+  // reuses weight tiles from L2 and is no GEMV). Null when there is none.
+  static const UOp* streamed_matrix(const UOp* r) {
+    if (r->op != Op::Reduce || r->axes.size() != 1) return nullptr;
+    const UOp* src = r->src[0].get();
+    const int n = static_cast<int>(src->shape.size());
+    if (src->op != Op::Mul || r->axes[0] != n - 1) return nullptr;
+    int out_axis = -1, others = 0;
+    for (int a = 0; a < n - 1; ++a)
+      if (src->shape[a] > 1) {
+        out_axis = a;
+        ++others;
+      }
+    if (others != 1) return nullptr;
+    for (const auto& operand : src->src) {
+      const UOp* m = operand.get();
+      if (invariant_along(m, out_axis)) continue;
+      while (!m->realized() && m->op != Op::Buffer && (m->op == Op::Cast || m->op == Op::View))
+        m = m->src[0].get();
+      return m->realized() || m->op == Op::Buffer ? m : nullptr;
     }
     return nullptr;
   }
@@ -2549,15 +2578,20 @@ class Lowerer {
   Val emit_load(const UOp* u, Index& idx, Val gate) {
     Val p = param_for(u);
     Val base = flat_of(idx);
+    const uint32_t flags = u == streamed_ ? KILN_IR_FLAG_STREAM : 0;
     Val l;
     if (idx.lanes == 1 || idx.lane_flat == 0) {
       l = b_.load(p, base, u->dtype, gate);
+      b_.add_flags(l, flags);
     } else if (idx.lane_flat == 1) {
       l = b_.load(p, base, u->dtype, gate, -1, idx.lanes);
+      b_.add_flags(l, flags);
     } else {
       std::vector<Val> lanes;
-      for (int i = 0; i < idx.lanes; ++i)
+      for (int i = 0; i < idx.lanes; ++i) {
         lanes.push_back(b_.load(p, b_.add_const(base, i * idx.lane_flat), u->dtype, gate));
+        b_.add_flags(lanes.back(), flags);
+      }
       l = b_.vectorize(lanes);
     }
     return b_.cast(l, compute_dtype(u->dtype));

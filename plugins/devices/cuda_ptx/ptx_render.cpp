@@ -440,6 +440,13 @@ class Emitter {
       if (!gated) return std::string();
       return "@" + lane(in.src[2], lane_gates ? j : 0) + " ";
     };
+    // a streamed buffer (a GEMV's weights) is read under an L2 evict_first policy, so it does not
+    // push out what later kernels read again (activations, the KV cache)
+    std::string sp_hint = sp, policy;
+    if ((in.flags & KILN_IR_FLAG_STREAM) && !is_shared(in.src[0]) && target_.sm >= 80) {
+      sp_hint += ".L2::cache_hint";
+      policy = ", " + evict_first_policy();
+    }
     const bool half = t == KILN_DTYPE_F16 || t == KILN_DTYPE_BF16;
     if (half && !lane_gates && (in.flags & KILN_IR_FLAG_ALIGNED) && lanes >= 4 && lanes % 2 == 0) {
       // aligned halves travel as 32-bit pairs, so 8 of them are one 16-byte access
@@ -454,8 +461,8 @@ class Emitter {
           dst += (x ? ", " : "") + words[x];
         }
         dst += "}";
-        op(g + "ld." + sp + (ww > 1 ? ".v" + std::to_string(ww) : std::string()) + ".b32 " +
-           (ww > 1 ? dst : words[0]) + ", " + at(a, j * size));
+        op(g + "ld." + sp_hint + (ww > 1 ? ".v" + std::to_string(ww) : std::string()) + ".b32 " +
+           (ww > 1 ? dst : words[0]) + ", " + at(a, j * size) + policy);
         if (!gated) {
           Lanes& pairs = half_pairs_[i];
           pairs.resize(lanes / 2);
@@ -496,7 +503,7 @@ class Emitter {
         dst += "}";
         vec = ".v" + std::to_string(w);
       }
-      op(g + "ld." + sp + vec + "." + mem_type(t) + " " + dst + ", " + at(a, j * size));
+      op(g + "ld." + sp_hint + vec + "." + mem_type(t) + " " + dst + ", " + at(a, j * size) + policy);
       for (unsigned x = 0; x < w; ++x) {
         if (c == P) op(g + "setp.ne.u32 " + out[j + x] + ", " + raw[x] + ", 0");
         else if (t == KILN_DTYPE_F16) op(g + "cvt.f32.f16 " + out[j + x] + ", " + raw[x]);
@@ -556,6 +563,13 @@ class Emitter {
     }
   }
 
+  std::string evict_first_policy() {
+    if (policy_.empty()) {
+      policy_ = reg(RD);
+      pro("createpolicy.fractional.L2::evict_first.b64 " + policy_ + ", 1.0");
+    }
+    return policy_;
+  }
   std::string zero_r() {
     if (zero_r_.empty()) {
       zero_r_ = reg(R);
@@ -1249,7 +1263,7 @@ class Emitter {
   std::map<int32_t, Lanes> half_pairs_;  // aligned half loads: the .b32 word of each lane pair
   unsigned count_[RC_COUNT] = {0, 0, 0, 0, 0, 0};
   std::string prologue_, body_, shared_;
-  std::string hz_, zero_r_;
+  std::string hz_, zero_r_, policy_;
   std::string ctaid_[3], tid_[3];
   std::vector<std::string> math_;
   // addresses computed per (buffer, index), one map per open scope (address())
