@@ -444,3 +444,51 @@ TEST_CASE("cuda_ptx: malformed kernels are refused with the instruction named", 
   big.store(o, big.gid(0), big.load(l, big.gid(0)));
   CHECK_THROWS_AS(render(big), kiln::cuda::DeviceError);
 }
+
+TEST_CASE("cuda_ptx: an index plus a constant reuses its base's address within the scope that computed it",
+          "[cuda_ptx][ptx]") {
+  IrBuilder b("fold");
+  int32_t out = b.param(KILN_DTYPE_F32, 0), in = b.param(KILN_DTYPE_F32, 1);
+  int32_t base = b.alu(KILN_IR_MUL, b.gid(0), b.ci(KILN_DTYPE_I32, 8));
+  auto plus = [&](int64_t c) {
+    int32_t s = b.alu(KILN_IR_ADD, base, b.ci(KILN_DTYPE_I32, c));
+    b.inst(s).flags |= KILN_IR_FLAG_NOWRAP;
+    return s;
+  };
+  // inside the IF: base's address once, then +4 and +8 bytes from it
+  b.if_(b.cmp(KILN_IR_CMPLT, base, b.ci(KILN_DTYPE_I32, 64)));
+  int32_t x = b.alu(KILN_IR_ADD, b.load(in, plus(1)), b.load(in, plus(2)));
+  b.store(out, base, x);
+  b.end_if();
+  // after it the address computed inside may not have been: computed again
+  b.store(out, plus(3), b.load(in, base));
+  // a streamed load: evict_first in L2
+  b.store(out, plus(4), b.load(in, plus(5), 1, -1, -1, KILN_IR_FLAG_STREAM));
+  const std::string ptx = render(b, 90, 1);
+  size_t muls = 0;
+  for (size_t at = ptx.find("mul.wide.s32"); at != std::string::npos; at = ptx.find("mul.wide.s32", at + 1))
+    ++muls;
+  INFO(ptx);
+  CHECK(muls == 4);  // in: inside the IF and after it; out: inside the IF and after it
+  CHECK(ptx.find(", 4;") != std::string::npos);   // +1 element
+  CHECK(ptx.find(", 8;") != std::string::npos);   // +2 elements
+  CHECK(ptx.find("ld.global.nc.L2::cache_hint.f32") != std::string::npos);
+  CHECK(ptx.find("createpolicy.fractional.L2::evict_first.b64") != std::string::npos);
+  check_ptxas(b, 1);
+}
+
+TEST_CASE("cuda_ptx: a warp barrier is bar.warp.sync; a kernel sharing memory declares its block size",
+          "[cuda_ptx][ptx]") {
+  IrBuilder b("warp_barrier");
+  int32_t out = b.param(KILN_DTYPE_F32, 0);
+  int32_t lid = b.add(KILN_IR_SPECIAL, KILN_DTYPE_I32, {}, 3);
+  int32_t sh = b.local(KILN_DTYPE_F32, 64);
+  b.store(sh, lid, b.cast(KILN_DTYPE_F32, lid));
+  b.add(KILN_IR_WARP_BARRIER, KILN_DTYPE_VOID);
+  b.store(out, lid, b.load(sh, b.alu(KILN_IR_XOR, lid, b.ci(KILN_DTYPE_I32, 1))));
+  const std::string ptx = render(b, 90, 64);
+  CHECK(ptx.find("bar.warp.sync -1") != std::string::npos);
+  CHECK(ptx.find(".maxntid 64, 1, 1") != std::string::npos);
+  CHECK(ptx.find("maxntid=64") != std::string::npos);  // the meta line: launch checks it
+  check_ptxas(b, 64);
+}
