@@ -477,7 +477,7 @@ TEST_CASE("cuda_ptx: an index plus a constant reuses its base's address within t
   check_ptxas(b, 1);
 }
 
-TEST_CASE("cuda_ptx: a warp barrier is bar.warp.sync; a kernel sharing memory declares its block size",
+TEST_CASE("cuda_ptx: a warp barrier is bar.warp.sync and a kernel sharing memory declares its block size",
           "[cuda_ptx][ptx]") {
   IrBuilder b("warp_barrier");
   int32_t out = b.param(KILN_DTYPE_F32, 0);

@@ -67,7 +67,7 @@ TEST_CASE("kiln bench llm reports kiln, llama.cpp and tinygrad figures in one JS
   }
 }
 
-TEST_CASE("kiln generate --json lists the generated token ids, one per token") {
+TEST_CASE("kiln generate --json lists one id per generated token") {
   // (the ids come from the result: the loop's last event may carry only held-back text, id -1)
   const std::string model = std::string(KILN_TEST_DATA_DIR) + "/llama/llama3_gqa/model.f32.gguf";
   std::string out = run(std::string(KILN_BUILD_DIR) + "/bin/kiln generate --model '" + model +
