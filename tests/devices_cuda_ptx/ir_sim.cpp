@@ -215,6 +215,11 @@ class Sim {
       for (uint32_t t = 0; t < threads_; ++t)
         if (active_[t]) f(t);
     };
+    // definitions hold for every thread wherever they appear (renderers hoist them into the
+    // prologue: kernel-ir.md), even one first written inside a branch other threads skip
+    auto every = [&](auto f) {
+      for (uint32_t t = 0; t < threads_; ++t) f(t);
+    };
     switch (in.op) {
       case KILN_IR_NOP:
       case KILN_IR_PARAM:
@@ -229,13 +234,13 @@ class Sim {
           });
         return pc + 1;
       case KILN_IR_CONST:
-        each([&](uint32_t t) {
+        every([&](uint32_t t) {
           for (unsigned j = 0; j < n; ++j)
             out(pc, t, j) = is_integer(in.dtype) ? double(in.imm.i) : as_type(in.imm.f, in.dtype);
         });
         return pc + 1;
       case KILN_IR_SPECIAL:
-        each([&](uint32_t t) {
+        every([&](uint32_t t) {
           const uint32_t lx = k_.local_size[0], ly = k_.local_size[1];
           const uint32_t ids[6] = {group_[0], group_[1],     group_[2],
                                    t % lx,    (t / lx) % ly, t / (lx * ly)};
@@ -247,7 +252,7 @@ class Sim {
           fail(pc, "no value for variable " + std::to_string(in.arg));
           return pc + 1;
         }
-        each([&](uint32_t t) { out(pc, t, 0) = double(vars_[size_t(in.arg)]); });
+        every([&](uint32_t t) { out(pc, t, 0) = double(vars_[size_t(in.arg)]); });
         return pc + 1;
       case KILN_IR_BITCAST:
         each([&](uint32_t t) {

@@ -783,3 +783,41 @@ TEST_CASE("scheduler: single-value reduces nest only in a last-axis reduce's sou
   Tensor normed = nn::rms_norm(rows, Tensor::ones({1024}), 1e-5);
   CHECK(kernels((normed.reshape({4, 1, 1024}) * w.reshape({1, 128, 1024})).sum({-1})) == 2);
 }
+
+// The decode MLP's silu(gate) * up over the halves of one stacked gate/up GEMV (with its
+// RMSNorm nested), ScheduleOptions::fuse_reduce_halves: one kernel whose groups give each
+// output's two halves to two warps, met in shared memory; simulated against the CPU, and the
+// reduce kept apart without the option.
+TEST_CASE("cuda_ptx lowering: a stacked GEMV's halves combined in its own kernel",
+          "[cuda_ptx][lowering]") {
+  const kiln_device_caps gpu = gpu_caps();
+  detail::ScheduleOptions opts;
+  opts.nest_scalar_reduces = true;
+  opts.fuse_reduce_halves = true;
+  detail::ScheduleOptions apart = opts;
+  apart.fuse_reduce_halves = false;
+  for (int64_t K : {2048, 1000}) {
+    const int64_t F = 256;
+    Tensor x = Tensor::randn({1, K}, 111).contiguous().realize();
+    Tensor nw = Tensor::randn({K}, 112, DType::BF16).contiguous().realize();
+    Tensor w = Tensor::randn({2 * F, K}, 113, DType::BF16).contiguous().realize();
+    Tensor h = nn::rms_norm(x, nw, 1e-5).cast(DType::BF16).cast(DType::F32);
+    Tensor gu = (h.reshape({1, 1, K}) * w.cast(DType::F32).reshape({1, 2 * F, K}))
+                    .sum({-1})
+                    .reshape({1, 2 * F})
+                    .cast(DType::BF16);
+    Tensor g = (gu.slice(-1, 0, F).silu() * gu.slice(-1, F, 2 * F)).contiguous();
+    CHECK(detail::create_schedule({g.node()}, opts).items.size() == 1);
+    CHECK(detail::create_schedule({g.node()}, apart).items.size() == 2);
+    detail::LoweredKernel k = lower_last(g, gpu, opts);
+    INFO(k.name << " K " << K);
+    CHECK(k.name.ends_with("_n2h2"));
+    CHECK(k.local_size[0] == 128);
+    CHECK(k.global_size[0] == F / 2);
+    std::string name;
+    double err = simulated_error(g, gpu, name, opts);
+    INFO(name << ": error " << err);
+    CHECK(err <= 1e-4);
+    assemble(k);
+  }
+}

@@ -964,6 +964,8 @@ class Lowerer {
   int reduce_split_ = 0;  // > 0: reduces split across this many threads of the group ...
   Val reduce_tid_ = -1;   // ... this one being the thread's place among them
   const UOp* streamed_ = nullptr;  // a GPU GEMV's matrix: its loads are flagged STREAM
+  // values standing for nodes at the one index being emitted (emit_gemv_halves)
+  std::map<const UOp*, Val> substitutes_;
   const UOp* staged_vector_ = nullptr;  // a GEMV's vector operand, computed once per group ...
   Val staged_local_ = -1;               // ... into this shared array (stage_vector)
   bool row_single_ = false;          // a row kernel on one thread per row: no warp split
@@ -1228,10 +1230,14 @@ class Lowerer {
     // 8 on an H100 (gate/up's 4096 groups of 128 threads overlap one another's nested norm
     // better than 2048 of 256); 2 was 180 us slower (docs/benchmarks.md, session 13)
     static const int rows_max = std::clamp(env_int("KILN_GPU_GEMV_ROWS", 4), 1, 32);
-    int rows = rows_max;
-    while (rows > 1 && (total % rows != 0 || uint32_t(w * rows) > caps_.max_local_size[0]))
+    // root reads r only as the halves of its last axis (ScheduleOptions::fuse_reduce_halves):
+    // an output's halves are two warps' reduces, met in shared memory
+    const std::vector<const UOp*> halves = root.get() == r ? std::vector<const UOp*>{} : reduce_halves(root.get(), r);
+    const int parts = halves.empty() ? 1 : static_cast<int>(halves.size());
+    int rows = std::max(1, rows_max / parts);
+    while (rows > 1 && (total % rows != 0 || uint32_t(w * rows * parts) > caps_.max_local_size[0]))
       rows /= 2;
-    const int threads = w * rows;
+    const int threads = w * rows * parts;
     check_grid(total / rows, root);
     groups_ = total / rows;
     Val gid = b_.cast(b_.special(0, groups_), idx_t_);
@@ -1242,16 +1248,90 @@ class Lowerer {
     Val warp = b_.idiv_const(tid, w);
     reduce_split_ = w;
     reduce_tid_ = b_.mod_const(tid, w);
-    Val row = b_.add(b_.mul_const(gid, rows), warp);
-    Index idx{root->shape, {}, row};
-    Val v = b_.cast(emit(root.get(), idx, -1, true), root->dtype);
-    b_.store(out, row, v);
+    if (parts > 1) {
+      emit_gemv_halves(root, out, gid, tid, rows, halves);
+    } else {
+      Val row = b_.add(b_.mul_const(gid, rows), warp);
+      Index idx{root->shape, {}, row};
+      Val v = b_.cast(emit(root.get(), idx, -1, true), root->dtype);
+      b_.store(out, row, v);
+    }
     reduce_split_ = 0;
     reduce_tid_ = -1;
     staged_vector_ = nullptr;
     warp_split_ = threads;  // (the warps' reduces set it to their own split)
     k.global_size[0] = static_cast<uint32_t>(groups_);
-    finish(k, "r_" + shape_name(root->shape) + "_n" + std::to_string(rows));
+    finish(k, "r_" + shape_name(root->shape) + "_n" + std::to_string(rows) +
+                  (parts > 1 ? "h" + std::to_string(parts) : ""));
+  }
+
+  // s is r, or r through casts and contiguous reshapes (none realized)
+  static bool leads_to(const UOp* s, const UOp* r) {
+    for (; s != r; s = s->src[0].get())
+      if (s->realized() || !(s->op == Op::Cast || (s->op == Op::View && s->st.is_contiguous())))
+        return false;
+    return true;
+  }
+
+  // The views through which root reads reduce r (each of r through casts and reshapes), when
+  // root reads r through two or more of them and never otherwise; else none.
+  static std::vector<const UOp*> reduce_halves(const UOp* root, const UOp* r) {
+    std::vector<const UOp*> views, stack{root};
+    std::set<const UOp*> seen;
+    while (!stack.empty()) {
+      const UOp* u = stack.back();
+      stack.pop_back();
+      if (!seen.insert(u).second) continue;
+      if (u == r) return {};
+      if (u->op == Op::View && leads_to(u->src[0].get(), r)) {
+        views.push_back(u);
+        continue;
+      }
+      if (u != root && u->realized()) continue;
+      for (const auto& s : u->src) stack.push_back(s.get());
+    }
+    return views.size() >= 2 ? views : std::vector<const UOp*>{};
+  }
+
+  // A GEMV block's outputs over halves of its reduce: warp p * rows + i reduces half p of
+  // output gid * rows + i (lane 0 keeps it in shared memory); after the barrier thread i
+  // evaluates output i's expression, the halves read from there.
+  void emit_gemv_halves(const UOpRef& root, Val out, Val gid, Val tid, int rows,
+                        const std::vector<const UOp*>& halves) {
+    const int w = static_cast<int>(caps_.warp_size);
+    const int parts = static_cast<int>(halves.size());
+    Val warp = b_.idiv_const(tid, w), lane = b_.mod_const(tid, w);
+    Val part = b_.idiv_const(warp, rows);
+    Val orow = b_.add(b_.mul_const(gid, rows), b_.mod_const(warp, rows));
+    Val sums = b_.local(DType::F32, int64_t(rows) * parts);
+    for (int p = 0; p < parts; ++p) {
+      Val in_part = b_.if_(b_.alu(KILN_IR_CMPEQ, DType::Bool, part, b_.const_int(p, idx_t_)));
+      memo_.emplace_back();
+      Index hidx{root->shape, {}, orow};
+      Val hv = b_.cast(emit(halves[size_t(p)], hidx, -1), DType::F32);
+      memo_.pop_back();
+      Val lead = b_.if_(b_.lt(lane, b_.const_int(1, idx_t_)));
+      b_.store(sums, warp, hv);
+      b_.end_if(lead);
+      b_.end_if(in_part);
+    }
+    reduce_split_ = 0;
+    reduce_tid_ = -1;
+    b_.barrier();
+    Val first = b_.if_(b_.lt(tid, b_.const_int(rows, idx_t_)));
+    Val row = b_.add(b_.mul_const(gid, rows), tid);
+    for (int p = 0; p < parts; ++p) {
+      const UOp* h = halves[size_t(p)];
+      Val s = b_.load(sums, b_.add_const(tid, int64_t(p) * rows), DType::F32);
+      substitutes_[h] = b_.cast(s, compute_dtype(h->dtype));
+    }
+    memo_.emplace_back();
+    Index idx{root->shape, {}, row};
+    Val v = b_.cast(emit(root.get(), idx, -1, true), root->dtype);
+    memo_.pop_back();
+    substitutes_.clear();
+    b_.store(out, row, v);
+    b_.end_if(first);
   }
 
   // The group's threads compute the vector operand v of reduce r's product once, at every k,
@@ -2564,6 +2644,7 @@ class Lowerer {
   // ---- emission ----
 
   Val emit(const UOp* u, Index idx, Val gate, bool is_root = false) {
+    if (auto s = substitutes_.find(u); s != substitutes_.end()) return s->second;
     std::vector<Val> key = idx.dims.empty() ? std::vector<Val>{idx.flat} : idx.dims;
     MemoKey mkey{u, key, gate, idx.lanes, idx.lane_axis, idx.lane_flat};
     for (auto it = memo_.rbegin(); it != memo_.rend(); ++it) {

@@ -27,6 +27,45 @@ bool is_row_broadcast(const UOp* view, const UOp* src, const UOp* r) {
   return in->shape.back() > 1;
 }
 
+// The start of `view`'s window on `src` when it is one: a run of src's last axis, the other axes
+// whole, nothing broadcast or padded (a slice). -1 otherwise.
+int64_t last_axis_window(const UOp* view, const UOp* src) {
+  if (view->st.views().size() != 1 || view->shape.size() != src->shape.size() || src->shape.empty())
+    return -1;
+  const View& v = view->st.views()[0];
+  if (v.var || !v.mask.empty()) return -1;
+  const size_t last = src->shape.size() - 1;
+  const std::vector<int64_t> want = contiguous_strides(src->shape);
+  for (size_t a = 0; a < src->shape.size(); ++a) {
+    if (a < last && view->shape[a] != src->shape[a]) return -1;
+    if (view->shape[a] > 1 && v.strides[a] != want[a]) return -1;
+  }
+  const int64_t n = view->shape.back(), start = v.offset;
+  return n < src->shape.back() && start >= 0 && start + n <= src->shape.back() ? start : -1;
+}
+
+// src (a last-axis reduce r's output, or a cast of it) is read only as its last axis's two
+// halves, by two slices: the decode MLP's silu(gate) * up over the stacked gate/up GEMV. With
+// ScheduleOptions::fuse_reduce_halves the reduce runs in the kernel that combines them (one
+// warp a half of each output, lowerer's emit_gemv_block) instead of a kernel of its own.
+bool read_as_halves(const UOp* src, const UOp* r, const std::vector<const UOp*>& parents) {
+  if (r->axes.size() != 1 || r->axes[0] != static_cast<int>(r->src[0]->shape.size()) - 1) return false;
+  // src holds r's outputs in their order: r through casts and reshapes
+  for (const UOp* u = src; u != r; u = u->src[0].get())
+    if (u->realized() || !(u->op == Op::Cast || (u->op == Op::View && u->st.is_contiguous())))
+      return false;
+  if (parents.size() != 2 || src->shape.back() % 2 != 0) return false;
+  const int64_t half = src->shape.back() / 2;
+  int64_t starts = 0;
+  for (const UOp* p : parents) {
+    if (p->op != Op::View || p->shape.back() != half) return false;
+    const int64_t s = last_axis_window(p, src);
+    if (s != 0 && s != half) return false;
+    starts += s + 1;
+  }
+  return starts == half + 2;  // one each
+}
+
 bool is_leaf(const UOp* u) {
   return u->realized() || u->op == Op::Buffer || u->op == Op::Const || u->op == Op::Arange ||
          u->op == Op::Var;
@@ -46,6 +85,7 @@ struct Planner {
   // single-value reduces fused through a broadcast, with the broadcast sources (realized
   // instead unless another reduce's source takes them in: nested)
   bool nest_scalars = false;
+  bool fuse_halves = false;  // ScheduleOptions::fuse_reduce_halves
   std::unordered_map<const UOp*, std::vector<const UOp*>> scalar_fused;
   std::unordered_set<const UOp*> nested, refused;
 
@@ -124,6 +164,8 @@ struct Planner {
             } else if (nest_scalars && nestable(r)) {
               p = r;
               scalar_fused[r].push_back(s);
+            } else if (fuse_halves && read_as_halves(s, r, parent_list[s])) {
+              p = r;
             } else {
               realize.insert(s);
             }
@@ -239,12 +281,20 @@ ScheduleOptions schedule_options_for(const Device* device) {
   }();
   const kiln_device_caps& c = device->caps();
   o.nest_scalar_reduces = c.warp_size > 1 && c.local_memory_bytes > 0 && !off;
+  // (KILN_FUSE_MLP_HALVES=1, with the llama plugin's decode reading its stacked gate/up lazily:
+  // not yet measured on a GPU, so off by default)
+  static const bool halves = [] {
+    const char* e = std::getenv("KILN_FUSE_MLP_HALVES");
+    return e && std::string(e) == "1";
+  }();
+  o.fuse_reduce_halves = o.nest_scalar_reduces && halves;
   return o;
 }
 
 Schedule create_schedule(const std::vector<UOpRef>& outputs, const ScheduleOptions& opts) {
   Planner planner;
   planner.nest_scalars = opts.nest_scalar_reduces;
+  planner.fuse_halves = opts.fuse_reduce_halves;
   for (const auto& o : outputs) planner.visit(o);
   for (const auto& o : outputs)
     if (!is_leaf(o.get())) planner.realize.insert(o.get());

@@ -36,6 +36,10 @@ struct ScheduleOptions {
   // lowerer computes it once per group with the group's threads (GPUs, lower_kernel's GEMV
   // blocks); false keeps every such reduce its own kernel.
   bool nest_scalar_reduces = false;
+  // A last-axis reduce read only as its two halves by one kernel (silu(gate) * up over a stacked
+  // GEMV) runs in that kernel, one warp for each half of an output, instead of a kernel of its
+  // own (same devices as above, with KILN_FUSE_MLP_HALVES=1 until measured on a GPU)
+  bool fuse_reduce_halves = false;
 };
 
 // The options for kernels of `device` (nest_scalar_reduces on devices with warps and shared

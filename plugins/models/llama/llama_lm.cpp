@@ -88,6 +88,14 @@ struct Normed {
 // 1 the layers' norms (a GPU nests each norm's mean square in its projection's kernel: 32
 // kernels a step fewer), 2 the final norm under lm_head, 4 silu(gate) * up under down
 // (computed again by every warp of the GEMV).
+bool fuse_mlp_halves() {
+  static const bool v = [] {
+    const char* e = std::getenv("KILN_FUSE_MLP_HALVES");
+    return e && std::string(e) == "1";
+  }();
+  return v;
+}
+
 int lazy_gemv_bits() {
   static const int v = [] {
     const char* e = std::getenv("KILN_LLAMA_LAZY_GEMV");
@@ -156,7 +164,10 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     const Normed hf{nn::rms_norm(x, lw.ffn_norm, eps)};
     Tensor g;
     if (lw.w_gate_up.present()) {
-      Tensor gu = project(hf, lw.w_gate_up, Tensor(), act_dtype_, true);
+      // KILN_FUSE_MLP_HALVES=1: a GPU decode step leaves the stacked GEMV lazy, and the
+      // scheduler puts both halves' reduces in the kernel that combines them (one kernel a
+      // layer fewer; not yet measured, docs/benchmarks.md session 13)
+      Tensor gu = project(hf, lw.w_gate_up, Tensor(), act_dtype_, !(L == 1 && fuse_mlp_halves()));
       g = gu.slice(-1, 0, h_.ffn).silu() * gu.slice(-1, h_.ffn, 2 * h_.ffn);
     } else {
       g = project(hf, lw.w_gate, Tensor(), act_dtype_).silu() *
