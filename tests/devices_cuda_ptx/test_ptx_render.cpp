@@ -399,7 +399,8 @@ TEST_CASE("cuda_ptx: a kernel without threads runs flat and bound-checks the gri
   int32_t out = b.param(KILN_DTYPE_F32, 0);
   b.store(out, b.gid(0), b.cf(KILN_DTYPE_F32, 1.0));
   std::string ptx = render(b);
-  CHECK(ptx.rfind("// kiln-meta v1 flat=1 pack=1 params=1 vars=0 local=0 maxntid=0 written=1", 0) == 0);
+  CHECK(ptx.rfind("// kiln-meta v1 flat=1 pack=1 params=1 vars=0 local=0 maxntid=0 written=1",
+                  0) == 0);
   CHECK(ptx.find("kiln_grid_x") != std::string::npos);
   CHECK(ptx.find(".entry kiln_flat(") != std::string::npos);
   // f64 math is pasted in only when used
@@ -445,7 +446,7 @@ TEST_CASE("cuda_ptx: malformed kernels are refused with the instruction named", 
   CHECK_THROWS_AS(render(big), kiln::cuda::DeviceError);
 }
 
-TEST_CASE("cuda_ptx: an index plus a constant reuses its base's address within the scope that computed it",
+TEST_CASE("cuda_ptx: an index plus a constant reuses its base's address in the same scope",
           "[cuda_ptx][ptx]") {
   IrBuilder b("fold");
   int32_t out = b.param(KILN_DTYPE_F32, 0), in = b.param(KILN_DTYPE_F32, 1);
@@ -466,18 +467,19 @@ TEST_CASE("cuda_ptx: an index plus a constant reuses its base's address within t
   b.store(out, plus(4), b.load(in, plus(5), 1, -1, -1, KILN_IR_FLAG_STREAM));
   const std::string ptx = render(b, 90, 1);
   size_t muls = 0;
-  for (size_t at = ptx.find("mul.wide.s32"); at != std::string::npos; at = ptx.find("mul.wide.s32", at + 1))
+  for (size_t at = ptx.find("mul.wide.s32"); at != std::string::npos;
+       at = ptx.find("mul.wide.s32", at + 1))
     ++muls;
   INFO(ptx);
   CHECK(muls == 4);  // in: inside the IF and after it; out: inside the IF and after it
-  CHECK(ptx.find(", 4;") != std::string::npos);   // +1 element
-  CHECK(ptx.find(", 8;") != std::string::npos);   // +2 elements
+  CHECK(ptx.find(", 4;") != std::string::npos);  // +1 element
+  CHECK(ptx.find(", 8;") != std::string::npos);  // +2 elements
   CHECK(ptx.find("ld.global.nc.L2::cache_hint.f32") != std::string::npos);
   CHECK(ptx.find("createpolicy.fractional.L2::evict_first.b64") != std::string::npos);
   check_ptxas(b, 1);
 }
 
-TEST_CASE("cuda_ptx: a warp barrier is bar.warp.sync and a kernel sharing memory declares its block size",
+TEST_CASE("cuda_ptx: WARP_BARRIER is bar.warp.sync and a shared-memory kernel gets .maxntid",
           "[cuda_ptx][ptx]") {
   IrBuilder b("warp_barrier");
   int32_t out = b.param(KILN_DTYPE_F32, 0);

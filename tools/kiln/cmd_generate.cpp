@@ -115,8 +115,11 @@ int run_generate(const std::vector<std::string>& argv) {
                     {"prefill_tok_s", r.timings.value("prefill_tok_s", 0.0)},
                     {"decode_tok_s", r.timings.value("decode_tok_s", 0.0)}};
     // the result's ids, not the events': the last event may carry only held-back text (id -1)
-    json out = {{"token_ids", r.token_ids}, {"text", has_tokenizer ? json(text) : json(nullptr)}, {"timings", timings},
-                {"finish_reason", r.finish_reason}, {"prompt_tokens", r.prompt_tokens}};
+    json out = {{"token_ids", r.token_ids},
+                {"text", has_tokenizer ? json(text) : json(nullptr)},
+                {"timings", timings},
+                {"finish_reason", r.finish_reason},
+                {"prompt_tokens", r.prompt_tokens}};
     std::cout << out.dump() << "\n";
   } else {
     std::cout << "\n";

@@ -593,14 +593,17 @@ class Lowerer {
       for (size_t c = 0; c < s.keys.size(); ++c) {
         Val qv = b_.load(qs, b_.add_const(qbase, int64_t(c) * ql), f, -1, -1, ql);
         Val& d = dots[c % 2];
-        d = d < 0 ? b_.alu(KILN_IR_MUL, f, qv, s.keys[c]) : b_.alu(KILN_IR_MULADD, f, qv, s.keys[c], d);
+        d = d < 0 ? b_.alu(KILN_IR_MUL, f, qv, s.keys[c])
+                  : b_.alu(KILN_IR_MULADD, f, qv, s.keys[c], d);
       }
       Val dot = dots[1] < 0 ? dots[0] : b_.alu(KILN_IR_ADD, f, dots[0], dots[1]);
       Val sc = tree_fold(dot, ql, KILN_IR_ADD);
-      sc = b_.alu(KILN_IR_MUL, f, sc, b_.const_float(a.scale * 1.4426950408889634, f));  // log2 units
+      const Val log2e_scale = b_.const_float(a.scale * 1.4426950408889634, f);  // log2 units
+      sc = b_.alu(KILN_IR_MUL, f, sc, log2e_scale);
       sc = b_.alu(KILN_IR_WHERE, f, seen, sc, ninf);
       Val wmax = sc;
-      for (int mask = warp / 2; mask >= 1; mask /= 2) wmax = b_.alu(KILN_IR_MAX, f, wmax, b_.shfl_xor(wmax, mask));
+      for (int mask = warp / 2; mask >= 1; mask /= 2)
+        wmax = b_.alu(KILN_IR_MAX, f, wmax, b_.shfl_xor(wmax, mask));
       Val m_new = b_.alu(KILN_IR_MAX, f, m, wmax);
       Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_new, ninf);
       Val corr = exp2_or_zero(none, m, m_new);
@@ -627,8 +630,8 @@ class Lowerer {
       b_.assign(o, o_new);
       b_.assign(m, m_new);
     };
-    // an early step 0 runs even when no key is allowed: its loads are gated off, its scores
-    // -inf, and (m, l, o) stay empty
+    // an early step 0 runs even when no key is allowed: its key rows are clamped into the buffer,
+    // its value loads gated off, its scores -inf, and (m, l, o) stay empty
     if (early) step(b_.const_int(0, idx_t_), lo, first);
     Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
     Val it = b_.range(b_.const_int(early ? 1 : 0, idx_t_), b_.idiv_const(b_.add_const(n, T - 1), T),
@@ -867,14 +870,13 @@ class Lowerer {
     if (opts_.lanes > 0 && valid_lanes(root, opts_.lanes)) lanes = opts_.lanes;
     if (opts_.rows > 0) rows = valid_rows(root, opts_.rows) ? opts_.rows : 1;
     if (lanes == 1 && opts_.rows < 0) rows = 1;
-    if (const UOp* r = fragment_reduce(root.get()); r && is_row_kernel(root.get(), r)) {
+    const UOp* r = fragment_reduce(root.get());
+    if (r && is_row_kernel(root.get(), r)) {
       emit_row_kernel(k, root, out, r);
       return k;
     }
-    if (const UOp* r = fragment_reduce(root.get()); r && caps_.warp_size > 1)
-      streamed_ = streamed_matrix(r);
-    if (const UOp* r = fragment_reduce(root.get());
-        r && caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size) {
+    if (r && caps_.warp_size > 1) streamed_ = streamed_matrix(r);
+    if (r && caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size) {
       const std::vector<const UOp*> nested = nested_in(r);
       const UOp* vector = stageable_vector(r, caps_.local_memory_bytes / 2);
       if (!nested.empty() || vector) {
@@ -1149,21 +1151,30 @@ class Lowerer {
     return found;
   }
 
-  // A GEMV's vector operand worth computing once per group into shared memory: reduce r over the
-  // last axis of a product whose other axes are 1 but the output's, one factor the same for every
-  // output (the vector) and computed (an elementwise expression or a nested value, not a plain
-  // load), whose f32 values fit in `budget` bytes. Null when there is none.
-  static const UOp* stageable_vector(const UOp* r, uint64_t budget) {
+  // The output axis of a GEMV: reduce r over the last axis of a product whose other axes are 1
+  // but this one's; -1 when r is no such reduce.
+  static int gemv_output_axis(const UOp* r) {
+    if (r->op != Op::Reduce || r->axes.size() != 1) return -1;
     const UOp* src = r->src[0].get();
     const int n = static_cast<int>(src->shape.size());
-    if (src->op != Op::Mul || r->axes.size() != 1 || r->axes[0] != n - 1) return nullptr;
+    if (src->op != Op::Mul || r->axes[0] != n - 1) return -1;
     int out_axis = -1, others = 0;
     for (int a = 0; a < n - 1; ++a)
       if (src->shape[a] > 1) {
         out_axis = a;
         ++others;
       }
-    if (others != 1 || uint64_t(src->shape.back()) * 4 > budget) return nullptr;
+    return others == 1 ? out_axis : -1;
+  }
+
+  // A GEMV's vector operand worth computing once per group into shared memory: reduce r over the
+  // last axis of a product whose other axes are 1 but the output's, one factor the same for every
+  // output (the vector) and computed (an elementwise expression or a nested value, not a plain
+  // load), whose f32 values fit in `budget` bytes. Null when there is none.
+  static const UOp* stageable_vector(const UOp* r, uint64_t budget) {
+    const UOp* src = r->src[0].get();
+    const int out_axis = gemv_output_axis(r);
+    if (out_axis < 0 || uint64_t(src->shape.back()) * 4 > budget) return nullptr;
     for (const auto& operand : src->src) {
       const UOp* v = operand.get();
       if (!invariant_along(v, out_axis)) continue;
@@ -1177,23 +1188,14 @@ class Lowerer {
     return nullptr;
   }
 
-  // The matrix a GEMV streams: reduce r over the last axis of a product whose other axes are 1
-  // but the output's, the factor that varies along the output (through casts and views) when
-  // it is a buffer. Each of its elements is read once (a prefill's GEMM, with activation rows,
-  // reuses weight tiles from L2 and is no GEMV). Null when there is none.
+  // The matrix a GEMV streams: the factor of reduce r's product that varies along the output
+  // (through casts and views), when it is a buffer. Each of its elements is read once (a
+  // prefill's GEMM, with activation rows, reuses weight tiles from L2 and is no GEMV). Null when
+  // there is none.
   static const UOp* streamed_matrix(const UOp* r) {
-    if (r->op != Op::Reduce || r->axes.size() != 1) return nullptr;
-    const UOp* src = r->src[0].get();
-    const int n = static_cast<int>(src->shape.size());
-    if (src->op != Op::Mul || r->axes[0] != n - 1) return nullptr;
-    int out_axis = -1, others = 0;
-    for (int a = 0; a < n - 1; ++a)
-      if (src->shape[a] > 1) {
-        out_axis = a;
-        ++others;
-      }
-    if (others != 1) return nullptr;
-    for (const auto& operand : src->src) {
+    const int out_axis = gemv_output_axis(r);
+    if (out_axis < 0) return nullptr;
+    for (const auto& operand : r->src[0]->src) {
       const UOp* m = operand.get();
       if (invariant_along(m, out_axis)) continue;
       while (!m->realized() && m->op != Op::Buffer && (m->op == Op::Cast || m->op == Op::View))
@@ -1232,7 +1234,8 @@ class Lowerer {
     static const int rows_max = std::clamp(env_int("KILN_GPU_GEMV_ROWS", 4), 1, 32);
     // root reads r only as the halves of its last axis (ScheduleOptions::fuse_reduce_halves):
     // an output's halves are two warps' reduces, met in shared memory
-    const std::vector<const UOp*> halves = root.get() == r ? std::vector<const UOp*>{} : reduce_halves(root.get(), r);
+    const std::vector<const UOp*> halves =
+        root.get() == r ? std::vector<const UOp*>{} : reduce_halves(root.get(), r);
     const int parts = halves.empty() ? 1 : static_cast<int>(halves.size());
     int rows = std::max(1, rows_max / parts);
     while (rows > 1 && (total % rows != 0 || uint32_t(w * rows * parts) > caps_.max_local_size[0]))
@@ -1249,7 +1252,7 @@ class Lowerer {
     reduce_split_ = w;
     reduce_tid_ = b_.mod_const(tid, w);
     if (parts > 1) {
-      emit_gemv_halves(root, out, gid, tid, rows, halves);
+      emit_gemv_halves(root, out, gid, tid, warp, rows, halves);
     } else {
       Val row = b_.add(b_.mul_const(gid, rows), warp);
       Index idx{root->shape, {}, row};
@@ -1265,14 +1268,6 @@ class Lowerer {
                   (parts > 1 ? "h" + std::to_string(parts) : ""));
   }
 
-  // s is r, or r through casts and contiguous reshapes (none realized)
-  static bool leads_to(const UOp* s, const UOp* r) {
-    for (; s != r; s = s->src[0].get())
-      if (s->realized() || !(s->op == Op::Cast || (s->op == Op::View && s->st.is_contiguous())))
-        return false;
-    return true;
-  }
-
   // The views through which root reads reduce r (each of r through casts and reshapes), when
   // root reads r through two or more of them and never otherwise; else none.
   static std::vector<const UOp*> reduce_halves(const UOp* root, const UOp* r) {
@@ -1283,7 +1278,7 @@ class Lowerer {
       stack.pop_back();
       if (!seen.insert(u).second) continue;
       if (u == r) return {};
-      if (u->op == Op::View && leads_to(u->src[0].get(), r)) {
+      if (u->op == Op::View && holds_in_order(u->src[0].get(), r)) {
         views.push_back(u);
         continue;
       }
@@ -1296,11 +1291,11 @@ class Lowerer {
   // A GEMV block's outputs over halves of its reduce: warp p * rows + i reduces half p of
   // output gid * rows + i (lane 0 keeps it in shared memory); after the barrier thread i
   // evaluates output i's expression, the halves read from there.
-  void emit_gemv_halves(const UOpRef& root, Val out, Val gid, Val tid, int rows,
+  // (`warp`: tid's warp; reduce_tid_ its lane)
+  void emit_gemv_halves(const UOpRef& root, Val out, Val gid, Val tid, Val warp, int rows,
                         const std::vector<const UOp*>& halves) {
-    const int w = static_cast<int>(caps_.warp_size);
     const int parts = static_cast<int>(halves.size());
-    Val warp = b_.idiv_const(tid, w), lane = b_.mod_const(tid, w);
+    Val lane = reduce_tid_;
     Val part = b_.idiv_const(warp, rows);
     Val orow = b_.add(b_.mul_const(gid, rows), b_.mod_const(warp, rows));
     Val sums = b_.local(DType::F32, int64_t(rows) * parts);

@@ -49,11 +49,9 @@ int64_t last_axis_window(const UOp* view, const UOp* src) {
 // ScheduleOptions::fuse_reduce_halves the reduce runs in the kernel that combines them (one
 // warp a half of each output, lowerer's emit_gemv_block) instead of a kernel of its own.
 bool read_as_halves(const UOp* src, const UOp* r, const std::vector<const UOp*>& parents) {
-  if (r->axes.size() != 1 || r->axes[0] != static_cast<int>(r->src[0]->shape.size()) - 1) return false;
-  // src holds r's outputs in their order: r through casts and reshapes
-  for (const UOp* u = src; u != r; u = u->src[0].get())
-    if (u->realized() || !(u->op == Op::Cast || (u->op == Op::View && u->st.is_contiguous())))
-      return false;
+  if (r->axes.size() != 1 || r->axes[0] != static_cast<int>(r->src[0]->shape.size()) - 1)
+    return false;
+  if (!holds_in_order(src, r)) return false;
   if (parents.size() != 2 || src->shape.back() % 2 != 0) return false;
   const int64_t half = src->shape.back() / 2;
   int64_t starts = 0;
@@ -263,6 +261,13 @@ struct Planner {
 };
 
 }  // namespace
+
+bool holds_in_order(const UOp* s, const UOp* r) {
+  for (; s != r; s = s->src[0].get())
+    if (s->realized() || !(s->op == Op::Cast || (s->op == Op::View && s->st.is_contiguous())))
+      return false;
+  return true;
+}
 
 bool is_row_kernel(const UOp* root, const UOp* reduce) {
   if (!reduce || root->op == Op::Reduce || reduce->axes.size() != 1) return false;

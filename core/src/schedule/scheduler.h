@@ -28,6 +28,9 @@ struct Schedule {
 // one row's reduce once and then the row's outputs (the lowerer's row kernels).
 constexpr int64_t kMaxRowKernel = 32768;
 bool is_row_kernel(const UOp* root, const UOp* reduce);
+// s is r's outputs in their order: r itself, or r through casts and contiguous reshapes, none
+// realized (a stacked GEMV read as halves: the scheduler and the lowerer agree on it)
+bool holds_in_order(const UOp* s, const UOp* r);
 
 struct ScheduleOptions {
   // A reduce to one value (a decode step's RMSNorm statistics) broadcast into the source of a

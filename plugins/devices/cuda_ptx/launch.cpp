@@ -66,8 +66,8 @@ void prepare_launch(Device& dev, const kiln_launch& l, LaunchArgs& out) {
     }
     if (threads > uint64_t(dev.max_threads)) bad("more threads per group than the device allows");
     if (m.max_threads != 0 && threads != m.max_threads)
-      bad("launched with " + std::to_string(threads) + " threads per group; the kernel shares memory " +
-          "sized for " + std::to_string(m.max_threads));
+      bad("launched with " + std::to_string(threads) + " threads per group; the kernel shares " +
+          "memory sized for " + std::to_string(m.max_threads));
     out.grid = {l.global_size[0], l.global_size[1], l.global_size[2]};
   }
   for (int a = 0; a < 3; ++a)

@@ -372,7 +372,12 @@ class Emitter {
   // two address computations instead of one multiply-add each. Addresses are reused within the
   // scope (RANGE/IF body) that computed them.
   std::string address(int32_t buf, int32_t index) {
+    const std::pair<int32_t, int32_t> key{buf, index};
+    for (auto s = addresses_.rbegin(); s != addresses_.rend(); ++s)
+      if (auto f = s->find(key); f != s->end()) return f->second;
     const unsigned size = dtype_bytes(dt(buf));
+    std::string a = reg(RD);
+    addresses_.back()[key] = a;
     const kiln_ir_inst& ixi = k_.insts[index];
     if (ixi.op == KILN_IR_ADD && (ixi.flags & KILN_IR_FLAG_NOWRAP) && is_signed_int(dt(index)) &&
         lanes_of(ixi) == 1)
@@ -380,17 +385,11 @@ class Emitter {
         const int32_t c = ixi.src[s], x = ixi.src[1 - s];
         if (k_.insts[c].op != KILN_IR_CONST || k_.insts[x].op == KILN_IR_ACC) continue;
         const std::string from = address(buf, x);
-        std::string a = reg(RD);
         op("add.s64 " + a + ", " + from + ", " + std::to_string(k_.insts[c].imm.i * int64_t(size)));
         return a;
       }
-    const std::pair<int32_t, int32_t> key{buf, index};
-    for (auto s = addresses_.rbegin(); s != addresses_.rend(); ++s)
-      if (auto f = s->find(key); f != s->end()) return f->second;
     const std::string& base = vals_[buf][0];
     const std::string& ix = lane(index, 0);
-    std::string a = reg(RD);
-    addresses_.back()[key] = a;
     if (rc_of(dt(index)) == RD) {
       op("mad.lo.s64 " + a + ", " + ix + ", " + std::to_string(size) + ", " + base);
     } else {
@@ -503,7 +502,8 @@ class Emitter {
         dst += "}";
         vec = ".v" + std::to_string(w);
       }
-      op(g + "ld." + sp_hint + vec + "." + mem_type(t) + " " + dst + ", " + at(a, j * size) + policy);
+      op(g + "ld." + sp_hint + vec + "." + mem_type(t) + " " + dst + ", " + at(a, j * size) +
+         policy);
       for (unsigned x = 0; x < w; ++x) {
         if (c == P) op(g + "setp.ne.u32 " + out[j + x] + ", " + raw[x] + ", 0");
         else if (t == KILN_DTYPE_F16) op(g + "cvt.f32.f16 " + out[j + x] + ", " + raw[x]);
@@ -1231,8 +1231,8 @@ class Emitter {
     params += "\t.param .u32 kiln_grid_x,\n\t.param .u32 kiln_const_mask\n";
     out += params + ")\n";
     // a group sharing memory runs at its own size only: ptxas keeps the registers within what
-    // that many threads may hold, so the launch cannot fail for want of them (decode attention's
-    // 16 warps)
+    // that many threads may hold, so the launch cannot fail for want of them (decode attention
+    // with more warps, KILN_GPU_ATTN_WARPS)
     if (const uint32_t n = max_threads()) out += ".maxntid " + std::to_string(n) + ", 1, 1\n";
     out += "{\n";
     for (int c = 0; c < RC_COUNT; ++c)

@@ -84,18 +84,20 @@ struct Normed {
   mutable Int8InputCache q8 = {};
 };
 
-// Decode GEMV inputs read as expressions, not kernel outputs (KILN_LLAMA_LAZY_GEMV, bits):
-// 1 the layers' norms (a GPU nests each norm's mean square in its projection's kernel: 32
-// kernels a step fewer), 2 the final norm under lm_head, 4 silu(gate) * up under down
-// (computed again by every warp of the GEMV).
-bool fuse_mlp_halves() {
+// KILN_FUSE_MLP_HALVES=1 (read by the scheduler too, which fuses only on GPUs): a GPU decode
+// step leaves its stacked gate/up GEMV lazy for the kernel that combines its halves
+bool fuse_mlp_halves(const Device& device) {
   static const bool v = [] {
     const char* e = std::getenv("KILN_FUSE_MLP_HALVES");
     return e && std::string(e) == "1";
   }();
-  return v;
+  return v && device.caps().warp_size > 1;
 }
 
+// Decode GEMV inputs read as expressions, not kernel outputs (KILN_LLAMA_LAZY_GEMV, bits):
+// 1 the layers' norms (a GPU nests each norm's mean square in its projection's kernel: 32
+// kernels a step fewer), 2 the final norm under lm_head, 4 silu(gate) * up under down
+// (computed again by every warp of the GEMV).
 int lazy_gemv_bits() {
   static const int v = [] {
     const char* e = std::getenv("KILN_LLAMA_LAZY_GEMV");
@@ -167,7 +169,8 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
       // KILN_FUSE_MLP_HALVES=1: a GPU decode step leaves the stacked GEMV lazy, and the
       // scheduler puts both halves' reduces in the kernel that combines them (one kernel a
       // layer fewer; not yet measured, docs/benchmarks.md session 13)
-      Tensor gu = project(hf, lw.w_gate_up, Tensor(), act_dtype_, !(L == 1 && fuse_mlp_halves()));
+      const bool lazy = L == 1 && fuse_mlp_halves(*device_);
+      Tensor gu = project(hf, lw.w_gate_up, Tensor(), act_dtype_, !lazy);
       g = gu.slice(-1, 0, h_.ffn).silu() * gu.slice(-1, h_.ffn, 2 * h_.ffn);
     } else {
       g = project(hf, lw.w_gate, Tensor(), act_dtype_).silu() *
