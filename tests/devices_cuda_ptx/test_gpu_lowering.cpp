@@ -821,3 +821,31 @@ TEST_CASE("cuda_ptx lowering: a stacked GEMV's halves combined in its own kernel
     assemble(k);
   }
 }
+
+// The llama plugin's form: matmul's sum keeps the reduced axis, its reshape folds into the
+// slices (read_as_halves looks past the kept axis), f32 halves, the product rounded to bf16
+TEST_CASE("cuda_ptx lowering: matmul's stacked halves combined in its own kernel",
+          "[cuda_ptx][lowering]") {
+  const kiln_device_caps gpu = gpu_caps();
+  detail::ScheduleOptions opts;
+  opts.nest_scalar_reduces = true;
+  opts.fuse_reduce_halves = true;
+  for (int64_t K : {2048, 1000}) {
+    const int64_t F = 192;
+    Tensor x = Tensor::randn({1, K}, 121).contiguous().realize();
+    Tensor nw = Tensor::randn({K}, 122, DType::BF16).contiguous().realize();
+    Tensor w = Tensor::randn({2 * F, K}, 123, DType::BF16).contiguous().realize();
+    Tensor h = nn::rms_norm(x, nw, 1e-5).cast(DType::BF16);
+    Tensor gu = h.cast(DType::F32).matmul(w.transpose(-1, -2));
+    Tensor g = (gu.slice(-1, 0, F).silu() * gu.slice(-1, F, 2 * F)).cast(DType::BF16).contiguous();
+    CHECK(detail::create_schedule({g.node()}, opts).items.size() == 1);
+    detail::LoweredKernel k = lower_last(g, gpu, opts);
+    INFO(k.name << " K " << K);
+    CHECK(k.name.ends_with("_n2h2"));
+    std::string name;
+    double err = simulated_error(g, gpu, name, opts);
+    INFO(name << ": error " << err);
+    CHECK(err <= 1e-2);
+    assemble(k);
+  }
+}

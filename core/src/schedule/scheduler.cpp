@@ -27,21 +27,21 @@ bool is_row_broadcast(const UOp* view, const UOp* src, const UOp* r) {
   return in->shape.back() > 1;
 }
 
-// The start of `view`'s window on `src` when it is one: a run of src's last axis, the other axes
-// whole, nothing broadcast or padded (a slice). -1 otherwise.
-int64_t last_axis_window(const UOp* view, const UOp* src) {
-  if (view->st.views().size() != 1 || view->shape.size() != src->shape.size() || src->shape.empty())
+// The start of `view`'s window on a row-major `src` of shape `shape` when it is one: a run of the
+// last axis, the other axes whole, nothing broadcast or padded (a slice). -1 otherwise.
+int64_t last_axis_window(const UOp* view, const Shape& shape) {
+  if (view->st.views().size() != 1 || view->shape.size() != shape.size() || shape.empty())
     return -1;
   const View& v = view->st.views()[0];
   if (v.var || !v.mask.empty()) return -1;
-  const size_t last = src->shape.size() - 1;
-  const std::vector<int64_t> want = contiguous_strides(src->shape);
-  for (size_t a = 0; a < src->shape.size(); ++a) {
-    if (a < last && view->shape[a] != src->shape[a]) return -1;
+  const size_t last = shape.size() - 1;
+  const std::vector<int64_t> want = contiguous_strides(shape);
+  for (size_t a = 0; a < shape.size(); ++a) {
+    if (a < last && view->shape[a] != shape[a]) return -1;
     if (view->shape[a] > 1 && v.strides[a] != want[a]) return -1;
   }
   const int64_t n = view->shape.back(), start = v.offset;
-  return n < src->shape.back() && start >= 0 && start + n <= src->shape.back() ? start : -1;
+  return n < shape.back() && start >= 0 && start + n <= shape.back() ? start : -1;
 }
 
 // src (a last-axis reduce r's output, or a cast of it) is read only as its last axis's two
@@ -52,12 +52,16 @@ bool read_as_halves(const UOp* src, const UOp* r, const std::vector<const UOp*>&
   if (r->axes.size() != 1 || r->axes[0] != static_cast<int>(r->src[0]->shape.size()) - 1)
     return false;
   if (!holds_in_order(src, r)) return false;
-  if (parents.size() != 2 || src->shape.back() % 2 != 0) return false;
-  const int64_t half = src->shape.back() / 2;
+  // (a kept reduced axis, as matmul's sum leaves it before its reshape folds into the slices,
+  // is not the axis halved)
+  Shape shape = src->shape;
+  while (shape.size() > 1 && shape.back() == 1) shape.pop_back();
+  if (parents.size() != 2 || shape.back() % 2 != 0) return false;
+  const int64_t half = shape.back() / 2;
   int64_t starts = 0;
   for (const UOp* p : parents) {
     if (p->op != Op::View || p->shape.back() != half) return false;
-    const int64_t s = last_axis_window(p, src);
+    const int64_t s = last_axis_window(p, shape);
     if (s != 0 && s != half) return false;
     starts += s + 1;
   }
@@ -184,8 +188,10 @@ struct Planner {
           for (const auto& s : u->src) {
             const UOp* r = fragment_reduce(s.get());
             if (!r) continue;
-            if (!p) p = r;
-            else if (r != p) realize.insert(s.get());
+            if (!p)
+              p = r;
+            else if (r != p)
+              realize.insert(s.get());
           }
           break;
       }
@@ -203,7 +209,8 @@ struct Planner {
       auto pl = parent_list.find(u);
       if (pl == parent_list.end()) continue;
       for (const UOp* p : pl->second) {
-        if (realize.count(p)) r.insert(p);
+        if (realize.count(p))
+          r.insert(p);
         else
           for (const UOp* x : roots[p]) r.insert(x);
       }
