@@ -85,7 +85,8 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK(has_op(gemv, KILN_IR_SHFL_XOR));
   assemble(gemv);
   // the same GEMV left (1, N) (llama's logits) lowers to the same kernel
-  detail::LoweredKernel gemv2 = lower_last(x.matmul(w.cast(DType::F32).transpose(-1, -2)), gpu_caps());
+  detail::LoweredKernel gemv2 =
+      lower_last(x.matmul(w.cast(DType::F32).transpose(-1, -2)), gpu_caps());
   CHECK(gemv2.local_size[0] == gemv.local_size[0]);
   CHECK(gemv2.global_size[0] == gemv.global_size[0]);
   REQUIRE(gemv2.insts.size() == gemv.insts.size());
@@ -112,7 +113,8 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   // combined through shared memory
   Tensor h = Tensor::randn({1, 8192}, 8).contiguous().realize();
   Tensor wd = Tensor::randn({2048, 8192}, 9, DType::BF16).contiguous().realize();
-  detail::LoweredKernel down = lower_last(h.matmul(wd.cast(DType::F32).transpose(-1, -2)), gpu_caps());
+  detail::LoweredKernel down =
+      lower_last(h.matmul(wd.cast(DType::F32).transpose(-1, -2)), gpu_caps());
   CHECK(down.local_size[0] == 128);
   CHECK(has_op(down, KILN_IR_SHFL_XOR));
   CHECK(has_op(down, KILN_IR_LOCAL));
@@ -157,8 +159,9 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK_FALSE(has_op(on_cpu, KILN_IR_SHFL_XOR));
 }
 
-TEST_CASE("CPU lowering: int8 dot tiles take 8 activation rows in a prefill, 4 column groups in a GEMV",
-          "[lowering]") {
+TEST_CASE(
+    "CPU lowering: int8 dot tiles take 8 activation rows in a prefill, 4 column groups in a GEMV",
+    "[lowering]") {
   // the shapes of llama's int8_matmul: the reduce over blocks first, 16 columns in the lanes
   kiln_device_caps cpu = gpu_caps();
   cpu.warp_size = 1;
@@ -241,11 +244,12 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
   Tensor x = Tensor::randn({64, 2048}, 21, DType::BF16).contiguous().realize();
   Tensor w = Tensor::randn({8192, 2048}, 22, DType::BF16).contiguous().realize();
   Tensor r = Tensor::randn({64, 8192}, 23).contiguous().realize();
-  Tensor proj = ((x.cast(DType::F32).reshape({64, 1, 2048}) * w.cast(DType::F32).reshape({1, 8192, 2048}))
-                     .sum({-1})
-                     .reshape({64, 8192}) +
-                 r)
-                    .contiguous();
+  Tensor proj =
+      ((x.cast(DType::F32).reshape({64, 1, 2048}) * w.cast(DType::F32).reshape({1, 8192, 2048}))
+           .sum({-1})
+           .reshape({64, 8192}) +
+       r)
+          .contiguous();
   detail::LoweredKernel k = lower_last(proj, tc);
   INFO(k.name);
   CHECK(has_op(k, KILN_IR_MMA));
@@ -259,7 +263,8 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
      // staged through shared memory: two stages of 32 k, 16-byte chunks copied as loaded
     Tensor xl = Tensor::randn({512, 2048}, 28, DType::BF16).contiguous().realize();
     Tensor wl = Tensor::randn({16384, 2048}, 29, DType::BF16).contiguous().realize();
-    Tensor yl = (xl.cast(DType::F32).reshape({512, 1, 2048}) * wl.cast(DType::F32).reshape({1, 16384, 2048}))
+    Tensor yl = (xl.cast(DType::F32).reshape({512, 1, 2048}) *
+                 wl.cast(DType::F32).reshape({1, 16384, 2048}))
                     .sum({-1})
                     .contiguous();
     detail::LoweredKernel kl = lower_last(yl, tc);
@@ -336,7 +341,8 @@ TEST_CASE("cuda_ptx lowering: half matmuls take tensor cores (MMA) where the dev
                     Catch::Contains("MMA needs tensor cores"));
 }
 
-TEST_CASE("cuda_ptx lowering: half prefill attention takes tensor cores (MMA)", "[cuda_ptx][lowering]") {
+TEST_CASE("cuda_ptx lowering: half prefill attention takes tensor cores (MMA)",
+          "[cuda_ptx][lowering]") {
   kiln_device_caps tc = gpu_caps();
   tc.has_tensor_cores = KILN_TENSOR_CORES_MMA_16816;
   // a 64-query prefill chunk at a symbolic position over a bf16 cache of 703 rows, GQA 32/8
@@ -364,7 +370,10 @@ TEST_CASE("cuda_ptx lowering: half prefill attention takes tensor cores (MMA)", 
   Tensor q32 = Tensor::randn({1, 32, 64, 64}, 35).contiguous().realize();
   o = nn::AttentionOptions{};
   o.causal = true;
-  CHECK_FALSE(has_op(lower_last(nn::scaled_dot_product_attention(q32, kc.cast(DType::F32), vc.cast(DType::F32), o), tc), KILN_IR_MMA));
+  CHECK_FALSE(has_op(
+      lower_last(nn::scaled_dot_product_attention(q32, kc.cast(DType::F32), vc.cast(DType::F32), o),
+                 tc),
+      KILN_IR_MMA));
   Tensor q1 = Tensor::randn({1, 32, 1, 64}, 36, DType::BF16).contiguous().realize();
   CHECK_FALSE(has_op(lower_last(nn::scaled_dot_product_attention(q1, kc, vc, o), tc), KILN_IR_MMA));
 }

@@ -6,13 +6,14 @@
 // Semantics are checked on a GPU by the op suite (`kiln check-device cuda_ptx.so`).
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <string>
-#include <unistd.h>
 
 #include "errors.h"
 #include "ir_builder.h"
@@ -23,21 +24,34 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const kiln_dtype kAll[] = {KILN_DTYPE_BOOL, KILN_DTYPE_I8,  KILN_DTYPE_U8,  KILN_DTYPE_I16,
-                           KILN_DTYPE_U16,  KILN_DTYPE_I32, KILN_DTYPE_U32, KILN_DTYPE_I64,
+const kiln_dtype kAll[] = {KILN_DTYPE_BOOL, KILN_DTYPE_I8,  KILN_DTYPE_U8,   KILN_DTYPE_I16,
+                           KILN_DTYPE_U16,  KILN_DTYPE_I32, KILN_DTYPE_U32,  KILN_DTYPE_I64,
                            KILN_DTYPE_U64,  KILN_DTYPE_F16, KILN_DTYPE_BF16, KILN_DTYPE_F32,
                            KILN_DTYPE_F64};
 
 bool is_float(kiln_dtype t) {
   return t == KILN_DTYPE_F16 || t == KILN_DTYPE_BF16 || t == KILN_DTYPE_F32 || t == KILN_DTYPE_F64;
 }
-bool is_int(kiln_dtype t) { return t >= KILN_DTYPE_I8 && t <= KILN_DTYPE_U64; }
+bool is_int(kiln_dtype t) {
+  return t >= KILN_DTYPE_I8 && t <= KILN_DTYPE_U64;
+}
 unsigned bytes(kiln_dtype t) {
   switch (t) {
-    case KILN_DTYPE_BOOL: case KILN_DTYPE_I8: case KILN_DTYPE_U8: return 1;
-    case KILN_DTYPE_I16: case KILN_DTYPE_U16: case KILN_DTYPE_F16: case KILN_DTYPE_BF16: return 2;
-    case KILN_DTYPE_I64: case KILN_DTYPE_U64: case KILN_DTYPE_F64: return 8;
-    default: return 4;
+    case KILN_DTYPE_BOOL:
+    case KILN_DTYPE_I8:
+    case KILN_DTYPE_U8:
+      return 1;
+    case KILN_DTYPE_I16:
+    case KILN_DTYPE_U16:
+    case KILN_DTYPE_F16:
+    case KILN_DTYPE_BF16:
+      return 2;
+    case KILN_DTYPE_I64:
+    case KILN_DTYPE_U64:
+    case KILN_DTYPE_F64:
+      return 8;
+    default:
+      return 4;
   }
 }
 
@@ -130,12 +144,14 @@ IrBuilder alu_kernel(kiln_dtype t, uint8_t lanes) {
   };
   std::vector<kiln_ir_op> unary, binary;
   if (is_float(t)) {
-    unary = {KILN_IR_NEG, KILN_IR_EXP2, KILN_IR_LOG2, KILN_IR_SIN, KILN_IR_SQRT, KILN_IR_RECIP, KILN_IR_TRUNC};
-    binary = {KILN_IR_ADD, KILN_IR_SUB, KILN_IR_MUL, KILN_IR_FDIV, KILN_IR_MAX, KILN_IR_MIN, KILN_IR_POW};
+    unary = {KILN_IR_NEG,  KILN_IR_EXP2,  KILN_IR_LOG2, KILN_IR_SIN,
+             KILN_IR_SQRT, KILN_IR_RECIP, KILN_IR_TRUNC};
+    binary = {KILN_IR_ADD, KILN_IR_SUB, KILN_IR_MUL, KILN_IR_FDIV,
+              KILN_IR_MAX, KILN_IR_MIN, KILN_IR_POW};
   } else if (is_int(t)) {
     unary = {KILN_IR_NEG, KILN_IR_NOT};
     binary = {KILN_IR_ADD, KILN_IR_SUB, KILN_IR_MUL, KILN_IR_IDIV, KILN_IR_MOD, KILN_IR_MAX,
-              KILN_IR_MIN, KILN_IR_AND, KILN_IR_OR, KILN_IR_XOR, KILN_IR_SHL, KILN_IR_SHR};
+              KILN_IR_MIN, KILN_IR_AND, KILN_IR_OR,  KILN_IR_XOR,  KILN_IR_SHL, KILN_IR_SHR};
   } else {
     unary = {KILN_IR_NOT};
     binary = {KILN_IR_AND, KILN_IR_OR, KILN_IR_XOR, KILN_IR_MAX, KILN_IR_MIN};
@@ -171,7 +187,8 @@ TEST_CASE("cuda_ptx: on sm_90 a kernel waits for its predecessor grid before any
   int32_t g = b.gid(0);
   b.store(out, g, b.load(in, g));
   const std::string ptx = render(b, 90);
-  const size_t wait = ptx.find("griddepcontrol.wait;"), trigger = ptx.find("griddepcontrol.launch_dependents;");
+  const size_t wait = ptx.find("griddepcontrol.wait;"),
+               trigger = ptx.find("griddepcontrol.launch_dependents;");
   REQUIRE(wait != std::string::npos);
   REQUIRE(trigger != std::string::npos);
   CHECK(wait < ptx.find("ld.global"));
@@ -246,6 +263,56 @@ TEST_CASE(
   check_ptxas(b);
 }
 
+// A GEMV block's form: a first loop over the input (its nested norm) before the weight loop,
+// whose row index is computed after the first loop
+TEST_CASE("cuda_ptx: the weights of a later loop are prefetched before the wait",
+          "[cuda_ptx][ptx]") {
+  IrBuilder b("prefetch_later");
+  int32_t out = b.param(KILN_DTYPE_F32, 0), w = b.param(KILN_DTYPE_F32, 1),
+          x = b.param(KILN_DTYPE_F32, 2);
+  int32_t g = b.gid(0);
+  int32_t ss = b.acc(b.cf(KILN_DTYPE_F32, 0));
+  int32_t j = b.range(b.ci(KILN_DTYPE_I32, 0), b.ci(KILN_DTYPE_I32, 64), KILN_IR_FLAG_REDUCE);
+  int32_t xj = b.load(x, j);
+  b.assign(ss, b.alu(KILN_IR_MULADD, xj, xj, ss));
+  b.end_range(j);
+  int32_t row = b.alu(KILN_IR_MUL, g, b.ci(KILN_DTYPE_I32, 64));
+  int32_t acc = b.acc(b.cf(KILN_DTYPE_F32, 0));
+  int32_t k = b.range(b.ci(KILN_DTYPE_I32, 0), b.ci(KILN_DTYPE_I32, 64), KILN_IR_FLAG_REDUCE);
+  b.assign(acc, b.alu(KILN_IR_MULADD, b.load(w, b.alu(KILN_IR_ADD, row, k)), b.load(x, k), acc));
+  b.end_range(k);
+  b.store(out, g, b.alu(KILN_IR_MUL, acc, ss));
+  kiln::cuda::PtxTarget two;
+  two.sm = 90;
+  two.prefetch = 2;
+  kiln_kernel kk = b.kernel();
+  const std::string ptx = kiln::cuda::render_ptx(kk, two);
+  const size_t wait = ptx.find("griddepcontrol.wait;");
+  REQUIRE(wait != std::string::npos);
+  std::set<std::string> addresses;
+  size_t count = 0;
+  for (size_t at = ptx.find("prefetch.global.L2"); at != std::string::npos;
+       at = ptx.find("prefetch.global.L2", at + 1)) {
+    CHECK(at < wait);
+    addresses.insert(ptx.substr(at, ptx.find(']', at) - at));
+    ++count;
+  }
+  INFO(ptx);
+  // x at iterations 0 and 1 of the first loop, w and x at those of the weight loop (whether
+  // each runs is the const mask's call), each at its own address
+  CHECK(count == 6);
+  CHECK(addresses.size() == count);
+  // the loop's own loads compute their addresses from its counter (not the prefetches')
+  const std::string head = "$L_r" + std::to_string(k) + "_head:";
+  const size_t in_loop = ptx.find(head);
+  REQUIRE(in_loop != std::string::npos);
+  const size_t exit = ptx.find("$L_r" + std::to_string(k) + "_exit:");
+  const std::string body = ptx.substr(in_loop, exit - in_loop);
+  CHECK(body.find("mul.wide") != std::string::npos);
+  CHECK(body.find("ld.global") != std::string::npos);
+  check_ptxas(b);
+}
+
 TEST_CASE("cuda_ptx: every CAST and BITCAST pair assembles", "[cuda_ptx][ptx]") {
   for (kiln_dtype s : kAll) {
     IrBuilder b("cast_from_" + std::to_string(int(s)));
@@ -271,7 +338,8 @@ TEST_CASE("cuda_ptx: gated, per-lane gated, vector and 64-bit indexed memory ass
   for (kiln_dtype t : kAll) {
     IrBuilder b("mem_" + std::to_string(int(t)));
     int32_t out = b.param(t, 0), in = b.param(t, 1);
-    int32_t n = b.var(KILN_DTYPE_I32, 0, 0, 1 << 20), big = b.var(KILN_DTYPE_I64, 1, 0, int64_t(1) << 40);
+    int32_t n = b.var(KILN_DTYPE_I32, 0, 0, 1 << 20),
+            big = b.var(KILN_DTYPE_I64, 1, 0, int64_t(1) << 40);
     int32_t g = b.gid(0);
     int32_t i4 = b.alu(KILN_IR_MUL, g, b.ci(KILN_DTYPE_I32, 4));
     int32_t ok = b.cmp(KILN_IR_CMPLT, g, n);
@@ -399,8 +467,8 @@ TEST_CASE("cuda_ptx: a kernel without threads runs flat and bound-checks the gri
   int32_t out = b.param(KILN_DTYPE_F32, 0);
   b.store(out, b.gid(0), b.cf(KILN_DTYPE_F32, 1.0));
   std::string ptx = render(b);
-  CHECK(ptx.rfind("// kiln-meta v1 flat=1 pack=1 params=1 vars=0 local=0 maxntid=0 written=1",
-                  0) == 0);
+  CHECK(ptx.rfind("// kiln-meta v1 flat=1 pack=1 params=1 vars=0 local=0 maxntid=0 written=1", 0) ==
+        0);
   CHECK(ptx.find("kiln_grid_x") != std::string::npos);
   CHECK(ptx.find(".entry kiln_flat(") != std::string::npos);
   // f64 math is pasted in only when used
@@ -418,7 +486,8 @@ TEST_CASE("cuda_ptx: one-warp groups that share no memory run several to a block
                      b.alu(KILN_IR_ADD, b.alu(KILN_IR_MUL, j, b.ci(KILN_DTYPE_I32, 32)), lane));
   b.assign(acc, b.alu(KILN_IR_ADD, acc, b.load(in, ix)));
   b.end_range(j);
-  for (int m = 16; m >= 1; m /= 2) b.assign(acc, b.alu(KILN_IR_ADD, acc, b.add(KILN_IR_SHFL_XOR, KILN_DTYPE_F32, {acc}, m)));
+  for (int m = 16; m >= 1; m /= 2)
+    b.assign(acc, b.alu(KILN_IR_ADD, acc, b.add(KILN_IR_SHFL_XOR, KILN_DTYPE_F32, {acc}, m)));
   b.store(out, row, acc);
   std::string ptx = render(b, 90, 32);
   CHECK(ptx.find("flat=0 pack=4") != std::string::npos);

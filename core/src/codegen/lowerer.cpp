@@ -42,48 +42,81 @@ Shape squeezed(const Shape& s) {
 
 kiln_ir_op alu_op(Op op) {
   switch (op) {
-    case Op::Neg: return KILN_IR_NEG;
-    case Op::Exp2: return KILN_IR_EXP2;
-    case Op::Log2: return KILN_IR_LOG2;
-    case Op::Sin: return KILN_IR_SIN;
-    case Op::Sqrt: return KILN_IR_SQRT;
-    case Op::Recip: return KILN_IR_RECIP;
-    case Op::Trunc: return KILN_IR_TRUNC;
-    case Op::Not: return KILN_IR_NOT;
-    case Op::Add: return KILN_IR_ADD;
-    case Op::Sub: return KILN_IR_SUB;
-    case Op::Mul: return KILN_IR_MUL;
-    case Op::FDiv: return KILN_IR_FDIV;
-    case Op::IDiv: return KILN_IR_IDIV;
-    case Op::Mod: return KILN_IR_MOD;
-    case Op::Max: return KILN_IR_MAX;
-    case Op::Min: return KILN_IR_MIN;
-    case Op::CmpLt: return KILN_IR_CMPLT;
-    case Op::CmpNe: return KILN_IR_CMPNE;
-    case Op::CmpEq: return KILN_IR_CMPEQ;
-    case Op::And: return KILN_IR_AND;
-    case Op::Or: return KILN_IR_OR;
-    case Op::Xor: return KILN_IR_XOR;
-    case Op::Shl: return KILN_IR_SHL;
-    case Op::Shr: return KILN_IR_SHR;
-    case Op::Pow: return KILN_IR_POW;
-    case Op::Where: return KILN_IR_WHERE;
-    case Op::MulAdd: return KILN_IR_MULADD;
-    case Op::Dot4: return KILN_IR_DOT4;
-    default: throw Error(std::string("internal: no IR op for ") + op_name(op));
+    case Op::Neg:
+      return KILN_IR_NEG;
+    case Op::Exp2:
+      return KILN_IR_EXP2;
+    case Op::Log2:
+      return KILN_IR_LOG2;
+    case Op::Sin:
+      return KILN_IR_SIN;
+    case Op::Sqrt:
+      return KILN_IR_SQRT;
+    case Op::Recip:
+      return KILN_IR_RECIP;
+    case Op::Trunc:
+      return KILN_IR_TRUNC;
+    case Op::Not:
+      return KILN_IR_NOT;
+    case Op::Add:
+      return KILN_IR_ADD;
+    case Op::Sub:
+      return KILN_IR_SUB;
+    case Op::Mul:
+      return KILN_IR_MUL;
+    case Op::FDiv:
+      return KILN_IR_FDIV;
+    case Op::IDiv:
+      return KILN_IR_IDIV;
+    case Op::Mod:
+      return KILN_IR_MOD;
+    case Op::Max:
+      return KILN_IR_MAX;
+    case Op::Min:
+      return KILN_IR_MIN;
+    case Op::CmpLt:
+      return KILN_IR_CMPLT;
+    case Op::CmpNe:
+      return KILN_IR_CMPNE;
+    case Op::CmpEq:
+      return KILN_IR_CMPEQ;
+    case Op::And:
+      return KILN_IR_AND;
+    case Op::Or:
+      return KILN_IR_OR;
+    case Op::Xor:
+      return KILN_IR_XOR;
+    case Op::Shl:
+      return KILN_IR_SHL;
+    case Op::Shr:
+      return KILN_IR_SHR;
+    case Op::Pow:
+      return KILN_IR_POW;
+    case Op::Where:
+      return KILN_IR_WHERE;
+    case Op::MulAdd:
+      return KILN_IR_MULADD;
+    case Op::Dot4:
+      return KILN_IR_DOT4;
+    default:
+      throw Error(std::string("internal: no IR op for ") + op_name(op));
   }
 }
 
 double reduce_identity(ReduceOp op, DType t) {
   bool f = is_float(t);
   switch (op) {
-    case ReduceOp::Sum: return 0;
-    case ReduceOp::Prod: return 1;
+    case ReduceOp::Sum:
+      return 0;
+    case ReduceOp::Prod:
+      return 1;
     case ReduceOp::Max:
       if (f) return -std::numeric_limits<double>::infinity();
       if (t == DType::Bool || is_unsigned(t)) return 0;
-      return t == DType::I8 ? -128 : t == DType::I16 ? -32768 : t == DType::I32 ? -2147483648.0
-                                                                                : -9.2233720368547758e18;
+      return t == DType::I8    ? -128
+             : t == DType::I16 ? -32768
+             : t == DType::I32 ? -2147483648.0
+                               : -9.2233720368547758e18;
     case ReduceOp::Min:
       if (f) return std::numeric_limits<double>::infinity();
       return 0;  // integer min identities are set exactly below
@@ -93,26 +126,41 @@ double reduce_identity(ReduceOp op, DType t) {
 
 int64_t int_min_identity(DType t) {
   switch (t) {
-    case DType::Bool: return 1;
-    case DType::I8: return 127;
-    case DType::U8: return 255;
-    case DType::I16: return 32767;
-    case DType::U16: return 65535;
-    case DType::I32: return 2147483647;
-    case DType::U32: return 4294967295ll;
-    case DType::I64: return std::numeric_limits<int64_t>::max();
-    case DType::U64: return -1;  // all bits set
-    default: return 0;
+    case DType::Bool:
+      return 1;
+    case DType::I8:
+      return 127;
+    case DType::U8:
+      return 255;
+    case DType::I16:
+      return 32767;
+    case DType::U16:
+      return 65535;
+    case DType::I32:
+      return 2147483647;
+    case DType::U32:
+      return 4294967295ll;
+    case DType::I64:
+      return std::numeric_limits<int64_t>::max();
+    case DType::U64:
+      return -1;  // all bits set
+    default:
+      return 0;
   }
 }
 
 int64_t int_max_identity(DType t) {
   switch (t) {
-    case DType::I8: return -128;
-    case DType::I16: return -32768;
-    case DType::I32: return -2147483648ll;
-    case DType::I64: return std::numeric_limits<int64_t>::min();
-    default: return 0;
+    case DType::I8:
+      return -128;
+    case DType::I16:
+      return -32768;
+    case DType::I32:
+      return -2147483648ll;
+    case DType::I64:
+      return std::numeric_limits<int64_t>::min();
+    default:
+      return 0;
   }
 }
 
@@ -192,7 +240,16 @@ class Lowerer {
   };
   static AttentionDims attention_dims(const UOpRef& root) {
     const UOp *q = root->src[0].get(), *k = root->src[1].get(), *v = root->src[2].get();
-    return {q, k, v, q->shape[0], q->shape[1], q->shape[2], q->shape[3], k->shape[1], k->shape[2], v->shape[3],
+    return {q,
+            k,
+            v,
+            q->shape[0],
+            q->shape[1],
+            q->shape[2],
+            q->shape[3],
+            k->shape[1],
+            k->shape[2],
+            v->shape[3],
             q->shape[1] / k->shape[1]};
   }
 
@@ -217,7 +274,8 @@ class Lowerer {
     const AttentionArgs& a = root->attention;
     const auto [q, kk, v, B, Hq, Lq, D, Hk, Lk, Dv, rep] = attention_dims(root);
     const DType H = q->dtype, f = DType::F32;
-    static const int64_t KB = std::clamp<int64_t>(env_int("KILN_MMA_ATTN_KEYS", 32), 16, 128) / 16 * 16;
+    static const int64_t KB =
+        std::clamp<int64_t>(env_int("KILN_MMA_ATTN_KEYS", 32), 16, 128) / 16 * 16;
     const int64_t nkt = KB / 8, ndt = Dv / 8;
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
     groups_ = B * Hq * (Lq / 16);
@@ -237,7 +295,8 @@ class Lowerer {
     memo_.emplace_back();
     for (int64_t c = 0; c < D / 32; ++c) {
       Val d0 = b_.add_const(b_.mul_const(t, 8), 32 * c);
-      qa.push_back({half8(q, h, b_.add(q0, g), d0), half8(q, h, b_.add(q0, b_.add_const(g, 8)), d0)});
+      qa.push_back(
+          {half8(q, h, b_.add(q0, g), d0), half8(q, h, b_.add(q0, b_.add_const(g, 8)), d0)});
     }
     memo_.pop_back();
     // positions: query i of the tile sits at key position qbase + i
@@ -255,7 +314,8 @@ class Lowerer {
     memo_.emplace_back();
     Val kbase = b_.add(lo0, b_.mul_const(rg, KB));
     auto key_row = [&](Val pos) {
-      return a.ring ? b_.mod_const(pos, Lk) : b_.alu(KILN_IR_MIN, idx_t_, pos, b_.const_int(Lk - 1, idx_t_));
+      return a.ring ? b_.mod_const(pos, Lk)
+                    : b_.alu(KILN_IR_MIN, idx_t_, pos, b_.const_int(Lk - 1, idx_t_));
     };
     // a key a query at `pos` sees
     auto visible = [&](Val key, Val pos) {
@@ -265,19 +325,21 @@ class Lowerer {
       return b_.and_(ok, b_.lt(b_.const_int(-1, idx_t_), key));
     };
     const double sc = a.scale * 1.4426950408889634;  // log2 units
-    std::vector<Val> s(size_t(nkt * 4));              // scores: tile j, lane e
+    std::vector<Val> s(size_t(nkt * 4));             // scores: tile j, lane e
     for (int64_t j = 0; j < nkt; ++j) {
       Val krow = key_row(b_.add(kbase, b_.add_const(g, 8 * j)));
       Val acc = b_.broadcast(zf, 4);
       for (int64_t c = 0; c < D / 32; ++c) {
         Val kv8 = half8(kk, hk, krow, b_.add_const(b_.mul_const(t, 8), 32 * c));
         for (int st = 0; st < 2; ++st)
-          acc = b_.mma(mma_a_fragment(qa[size_t(c)][0], qa[size_t(c)][1], st), mma_b_fragment(kv8, st), acc);
+          acc = b_.mma(mma_a_fragment(qa[size_t(c)][0], qa[size_t(c)][1], st),
+                       mma_b_fragment(kv8, st), acc);
       }
       for (int e = 0; e < 4; ++e) {
         Val key = b_.add(kbase, b_.add_const(b_.mul_const(t, 2), 8 * j + (e & 1)));
         Val x = b_.alu(KILN_IR_MUL, f, b_.gep(acc, e), b_.const_float(sc, f));
-        s[size_t(j * 4 + e)] = b_.alu(KILN_IR_WHERE, f, visible(key, e < 2 ? pos_lo : pos_hi), x, ninf);
+        s[size_t(j * 4 + e)] =
+            b_.alu(KILN_IR_WHERE, f, visible(key, e < 2 ? pos_lo : pos_hi), x, ninf);
       }
     }
     // row max and sum over the quad; rows g (lanes 0, 1) and g + 8 (lanes 2, 3)
@@ -290,7 +352,8 @@ class Lowerer {
     for (int r = 0; r < 2; ++r) {
       Val mx = ninf;
       for (int64_t j = 0; j < nkt; ++j)
-        for (int e = 2 * r; e < 2 * r + 2; ++e) mx = b_.alu(KILN_IR_MAX, f, mx, s[size_t(j * 4 + e)]);
+        for (int e = 2 * r; e < 2 * r + 2; ++e)
+          mx = b_.alu(KILN_IR_MAX, f, mx, s[size_t(j * 4 + e)]);
       m_new[r] = b_.alu(KILN_IR_MAX, f, m_old[r], quad(mx, KILN_IR_MAX));
       Val none = b_.alu(KILN_IR_CMPEQ, DType::Bool, m_new[r], ninf);
       corr[r] = exp2_or_zero(none, m_old[r], m_new[r]);
@@ -320,7 +383,8 @@ class Lowerer {
         for (int e = 0; e < 4; ++e) pa.push_back(b_.cast(p[size_t(j * 4 + e)], H));
       Val afr = b_.vectorize(pa);
       std::vector<Val> keys;  // this lane's B rows: 2t, 2t + 1, 2t + 8, 2t + 9 of the 16
-      for (int64_t kofs : {0, 1, 8, 9}) keys.push_back(b_.add(kbase, b_.add_const(b_.mul_const(t, 2), 16 * u + kofs)));
+      for (int64_t kofs : {0, 1, 8, 9})
+        keys.push_back(b_.add(kbase, b_.add_const(b_.mul_const(t, 2), 16 * u + kofs)));
       for (int64_t n = 0; n < ndt; ++n) {
         std::vector<Val> bl;
         for (Val key : keys) {
@@ -336,8 +400,7 @@ class Lowerer {
     memo_.pop_back();
     b_.end_range(rg);
     std::array<Val, 2> inv;
-    for (int r = 0; r < 2; ++r)
-      inv[r] = recip_or_zero(l_acc[r]);
+    for (int r = 0; r < 2; ++r) inv[r] = recip_or_zero(l_acc[r]);
     for (int r = 0; r < 2; ++r) {
       Val row = b_.add(q0, b_.add_const(g, 8 * r));
       Val base = b_.mul_const(b_.add(b_.mul_const(b_.add(b_.mul_const(bb, Hq), h), Lq), row), Dv);
@@ -346,7 +409,8 @@ class Lowerer {
         Val x1 = b_.alu(KILN_IR_MUL, f, b_.gep(o[size_t(n)], 2 * r + 1), inv[r]);
         Val col = b_.add_const(b_.mul_const(t, 2), 8 * n);
         b_.store(out, b_.add(base, col),
-                 b_.vectorize({b_.gep(b_.cast(x0, root->dtype), 0), b_.gep(b_.cast(x1, root->dtype), 0)}));
+                 b_.vectorize(
+                     {b_.gep(b_.cast(x0, root->dtype), 0), b_.gep(b_.cast(x1, root->dtype), 0)}));
       }
     }
     k.global_size[0] = static_cast<uint32_t>(groups_);
@@ -373,7 +437,8 @@ class Lowerer {
       run_attention_cpu(k, root);
       return k;
     }
-    static const bool lanes_off = env_int("KILN_GPU_ATTN_LANES", 1) == 0;  // the older form, to compare
+    static const bool lanes_off =
+        env_int("KILN_GPU_ATTN_LANES", 1) == 0;  // the older form, to compare
     const int warp = static_cast<int>(caps_.warp_size);
     if (!lanes_off && warp > 1 && Dv % warp == 0 && attention_split(B * Hq * Lq) >= 2 * warp) {
       run_attention_gpu(k, root);  // few groups (decode): several warps each
@@ -580,7 +645,7 @@ class Lowerer {
     }
     b_.warp_barrier();
     const Val ninf = b_.const_float(-INFINITY, f), zero = b_.const_float(0, f);
-    Val m = b_.acc(ninf), l = b_.acc(zero);  // m: the warp's running max; l: this lane's sum
+    Val m = b_.acc(ninf), l = b_.acc(zero);   // m: the warp's running max; l: this lane's sum
     Val o = b_.acc(b_.broadcast(zero, dli));  // this lane's output columns
     // the warp's probabilities, double-buffered (one warp barrier a step)
     Val probs = b_.local(f, 2 * int64_t(T));
@@ -641,7 +706,8 @@ class Lowerer {
     step(it, base, load_step(base));
     memo_.pop_back();
     b_.end_range(it);
-    for (int mask = warp / 2; mask >= 1; mask /= 2) b_.assign(l, b_.alu(KILN_IR_ADD, f, l, b_.shfl_xor(l, mask)));
+    for (int mask = warp / 2; mask >= 1; mask /= 2)
+      b_.assign(l, b_.alu(KILN_IR_ADD, f, l, b_.shfl_xor(l, mask)));
     Val first_warp = -1;
     if (W > 1) {
       // warps' (m, l) and rows through shared memory (rows apart, so each lane's columns stay
@@ -664,7 +730,8 @@ class Lowerer {
       Val l_sum = zero, o_sum = -1;
       for (int w = 0; w < W; ++w) {
         Val c = exp2_or_zero(empty, ms[size_t(w)], m_all);
-        l_sum = b_.alu(KILN_IR_MULADD, f, b_.load(ml, b_.const_int(2 * w + 1, idx_t_), f), c, l_sum);
+        l_sum =
+            b_.alu(KILN_IR_MULADD, f, b_.load(ml, b_.const_int(2 * w + 1, idx_t_), f), c, l_sum);
         Val ow = b_.load(rows, b_.add(b_.const_int(w * Dv, idx_t_), col), f, -1, -1, dli);
         Val term = b_.alu(KILN_IR_MUL, f, ow, b_.broadcast(c, dli));
         o_sum = o_sum < 0 ? term : b_.alu(KILN_IR_ADD, f, o_sum, term);
@@ -711,10 +778,12 @@ class Lowerer {
   // Keys [lo, hi) that queries at positions pos .. pos + span - 1 may see: up to the last one
   // when causal (a ring holds the last Lk positions, so that bound alone ends the loop), from
   // the first one's sliding window.
-  std::pair<Val, Val> attention_key_range(const AttentionArgs& a, Val pos, int64_t Lk, int64_t span) {
+  std::pair<Val, Val> attention_key_range(const AttentionArgs& a, Val pos, int64_t Lk,
+                                          int64_t span) {
     Val lo = b_.const_int(0, idx_t_), hi = b_.const_int(Lk, idx_t_);
     if (a.causal)
-      hi = a.ring ? b_.add_const(pos, span) : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(pos, span));
+      hi = a.ring ? b_.add_const(pos, span)
+                  : b_.alu(KILN_IR_MIN, idx_t_, hi, b_.add_const(pos, span));
     if (a.window > 0) lo = b_.alu(KILN_IR_MAX, idx_t_, lo, b_.add_const(pos, 1 - a.window));
     return {lo, hi};
   }
@@ -900,7 +969,8 @@ class Lowerer {
       if (tr * tc > 1) {
         emit_dot_tiled(root, out, tr, tc);
         k.global_size[0] = static_cast<uint32_t>(total / (tr * tc));
-        finish(k, "r_" + shape_name(root->shape) + "_d" + std::to_string(tr) + "x" + std::to_string(tc));
+        finish(k, "r_" + shape_name(root->shape) + "_d" + std::to_string(tr) + "x" +
+                      std::to_string(tc));
         return k;
       }
     }
@@ -921,7 +991,8 @@ class Lowerer {
         lanes *= 2;
       emit_tiled(root, out, rows, lanes);
       k.global_size[0] = static_cast<uint32_t>(total / (rows * lanes));
-      finish(k, "r_" + shape_name(root->shape) + "_t" + std::to_string(rows) + "x" + std::to_string(lanes));
+      finish(k, "r_" + shape_name(root->shape) + "_t" + std::to_string(rows) + "x" +
+                    std::to_string(lanes));
       return k;
     }
     check_grid(total / lanes, root);
@@ -957,20 +1028,20 @@ class Lowerer {
   using MemoKey = std::tuple<const UOp*, std::vector<Val>, Val, int, int, int64_t>;
   std::vector<std::map<MemoKey, Val>> memo_{1};
   bool has_reduce_ = false;
-  int warp_split_ = 1;  // threads per group when a reduce loop is split across a warp
+  int warp_split_ = 1;     // threads per group when a reduce loop is split across a warp
   bool dot_tile_ = false;  // the kernel's outputs are dot tiles: reduces vectorize their loop
-  int64_t groups_ = 0;  // groups of the kernel being lowered
-  const UOp* row_reduce_ = nullptr;  // a row kernel's reduce, computed once per row ...
-  Val row_value_ = -1;               // ... into this value
+  int64_t groups_ = 0;     // groups of the kernel being lowered
+  const UOp* row_reduce_ = nullptr;          // a row kernel's reduce, computed once per row ...
+  Val row_value_ = -1;                       // ... into this value
   std::map<const UOp*, Val> nested_values_;  // nested single-value reduces, computed first
-  int reduce_split_ = 0;  // > 0: reduces split across this many threads of the group ...
-  Val reduce_tid_ = -1;   // ... this one being the thread's place among them
+  int reduce_split_ = 0;           // > 0: reduces split across this many threads of the group ...
+  Val reduce_tid_ = -1;            // ... this one being the thread's place among them
   const UOp* streamed_ = nullptr;  // a GPU GEMV's matrix: its loads are flagged STREAM
   // values standing for nodes at the one index being emitted (emit_gemv_halves)
   std::map<const UOp*, Val> substitutes_;
   const UOp* staged_vector_ = nullptr;  // a GEMV's vector operand, computed once per group ...
   Val staged_local_ = -1;               // ... into this shared array (stage_vector)
-  bool row_single_ = false;          // a row kernel on one thread per row: no warp split
+  bool row_single_ = false;             // a row kernel on one thread per row: no warp split
 
   // GPUs (warp_size > 1): a reduce loop over a long innermost axis is split across the lanes of
   // one warp per group (lane l takes steps l, l+32, ...) and the partial results are combined
@@ -994,7 +1065,8 @@ class Lowerer {
         out_axis = a;
         break;
       }
-    const bool coalesced = out_axis < 0 || unit_stride_loads(src, axis) > unit_stride_loads(src, out_axis);
+    const bool coalesced =
+        out_axis < 0 || unit_stride_loads(src, axis) > unit_stride_loads(src, out_axis);
     const bool few_groups = groups_ < int64_t(caps_.compute_units) * 128;
     if (!coalesced && !few_groups) return 1;
     // A group computing one output row (GEMV-like, possibly a few lanes wide) takes up to 8
@@ -1125,8 +1197,8 @@ class Lowerer {
 
   void check_grid(int64_t groups, const UOpRef& node) {
     if (groups > std::numeric_limits<int32_t>::max())
-      throw Error("kernel of " + std::to_string(groups) + " groups exceeds the 2^31 grid limit: " +
-                  node->str());
+      throw Error("kernel of " + std::to_string(groups) +
+                  " groups exceeds the 2^31 grid limit: " + node->str());
   }
 
   void finish(LoweredKernel& k, const std::string& name) {
@@ -1231,7 +1303,11 @@ class Lowerer {
     // outputs (warps) per group, KILN_GPU_GEMV_ROWS: 4 measured a decode graph 34 us faster than
     // 8 on an H100 (gate/up's 4096 groups of 128 threads overlap one another's nested norm
     // better than 2048 of 256); 2 was 180 us slower (docs/benchmarks.md, session 13)
-    static const int rows_max = std::clamp(env_int("KILN_GPU_GEMV_ROWS", 4), 1, 32);
+    static const int rows_big = std::clamp(env_int("KILN_GPU_GEMV_ROWS", 4), 1, 32);
+    // (KILN_GPU_GEMV_ROWS_SMALL: the same for GEMVs of fewer than 8192 outputs, QKV's, which
+    // fill the GPU with one wave of blocks; unmeasured, defaults to the above)
+    static const int rows_small = std::clamp(env_int("KILN_GPU_GEMV_ROWS_SMALL", rows_big), 1, 32);
+    const int rows_max = total < 8192 ? rows_small : rows_big;
     // root reads r only as the halves of its last axis (ScheduleOptions::fuse_reduce_halves):
     // an output's halves are two warps' reduces, met in shared memory
     const std::vector<const UOp*> halves =
@@ -1480,8 +1556,8 @@ class Lowerer {
 
   // Element offsets that index `dims` of `u` reaches in each buffer the fragment loads from
   // (in visiting order), following views numerically (masks and variables ignored).
-  static void leaf_offsets(const UOp* u, const std::vector<int64_t>& dims, std::vector<int64_t>& out,
-                           int depth = 0) {
+  static void leaf_offsets(const UOp* u, const std::vector<int64_t>& dims,
+                           std::vector<int64_t>& out, int depth = 0) {
     if (depth > 64) return;
     if (u->realized() || u->op == Op::Buffer) {
       auto st = contiguous_strides(u->shape);
@@ -1669,11 +1745,13 @@ class Lowerer {
     const UOp* src = r->src[0].get();
     const int red_axis = r->axes.back();
     const int l = vector_lanes(src->dtype);
-    if (l <= 1 || src->shape[red_axis] % l != 0 || unit_stride_loads(src, red_axis) < 2) return {1, 1};
+    if (l <= 1 || src->shape[red_axis] % l != 0 || unit_stride_loads(src, red_axis) < 2)
+      return {1, 1};
     const int64_t m = s[s.size() - 2], n = s[s.size() - 1];
     static const std::pair<int, int> forced = [] {
       std::pair<int, int> t{0, 0};
-      if (const char* e = std::getenv("KILN_DOT_TILE")) std::sscanf(e, "%dx%d", &t.first, &t.second);
+      if (const char* e = std::getenv("KILN_DOT_TILE"))
+        std::sscanf(e, "%dx%d", &t.first, &t.second);
       return t;
     }();
     // The more work decoding an element takes (casts, block-quantization bit ops), the more
@@ -1922,7 +2000,8 @@ class Lowerer {
     std::vector<Index> idxs = scalar_tile_indices(root, tr, tc);
     dot_tile_ = true;
     std::vector<Val> vals = emit_group(root.get(), idxs, -1, true);
-    for (size_t i = 0; i < idxs.size(); ++i) b_.store(out, flat_of(idxs[i]), b_.cast(vals[i], root->dtype));
+    for (size_t i = 0; i < idxs.size(); ++i)
+      b_.store(out, flat_of(idxs[i]), b_.cast(vals[i], root->dtype));
   }
 
   // GPU row tiles (gpu_tile_rows): rows x cols scalar outputs per group, each with its own
@@ -2054,13 +2133,15 @@ class Lowerer {
   std::optional<MmaPlan> mma_plan(const UOpRef& root) const {
     if (!mma_enabled()) return {};
     const UOp* r = find_reduce(root.get());
-    if (!r || r->reduce_op != ReduceOp::Sum || r->axes.size() != 1 || !is_float(r->dtype)) return {};
+    if (!r || r->reduce_op != ReduceOp::Sum || r->axes.size() != 1 || !is_float(r->dtype))
+      return {};
     const UOp* src = r->src[0].get();
     MmaPlan p;
     p.reduce = r;
     p.k_axis = r->axes[0];
     if (p.k_axis != static_cast<int>(src->shape.size()) - 1 || src->op != Op::Mul) return {};
-    if (squeezed(r->shape) != squeezed(root->shape) || !reduce_on_plain_path(root.get(), r)) return {};
+    if (squeezed(r->shape) != squeezed(root->shape) || !reduce_on_plain_path(root.get(), r))
+      return {};
     for (int a = p.k_axis - 1; a >= 0 && p.m_axis < 0; --a)
       if (src->shape[a] > 1) (p.n_axis < 0 ? p.n_axis : p.m_axis) = a;
     if (p.m_axis < 0) return {};
@@ -2116,8 +2197,8 @@ class Lowerer {
       const int64_t sms = std::max<uint32_t>(caps_.compute_units, 1);
       // (and every thread copies whole chunks: 2 mt / wn of A's, nt / wm of B's a step)
       auto fits = [&] {
-        return M % (16 * q.mt * q.wm) == 0 && N % (8 * q.nt * q.wn) == 0 && (2 * q.mt) % q.wn == 0 &&
-               q.nt % q.wm == 0;
+        return M % (16 * q.mt * q.wm) == 0 && N % (8 * q.nt * q.wn) == 0 &&
+               (2 * q.mt) % q.wn == 0 && q.nt % q.wm == 0;
       };
       auto blocks = [&] { return batch * (M / (16 * q.mt * q.wm)) * (N / (8 * q.nt * q.wn)); };
       const bool fill = gpu_mma_staged() == 1;
@@ -2239,12 +2320,14 @@ class Lowerer {
   // 2t+8, 2t+9): the A fragment from rows g (`lo`) and g + 8 (`hi`), the B fragment of a column
   Val mma_a_fragment(Val lo, Val hi, int st) {
     const int l = 4 * st;
-    return b_.vectorize({b_.gep(lo, l), b_.gep(lo, l + 1), b_.gep(hi, l), b_.gep(hi, l + 1), b_.gep(lo, l + 2),
-                         b_.gep(lo, l + 3), b_.gep(hi, l + 2), b_.gep(hi, l + 3)});
+    return b_.vectorize({b_.gep(lo, l), b_.gep(lo, l + 1), b_.gep(hi, l), b_.gep(hi, l + 1),
+                         b_.gep(lo, l + 2), b_.gep(lo, l + 3), b_.gep(hi, l + 2),
+                         b_.gep(hi, l + 3)});
   }
   Val mma_b_fragment(Val col, int st) {
     const int l = 4 * st;
-    return b_.vectorize({b_.gep(col, l), b_.gep(col, l + 1), b_.gep(col, l + 2), b_.gep(col, l + 3)});
+    return b_.vectorize(
+        {b_.gep(col, l), b_.gep(col, l + 1), b_.gep(col, l + 2), b_.gep(col, l + 3)});
   }
 
   // The reduce of an MMA tile: each step loads 32 k of a row (or column) per lane as one
@@ -2264,7 +2347,8 @@ class Lowerer {
       if (!dims_for(idxs[q], u->shape, dims[q], la)) throw Error("internal: MMA output index");
     }
     const std::vector<Val> accs = mma_accumulators(p);
-    Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(ss[p.k_axis] / 32, idx_t_), KILN_IR_FLAG_REDUCE);
+    Val rg = b_.range(b_.const_int(0, idx_t_), b_.const_int(ss[p.k_axis] / 32, idx_t_),
+                      KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     Val kb = b_.add(b_.mul_const(rg, 32), b_.mul_const(c.t, 8));
     auto load8 = [&](const UOp* operand, std::vector<Val> d) {
@@ -2501,7 +2585,8 @@ class Lowerer {
     if (idx.flat >= 0) return idx.flat;
     auto strides = contiguous_strides(idx.shape);
     Val f = b_.const_int(0, idx_t_);
-    for (size_t i = 0; i < idx.dims.size(); ++i) f = b_.add(f, b_.mul_const(idx.dims[i], strides[i]));
+    for (size_t i = 0; i < idx.dims.size(); ++i)
+      f = b_.add(f, b_.mul_const(idx.dims[i], strides[i]));
     idx.flat = f;
     if (idx.lanes > 1 && idx.lane_axis >= 0) idx.lane_flat = strides[idx.lane_axis];
     return f;
@@ -2587,7 +2672,8 @@ class Lowerer {
 
   Val devectorize(const UOp* u, Index& idx, Val gate) {
     std::vector<Val> lanes;
-    for (int l = 0; l < idx.lanes; ++l) lanes.push_back(b_.gep(emit(u, lane_scalar(idx, l), gate), 0));
+    for (int l = 0; l < idx.lanes; ++l)
+      lanes.push_back(b_.gep(emit(u, lane_scalar(idx, l), gate), 0));
     return b_.vectorize(lanes);
   }
 
@@ -2689,7 +2775,8 @@ class Lowerer {
       }
       case Op::Var:
         return b_.cast(b_.var(var_slot(*u->var), u->var->min_value(), u->var->max_value()), ct);
-      case Op::View: return emit_view(u, idx, gate);
+      case Op::View:
+        return emit_view(u, idx, gate);
       case Op::Reduce:
         // a row kernel's reduce: every output of the group reads the row's value
         if (u == row_reduce_)
@@ -2698,8 +2785,10 @@ class Lowerer {
         if (auto nv = nested_values_.find(u); nv != nested_values_.end())
           return idx.lanes > 1 ? b_.broadcast(nv->second, idx.lanes) : nv->second;
         return emit_reduce(u, idx, gate);
-      case Op::Gather: return emit_gather(u, idx, gate);
-      default: break;
+      case Op::Gather:
+        return emit_gather(u, idx, gate);
+      default:
+        break;
     }
     if (is_elementwise(u)) {
       std::vector<Val> s;
@@ -2714,7 +2803,7 @@ class Lowerer {
     bool per_lane = false;     // lanes cannot be mapped: evaluate lane by lane
     bool all_invalid = false;  // the mask excludes everything
     Index sidx;
-    Val valid = -1;            // -1: always valid
+    Val valid = -1;  // -1: always valid
   };
 
   ViewStep view_step(const UOp* u, Index idx) {
@@ -2733,8 +2822,8 @@ class Lowerer {
     }
     if (idx.lanes > 1) {
       const View& v = views.back();
-      bool lane_masked = !v.mask.empty() &&
-                         (v.mask[lane_axis].first > 0 || v.mask[lane_axis].second < v.shape[lane_axis]);
+      bool lane_masked = !v.mask.empty() && (v.mask[lane_axis].first > 0 ||
+                                             v.mask[lane_axis].second < v.shape[lane_axis]);
       if (lane_masked) {
         out.per_lane = true;
         return out;
@@ -2823,7 +2912,8 @@ class Lowerer {
   Val combine(const UOp* u, const std::vector<Val>& s) {
     DType ct = compute_dtype(u->dtype);
     switch (u->op) {
-      case Op::Contiguous: return s[0];
+      case Op::Contiguous:
+        return s[0];
       case Op::Cast:
         if (ct != u->dtype) return b_.cast(b_.cast(s[0], u->dtype), ct);  // round to f16/bf16
         return b_.cast(s[0], ct);
@@ -2837,7 +2927,8 @@ class Lowerer {
     }
   }
 
-  std::vector<Val> emit_group(const UOp* u, std::vector<Index>& idxs, Val gate, bool is_root = false) {
+  std::vector<Val> emit_group(const UOp* u, std::vector<Index>& idxs, Val gate,
+                              bool is_root = false) {
     std::vector<Val> out;
     bool memory = (u->realized() && !is_root) || u->op == Op::Buffer;
     if (idxs.size() == 1 || memory) {
@@ -2870,8 +2961,10 @@ class Lowerer {
   }
 
   Val reduce_init(const UOp* u, DType ct) {
-    if (u->reduce_op == ReduceOp::Min && !is_float(ct)) return b_.const_int(int_min_identity(ct), ct);
-    if (u->reduce_op == ReduceOp::Max && !is_float(ct)) return b_.const_int(int_max_identity(ct), ct);
+    if (u->reduce_op == ReduceOp::Min && !is_float(ct))
+      return b_.const_int(int_min_identity(ct), ct);
+    if (u->reduce_op == ReduceOp::Max && !is_float(ct))
+      return b_.const_int(int_max_identity(ct), ct);
     return b_.const_of(reduce_identity(u->reduce_op, ct), ct);
   }
 
@@ -2943,7 +3036,8 @@ class Lowerer {
     const bool gpu_unroll_ok = split > 1 && n_out == 1 && op == KILN_IR_ADD;
     if (red_lanes > 1 && split == 1 && caps_.warp_size <= 1 && op == KILN_IR_ADD && n_out == 1)
       for (int uf : {4, 2})
-        if (src->shape[last] % (int64_t(red_lanes) * uf) == 0 && src->shape[last] / (red_lanes * uf) >= 1) {
+        if (src->shape[last] % (int64_t(red_lanes) * uf) == 0 &&
+            src->shape[last] / (red_lanes * uf) >= 1) {
           unroll = uf;
           break;
         }
@@ -2956,7 +3050,8 @@ class Lowerer {
         }
     }
     std::vector<Val> accs;
-    for (size_t r = 0; r < n_out * unroll; ++r) accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
+    for (size_t r = 0; r < n_out * unroll; ++r)
+      accs.push_back(b_.acc(b_.broadcast(reduce_init(u, ct), acc_lanes)));
     std::vector<Val> ranges;
     std::vector<Val> loop_dims;
     for (int a : u->axes) {
@@ -3011,7 +3106,8 @@ class Lowerer {
       b_.end_range(ranges[i]);
     }
     for (int uf = 1; uf < unroll; ++uf)
-      for (size_t r = 0; r < n_out; ++r) b_.assign(accs[r], b_.alu(op, ct, accs[r], accs[uf * n_out + r]));
+      for (size_t r = 0; r < n_out; ++r)
+        b_.assign(accs[r], b_.alu(op, ct, accs[r], accs[uf * n_out + r]));
     accs.resize(n_out);
     if (fold_steps) red_lanes = 1;  // already scalar
     if (red_lanes > 1 && split > 1) {
@@ -3044,7 +3140,8 @@ class Lowerer {
         Val total = b_.load(parts[r], b_.const_int(0, idx_t_), ct, -1, -1, acc_lanes);
         for (int x = 1; x < warps; ++x)
           total = b_.alu(op, ct, total,
-                         b_.load(parts[r], b_.const_int(int64_t(x) * acc_lanes, idx_t_), ct, -1, -1, acc_lanes));
+                         b_.load(parts[r], b_.const_int(int64_t(x) * acc_lanes, idx_t_), ct, -1, -1,
+                                 acc_lanes));
         b_.assign(accs[r], total);
       }
       b_.barrier();  // the parts may be rewritten (a reduce inside an outer loop)

@@ -104,7 +104,8 @@ Device* open_device(int index) {
   try {
     check(d, d.cuDeviceGet(&dev->dev, index), "cuDeviceGet", KILN_ERR_NO_DEVICE);
     char name[256] = {0};
-    check(d, d.cuDeviceGetName(name, sizeof name - 1, dev->dev), "cuDeviceGetName", KILN_ERR_NO_DEVICE);
+    check(d, d.cuDeviceGetName(name, sizeof name - 1, dev->dev), "cuDeviceGetName",
+          KILN_ERR_NO_DEVICE);
     dev->name = name;
     dev->cc_major = attribute(d, dev->dev, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
     dev->cc_minor = attribute(d, dev->dev, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
@@ -118,14 +119,16 @@ Device* open_device(int index) {
     check(d, d.cuDeviceTotalMem(&dev->total_mem, dev->dev), "cuDeviceTotalMem", KILN_ERR_NO_DEVICE);
     if (dev->cc_major < 7 || (dev->cc_major == 7 && dev->cc_minor < 5))
       fail(KILN_ERR_NO_DEVICE, "cuda_ptx: " + dev->name + " has compute capability " +
-                                   std::to_string(dev->cc_major) + "." + std::to_string(dev->cc_minor) +
+                                   std::to_string(dev->cc_major) + "." +
+                                   std::to_string(dev->cc_minor) +
                                    "; this plugin renders PTX for sm_75 and newer");
     dev->arch = "sm_" + std::to_string(dev->cc_major) + std::to_string(dev->cc_minor);
-    // KILN_CUDA_PREFETCH=N: the first N iterations of a kernel's first loop are prefetched into
-    // L2 before the grid wait (off by default until measured on an H100); the compiler id names
-    // it, so the kernel cache keeps the forms apart
+    // KILN_CUDA_PREFETCH=N: the first N iterations of each top-level loop's weight loads are
+    // prefetched into L2 before the grid wait (default 1: decode +1.9% on an H100; 2 and 4 were
+    // slower, docs/benchmarks.md session 14; 0 turns it off); the compiler id names it, so the
+    // kernel cache keeps the forms apart
     const char* pf = std::getenv("KILN_CUDA_PREFETCH");
-    dev->prefetch = pf ? std::clamp(std::atoi(pf), 0, 64) : 0;
+    dev->prefetch = pf && *pf ? std::clamp(std::atoi(pf), 0, 64) : 1;
     // KILN_CUDA_PDL_TRIGGER=start|wait|store: where a kernel lets its dependent launch
     // (PtxTarget::Trigger; default after its own grid wait)
     const char* te = std::getenv("KILN_CUDA_PDL_TRIGGER");
@@ -151,13 +154,15 @@ Device* open_device(int index) {
     check(d, d.cuDevicePrimaryCtxRetain(&dev->ctx, dev->dev), "cuDevicePrimaryCtxRetain",
           KILN_ERR_NO_DEVICE);
     make_current(*dev);
-    check(d, d.cuStreamCreate(&dev->stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate", KILN_ERR_INTERNAL);
+    check(d, d.cuStreamCreate(&dev->stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate",
+          KILN_ERR_INTERNAL);
     check(d, d.cuEventCreate(&dev->t0, CU_EVENT_DEFAULT), "cuEventCreate", KILN_ERR_INTERNAL);
     check(d, d.cuEventCreate(&dev->t1, CU_EVENT_DEFAULT), "cuEventCreate", KILN_ERR_INTERNAL);
     dev->staging.resize(kStagingSlots);
     for (Staging& s : dev->staging) {
       check(d, d.cuMemAllocHost(&s.host, kStagingBytes), "cuMemAllocHost", KILN_ERR_OUT_OF_MEMORY);
-      check(d, d.cuEventCreate(&s.done, CU_EVENT_DISABLE_TIMING), "cuEventCreate", KILN_ERR_INTERNAL);
+      check(d, d.cuEventCreate(&s.done, CU_EVENT_DISABLE_TIMING), "cuEventCreate",
+            KILN_ERR_INTERNAL);
     }
   } catch (...) {
     destroy(dev);
@@ -166,7 +171,9 @@ Device* open_device(int index) {
   return dev;
 }
 
-size_t staging_slot_bytes() { return kStagingBytes; }
+size_t staging_slot_bytes() {
+  return kStagingBytes;
+}
 
 void close_device(Device& dev) {
   {
@@ -192,8 +199,8 @@ void close_device(Device& dev) {
 
 void fill_caps(Device& dev, kiln_device_caps* caps) {
   kiln_device_caps c{};
-  uint32_t size = caps->struct_size != 0 && caps->struct_size < sizeof c ? caps->struct_size
-                                                                           : sizeof c;
+  uint32_t size =
+      caps->struct_size != 0 && caps->struct_size < sizeof c ? caps->struct_size : sizeof c;
   c.struct_size = size;
   std::snprintf(c.name, sizeof c.name, "cuda");
   std::snprintf(c.arch, sizeof c.arch, "%s", dev.arch.c_str());
@@ -214,15 +221,15 @@ void fill_caps(Device& dev, kiln_device_caps* caps) {
   // mma.sync m16n8k16 with f16 and bf16 inputs: sm_80 and newer
   c.has_tensor_cores = dev.cc_major >= 8 ? KILN_TENSOR_CORES_MMA_16816 : 0;
   c.unified_memory = 0;
-  c.fast_dot4 = 1;  // dp4a
+  c.fast_dot4 = 1;                           // dp4a
   c.async_copy = dev.cc_major >= 8 ? 1 : 0;  // cp.async: sm_80 and newer
   std::memcpy(caps, &c, size);
 }
 
 void synchronize(Device& dev) {
   make_current(dev);
-  check(*dev.drv, dev.drv->cuStreamSynchronize(dev.stream), "cuStreamSynchronize (a kernel or copy failed)",
-        KILN_ERR_LAUNCH);
+  check(*dev.drv, dev.drv->cuStreamSynchronize(dev.stream),
+        "cuStreamSynchronize (a kernel or copy failed)", KILN_ERR_LAUNCH);
 }
 
 }  // namespace kiln::cuda

@@ -32,11 +32,19 @@ const char* const kRcMov[RC_COUNT] = {"pred", "b32", "b64", "f32", "f64", "b16"}
 
 RC rc_of(kiln_dtype t) {
   switch (t) {
-    case KILN_DTYPE_BOOL: return P;
-    case KILN_DTYPE_I64: case KILN_DTYPE_U64: return RD;
-    case KILN_DTYPE_F16: case KILN_DTYPE_BF16: case KILN_DTYPE_F32: return F;
-    case KILN_DTYPE_F64: return FD;
-    default: return R;
+    case KILN_DTYPE_BOOL:
+      return P;
+    case KILN_DTYPE_I64:
+    case KILN_DTYPE_U64:
+      return RD;
+    case KILN_DTYPE_F16:
+    case KILN_DTYPE_BF16:
+    case KILN_DTYPE_F32:
+      return F;
+    case KILN_DTYPE_F64:
+      return FD;
+    default:
+      return R;
   }
 }
 
@@ -45,7 +53,9 @@ std::string ityp(kiln_dtype t) {
   bool s = is_signed_int(t);
   return rc_of(t) == RD ? (s ? "s64" : "u64") : (s ? "s32" : "u32");
 }
-std::string ftyp(kiln_dtype t) { return t == KILN_DTYPE_F64 ? "f64" : "f32"; }
+std::string ftyp(kiln_dtype t) {
+  return t == KILN_DTYPE_F64 ? "f64" : "f32";
+}
 
 std::string hex32(uint32_t v) {
   char b[16];
@@ -96,16 +106,30 @@ float bf16_bits_to_float(uint16_t h) {
 // Memory instruction type of one element: what ld/st move for a dtype.
 const char* mem_type(kiln_dtype t) {
   switch (t) {
-    case KILN_DTYPE_BOOL: case KILN_DTYPE_U8: return "u8";
-    case KILN_DTYPE_I8: return "s8";
-    case KILN_DTYPE_I16: return "s16";
-    case KILN_DTYPE_U16: return "u16";
-    case KILN_DTYPE_F16: case KILN_DTYPE_BF16: return "b16";
-    case KILN_DTYPE_I32: case KILN_DTYPE_U32: return "b32";
-    case KILN_DTYPE_F32: return "f32";
-    case KILN_DTYPE_I64: case KILN_DTYPE_U64: return "b64";
-    case KILN_DTYPE_F64: return "f64";
-    default: return "?";
+    case KILN_DTYPE_BOOL:
+    case KILN_DTYPE_U8:
+      return "u8";
+    case KILN_DTYPE_I8:
+      return "s8";
+    case KILN_DTYPE_I16:
+      return "s16";
+    case KILN_DTYPE_U16:
+      return "u16";
+    case KILN_DTYPE_F16:
+    case KILN_DTYPE_BF16:
+      return "b16";
+    case KILN_DTYPE_I32:
+    case KILN_DTYPE_U32:
+      return "b32";
+    case KILN_DTYPE_F32:
+      return "f32";
+    case KILN_DTYPE_I64:
+    case KILN_DTYPE_U64:
+      return "b64";
+    case KILN_DTYPE_F64:
+      return "f64";
+    default:
+      return "?";
   }
 }
 
@@ -117,8 +141,8 @@ class Emitter {
  public:
   Emitter(const kiln_kernel& k, const KernelSummary& sum, const PtxTarget& target)
       : k_(k), sum_(sum), target_(target), vals_(k.n_insts) {
-    flat_ = !sum.uses_threads && k.local_size[0] <= 1 && k.local_size[1] <= 1 &&
-            k.local_size[2] <= 1;
+    flat_ =
+        !sum.uses_threads && k.local_size[0] <= 1 && k.local_size[1] <= 1 && k.local_size[2] <= 1;
     // One-warp groups that share no memory: several groups per block (a block of one warp
     // would cap an SM at 32 warps' worth of blocks, half its threads).
     if (!flat_ && !sum.uses_shared && k.local_size[0] == 32 && k.local_size[1] <= 1 &&
@@ -155,11 +179,20 @@ class Emitter {
   // ---- canonical forms ----
   void normalize(kiln_dtype t, const std::string& r) {
     switch (t) {
-      case KILN_DTYPE_I8: op("cvt.s32.s8 " + r + ", " + r); break;
-      case KILN_DTYPE_U8: op("and.b32 " + r + ", " + r + ", 255"); break;
-      case KILN_DTYPE_I16: op("cvt.s32.s16 " + r + ", " + r); break;
-      case KILN_DTYPE_U16: op("and.b32 " + r + ", " + r + ", 65535"); break;
-      default: break;
+      case KILN_DTYPE_I8:
+        op("cvt.s32.s8 " + r + ", " + r);
+        break;
+      case KILN_DTYPE_U8:
+        op("and.b32 " + r + ", " + r + ", 255");
+        break;
+      case KILN_DTYPE_I16:
+        op("cvt.s32.s16 " + r + ", " + r);
+        break;
+      case KILN_DTYPE_U16:
+        op("and.b32 " + r + ", " + r + ", 65535");
+        break;
+      default:
+        break;
     }
   }
   // f32 register -> 16 bits of a half type (exact when the value is representable)
@@ -169,8 +202,10 @@ class Emitter {
     return h;
   }
   void widen_half(kiln_dtype t, const std::string& f, const std::string& h) {
-    if (t == KILN_DTYPE_F16) op("cvt.f32.f16 " + f + ", " + h);
-    else op("mov.b32 " + f + ", {" + hz_ + ", " + h + "}");
+    if (t == KILN_DTYPE_F16)
+      op("cvt.f32.f16 " + f + ", " + h);
+    else
+      op("mov.b32 " + f + ", {" + hz_ + ", " + h + "}");
   }
   // Rounds an f32 register to the half type in place (no-op for other types).
   void round_half(kiln_dtype t, const std::string& f) {
@@ -205,7 +240,8 @@ class Emitter {
       s += "\t.param .b64 kiln_arg" + std::to_string(a) + ";\n\tst.param.f64 [kiln_arg" +
            std::to_string(a) + "], " + args[a] + ";\n";
     s += std::string("\tcall.uni (kiln_ret), ") + fn + ", (";
-    for (size_t a = 0; a < args.size(); ++a) s += (a ? ", kiln_arg" : "kiln_arg") + std::to_string(a);
+    for (size_t a = 0; a < args.size(); ++a)
+      s += (a ? ", kiln_arg" : "kiln_arg") + std::to_string(a);
     s += ");\n\tld.param.f64 " + out + ", [kiln_ret];\n\t}\n";
     body_ += s;
     return out;
@@ -215,7 +251,8 @@ class Emitter {
       use_math("kiln_exp2_f64");
       use_math("kiln_log2_f64");
     }
-    for (const auto& m : math_) if (m == fn) return;
+    for (const auto& m : math_)
+      if (m == fn) return;
     math_.push_back(fn);
   }
   // An f32-register float function computed through the f64 helper.
@@ -285,16 +322,27 @@ class Emitter {
       case R: {
         int64_t v = in.imm.i;
         switch (t) {
-          case KILN_DTYPE_I8: v = int8_t(v); break;
-          case KILN_DTYPE_U8: v = uint8_t(v); break;
-          case KILN_DTYPE_I16: v = int16_t(v); break;
-          case KILN_DTYPE_U16: v = uint16_t(v); break;
-          default: break;
+          case KILN_DTYPE_I8:
+            v = int8_t(v);
+            break;
+          case KILN_DTYPE_U8:
+            v = uint8_t(v);
+            break;
+          case KILN_DTYPE_I16:
+            v = int16_t(v);
+            break;
+          case KILN_DTYPE_U16:
+            v = uint16_t(v);
+            break;
+          default:
+            break;
         }
         pro("mov.b32 " + r + ", " + hex32(uint32_t(v)));
         break;
       }
-      case RD: pro("mov.b64 " + r + ", " + hex64(uint64_t(in.imm.i))); break;
+      case RD:
+        pro("mov.b64 " + r + ", " + hex64(uint64_t(in.imm.i)));
+        break;
       case F: {
         float f = t == KILN_DTYPE_F16    ? f16_bits_to_float(double_to_f16_bits(in.imm.f))
                   : t == KILN_DTYPE_BF16 ? bf16_bits_to_float(double_to_bf16_bits(in.imm.f))
@@ -302,8 +350,11 @@ class Emitter {
         pro("mov.f32 " + r + ", " + f32_lit(f));
         break;
       }
-      case FD: pro("mov.f64 " + r + ", " + f64_lit(in.imm.f)); break;
-      default: break;
+      case FD:
+        pro("mov.f64 " + r + ", " + f64_lit(in.imm.f));
+        break;
+      default:
+        break;
     }
     vals_[i] = {r};
   }
@@ -351,8 +402,11 @@ class Emitter {
         }
         break;
       }
-      case KILN_IR_CONST: emit_const(i); break;
-      default: break;
+      case KILN_IR_CONST:
+        emit_const(i);
+        break;
+      default:
+        break;
     }
   }
 
@@ -490,9 +544,12 @@ class Emitter {
       // the registers the memory operation writes
       Lanes raw(w);
       for (unsigned x = 0; x < w; ++x) {
-        if (c == P) raw[x] = reg(R);
-        else if (t == KILN_DTYPE_F16 || t == KILN_DTYPE_BF16) raw[x] = reg(H);
-        else raw[x] = out[j + x];
+        if (c == P)
+          raw[x] = reg(R);
+        else if (t == KILN_DTYPE_F16 || t == KILN_DTYPE_BF16)
+          raw[x] = reg(H);
+        else
+          raw[x] = out[j + x];
       }
       std::string dst = raw[0];
       std::string vec;
@@ -505,9 +562,12 @@ class Emitter {
       op(g + "ld." + sp_hint + vec + "." + mem_type(t) + " " + dst + ", " + at(a, j * size) +
          policy);
       for (unsigned x = 0; x < w; ++x) {
-        if (c == P) op(g + "setp.ne.u32 " + out[j + x] + ", " + raw[x] + ", 0");
-        else if (t == KILN_DTYPE_F16) op(g + "cvt.f32.f16 " + out[j + x] + ", " + raw[x]);
-        else if (t == KILN_DTYPE_BF16) op(g + "mov.b32 " + out[j + x] + ", {" + hz_ + ", " + raw[x] + "}");
+        if (c == P)
+          op(g + "setp.ne.u32 " + out[j + x] + ", " + raw[x] + ", 0");
+        else if (t == KILN_DTYPE_F16)
+          op(g + "cvt.f32.f16 " + out[j + x] + ", " + raw[x]);
+        else if (t == KILN_DTYPE_BF16)
+          op(g + "mov.b32 " + out[j + x] + ", {" + hz_ + ", " + raw[x] + "}");
       }
     }
     vals_[i] = out;
@@ -579,9 +639,12 @@ class Emitter {
   }
   static std::string zero_lit(RC c) {
     switch (c) {
-      case F: return "0f00000000";
-      case FD: return "0d0000000000000000";
-      default: return "0";
+      case F:
+        return "0f00000000";
+      case FD:
+        return "0d0000000000000000";
+      default:
+        return "0";
     }
   }
 
@@ -605,8 +668,10 @@ class Emitter {
         }
         return d;
       case KILN_IR_NOT:
-        if (c == P) op("not.pred " + fresh(P) + ", " + a(0));
-        else op(std::string(c == RD ? "not.b64 " : "not.b32 ") + fresh(c) + ", " + a(0));
+        if (c == P)
+          op("not.pred " + fresh(P) + ", " + a(0));
+        else
+          op(std::string(c == RD ? "not.b64 " : "not.b32 ") + fresh(c) + ", " + a(0));
         normalize(t, d);
         return d;
       case KILN_IR_EXP2:
@@ -619,8 +684,10 @@ class Emitter {
         op("lg2.approx.f32 " + fresh(F) + ", " + a(0));
         round_half(t, d);
         return d;
-      case KILN_IR_SIN: return via_f64(t, "kiln_sin_f64", {a(0)});
-      case KILN_IR_POW: return via_f64(t, "kiln_pow_f64", {a(0), a(1)});
+      case KILN_IR_SIN:
+        return via_f64(t, "kiln_sin_f64", {a(0)});
+      case KILN_IR_POW:
+        return via_f64(t, "kiln_pow_f64", {a(0), a(1)});
       case KILN_IR_SQRT:
         op("sqrt.rn." + ftyp(t) + " " + fresh(c) + ", " + a(0));
         round_half(t, d);
@@ -632,12 +699,15 @@ class Emitter {
       case KILN_IR_TRUNC:
         op("cvt.rzi." + ftyp(t) + "." + ftyp(t) + " " + fresh(c) + ", " + a(0));
         return d;
-      case KILN_IR_ADD: case KILN_IR_SUB: case KILN_IR_MUL: {
+      case KILN_IR_ADD:
+      case KILN_IR_SUB:
+      case KILN_IR_MUL: {
         const char* name = in.op == KILN_IR_ADD ? "add" : in.op == KILN_IR_SUB ? "sub" : "mul";
         if (c == F || c == FD) {
           // halves: .rn keeps ptxas from contracting the f32 step into an fma
           bool half = t == KILN_DTYPE_F16 || t == KILN_DTYPE_BF16;
-          op(std::string(name) + (half ? ".rn." : ".") + ftyp(t) + " " + fresh(c) + ", " + a(0) + ", " + a(1));
+          op(std::string(name) + (half ? ".rn." : ".") + ftyp(t) + " " + fresh(c) + ", " + a(0) +
+             ", " + a(1));
           round_half(t, d);
         } else {
           op(std::string(name) + (in.op == KILN_IR_MUL ? ".lo." : ".") + ityp(t) + " " + fresh(c) +
@@ -650,21 +720,30 @@ class Emitter {
         op("div.rn." + ftyp(t) + " " + fresh(c) + ", " + a(0) + ", " + a(1));
         round_half(t, d);
         return d;
-      case KILN_IR_IDIV: case KILN_IR_MOD: return int_divide(in, t, a(0), a(1));
-      case KILN_IR_MAX: case KILN_IR_MIN: {
+      case KILN_IR_IDIV:
+      case KILN_IR_MOD:
+        return int_divide(in, t, a(0), a(1));
+      case KILN_IR_MAX:
+      case KILN_IR_MIN: {
         // MAX: a < b ? b : a;  MIN: b < a ? b : a  (the NaN behaviour the IR documents)
         if (c == P) {
-          op(std::string(in.op == KILN_IR_MAX ? "or.pred " : "and.pred ") + fresh(P) + ", " + a(0) + ", " + a(1));
+          op(std::string(in.op == KILN_IR_MAX ? "or.pred " : "and.pred ") + fresh(P) + ", " + a(0) +
+             ", " + a(1));
           return d;
         }
         std::string p = reg(P);
         std::string ct = (c == F || c == FD) ? ftyp(t) : ityp(t);
-        if (in.op == KILN_IR_MAX) op("setp.lt." + ct + " " + p + ", " + a(0) + ", " + a(1));
-        else op("setp.lt." + ct + " " + p + ", " + a(1) + ", " + a(0));
-        op("selp." + std::string(kRcMov[c]) + " " + fresh(c) + ", " + a(1) + ", " + a(0) + ", " + p);
+        if (in.op == KILN_IR_MAX)
+          op("setp.lt." + ct + " " + p + ", " + a(0) + ", " + a(1));
+        else
+          op("setp.lt." + ct + " " + p + ", " + a(1) + ", " + a(0));
+        op("selp." + std::string(kRcMov[c]) + " " + fresh(c) + ", " + a(1) + ", " + a(0) + ", " +
+           p);
         return d;
       }
-      case KILN_IR_CMPLT: case KILN_IR_CMPNE: case KILN_IR_CMPEQ: {
+      case KILN_IR_CMPLT:
+      case KILN_IR_CMPNE:
+      case KILN_IR_CMPEQ: {
         const auto s = dt(in.src[0]);
         const RC sc = rc_of(s);
         if (sc == P) {
@@ -689,21 +768,29 @@ class Emitter {
         op("setp." + cmp + " " + fresh(P) + ", " + a(0) + ", " + a(1));
         return d;
       }
-      case KILN_IR_AND: case KILN_IR_OR: case KILN_IR_XOR: {
+      case KILN_IR_AND:
+      case KILN_IR_OR:
+      case KILN_IR_XOR: {
         const char* name = in.op == KILN_IR_AND ? "and" : in.op == KILN_IR_OR ? "or" : "xor";
         std::string ty = c == P ? "pred" : c == RD ? "b64" : "b32";
         op(std::string(name) + "." + ty + " " + fresh(c) + ", " + a(0) + ", " + a(1));
         return d;
       }
-      case KILN_IR_SHL: case KILN_IR_SHR: {
+      case KILN_IR_SHL:
+      case KILN_IR_SHR: {
         const unsigned bits = dtype_bits(t);
         std::string n = reg(R);
-        if (c == RD) op("cvt.u32.u64 " + n + ", " + a(1));
-        else op("mov.b32 " + n + ", " + a(1));
+        if (c == RD)
+          op("cvt.u32.u64 " + n + ", " + a(1));
+        else
+          op("mov.b32 " + n + ", " + a(1));
         op("and.b32 " + n + ", " + n + ", " + std::to_string(bits - 1));
         std::string w = c == RD ? "64" : "32";
-        if (in.op == KILN_IR_SHL) op("shl.b" + w + " " + fresh(c) + ", " + a(0) + ", " + n);
-        else op(std::string("shr.") + (is_signed_int(t) ? "s" : "u") + w + " " + fresh(c) + ", " + a(0) + ", " + n);
+        if (in.op == KILN_IR_SHL)
+          op("shl.b" + w + " " + fresh(c) + ", " + a(0) + ", " + n);
+        else
+          op(std::string("shr.") + (is_signed_int(t) ? "s" : "u") + w + " " + fresh(c) + ", " +
+             a(0) + ", " + n);
         normalize(t, d);
         return d;
       }
@@ -717,7 +804,8 @@ class Emitter {
           op("or.pred " + fresh(P) + ", " + x + ", " + y);
           return d;
         }
-        op("selp." + std::string(kRcMov[c]) + " " + fresh(c) + ", " + a(1) + ", " + a(2) + ", " + cond);
+        op("selp." + std::string(kRcMov[c]) + " " + fresh(c) + ", " + a(1) + ", " + a(2) + ", " +
+           cond);
         return d;
       }
       case KILN_IR_MULADD:
@@ -732,8 +820,10 @@ class Emitter {
       case KILN_IR_DOT4:  // dp4a: sm_61 and newer, so every GPU this plugin accepts
         op("dp4a.u32.s32 " + fresh(c) + ", " + a(0) + ", " + a(1) + ", " + a(2));
         return d;
-      case KILN_IR_CAST: return convert(dt(in.src[0]), t, a(0));
-      case KILN_IR_BITCAST: return bitcast(dt(in.src[0]), t, a(0));
+      case KILN_IR_CAST:
+        return convert(dt(in.src[0]), t, a(0));
+      case KILN_IR_BITCAST:
+        return bitcast(dt(in.src[0]), t, a(0));
       default:
         bad(i, "op not handled by the PTX renderer");
     }
@@ -781,10 +871,14 @@ class Emitter {
       return d;
     }
     if (t == KILN_DTYPE_BOOL) {
-      if (sc == P) op("mov.pred " + d + ", " + v);
-      else if (sc == F) op("setp.neu.f32 " + d + ", " + v + ", 0f00000000");
-      else if (sc == FD) op("setp.neu.f64 " + d + ", " + v + ", 0d0000000000000000");
-      else op(std::string(sc == RD ? "setp.ne.u64 " : "setp.ne.u32 ") + d + ", " + v + ", 0");
+      if (sc == P)
+        op("mov.pred " + d + ", " + v);
+      else if (sc == F)
+        op("setp.neu.f32 " + d + ", " + v + ", 0f00000000");
+      else if (sc == FD)
+        op("setp.neu.f64 " + d + ", " + v + ", 0d0000000000000000");
+      else
+        op(std::string(sc == RD ? "setp.ne.u64 " : "setp.ne.u32 ") + d + ", " + v + ", 0");
       return d;
     }
     if (s == KILN_DTYPE_BOOL) {
@@ -840,8 +934,12 @@ class Emitter {
       if (tc == RD) {
         op("cvt.rzi." + ityp(t) + "." + fs + " " + d + ", " + v);
       } else {
-        const char* nt = t == KILN_DTYPE_I8 ? "s8" : t == KILN_DTYPE_U8 ? "u8" : t == KILN_DTYPE_I16 ? "s16"
-                        : t == KILN_DTYPE_U16 ? "u16" : t == KILN_DTYPE_I32 ? "s32" : "u32";
+        const char* nt = t == KILN_DTYPE_I8    ? "s8"
+                         : t == KILN_DTYPE_U8  ? "u8"
+                         : t == KILN_DTYPE_I16 ? "s16"
+                         : t == KILN_DTYPE_U16 ? "u16"
+                         : t == KILN_DTYPE_I32 ? "s32"
+                                               : "u32";
         op(std::string("cvt.rzi.") + nt + "." + fs + " " + d + ", " + v);
         normalize(t, d);
       }
@@ -851,8 +949,10 @@ class Emitter {
     if (t == KILN_DTYPE_F64) {
       op("cvt.f64.f32 " + d + ", " + v);
     } else if (s == KILN_DTYPE_F64) {
-      if (t == KILN_DTYPE_F32) op("cvt.rn.f32.f64 " + d + ", " + v);
-      else return f64_to_half(t, v);
+      if (t == KILN_DTYPE_F32)
+        op("cvt.rn.f32.f64 " + d + ", " + v);
+      else
+        return f64_to_half(t, v);
     } else {
       op("mov.f32 " + d + ", " + v);
       round_half(t, d);
@@ -880,9 +980,12 @@ class Emitter {
     unsigned size = dtype_bytes(t);
     if (size == 2) {
       std::string h = bits16(s, v);
-      if (t == KILN_DTYPE_F16) op("cvt.f32.f16 " + d + ", " + h);
-      else if (t == KILN_DTYPE_BF16) op("mov.b32 " + d + ", {" + hz_ + ", " + h + "}");
-      else op(std::string(t == KILN_DTYPE_I16 ? "cvt.s32.s16 " : "cvt.u32.u16 ") + d + ", " + h);
+      if (t == KILN_DTYPE_F16)
+        op("cvt.f32.f16 " + d + ", " + h);
+      else if (t == KILN_DTYPE_BF16)
+        op("mov.b32 " + d + ", {" + hz_ + ", " + h + "}");
+      else
+        op(std::string(t == KILN_DTYPE_I16 ? "cvt.s32.s16 " : "cvt.u32.u16 ") + d + ", " + h);
       return d;
     }
     op(std::string(size == 8 ? "mov.b64 " : "mov.b32 ") + d + ", " + v);
@@ -916,36 +1019,61 @@ class Emitter {
 
   // ---- L2 prefetch before the grid dependency wait (sm_90) ----
   // A kernel waits for its predecessor before its first memory access; until then only index
-  // math runs. Prefetching the first iterations of its first loop into L2 (the ungated loads
-  // whose indices are integer math of launch ids, constants and the loop counter) starts the
-  // weight reads of a GEMV while the predecessor finishes. Only buffers that no kernel of the
-  // launch's graph writes (bit p of the kiln_const_mask parameter, which graphs set and plain
-  // launches leave 0): a line of a buffer the predecessor still writes, touched before the
-  // wait, was read stale afterwards. An iteration the loop does not run is not prefetched.
-  void prefetch_iterations(uint32_t range, int iterations) {
-    const kiln_ir_inst& r = k_.insts[range];
-    const auto end = uint32_t(scope_ends(k_.insts, k_.n_insts)[range]);
-    const std::string t = ityp(dt(int32_t(range)));
+  // math runs. Prefetching the first iterations of its top-level loops into L2 (the ungated
+  // loads whose indices are integer math of launch ids, constants and the loop counter) starts
+  // the weight reads of a GEMV while the predecessor finishes — and, in a GEMV block, while its
+  // nested norm runs (a later loop). Only buffers that no kernel of the launch's graph writes
+  // (bit p of the kiln_const_mask parameter, which graphs set and plain launches leave 0;
+  // known only at run time, so every loop's loads are issued under it): a line of a buffer the
+  // predecessor still writes, touched before the wait, was read stale afterwards. An iteration
+  // the loop does not run is not prefetched.
+  void prefetch_weights(uint32_t from, int iterations) {
+    const std::vector<int64_t> ends = scope_ends(k_.insts, k_.n_insts);
     int issued = 0;
-    for (int it = 0; it < iterations && issued < kMaxPrefetches; ++it) {
-      std::string counter = lane(r.src[0], 0);
+    for (uint32_t j = from; j < k_.n_insts && issued < kMaxPrefetches; ++j) {
+      const uint16_t o = k_.insts[j].op;
+      if (o == KILN_IR_IF && ends[j] > 0) j = uint32_t(ends[j]);  // (a gated loop may not run)
+      if (o == KILN_IR_RANGE && ends[j] > 0) {
+        issued += prefetch_iterations(j, uint32_t(ends[j]), iterations, kMaxPrefetches - issued);
+        j = uint32_t(ends[j]);
+      }
+    }
+  }
+
+  bool weight_load(const kiln_ir_inst& in) const {
+    return in.op == KILN_IR_LOAD && in.src[2] < 0 && k_.insts[in.src[0]].op == KILN_IR_PARAM &&
+           k_.insts[in.src[0]].arg < 32;
+  }
+
+  // Prefetches loop `range`'s weight loads (at most `budget`); returns how many. Each
+  // iteration has an address scope of its own: its addresses stand for no other's.
+  int prefetch_iterations(uint32_t range, uint32_t end, int iterations, int budget) {
+    const kiln_ir_inst& r = k_.insts[range];
+    const std::string t = ityp(dt(int32_t(range)));
+    std::map<int32_t, std::string> bounds;
+    const std::string first = iteration_value(r.src[0], range, bounds);
+    const std::string last = iteration_value(r.src[1], range, bounds);
+    if (first.empty() || last.empty()) return 0;
+    int issued = 0;
+    for (int it = 0; it < iterations && issued < budget; ++it) {
+      addresses_.emplace_back();
+      std::string counter = first;
       if (it > 0) {
         counter = reg(rc_of(dt(int32_t(range))));
-        op("add." + t + " " + counter + ", " + lane(r.src[0], 0) + ", " + std::to_string(it));
+        op("add." + t + " " + counter + ", " + first + ", " + std::to_string(it));
       }
-      std::map<int32_t, std::string> memo{{int32_t(range), counter}};
+      std::map<int32_t, std::string> memo = bounds;
+      memo[int32_t(range)] = counter;
       std::string runs;
-      for (uint32_t j = range + 1; j < end && issued < kMaxPrefetches; ++j) {
+      for (uint32_t j = range + 1; j < end && issued < budget; ++j) {
         const kiln_ir_inst& in = k_.insts[j];
-        if (in.op != KILN_IR_LOAD || in.src[2] >= 0 || k_.insts[in.src[0]].op != KILN_IR_PARAM)
-          continue;
+        if (!weight_load(in)) continue;
         const int64_t slot = k_.insts[in.src[0]].arg;
-        if (slot >= 32) continue;
         const std::string ix = iteration_value(in.src[1], range, memo);
         if (ix.empty()) continue;
         if (runs.empty()) {
           runs = reg(P);
-          op("setp.lt." + t + " " + runs + ", " + counter + ", " + lane(r.src[1], 0));
+          op("setp.lt." + t + " " + runs + ", " + counter + ", " + last);
           if (mask_.empty()) {
             mask_ = reg(R);
             pro("ld.param.u32 " + mask_ + ", [kiln_const_mask]");
@@ -962,7 +1090,9 @@ class Emitter {
         op("@" + ok + " prefetch.global.L2 [" + a + "]");
         ++issued;
       }
+      addresses_.pop_back();
     }
+    return issued;
   }
 
   // Instruction `idx` (a scalar integer) with loop `range` at the value memo holds for it, in a
@@ -971,7 +1101,8 @@ class Emitter {
     if (auto it = memo.find(idx); it != memo.end()) return it->second;
     const kiln_ir_inst& in = k_.insts[idx];
     if (lanes_of(in) != 1 || !is_int(dt(idx))) return {};
-    if (uint32_t(idx) < range) return vals_[idx].empty() ? std::string() : lane(idx, 0);
+    // (one before the loop not yet emitted is computed here too when it is such math)
+    if (uint32_t(idx) < range && !vals_[idx].empty()) return lane(idx, 0);
     switch (in.op) {
       case KILN_IR_CONST:
       case KILN_IR_SPECIAL:
@@ -1023,19 +1154,27 @@ class Emitter {
     const bool pure = (in.op < KILN_IR_RANGE || in.op >= KILN_IR_NEG || in.op == KILN_IR_ASSIGN) &&
                       in.op != KILN_IR_COPY_ASYNC && in.op != KILN_IR_COPY_WAIT;
     if (!waited_ && !pure && target_.sm >= 90) {
-      if (in.op == KILN_IR_RANGE && target_.prefetch > 0) prefetch_iterations(i, target_.prefetch);
+      if (target_.prefetch > 0) prefetch_weights(i, target_.prefetch);
       op("griddepcontrol.wait");
       if (target_.trigger == PtxTarget::Trigger::AfterWait) op("griddepcontrol.launch_dependents");
       waited_ = true;
     }
     switch (in.op) {
-      case KILN_IR_NOP: return;
-      case KILN_IR_PARAM: case KILN_IR_VAR: case KILN_IR_LOCAL: case KILN_IR_SPECIAL:
+      case KILN_IR_NOP:
+        return;
+      case KILN_IR_PARAM:
+      case KILN_IR_VAR:
+      case KILN_IR_LOCAL:
+      case KILN_IR_SPECIAL:
       case KILN_IR_CONST:
         emit_definition(i);
         return;
-      case KILN_IR_BARRIER: op("bar.sync 0"); return;
-      case KILN_IR_WARP_BARRIER: op("bar.warp.sync -1"); return;  // orders shared memory too
+      case KILN_IR_BARRIER:
+        op("bar.sync 0");
+        return;
+      case KILN_IR_WARP_BARRIER:
+        op("bar.warp.sync -1");
+        return;  // orders shared memory too
       case KILN_IR_ACC: {
         const RC c = rc_of(t);
         Lanes acc(lanes);
@@ -1053,7 +1192,8 @@ class Emitter {
         Lanes next(acc.size());
         for (unsigned j = 0; j < acc.size(); ++j) next[j] = lane(in.src[1], j);
         for (unsigned j = 0; j < acc.size(); ++j)
-          if (next[j] != acc[j]) op("mov." + std::string(kRcMov[c]) + " " + acc[j] + ", " + next[j]);
+          if (next[j] != acc[j])
+            op("mov." + std::string(kRcMov[c]) + " " + acc[j] + ", " + next[j]);
         return;
       }
       case KILN_IR_RANGE: {
@@ -1085,7 +1225,9 @@ class Emitter {
         label("$L_if" + std::to_string(in.src[0]) + "_end");
         addresses_.pop_back();
         return;
-      case KILN_IR_LOAD: emit_load(i); return;
+      case KILN_IR_LOAD:
+        emit_load(i);
+        return;
       case KILN_IR_STORE:
         if (!triggered_ && target_.sm >= 90 && target_.trigger == PtxTarget::Trigger::FirstStore &&
             space(in.src[0], false) == "global") {
@@ -1099,7 +1241,8 @@ class Emitter {
         Lanes out(lanes);
         for (unsigned j = 0; j < lanes; ++j) {
           out[j] = reg(c);
-          op("mov." + std::string(kRcMov[c]) + " " + out[j] + ", " + lane(k_.operands[in.src[0] + j], 0));
+          op("mov." + std::string(kRcMov[c]) + " " + out[j] + ", " +
+             lane(k_.operands[in.src[0] + j], 0));
         }
         vals_[i] = out;
         return;
@@ -1123,8 +1266,8 @@ class Emitter {
           c += (j ? ", " : "") + lane(in.src[2], j);
           d += (j ? ", " : "") + out[j];
         }
-        op("mma.sync.aligned.m16n8k16.row.col.f32." + ty + "." + ty + ".f32 " + d + "}, " + a + "}, " + b +
-           "}, " + c + "}");
+        op("mma.sync.aligned.m16n8k16.row.col.f32." + ty + "." + ty + ".f32 " + d + "}, " + a +
+           "}, " + b + "}, " + c + "}");
         vals_[i] = out;
         return;
       }
@@ -1179,12 +1322,13 @@ class Emitter {
     auto [hi_inst, hi_lane] = lane_origin(v, j + 1);
     if (lo_inst == hi_inst && lo_lane % 2 == 0 && hi_lane == lo_lane + 1) {
       auto it = half_pairs_.find(lo_inst);
-      if (it != half_pairs_.end() && lo_lane / 2 < it->second.size() && !it->second[lo_lane / 2].empty())
+      if (it != half_pairs_.end() && lo_lane / 2 < it->second.size() &&
+          !it->second[lo_lane / 2].empty())
         return it->second[lo_lane / 2];
     }
     std::string r = reg(R);
-    op(std::string("cvt.rn.") + (dt(v) == KILN_DTYPE_BF16 ? "bf16x2" : "f16x2") + ".f32 " + r + ", " +
-       lane(v, j + 1) + ", " + lane(v, j));
+    op(std::string("cvt.rn.") + (dt(v) == KILN_DTYPE_BF16 ? "bf16x2" : "f16x2") + ".f32 " + r +
+       ", " + lane(v, j + 1) + ", " + lane(v, j));
     return r;
   }
 
@@ -1197,11 +1341,12 @@ class Emitter {
 
   std::string meta_line() const {
     std::string s = "// kiln-meta v1 flat=" + std::to_string(flat_ ? 1 : 0) +
-                    " pack=" + std::to_string(pack_) +
-                    " params=" + std::to_string(k_.n_params) + " vars=" + std::to_string(k_.n_vars) +
+                    " pack=" + std::to_string(pack_) + " params=" + std::to_string(k_.n_params) +
+                    " vars=" + std::to_string(k_.n_vars) +
                     " local=" + std::to_string(sum_.local_bytes) +
                     " maxntid=" + std::to_string(max_threads()) + " written=";
-    for (uint32_t p = 0; p < k_.n_params; ++p) s += (sum_.param_flags[p] & PARAM_WRITTEN) ? '1' : '0';
+    for (uint32_t p = 0; p < k_.n_params; ++p)
+      s += (sum_.param_flags[p] & PARAM_WRITTEN) ? '1' : '0';
     for (uint32_t v = 0; v < k_.n_vars; ++v)
       s += " var" + std::to_string(v) + "=" + std::to_string(sum_.var_min[v]) + ":" +
            std::to_string(sum_.var_max[v]);
@@ -1219,15 +1364,21 @@ class Emitter {
     }
     out += ".version 8.0\n.target sm_" + std::to_string(target_.sm) + "\n.address_size 64\n";
     for (const auto& m : math_) {
-      if (m == "kiln_exp2_f64") out += k_exp2_f64_ptx;
-      else if (m == "kiln_log2_f64") out += k_log2_f64_ptx;
-      else if (m == "kiln_sin_f64") out += k_sin_f64_ptx;
-      else if (m == "kiln_pow_f64") out += k_pow_f64_ptx;
+      if (m == "kiln_exp2_f64")
+        out += k_exp2_f64_ptx;
+      else if (m == "kiln_log2_f64")
+        out += k_log2_f64_ptx;
+      else if (m == "kiln_sin_f64")
+        out += k_sin_f64_ptx;
+      else if (m == "kiln_pow_f64")
+        out += k_pow_f64_ptx;
     }
     out += "\n.visible .entry " + ptx_entry_name(k_.name) + "(\n";
     std::string params;
-    for (uint32_t p = 0; p < k_.n_params; ++p) params += "\t.param .u64 kiln_p" + std::to_string(p) + ",\n";
-    for (uint32_t v = 0; v < k_.n_vars; ++v) params += "\t.param .u64 kiln_v" + std::to_string(v) + ",\n";
+    for (uint32_t p = 0; p < k_.n_params; ++p)
+      params += "\t.param .u64 kiln_p" + std::to_string(p) + ",\n";
+    for (uint32_t v = 0; v < k_.n_vars; ++v)
+      params += "\t.param .u64 kiln_v" + std::to_string(v) + ",\n";
     params += "\t.param .u32 kiln_grid_x,\n\t.param .u32 kiln_const_mask\n";
     out += params + ")\n";
     // a group sharing memory runs at its own size only: ptxas keeps the registers within what
@@ -1256,8 +1407,8 @@ class Emitter {
   const KernelSummary& sum_;
   PtxTarget target_;
   bool flat_ = false;
-  int pack_ = 1;  // groups (warps) per CUDA block for one-warp groups
-  bool waited_ = false;  // griddepcontrol.wait emitted (sm_90+)
+  int pack_ = 1;            // groups (warps) per CUDA block for one-warp groups
+  bool waited_ = false;     // griddepcontrol.wait emitted (sm_90+)
   bool triggered_ = false;  // griddepcontrol.launch_dependents emitted (sm_90+, at a store)
   std::vector<Lanes> vals_;
   std::map<int32_t, Lanes> half_pairs_;  // aligned half loads: the .b32 word of each lane pair
