@@ -168,7 +168,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     if (lw.w_gate_up.present()) {
       // KILN_FUSE_MLP_HALVES=1: a GPU decode step leaves the stacked GEMV lazy, and the
       // scheduler puts both halves' reduces in the kernel that combines them (one kernel a
-      // layer fewer; not yet measured, docs/benchmarks.md session 13)
+      // layer fewer, no faster on an H100: docs/benchmarks.md session 14)
       const bool lazy = L == 1 && fuse_mlp_halves(*device_);
       Tensor gu = project(hf, lw.w_gate_up, Tensor(), act_dtype_, !lazy);
       g = gu.slice(-1, 0, h_.ffn).silu() * gu.slice(-1, h_.ffn, 2 * h_.ffn);
