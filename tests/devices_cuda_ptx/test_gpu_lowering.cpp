@@ -637,6 +637,8 @@ TEST_CASE("cuda_ptx lowering: simulated GPU kernels match the CPU", "[cuda_ptx][
   decode.causal = true;
   decode.q_offset = 299;
   check(nn::scaled_dot_product_attention(q, k, v, decode), gpu, 1e-5);
+  decode.q_offset = 100;  // one step of keys in a cache that holds two
+  check(nn::scaled_dot_product_attention(q, k, v, decode), gpu, 1e-5);
   Tensor qp = Tensor::randn({1, 4, 64, 64}, 69).contiguous().realize();
   Tensor kp = Tensor::randn({1, 2, 64, 64}, 70).contiguous().realize();
   Tensor vp = Tensor::randn({1, 2, 64, 64}, 71).contiguous().realize();
