@@ -73,7 +73,8 @@ Buffer* alloc_buffer(Device& dev, size_t bytes) {
 
 void free_buffer(Device& dev, Buffer* buf) {
   std::lock_guard<std::mutex> lock(dev.mu);
-  if (!dev.buffers.erase(buf)) fail(KILN_ERR_INVALID, "cuda_ptx: free: not a buffer of this device");
+  if (!dev.buffers.erase(buf))
+    fail(KILN_ERR_INVALID, "cuda_ptx: free: not a buffer of this device");
   dev.cache.emplace(buf->capacity, buf->ptr);
   dev.cached_bytes += buf->capacity;
   buf->magic = 0;
@@ -95,8 +96,8 @@ void copy_in(Device& dev, Buffer& dst, size_t offset, const void* src, size_t by
     dev.staging_next = (dev.staging_next + 1) % dev.staging.size();
     if (s.pending) check(d, d.cuEventSynchronize(s.done), "cuEventSynchronize", KILN_ERR_INTERNAL);
     std::memcpy(s.host, from + done, n);
-    check(d, d.cuMemcpyHtoDAsync(dst.ptr + offset + done, s.host, n, dev.stream), "cuMemcpyHtoDAsync",
-          KILN_ERR_INTERNAL);
+    check(d, d.cuMemcpyHtoDAsync(dst.ptr + offset + done, s.host, n, dev.stream),
+          "cuMemcpyHtoDAsync", KILN_ERR_INTERNAL);
     check(d, d.cuEventRecord(s.done, dev.stream), "cuEventRecord", KILN_ERR_INTERNAL);
     s.pending = true;
     done += n;
@@ -160,8 +161,9 @@ uint64_t read_begin(Device& dev, Buffer& src, size_t offset, size_t bytes) {
     }
   if (slot == nullptr) {
     if (dev.readbacks.size() >= kMaxReadbacks)
-      fail(KILN_ERR_INVALID, "cuda_ptx: read_begin: " + std::to_string(kMaxReadbacks) +
-                                 " read-backs already in flight (each read_begin needs its read_end)");
+      fail(KILN_ERR_INVALID,
+           "cuda_ptx: read_begin: " + std::to_string(kMaxReadbacks) +
+               " read-backs already in flight (each read_begin needs its read_end)");
     Readback r;
     r.capacity = std::max<size_t>(bytes, 4096);
     check(d, d.cuMemAllocHost(&r.host, r.capacity), "cuMemAllocHost", KILN_ERR_OUT_OF_MEMORY);
@@ -173,8 +175,8 @@ uint64_t read_begin(Device& dev, Buffer& src, size_t offset, size_t bytes) {
     slot = &dev.readbacks.back();
   }
   if (bytes > 0) {
-    check(d, d.cuMemcpyDtoHAsync(slot->host, src.ptr + offset, bytes, dev.stream), "cuMemcpyDtoHAsync",
-          KILN_ERR_INTERNAL);
+    check(d, d.cuMemcpyDtoHAsync(slot->host, src.ptr + offset, bytes, dev.stream),
+          "cuMemcpyDtoHAsync", KILN_ERR_INTERNAL);
   }
   check(d, d.cuEventRecord(slot->done, dev.stream), "cuEventRecord", KILN_ERR_INTERNAL);
   slot->ticket = ++dev.last_ticket;
@@ -189,16 +191,18 @@ void read_end(Device& dev, uint64_t ticket, void* dst, size_t bytes) {
     if (ticket == 0 || r.ticket != ticket) continue;
     r.ticket = 0;  // retired even when the copy failed
     if (bytes > r.capacity)
-      fail(KILN_ERR_INVALID, "cuda_ptx: read_end: " + std::to_string(bytes) + " bytes asked, the slot holds " +
-                                 std::to_string(r.capacity));
-    check(d, d.cuEventSynchronize(r.done), "cuEventSynchronize (a kernel or copy failed)", KILN_ERR_LAUNCH);
+      fail(KILN_ERR_INVALID, "cuda_ptx: read_end: " + std::to_string(bytes) +
+                                 " bytes asked, the slot holds " + std::to_string(r.capacity));
+    check(d, d.cuEventSynchronize(r.done), "cuEventSynchronize (a kernel or copy failed)",
+          KILN_ERR_LAUNCH);
     if (bytes > 0) {
       if (dst == nullptr) fail(KILN_ERR_INVALID, "cuda_ptx: read_end: destination is NULL");
       std::memcpy(dst, r.host, bytes);
     }
     return;
   }
-  fail(KILN_ERR_INVALID, "cuda_ptx: read_end: ticket " + std::to_string(ticket) + " is not in flight");
+  fail(KILN_ERR_INVALID,
+       "cuda_ptx: read_end: ticket " + std::to_string(ticket) + " is not in flight");
 }
 
 void copy_device(Device& dev, Buffer& dst, size_t dst_offset, Buffer& src, size_t src_offset,
@@ -208,7 +212,8 @@ void copy_device(Device& dev, Buffer& dst, size_t dst_offset, Buffer& src, size_
   if (bytes == 0) return;
   std::lock_guard<std::mutex> lock(dev.mu);
   make_current(dev);
-  check(*dev.drv, dev.drv->cuMemcpyDtoDAsync(dst.ptr + dst_offset, src.ptr + src_offset, bytes, dev.stream),
+  check(*dev.drv,
+        dev.drv->cuMemcpyDtoDAsync(dst.ptr + dst_offset, src.ptr + src_offset, bytes, dev.stream),
         "cuMemcpyDtoDAsync", KILN_ERR_INTERNAL);
 }
 

@@ -41,7 +41,8 @@ Loaded load() {
   d.lib = lib;
   std::string missing;
   auto need = [&](auto& fn, std::initializer_list<const char*> names) {
-    if (!resolve(lib, fn, names)) missing += std::string(missing.empty() ? "" : ", ") + *names.begin();
+    if (!resolve(lib, fn, names))
+      missing += std::string(missing.empty() ? "" : ", ") + *names.begin();
   };
   need(d.cuInit, {"cuInit"});
   need(d.cuDriverGetVersion, {"cuDriverGetVersion"});
@@ -93,8 +94,9 @@ Loaded load() {
   resolve(lib, d.cuGraphDestroy, {"cuGraphDestroy"});
   CUresult r = d.cuInit(0);
   if (r != CUDA_SUCCESS) {
-    out.error = r == CUDA_ERROR_NO_DEVICE ? std::string("no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)")
-                                          : "CUDA driver present but " + describe(d, "cuInit", r);
+    out.error = r == CUDA_ERROR_NO_DEVICE
+                    ? std::string("no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)")
+                    : "CUDA driver present but " + describe(d, "cuInit", r);
     return out;
   }
   d.cuDriverGetVersion(&d.driver_version);

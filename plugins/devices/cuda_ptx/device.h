@@ -36,7 +36,7 @@ struct KernelMeta {
   bool flat = false;  // one kernel "group" per CUDA thread (kernel uses no threads of a group)
   uint32_t pack = 1;  // groups of one warp per CUDA block (groups that share no memory)
   uint64_t local_bytes = 0;
-  uint32_t max_threads = 0;  // .maxntid: the threads a block was rendered for (0: any)
+  uint32_t max_threads = 0;      // .maxntid: the threads a block was rendered for (0: any)
   std::vector<uint8_t> written;  // per slot: 1 when the kernel stores to it
   std::vector<int64_t> var_min, var_max;
 };
@@ -95,7 +95,8 @@ struct Device {
   int cc_major = 0, cc_minor = 0;
   // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
   int prefetch = 0;
-  int trigger = 1;  // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
+  int prefetch_shared = -1;  // the same for kernels with shared memory (KILN_CUDA_PREFETCH_SHARED)
+  int trigger = 1;           // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
   int sm_count = 0;
   int max_threads = 0;
   int max_block[3] = {0, 0, 0};
@@ -114,7 +115,7 @@ struct Device {
   std::vector<Staging> staging;  // ring of pinned buffers for copy_in
   size_t staging_next = 0;
 
-  std::mutex mu;  // guards everything below
+  std::mutex mu;                             // guards everything below
   std::multimap<size_t, CUdeviceptr> cache;  // freed blocks by capacity
   size_t cached_bytes = 0;
   std::unordered_set<Buffer*> buffers;
@@ -124,8 +125,12 @@ struct Device {
   uint64_t last_ticket = 0;
 };
 
-inline Device* device_of(kiln_device* d) { return reinterpret_cast<Device*>(d); }
-inline kiln_device* handle_of(Device* d) { return reinterpret_cast<kiln_device*>(d); }
+inline Device* device_of(kiln_device* d) {
+  return reinterpret_cast<Device*>(d);
+}
+inline kiln_device* handle_of(Device* d) {
+  return reinterpret_cast<kiln_device*>(d);
+}
 
 // Checked handle access: DeviceError(KILN_ERR_INVALID) for NULL or a handle that is not live.
 Device& checked(kiln_device* d);

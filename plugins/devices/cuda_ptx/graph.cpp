@@ -84,7 +84,8 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
   if (!d.cuGraphCreate || !d.cuGraphAddKernelNode || !d.cuGraphInstantiateWithFlags ||
       !d.cuGraphExecKernelNodeSetParams || !d.cuGraphLaunch)
     fail(KILN_ERR_UNSUPPORTED, "cuda_ptx: this CUDA driver lacks the graph API");
-  if (n > 0 && launches == nullptr) fail(KILN_ERR_INVALID, "cuda_ptx: graph_create: launches is NULL");
+  if (n > 0 && launches == nullptr)
+    fail(KILN_ERR_INVALID, "cuda_ptx: graph_create: launches is NULL");
   auto g = std::make_unique<Graph>();
   for (uint32_t i = 0; i < n; ++i) {
     auto a = std::make_unique<LaunchArgs>();
@@ -113,11 +114,13 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
       node_params(*raw->args[i], np);
       CUgraphNode node = nullptr;
       const bool chained = prev != nullptr && !pdl;
-      check(d, d.cuGraphAddKernelNode(&node, raw->graph, chained ? &prev : nullptr, chained ? 1 : 0, &np.p),
+      check(d,
+            d.cuGraphAddKernelNode(&node, raw->graph, chained ? &prev : nullptr, chained ? 1 : 0,
+                                   &np.p),
             "cuGraphAddKernelNode", KILN_ERR_INTERNAL);
       if (prev != nullptr && pdl)
-        check(d, d.cuGraphAddDependencies(raw->graph, &prev, &node, &edge, 1), "cuGraphAddDependencies",
-              KILN_ERR_INTERNAL);
+        check(d, d.cuGraphAddDependencies(raw->graph, &prev, &node, &edge, 1),
+              "cuGraphAddDependencies", KILN_ERR_INTERNAL);
       raw->nodes.push_back(node);
       prev = node;
     }
@@ -170,7 +173,8 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
   }
   // KILN_DEBUG>=2: the replay's GPU time against the host time spent preparing it
   const double host_us =
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - host_start).count();
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - host_start)
+          .count();
   check(d, d.cuStreamSynchronize(dev.stream), "cuStreamSynchronize", KILN_ERR_LAUNCH);
   check(d, d.cuEventRecord(dev.t0, dev.stream), "cuEventRecord", KILN_ERR_LAUNCH);
   check(d, d.cuGraphLaunch(g.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
@@ -178,8 +182,10 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
   check(d, d.cuEventSynchronize(dev.t1), "cuEventSynchronize (the graph failed)", KILN_ERR_LAUNCH);
   float ms = 0;
   d.cuEventElapsedTime(&ms, dev.t0, dev.t1);
-  std::fprintf(stderr, "cuda_ptx: graph of %u kernels (%u patched): %.1f us on the GPU, %.1f us to prepare\n",
-               n, patched, double(ms) * 1e3, host_us);
+  std::fprintf(
+      stderr,
+      "cuda_ptx: graph of %u kernels (%u patched): %.1f us on the GPU, %.1f us to prepare\n", n,
+      patched, double(ms) * 1e3, host_us);
 }
 
 void release_graph(Device& dev, Graph* g) {
@@ -194,7 +200,8 @@ void release_graph(Device& dev, Graph* g) {
 
 void destroy_graph(Device& dev, Graph* graph) {
   std::lock_guard<std::mutex> lock(dev.mu);
-  if (!dev.graphs.erase(graph)) fail(KILN_ERR_INVALID, "cuda_ptx: graph_destroy: not a graph of this device");
+  if (!dev.graphs.erase(graph))
+    fail(KILN_ERR_INVALID, "cuda_ptx: graph_destroy: not a graph of this device");
   make_current(dev);
   release_graph(dev, graph);
 }

@@ -17,7 +17,8 @@ void prepare_launch(Device& dev, const kiln_launch& l, LaunchArgs& out) {
     fail(KILN_ERR_INVALID, "cuda_ptx: launch '" + p.name + "': " + why);
   };
   if (l.n_buffers != m.n_params)
-    bad(std::to_string(l.n_buffers) + " buffers bound, the kernel has " + std::to_string(m.n_params));
+    bad(std::to_string(l.n_buffers) + " buffers bound, the kernel has " +
+        std::to_string(m.n_params));
   if (l.n_vars != m.n_vars)
     bad(std::to_string(l.n_vars) + " variables given, the kernel has " + std::to_string(m.n_vars));
   if (m.n_params > 0 && l.buffers == nullptr) bad("buffers is NULL");

@@ -76,9 +76,8 @@ kiln_status api_copy_out(kiln_device* dev, void* dst, kiln_buffer* src, size_t s
   });
 }
 
-kiln_status api_copy_device(kiln_device* dev, kiln_buffer* dst, size_t dst_offset,
-                            kiln_buffer* src, size_t src_offset, size_t bytes,
-                            kiln_error_buf err) {
+kiln_status api_copy_device(kiln_device* dev, kiln_buffer* dst, size_t dst_offset, kiln_buffer* src,
+                            size_t src_offset, size_t bytes, kiln_error_buf err) {
   return guard(err, [&] {
     copy_device(checked(dev), checked(dst, "copy_device destination"), dst_offset,
                 checked(src, "copy_device source"), src_offset, bytes);
@@ -86,7 +85,9 @@ kiln_status api_copy_device(kiln_device* dev, kiln_buffer* dst, size_t dst_offse
 }
 
 // Device memory has no host address (caps.unified_memory is 0).
-void* api_host_pointer(kiln_device*, kiln_buffer*) { return nullptr; }
+void* api_host_pointer(kiln_device*, kiln_buffer*) {
+  return nullptr;
+}
 
 const char* api_compiler_id(kiln_device* dev) {
   Device* d = device_of(dev);
@@ -107,7 +108,9 @@ kiln_status api_render(kiln_device* dev, const kiln_kernel* kernel, char** out, 
   });
 }
 
-void api_free_text(kiln_device*, char* text) { std::free(text); }
+void api_free_text(kiln_device*, char* text) {
+  std::free(text);
+}
 
 kiln_status api_compile(kiln_device* dev, const char* source, size_t source_len, void** blob,
                         size_t* blob_len, kiln_error_buf err) {
@@ -125,7 +128,9 @@ kiln_status api_compile(kiln_device* dev, const char* source, size_t source_len,
   });
 }
 
-void api_free_blob(kiln_device*, void* blob) { std::free(blob); }
+void api_free_blob(kiln_device*, void* blob) {
+  std::free(blob);
+}
 
 kiln_status api_load(kiln_device* dev, const void* blob, size_t blob_len, const char* kernel_name,
                      kiln_program** out, kiln_error_buf err) {
@@ -169,7 +174,8 @@ kiln_status api_read_begin(kiln_device* dev, kiln_buffer* src, size_t src_offset
   });
 }
 
-kiln_status api_read_end(kiln_device* dev, uint64_t ticket, void* dst, size_t bytes, kiln_error_buf err) {
+kiln_status api_read_end(kiln_device* dev, uint64_t ticket, void* dst, size_t bytes,
+                         kiln_error_buf err) {
   return guard(err, [&] { read_end(checked(dev), ticket, dst, bytes); });
 }
 
@@ -209,16 +215,13 @@ const kiln_device_api kApi = {
 };
 
 const kiln_plugin_descriptor kDescriptor = {
-    KILN_PLUGIN_DESCRIPTOR_VERSION,
-    KILN_PLUGIN_DEVICE,
-    "cuda_ptx",
-    KILN_CUDA_PTX_VERSION,
-    KILN_DEVICE_ABI_VERSION,
-    KILN_IR_VERSION,
-    &kApi,
+    KILN_PLUGIN_DESCRIPTOR_VERSION, KILN_PLUGIN_DEVICE, "cuda_ptx", KILN_CUDA_PTX_VERSION,
+    KILN_DEVICE_ABI_VERSION,        KILN_IR_VERSION,    &kApi,
 };
 
-const kiln_plugin_descriptor* cuda_ptx_entry() { return &kDescriptor; }
+const kiln_plugin_descriptor* cuda_ptx_entry() {
+  return &kDescriptor;
+}
 
 }  // namespace
 

@@ -35,13 +35,20 @@ KernelMeta parse_meta(const std::string& line) {
     auto eq = word.find('=');
     if (eq == std::string::npos) continue;
     std::string key = word.substr(0, eq), val = word.substr(eq + 1);
-    if (key == "flat") m.flat = val == "1";
-    else if (key == "pack") m.pack = uint32_t(std::stoul(val));
-    else if (key == "params") m.n_params = uint32_t(std::stoul(val));
-    else if (key == "vars") m.n_vars = uint32_t(std::stoul(val));
-    else if (key == "local") m.local_bytes = std::stoull(val);
-    else if (key == "maxntid") m.max_threads = uint32_t(std::stoul(val));
-    else if (key == "written") for (char c : val) m.written.push_back(c == '1');
+    if (key == "flat")
+      m.flat = val == "1";
+    else if (key == "pack")
+      m.pack = uint32_t(std::stoul(val));
+    else if (key == "params")
+      m.n_params = uint32_t(std::stoul(val));
+    else if (key == "vars")
+      m.n_vars = uint32_t(std::stoul(val));
+    else if (key == "local")
+      m.local_bytes = std::stoull(val);
+    else if (key == "maxntid")
+      m.max_threads = uint32_t(std::stoul(val));
+    else if (key == "written")
+      for (char c : val) m.written.push_back(c == '1');
     else if (key.rfind("var", 0) == 0) {
       auto colon = val.find(':');
       m.var_min.push_back(std::stoll(val.substr(0, colon)));
@@ -73,6 +80,7 @@ std::string render(Device& dev, const kiln_kernel* kernel) {
   target.sm = dev.cc_major * 10 + dev.cc_minor;
   target.max_local_bytes = uint64_t(dev.shared_per_block);
   target.prefetch = dev.prefetch;
+  target.prefetch_shared = dev.prefetch_shared;
   target.trigger = static_cast<PtxTarget::Trigger>(dev.trigger);
   return render_ptx(*kernel, target);
 }
@@ -88,8 +96,9 @@ std::vector<char> compile(Device& dev, const char* source, size_t len) {
   int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
                    CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES,
                    CU_JIT_OPTIMIZATION_LEVEL};
-  void* values[] = {error_log.data(), reinterpret_cast<void*>(error_log.size() - 1), info_log.data(),
-                    reinterpret_cast<void*>(info_log.size() - 1), reinterpret_cast<void*>(uintptr_t{4})};
+  void* values[] = {error_log.data(), reinterpret_cast<void*>(error_log.size() - 1),
+                    info_log.data(), reinterpret_cast<void*>(info_log.size() - 1),
+                    reinterpret_cast<void*>(uintptr_t{4})};
   CUlinkState link = nullptr;
   check(d, d.cuLinkCreate(5, options, values, &link), "cuLinkCreate", KILN_ERR_COMPILE);
   struct LinkGuard {
@@ -106,7 +115,8 @@ std::vector<char> compile(Device& dev, const char* source, size_t len) {
     fail(KILN_ERR_COMPILE, "cuda_ptx: the driver's PTX JIT rejected the kernel (" +
                                describe(d, "cuLinkAddData", r) + "):\n" + error_log.data() +
                                (dev.debug_level >= 1 ? "\n--- PTX ---\n" + ptx : std::string()));
-  if (dev.debug_level >= 5 && info_log[0]) std::fprintf(stderr, "cuda_ptx JIT: %s\n", info_log.data());
+  if (dev.debug_level >= 5 && info_log[0])
+    std::fprintf(stderr, "cuda_ptx JIT: %s\n", info_log.data());
   std::vector<char> blob(kBlobMagic, kBlobMagic + 8);
   put(blob, fnv(dev.compiler_id.data(), dev.compiler_id.size()));
   put(blob, uint64_t(meta_line.size()));
@@ -167,7 +177,8 @@ Program* load_program(Device& dev, const void* blob, size_t len, const char* ker
 
 void unload_program(Device& dev, Program* prog) {
   std::lock_guard<std::mutex> lock(dev.mu);
-  if (!dev.programs.count(prog)) fail(KILN_ERR_INVALID, "cuda_ptx: unload: not a program of this device");
+  if (!dev.programs.count(prog))
+    fail(KILN_ERR_INVALID, "cuda_ptx: unload: not a program of this device");
   if (prog->graph_refs > 0)
     fail(KILN_ERR_INVALID, "cuda_ptx: unload '" + prog->name + "': a live graph still launches it");
   make_current(dev);

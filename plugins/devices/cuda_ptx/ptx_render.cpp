@@ -6,6 +6,7 @@
 // and branches; an ACC is a register that ASSIGN overwrites.
 #include "ptx_render.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -1154,7 +1155,11 @@ class Emitter {
     const bool pure = (in.op < KILN_IR_RANGE || in.op >= KILN_IR_NEG || in.op == KILN_IR_ASSIGN) &&
                       in.op != KILN_IR_COPY_ASYNC && in.op != KILN_IR_COPY_WAIT;
     if (!waited_ && !pure && target_.sm >= 90) {
-      if (target_.prefetch > 0) prefetch_weights(i, target_.prefetch);
+      const bool shared = std::any_of(k_.insts, k_.insts + k_.n_insts,
+                                      [](const kiln_ir_inst& x) { return x.op == KILN_IR_LOCAL; });
+      const int n =
+          shared && target_.prefetch_shared >= 0 ? target_.prefetch_shared : target_.prefetch;
+      if (n > 0) prefetch_weights(i, n);
       op("griddepcontrol.wait");
       if (target_.trigger == PtxTarget::Trigger::AfterWait) op("griddepcontrol.launch_dependents");
       waited_ = true;

@@ -11,10 +11,11 @@
 namespace kiln::cuda {
 
 struct PtxTarget {
-  int sm = 80;                            // compute capability as major*10 + minor
-  uint64_t max_local_bytes = 48 * 1024;   // static shared memory one group may use
+  int sm = 80;                           // compute capability as major*10 + minor
+  uint64_t max_local_bytes = 48 * 1024;  // static shared memory one group may use
   // sm_90: loop iterations whose loads are prefetched into L2 before the grid wait
   int prefetch = 1;
+  int prefetch_shared = -1;  // the same for kernels with shared memory (GEMV blocks); -1: as above
   // sm_90: where griddepcontrol.launch_dependents goes (the dependent grid may launch once every
   // block of this one has passed it): at the kernel's start (then a chain of later kernels
   // launches and waits on the SMs), right after its wait for its own predecessor (one kernel
@@ -28,6 +29,8 @@ struct PtxTarget {
 std::string render_ptx(const kiln_kernel& k, const PtxTarget& target);
 
 // The .entry's symbol for a kernel name.
-inline std::string ptx_entry_name(const std::string& kernel_name) { return "kiln_" + kernel_name; }
+inline std::string ptx_entry_name(const std::string& kernel_name) {
+  return "kiln_" + kernel_name;
+}
 
 }  // namespace kiln::cuda
