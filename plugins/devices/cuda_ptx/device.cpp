@@ -133,6 +133,9 @@ Device* open_device(int index) {
     // iterations instead; to measure)
     const char* pfs = std::getenv("KILN_CUDA_PREFETCH_SHARED");
     dev->prefetch_shared = pfs && *pfs ? std::clamp(std::atoi(pfs), 0, 64) : -1;
+    // (KILN_CUDA_PREFETCH_WAVE=N: kernels whose grid fits on the SMs at once; to measure)
+    const char* pfw = std::getenv("KILN_CUDA_PREFETCH_WAVE");
+    dev->prefetch_wave = pfw && *pfw ? std::clamp(std::atoi(pfw), 0, 64) : -1;
     // KILN_CUDA_PDL_TRIGGER=start|wait|store: where a kernel lets its dependent launch
     // (PtxTarget::Trigger; default after its own grid wait)
     const char* te = std::getenv("KILN_CUDA_PDL_TRIGGER");
@@ -143,6 +146,7 @@ Device* open_device(int index) {
         std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch + " driver-" +
         std::to_string(d.driver_version) +
         (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
+        (dev->prefetch_wave >= 0 ? " prefetch-wave" + std::to_string(dev->prefetch_wave) : "") +
         (dev->prefetch_shared >= 0 ? " prefetch-shared" + std::to_string(dev->prefetch_shared)
                                    : "") +
         (dev->trigger != 1 ? " trigger-" + tr : "");

@@ -1141,6 +1141,15 @@ class Emitter {
     return memo[idx] = out;
   }
   static constexpr int kMaxPrefetches = 64;
+
+  // The kernel's default grid is resident at once (2048 threads and 32 blocks an SM at most;
+  // registers may allow fewer)
+  bool one_wave() const {
+    const uint64_t threads = uint64_t(k_.local_size[0]) * k_.local_size[1] * k_.local_size[2];
+    const uint64_t groups = uint64_t(k_.global_size[0]) * k_.global_size[1] * k_.global_size[2];
+    if (target_.sms <= 0 || threads == 0 || threads > 2048) return false;
+    return groups <= uint64_t(target_.sms) * std::min<uint64_t>(32, 2048 / threads);
+  }
   std::string mask_;  // the kiln_const_mask register, loaded once
 
   // ---- one instruction ----
@@ -1157,8 +1166,8 @@ class Emitter {
     if (!waited_ && !pure && target_.sm >= 90) {
       const bool shared = std::any_of(k_.insts, k_.insts + k_.n_insts,
                                       [](const kiln_ir_inst& x) { return x.op == KILN_IR_LOCAL; });
-      const int n =
-          shared && target_.prefetch_shared >= 0 ? target_.prefetch_shared : target_.prefetch;
+      int n = shared && target_.prefetch_shared >= 0 ? target_.prefetch_shared : target_.prefetch;
+      if (target_.prefetch_wave >= 0 && one_wave()) n = target_.prefetch_wave;
       if (n > 0) prefetch_weights(i, n);
       op("griddepcontrol.wait");
       if (target_.trigger == PtxTarget::Trigger::AfterWait) op("griddepcontrol.launch_dependents");
