@@ -44,10 +44,11 @@ TEST_CASE("cuda_ptx math: exp2, log2, sin, pow against libm", "[cuda_ptx][math]"
 }
 
 TEST_CASE("cuda_ptx math: pow follows C's special cases", "[cuda_ptx][math]") {
-  const double cases[][2] = {{0, -1}, {-0.0, -1}, {-0.0, 3}, {-0.0, -3}, {-2, 3}, {-2, 0.5},
-                             {-1, INFINITY}, {0.5, INFINITY}, {2, -INFINITY}, {-INFINITY, 3},
-                             {-INFINITY, -3}, {-INFINITY, 2}, {INFINITY, -1}, {NAN, 0}, {1, NAN},
-                             {NAN, 1}, {-8, 1.0 / 3}, {-3, 2}, {0.25, -0.5}};
+  const double cases[][2] = {{0, -1},        {-0.0, -1},     {-0.0, 3},       {-0.0, -3},
+                             {-2, 3},        {-2, 0.5},      {-1, INFINITY},  {0.5, INFINITY},
+                             {2, -INFINITY}, {-INFINITY, 3}, {-INFINITY, -3}, {-INFINITY, 2},
+                             {INFINITY, -1}, {NAN, 0},       {1, NAN},        {NAN, 1},
+                             {-8, 1.0 / 3},  {-3, 2},        {0.25, -0.5}};
   for (const auto& c : cases) {
     double got = kiln_pow_f64(c[0], c[1]), want = std::pow(c[0], c[1]);
     INFO("pow(" << c[0] << ", " << c[1] << ") = " << got << ", libm " << want);

@@ -14,7 +14,8 @@
 namespace {
 
 const kiln_device_api& cuda_api() {
-  static kiln::PluginHandle h = kiln::load_plugin(KILN_PLUGIN_DIR "/cuda_ptx.so", KILN_PLUGIN_DEVICE);
+  static kiln::PluginHandle h =
+      kiln::load_plugin(KILN_PLUGIN_DIR "/cuda_ptx.so", KILN_PLUGIN_DEVICE);
   return *static_cast<const kiln_device_api*>(h.api());
 }
 

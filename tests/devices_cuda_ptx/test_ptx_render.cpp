@@ -264,19 +264,6 @@ TEST_CASE(
   const std::string ptx3 = kiln::cuda::render_ptx(kk, three);
   const size_t count3 = prefetches(ptx3);
   CHECK(count3 == 6);
-  // a grid that fits on the SMs at once takes prefetch_wave iterations instead
-  kiln::cuda::PtxTarget wave = three;
-  wave.prefetch_wave = 1;
-  wave.sms = 132;
-  kk.global_size[0] = 132 * 32;
-  kk.local_size[0] = 32;
-  const std::string one_wave = kiln::cuda::render_ptx(kk, wave);
-  const size_t count_wave = prefetches(one_wave);
-  CHECK(count_wave == 2);
-  kk.global_size[0] = 132 * 32 + 1;  // two waves: three iterations again
-  const std::string two_waves = kiln::cuda::render_ptx(kk, wave);
-  const size_t count_two = prefetches(two_waves);
-  CHECK(count_two == 6);
   CHECK(ptx3.find(", 2;") < ptx3.find("griddepcontrol.wait;"));
   CHECK(render(b, 80).find("prefetch.global") == std::string::npos);  // no grid wait to hide behind
   check_ptxas(b);

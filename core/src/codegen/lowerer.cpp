@@ -626,19 +626,10 @@ class Lowerer {
       }
       return s;
     };
-    StepLoads first, second;
+    StepLoads first;
     if (early) {
       memo_.emplace_back();
       first = load_step(lo);
-      memo_.pop_back();
-    }
-    // (KILN_GPU_ATTN_EARLY2=1: the second step's loads as well, when there can be one, so its
-    // latency hides behind the first step's work; a step is T keys)
-    static const bool early2_on = env_int("KILN_GPU_ATTN_EARLY2", 0) == 1;
-    const bool early2 = early && early2_on && Lk > T;
-    if (early2) {
-      memo_.emplace_back();
-      second = load_step(b_.add_const(lo, T));
       memo_.pop_back();
     }
     // q, each warp its own copy in shared memory: lane c computes q[c], q[c + 32], ...
@@ -707,18 +698,9 @@ class Lowerer {
     // an early step 0 runs even when no key is allowed: its key rows are clamped into the buffer,
     // its value loads gated off, its scores -inf, and (m, l, o) stay empty
     if (early) step(b_.const_int(0, idx_t_), lo, first);
-    if (early2) {  // (the whole group takes the branch or none: a warp barrier inside)
-      Val base = b_.add_const(lo, T);
-      Val has_second = b_.if_(b_.lt(base, hi));
-      step(b_.const_int(1, idx_t_), base, second);
-      b_.end_if(has_second);
-    }
     Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
-    Val it = b_.range(b_.const_int(early2  ? 2
-                                   : early ? 1
-                                           : 0,
-                                   idx_t_),
-                      b_.idiv_const(b_.add_const(n, T - 1), T), KILN_IR_FLAG_REDUCE);
+    Val it = b_.range(b_.const_int(early ? 1 : 0, idx_t_), b_.idiv_const(b_.add_const(n, T - 1), T),
+                      KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     Val base = b_.add(lo, b_.mul_const(it, T));
     step(it, base, load_step(base));
@@ -1321,11 +1303,7 @@ class Lowerer {
     // outputs (warps) per group, KILN_GPU_GEMV_ROWS: 4 measured a decode graph 34 us faster than
     // 8 on an H100 (gate/up's 4096 groups of 128 threads overlap one another's nested norm
     // better than 2048 of 256); 2 was 180 us slower (docs/benchmarks.md, session 13)
-    static const int rows_big = std::clamp(env_int("KILN_GPU_GEMV_ROWS", 4), 1, 32);
-    // (KILN_GPU_GEMV_ROWS_SMALL: the same for GEMVs of fewer than 8192 outputs, QKV's, which
-    // fill the GPU with one wave of blocks; unmeasured, defaults to the above)
-    static const int rows_small = std::clamp(env_int("KILN_GPU_GEMV_ROWS_SMALL", rows_big), 1, 32);
-    const int rows_max = total < 8192 ? rows_small : rows_big;
+    static const int rows_max = std::clamp(env_int("KILN_GPU_GEMV_ROWS", 4), 1, 32);
     // root reads r only as the halves of its last axis (ScheduleOptions::fuse_reduce_halves):
     // an output's halves are two warps' reduces, met in shared memory
     const std::vector<const UOp*> halves =

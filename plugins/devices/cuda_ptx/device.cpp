@@ -129,27 +129,16 @@ Device* open_device(int index) {
     // kernel cache keeps the forms apart
     const char* pf = std::getenv("KILN_CUDA_PREFETCH");
     dev->prefetch = pf && *pf ? std::clamp(std::atoi(pf), 0, 64) : 1;
-    // (KILN_CUDA_PREFETCH_SHARED=N: kernels with shared memory, the GEMV blocks, prefetch N
-    // iterations instead; to measure)
-    const char* pfs = std::getenv("KILN_CUDA_PREFETCH_SHARED");
-    dev->prefetch_shared = pfs && *pfs ? std::clamp(std::atoi(pfs), 0, 64) : -1;
-    // (KILN_CUDA_PREFETCH_WAVE=N: kernels whose grid fits on the SMs at once; to measure)
-    const char* pfw = std::getenv("KILN_CUDA_PREFETCH_WAVE");
-    dev->prefetch_wave = pfw && *pfw ? std::clamp(std::atoi(pfw), 0, 64) : -1;
     // KILN_CUDA_PDL_TRIGGER=start|wait|store: where a kernel lets its dependent launch
     // (PtxTarget::Trigger; default after its own grid wait)
     const char* te = std::getenv("KILN_CUDA_PDL_TRIGGER");
     const std::string tr = te ? te : "wait";
     dev->trigger = tr == "start" ? 0 : tr == "store" ? 2 : 1;
-    dev->compiler_id =
-        std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
-        std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch + " driver-" +
-        std::to_string(d.driver_version) +
-        (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
-        (dev->prefetch_wave >= 0 ? " prefetch-wave" + std::to_string(dev->prefetch_wave) : "") +
-        (dev->prefetch_shared >= 0 ? " prefetch-shared" + std::to_string(dev->prefetch_shared)
-                                   : "") +
-        (dev->trigger != 1 ? " trigger-" + tr : "");
+    dev->compiler_id = std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
+                       std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch +
+                       " driver-" + std::to_string(d.driver_version) +
+                       (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
+                       (dev->trigger != 1 ? " trigger-" + tr : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
     const char* gaps = std::getenv("KILN_CUDA_GRAPH_GAPS");  // graph_timeline.h
     dev->graph_gaps = gaps != nullptr && std::string(gaps) == "1";

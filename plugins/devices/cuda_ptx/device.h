@@ -95,9 +95,7 @@ struct Device {
   int cc_major = 0, cc_minor = 0;
   // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
   int prefetch = 0;
-  int prefetch_wave = -1;    // the same for one-wave grids (KILN_CUDA_PREFETCH_WAVE)
-  int prefetch_shared = -1;  // the same for kernels with shared memory (KILN_CUDA_PREFETCH_SHARED)
-  int trigger = 1;           // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
+  int trigger = 1;  // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
   int sm_count = 0;
   int max_threads = 0;
   int max_block[3] = {0, 0, 0};

@@ -6,7 +6,6 @@
 // and branches; an ACC is a register that ASSIGN overwrites.
 #include "ptx_render.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -1142,14 +1141,6 @@ class Emitter {
   }
   static constexpr int kMaxPrefetches = 64;
 
-  // The kernel's default grid is resident at once (2048 threads and 32 blocks an SM at most;
-  // registers may allow fewer)
-  bool one_wave() const {
-    const uint64_t threads = uint64_t(k_.local_size[0]) * k_.local_size[1] * k_.local_size[2];
-    const uint64_t groups = uint64_t(k_.global_size[0]) * k_.global_size[1] * k_.global_size[2];
-    if (target_.sms <= 0 || threads == 0 || threads > 2048) return false;
-    return groups <= uint64_t(target_.sms) * std::min<uint64_t>(32, 2048 / threads);
-  }
   std::string mask_;  // the kiln_const_mask register, loaded once
 
   // ---- one instruction ----
@@ -1164,11 +1155,7 @@ class Emitter {
     const bool pure = (in.op < KILN_IR_RANGE || in.op >= KILN_IR_NEG || in.op == KILN_IR_ASSIGN) &&
                       in.op != KILN_IR_COPY_ASYNC && in.op != KILN_IR_COPY_WAIT;
     if (!waited_ && !pure && target_.sm >= 90) {
-      const bool shared = std::any_of(k_.insts, k_.insts + k_.n_insts,
-                                      [](const kiln_ir_inst& x) { return x.op == KILN_IR_LOCAL; });
-      int n = shared && target_.prefetch_shared >= 0 ? target_.prefetch_shared : target_.prefetch;
-      if (target_.prefetch_wave >= 0 && one_wave()) n = target_.prefetch_wave;
-      if (n > 0) prefetch_weights(i, n);
+      if (target_.prefetch > 0) prefetch_weights(i, target_.prefetch);
       op("griddepcontrol.wait");
       if (target_.trigger == PtxTarget::Trigger::AfterWait) op("griddepcontrol.launch_dependents");
       waited_ = true;

@@ -15,11 +15,6 @@ struct PtxTarget {
   uint64_t max_local_bytes = 48 * 1024;  // static shared memory one group may use
   // sm_90: loop iterations whose loads are prefetched into L2 before the grid wait
   int prefetch = 1;
-  int prefetch_shared = -1;  // the same for kernels with shared memory (GEMV blocks); -1: as above
-  // the same for kernels whose default grid fits on the SMs at once (one wave: every block can
-  // prefetch while the predecessor finishes); -1: as above. `sms`: the device's SM count
-  int prefetch_wave = -1;
-  int sms = 0;
   // sm_90: where griddepcontrol.launch_dependents goes (the dependent grid may launch once every
   // block of this one has passed it): at the kernel's start (then a chain of later kernels
   // launches and waits on the SMs), right after its wait for its own predecessor (one kernel
