@@ -319,6 +319,35 @@ TEST_CASE("cuda_ptx: the weights of a later loop are prefetched before the wait"
   check_ptxas(b);
 }
 
+// KILN_CUDA_STAMPS: a kiln_stamps parameter and three timer stamps (start and past the wait
+// from each block's thread 0, the end from each warp's lane 0, also on the early-exit path)
+TEST_CASE("cuda_ptx: kernels rendered with stamps time themselves", "[cuda_ptx][ptx]") {
+  IrBuilder b("stamped");
+  int32_t out = b.param(KILN_DTYPE_F32, 0), x = b.param(KILN_DTYPE_F32, 1);
+  int32_t g = b.gid(0);
+  b.store(out, g, b.alu(KILN_IR_ADD, b.load(x, g), b.cf(KILN_DTYPE_F32, 1)));
+  kiln_kernel k = b.kernel();
+  k.global_size[0] = 1000;  // flat: threads past the end leave early
+  kiln::cuda::PtxTarget t;
+  t.sm = 90;
+  t.stamps = true;
+  const std::string ptx = kiln::cuda::render_ptx(k, t);
+  INFO(ptx);
+  CHECK(ptx.find(".param .u64 kiln_stamps") != std::string::npos);
+  const size_t start = ptx.find("atom.global.min.u64"), wait = ptx.find("griddepcontrol.wait;");
+  const size_t past = ptx.find("atom.global.min.u64", start + 1);
+  const size_t end = ptx.find("atom.global.max.u64"), exit = ptx.find("$L_exit:");
+  REQUIRE(start != std::string::npos);
+  CHECK(start < wait);
+  CHECK(past > wait);
+  CHECK(end > exit);
+  CHECK(ptx.find("%globaltimer") != std::string::npos);
+  CHECK(ptx.find("[kiln_stamps]") != std::string::npos);
+  CHECK(kiln::cuda::render_ptx(k, kiln::cuda::PtxTarget{90}).find("kiln_stamps") ==
+        std::string::npos);
+  CHECK(ptxas_check(ptx, 90).empty());
+}
+
 TEST_CASE("cuda_ptx: every CAST and BITCAST pair assembles", "[cuda_ptx][ptx]") {
   for (kiln_dtype s : kAll) {
     IrBuilder b("cast_from_" + std::to_string(int(s)));

@@ -134,11 +134,13 @@ Device* open_device(int index) {
     const char* te = std::getenv("KILN_CUDA_PDL_TRIGGER");
     const std::string tr = te ? te : "wait";
     dev->trigger = tr == "start" ? 0 : tr == "store" ? 2 : 1;
+    const char* stamps = std::getenv("KILN_CUDA_STAMPS");  // graph_stamps.h
+    dev->stamps = stamps != nullptr && std::string(stamps) == "1";
     dev->compiler_id = std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
                        std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch +
                        " driver-" + std::to_string(d.driver_version) +
                        (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
-                       (dev->trigger != 1 ? " trigger-" + tr : "");
+                       (dev->trigger != 1 ? " trigger-" + tr : "") + (dev->stamps ? " stamps" : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
     const char* gaps = std::getenv("KILN_CUDA_GRAPH_GAPS");  // graph_timeline.h
     dev->graph_gaps = gaps != nullptr && std::string(gaps) == "1";

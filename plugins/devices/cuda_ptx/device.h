@@ -58,6 +58,15 @@ struct GraphTimeline {
   std::vector<std::pair<CUevent, CUevent>> marks;
 };
 
+// Each kernel node's GPU clock stamps over a graph's replays (KILN_CUDA_STAMPS=1, graph_stamps.h):
+// a device buffer of 4 u64 a node (first block's start, first block past the grid wait, last
+// warp's end, unused) and the replays read back from it.
+struct GraphStamps {
+  CUdeviceptr buffer = 0;
+  std::vector<uint64_t> reset;                 // written before each replay
+  std::vector<std::vector<uint64_t>> replays;  // read after each replay
+};
+
 // A captured launch list as a CUDA graph: one kernel node per launch, in order. A replay that
 // binds other buffers or variable values updates only the nodes whose arguments changed.
 struct Graph {
@@ -67,6 +76,7 @@ struct Graph {
   std::vector<CUgraphNode> nodes;
   std::vector<std::unique_ptr<LaunchArgs>> args;  // as the nodes hold them now
   std::unique_ptr<GraphTimeline> timeline;        // null unless KILN_CUDA_GRAPH_GAPS=1
+  std::unique_ptr<GraphStamps> stamps;            // null unless KILN_CUDA_STAMPS=1
 };
 
 // Pinned host memory for copies: pageable host memory cannot be copied asynchronously.
@@ -107,6 +117,7 @@ struct Device {
   std::string compiler_id;  // part of the kernel cache key
   int debug_level = 0;
   bool graph_gaps = false;  // KILN_CUDA_GRAPH_GAPS=1: graphs keep a GraphTimeline
+  bool stamps = false;      // KILN_CUDA_STAMPS=1: kernels take kiln_stamps, graphs GraphStamps
   // KILN_CUDA_GRAPH_SKIP=a,b: kernels whose name holds a or b are left out of graphs, to
   // measure what each costs inside a replay (the model's results are then wrong)
   std::vector<std::string> graph_skip;

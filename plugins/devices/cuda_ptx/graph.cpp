@@ -14,6 +14,7 @@
 
 #include "device.h"
 #include "errors.h"
+#include "graph_stamps.h"
 #include "graph_timeline.h"
 #include "launch_args.h"
 
@@ -26,12 +27,14 @@ struct NodeParams {
   std::vector<void*> ptrs;
 };
 
-// Pointers into `a` (which must outlive the call that reads them).
-void node_params(LaunchArgs& a, NodeParams& out) {
+// Pointers into `a` (which must outlive the call that reads them); `stamps`: the kernels take
+// kiln_stamps (Device::stamps).
+void node_params(LaunchArgs& a, NodeParams& out, bool stamps) {
   out.ptrs.clear();
   for (auto& v : a.values) out.ptrs.push_back(&v);
   out.ptrs.push_back(&a.grid_x);
   out.ptrs.push_back(&a.const_mask);
+  if (stamps) out.ptrs.push_back(&a.stamps);
   out.p = KernelNodeParams{};
   out.p.func = a.program->fn;
   out.p.grid_x = a.grid[0];
@@ -98,6 +101,8 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
   Graph* raw = g.release();
   for (auto& a : raw->args) a->program->graph_refs++;
   if (dev.graph_gaps) raw->timeline = std::make_unique<GraphTimeline>();
+  if (dev.stamps && (raw->stamps = stamps_create(dev, n)))
+    for (uint32_t i = 0; i < n; ++i) raw->args[i]->stamps = stamps_slot(*raw->stamps, i);
   try {
     check(d, d.cuGraphCreate(&raw->graph, 0), "cuGraphCreate", KILN_ERR_INTERNAL);
     NodeParams np;
@@ -111,7 +116,7 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
         raw->nodes.push_back(nullptr);
         continue;
       }
-      node_params(*raw->args[i], np);
+      node_params(*raw->args[i], np, dev.stamps);
       CUgraphNode node = nullptr;
       const bool chained = prev != nullptr && !pdl;
       check(d,
@@ -155,20 +160,23 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
   NodeParams np;
   uint32_t patched = 0;
   for (uint32_t i = 0; i < n; ++i) {
+    next[i]->stamps = g.args[i]->stamps;
     if (next[i]->values == g.args[i]->values && next[i]->grid_x == g.args[i]->grid_x &&
         next[i]->const_mask == g.args[i]->const_mask)
       continue;
-    node_params(*next[i], np);
+    node_params(*next[i], np, dev.stamps);
     if (g.nodes[i] != nullptr)
       check(d, d.cuGraphExecKernelNodeSetParams(g.exec, g.nodes[i], &np.p),
             "cuGraphExecKernelNodeSetParams", KILN_ERR_LAUNCH);
     g.args[i] = std::move(next[i]);
     ++patched;
   }
+  if (g.stamps) stamps_before(dev, *g.stamps);
   if (dev.debug_level < 2) {
     const bool marked = g.timeline && timeline_begin(dev, *g.timeline);
     check(d, d.cuGraphLaunch(g.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
     if (marked) timeline_end(dev, *g.timeline);
+    if (g.stamps) stamps_after(dev, *g.stamps);
     return;
   }
   // KILN_DEBUG>=2: the replay's GPU time against the host time spent preparing it
@@ -180,6 +188,7 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
   check(d, d.cuGraphLaunch(g.exec, dev.stream), "cuGraphLaunch", KILN_ERR_LAUNCH);
   check(d, d.cuEventRecord(dev.t1, dev.stream), "cuEventRecord", KILN_ERR_LAUNCH);
   check(d, d.cuEventSynchronize(dev.t1), "cuEventSynchronize (the graph failed)", KILN_ERR_LAUNCH);
+  if (g.stamps) stamps_after(dev, *g.stamps);
   float ms = 0;
   d.cuEventElapsedTime(&ms, dev.t0, dev.t1);
   std::fprintf(
@@ -191,6 +200,11 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
 void release_graph(Device& dev, Graph* g) {
   const Driver& d = *dev.drv;
   if (g->timeline) timeline_report(dev, *g->timeline, g->nodes.size());
+  if (g->stamps) {
+    std::vector<std::string> names;
+    for (const auto& a : g->args) names.push_back(a->program->name);
+    stamps_report(dev, *g->stamps, names);
+  }
   if (g->exec) d.cuGraphExecDestroy(g->exec);
   if (g->graph) d.cuGraphDestroy(g->graph);
   for (auto& a : g->args) a->program->graph_refs--;

@@ -83,6 +83,7 @@ void enqueue(Device& dev, LaunchArgs& a) {
   for (auto& v : a.values) params.push_back(&v);
   params.push_back(&a.grid_x);
   params.push_back(&a.const_mask);
+  if (dev.stamps) params.push_back(&a.stamps);  // (kernels rendered with stamps take it)
   const Driver& d = *dev.drv;
   check(d,
         d.cuLaunchKernel(a.program->fn, a.grid[0], a.grid[1], a.grid[2], a.block[0], a.block[1],

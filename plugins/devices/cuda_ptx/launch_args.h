@@ -15,6 +15,7 @@ struct LaunchArgs {
   uint32_t grid_x = 0;           // the kernel's global_size[0] (flat kernels bound-check it)
   uint32_t const_mask = 0;       // slots whose buffer no kernel of the graph writes (sm_90 L2
                                  // prefetch before the grid wait); 0 outside graphs
+  uint64_t stamps = 0;           // this node's kiln_stamps slots (KILN_CUDA_STAMPS); 0 elsewhere
   std::array<uint32_t, 3> grid{1, 1, 1}, block{1, 1, 1};
 };
 

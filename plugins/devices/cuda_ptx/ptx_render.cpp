@@ -1141,6 +1141,26 @@ class Emitter {
   }
   static constexpr int kMaxPrefetches = 64;
 
+  // KILN_CUDA_STAMPS (PtxTarget::stamps): the global timer into u64 `slot` of kiln_stamps by
+  // atom `how` (min / max), from thread 0 of each block or lane 0 of each warp
+  std::string stamp(int slot, const char* how, bool each_warp) {
+    const std::string at = reg(RD), now = reg(RD), old = reg(RD), on = reg(P), who = reg(R),
+                      t = reg(R), p = reg(P);
+    std::string s =
+        "\tld.param.u64 " + at + ", [kiln_stamps];\n\tsetp.ne.u64 " + on + ", " + at + ", 0;\n";
+    if (each_warp) {
+      s += "\tmov.u32 " + who + ", %laneid;\n";
+    } else {
+      s += "\tmov.u32 " + who + ", %tid.x;\n\tmov.u32 " + t + ", %tid.y;\n\tor.b32 " + who + ", " +
+           who + ", " + t + ";\n\tmov.u32 " + t + ", %tid.z;\n\tor.b32 " + who + ", " + who + ", " +
+           t + ";\n";
+    }
+    s += "\tsetp.eq.and.u32 " + p + ", " + who + ", 0, " + on + ";\n\tcvta.to.global.u64 " + at +
+         ", " + at + ";\n\tmov.u64 " + now + ", %globaltimer;\n\t@" + p + " atom.global." + how +
+         ".u64 " + old + ", [" + at + "+" + std::to_string(8 * slot) + "], " + now + ";\n";
+    return s;
+  }
+
   std::string mask_;  // the kiln_const_mask register, loaded once
 
   // ---- one instruction ----
@@ -1157,6 +1177,7 @@ class Emitter {
     if (!waited_ && !pure && target_.sm >= 90) {
       if (target_.prefetch > 0) prefetch_weights(i, target_.prefetch);
       op("griddepcontrol.wait");
+      if (target_.stamps) body_ += stamp(1, "min", false);
       if (target_.trigger == PtxTarget::Trigger::AfterWait) op("griddepcontrol.launch_dependents");
       waited_ = true;
     }
@@ -1380,8 +1401,12 @@ class Emitter {
       params += "\t.param .u64 kiln_p" + std::to_string(p) + ",\n";
     for (uint32_t v = 0; v < k_.n_vars; ++v)
       params += "\t.param .u64 kiln_v" + std::to_string(v) + ",\n";
-    params += "\t.param .u32 kiln_grid_x,\n\t.param .u32 kiln_const_mask\n";
+    params += "\t.param .u32 kiln_grid_x,\n\t.param .u32 kiln_const_mask";
+    params += target_.stamps ? ",\n\t.param .u64 kiln_stamps\n" : "\n";
     out += params + ")\n";
+    // (before the registers are declared: the stamps take some)
+    const std::string entry_stamp = target_.stamps ? stamp(0, "min", false) : "";
+    const std::string exit_stamp = target_.stamps ? stamp(2, "max", true) : "";
     // a group sharing memory runs at its own size only: ptxas keeps the registers within what
     // that many threads may hold, so the launch cannot fail for want of them (decode attention
     // with more warps, KILN_GPU_ATTN_WARPS)
@@ -1399,8 +1424,10 @@ class Emitter {
                                     ? "\tgriddepcontrol.launch_dependents;\n"
                                     : "";
     // a kernel with no memory access at all still waits before it ends
-    const std::string wait = target_.sm >= 90 && !waited_ ? "\tgriddepcontrol.wait;\n" : "";
-    out += shared_ + trigger + prologue_ + body_ + wait + "$L_exit:\n\tret;\n}\n";
+    std::string wait = target_.sm >= 90 && !waited_ ? "\tgriddepcontrol.wait;\n" : "";
+    if (!wait.empty() && target_.stamps) wait += stamp(1, "min", false);
+    out += shared_ + trigger + entry_stamp + prologue_ + body_ + wait + "$L_exit:\n" + exit_stamp +
+           "\tret;\n}\n";
     return out;
   }
 

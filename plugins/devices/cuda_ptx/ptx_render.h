@@ -15,6 +15,10 @@ struct PtxTarget {
   uint64_t max_local_bytes = 48 * 1024;  // static shared memory one group may use
   // sm_90: loop iterations whose loads are prefetched into L2 before the grid wait
   int prefetch = 1;
+  // KILN_CUDA_STAMPS: a `kiln_stamps` parameter; where it is not 0, the GPU's clock at the
+  // first block's start, the first block past the grid wait and the last warp's end go there
+  // (three u64: atomic min, min, max) for graph timelines (graph_stamps.h)
+  bool stamps = false;
   // sm_90: where griddepcontrol.launch_dependents goes (the dependent grid may launch once every
   // block of this one has passed it): at the kernel's start (then a chain of later kernels
   // launches and waits on the SMs), right after its wait for its own predecessor (one kernel
