@@ -17,7 +17,9 @@
 # times of an eager 512-token prefill (NAME-prefill-kernels.txt, ncu_summary.py --prefill);
 # KILN_BENCH_CHECK="FAMILY..." first runs those op-suite families (`kiln check-device`, also
 # forced staged: KILN_MMA_STAGED=2) and, when the bundle has it, test_llama on the device;
-# KILN_BENCH_ROUNDS=N: the prefill figure is the best of N runs (`kiln bench llm --rounds N`)
+# KILN_BENCH_ROUNDS=N: the prefill figure is the best of N runs (`kiln bench llm --rounds N`);
+# KILN_BENCH_STAMPS=1: also each variant's per-kernel timeline of 64 decode steps inside the
+# graph (KILN_CUDA_STAMPS=1, docs/plugins.md) in NAME-stamps.txt
 set -uo pipefail
 [[ $# -ge 3 ]] || { sed -n '2,/^set -uo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 out=$1 tarball=$2; shift 2
@@ -64,6 +66,10 @@ for spec in "$@"; do
     --rounds "${KILN_BENCH_ROUNDS:-1}" --json > "$res/$name-pre.json" 2>&1
   run generate --model "$model/hf" --device "$device" --prompt-ids "$ids512" --max-tokens 8 --ignore-eos \
     --json > "$res/$name-gen512.json" 2>&1
+  if [[ ${KILN_BENCH_STAMPS:-0} == 1 ]]; then
+    KILN_CUDA_STAMPS=1 run generate --model "$model/hf" --device "$device" --prompt-ids "$ids" --max-tokens 64 \
+      --ignore-eos > /dev/null 2> "$res/$name-stamps.txt"
+  fi
   if [[ ${KILN_BENCH_KERNELS:-0} == 1 ]]; then
     KILN_LLAMA_NO_JIT=1 KILN_DEBUG=2 run generate --model "$model/hf" --device "$device" --prompt-ids "$ids512" \
       --max-tokens 2 --ignore-eos > /dev/null 2> "$res/$name-prefill-eager.txt"
