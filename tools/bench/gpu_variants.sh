@@ -17,7 +17,8 @@
 # times of an eager 512-token prefill (NAME-prefill-kernels.txt, ncu_summary.py --prefill);
 # KILN_BENCH_CHECK="FAMILY..." first runs those op-suite families (`kiln check-device`, also
 # forced staged: KILN_MMA_STAGED=2) and, when the bundle has it, test_llama on the device;
-# KILN_BENCH_ROUNDS=N: the prefill figure is the best of N runs (`kiln bench llm --rounds N`);
+# KILN_BENCH_ROUNDS=N: the decode and prefill figures are the best of N runs (`kiln bench llm
+# --rounds N`; best of 3 repeats within 0.2% on an H100, single runs within ±3%);
 # KILN_BENCH_STAMPS=1: also each variant's per-kernel timeline of 64 decode steps inside the
 # graph (KILN_CUDA_STAMPS=1, docs/plugins.md) in NAME-stamps.txt
 set -uo pipefail
@@ -60,7 +61,7 @@ for spec in "$@"; do
       --ignore-eos --json > "$res/$name-gen128.json" 2> "$res/$name-debug2.txt"
     graph=$(grep 'graph of' "$res/$name-debug2.txt" | tail -n 1 | sed -n 's/.*: \([0-9.]*\) us on the GPU.*/\1/p')
     run bench llm --model "$model/hf" --device "$device" --prompt-tokens 128 --decode-tokens 256 --no-peer \
-      --json > "$res/$name-dec.json" 2>&1
+      --rounds "${KILN_BENCH_ROUNDS:-1}" --json > "$res/$name-dec.json" 2>&1
   fi
   run bench llm --model "$model/hf" --device "$device" --prompt-tokens 512 --decode-tokens 4 --no-peer \
     --rounds "${KILN_BENCH_ROUNDS:-1}" --json > "$res/$name-pre.json" 2>&1
