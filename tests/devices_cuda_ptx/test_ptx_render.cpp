@@ -275,7 +275,7 @@ TEST_CASE("cuda_ptx: the weights of a later loop are prefetched before the wait"
           "[cuda_ptx][ptx]") {
   IrBuilder b("prefetch_later");
   int32_t out = b.param(KILN_DTYPE_F32, 0), w = b.param(KILN_DTYPE_F32, 1),
-          x = b.param(KILN_DTYPE_F32, 2);
+          x = b.param(KILN_DTYPE_F32, 2), y = b.param(KILN_DTYPE_F32, 3);
   int32_t g = b.gid(0);
   int32_t ss = b.acc(b.cf(KILN_DTYPE_F32, 0));
   int32_t j = b.range(b.ci(KILN_DTYPE_I32, 0), b.ci(KILN_DTYPE_I32, 64), KILN_IR_FLAG_REDUCE);
@@ -286,6 +286,11 @@ TEST_CASE("cuda_ptx: the weights of a later loop are prefetched before the wait"
   int32_t acc = b.acc(b.cf(KILN_DTYPE_F32, 0));
   int32_t k = b.range(b.ci(KILN_DTYPE_I32, 0), b.ci(KILN_DTYPE_I32, 64), KILN_IR_FLAG_REDUCE);
   b.assign(acc, b.alu(KILN_IR_MULADD, b.load(w, b.alu(KILN_IR_ADD, row, k)), b.load(x, k), acc));
+  // a load under a branch inside the loop (which may be what keeps its index in bounds): never
+  b.if_(b.cmp(KILN_IR_CMPLT, k, b.ci(KILN_DTYPE_I32, 8)));
+  b.assign(acc,
+           b.alu(KILN_IR_ADD, acc, b.load(y, b.alu(KILN_IR_MUL, k, b.ci(KILN_DTYPE_I32, 1000)))));
+  b.end_if();
   b.end_range(k);
   b.store(out, g, b.alu(KILN_IR_MUL, acc, ss));
   kiln::cuda::PtxTarget two;

@@ -1034,7 +1034,7 @@ class Emitter {
       const uint16_t o = k_.insts[j].op;
       if (o == KILN_IR_IF && ends[j] > 0) j = uint32_t(ends[j]);  // (a gated loop may not run)
       if (o == KILN_IR_RANGE && ends[j] > 0) {
-        issued += prefetch_iterations(j, uint32_t(ends[j]), iterations, kMaxPrefetches - issued);
+        issued += prefetch_iterations(j, ends, iterations, kMaxPrefetches - issued);
         j = uint32_t(ends[j]);
       }
     }
@@ -1047,8 +1047,12 @@ class Emitter {
 
   // Prefetches loop `range`'s weight loads (at most `budget`); returns how many. Each
   // iteration has an address scope of its own: its addresses stand for no other's.
-  int prefetch_iterations(uint32_t range, uint32_t end, int iterations, int budget) {
+  // (`ends`: scope_ends; loads under an IF inside the loop are left alone: the branch may be
+  // what keeps their index in bounds)
+  int prefetch_iterations(uint32_t range, const std::vector<int64_t>& ends, int iterations,
+                          int budget) {
     const kiln_ir_inst& r = k_.insts[range];
+    const auto end = uint32_t(ends[range]);
     const std::string t = ityp(dt(int32_t(range)));
     std::map<int32_t, std::string> bounds;
     const std::string first = iteration_value(r.src[0], range, bounds);
@@ -1067,6 +1071,10 @@ class Emitter {
       std::string runs;
       for (uint32_t j = range + 1; j < end && issued < budget; ++j) {
         const kiln_ir_inst& in = k_.insts[j];
+        if (in.op == KILN_IR_IF && ends[j] > 0) {
+          j = uint32_t(ends[j]);
+          continue;
+        }
         if (!weight_load(in)) continue;
         const int64_t slot = k_.insts[in.src[0]].arg;
         const std::string ix = iteration_value(in.src[1], range, memo);
