@@ -264,6 +264,17 @@ TEST_CASE(
   const std::string ptx3 = kiln::cuda::render_ptx(kk, three);
   const size_t count3 = prefetches(ptx3);
   CHECK(count3 == 6);
+  // a byte budget for the whole grid's prefetch (KILN_CUDA_PREFETCH_MB): 2048 threads reading
+  // 8 bytes an iteration fit 3 iterations in 48 KiB, and never fewer than `prefetch`
+  kiln::cuda::PtxTarget budget;
+  budget.sm = 90;
+  budget.prefetch = 1;
+  budget.prefetch_bytes = 48 << 10;
+  kk.global_size[0] = 64;
+  kk.local_size[0] = 32;
+  CHECK(prefetches(kiln::cuda::render_ptx(kk, budget)) == 6);
+  budget.prefetch_bytes = 1 << 10;
+  CHECK(prefetches(kiln::cuda::render_ptx(kk, budget)) == 2);
   CHECK(ptx3.find(", 2;") < ptx3.find("griddepcontrol.wait;"));
   CHECK(render(b, 80).find("prefetch.global") == std::string::npos);  // no grid wait to hide behind
   check_ptxas(b);

@@ -129,6 +129,10 @@ Device* open_device(int index) {
     // kernel cache keeps the forms apart
     const char* pf = std::getenv("KILN_CUDA_PREFETCH");
     dev->prefetch = pf && *pf ? std::clamp(std::atoi(pf), 0, 64) : 1;
+    // (KILN_CUDA_PREFETCH_MB=B: loops whose prefetch over the whole grid fits B MiB take more
+    // iterations, up to 8 — all of o's weights while attention runs, say; to measure)
+    const char* pmb = std::getenv("KILN_CUDA_PREFETCH_MB");
+    dev->prefetch_bytes = pmb && *pmb ? uint64_t(std::clamp(std::atoi(pmb), 0, 4096)) << 20 : 0;
     // KILN_CUDA_PDL_TRIGGER=start|wait|store: where a kernel lets its dependent launch
     // (PtxTarget::Trigger; default after its own grid wait)
     const char* te = std::getenv("KILN_CUDA_PDL_TRIGGER");
@@ -136,11 +140,13 @@ Device* open_device(int index) {
     dev->trigger = tr == "start" ? 0 : tr == "store" ? 2 : 1;
     const char* stamps = std::getenv("KILN_CUDA_STAMPS");  // graph_stamps.h
     dev->stamps = stamps != nullptr && std::string(stamps) == "1";
-    dev->compiler_id = std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
-                       std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch +
-                       " driver-" + std::to_string(d.driver_version) +
-                       (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
-                       (dev->trigger != 1 ? " trigger-" + tr : "") + (dev->stamps ? " stamps" : "");
+    dev->compiler_id =
+        std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
+        std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch + " driver-" +
+        std::to_string(d.driver_version) +
+        (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
+        (dev->prefetch_bytes ? " prefetch-mb" + std::to_string(dev->prefetch_bytes >> 20) : "") +
+        (dev->trigger != 1 ? " trigger-" + tr : "") + (dev->stamps ? " stamps" : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
     const char* gaps = std::getenv("KILN_CUDA_GRAPH_GAPS");  // graph_timeline.h
     dev->graph_gaps = gaps != nullptr && std::string(gaps) == "1";

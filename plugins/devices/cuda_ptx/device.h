@@ -105,7 +105,8 @@ struct Device {
   int cc_major = 0, cc_minor = 0;
   // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
   int prefetch = 0;
-  int trigger = 1;  // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
+  uint64_t prefetch_bytes = 0;  // KILN_CUDA_PREFETCH_MB (PtxTarget::prefetch_bytes)
+  int trigger = 1;              // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
   int sm_count = 0;
   int max_threads = 0;
   int max_block[3] = {0, 0, 0};

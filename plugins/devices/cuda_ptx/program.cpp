@@ -80,6 +80,7 @@ std::string render(Device& dev, const kiln_kernel* kernel) {
   target.sm = dev.cc_major * 10 + dev.cc_minor;
   target.max_local_bytes = uint64_t(dev.shared_per_block);
   target.prefetch = dev.prefetch;
+  target.prefetch_bytes = dev.prefetch_bytes;
   target.stamps = dev.stamps;
   target.trigger = static_cast<PtxTarget::Trigger>(dev.trigger);
   return render_ptx(*kernel, target);

@@ -1034,10 +1034,32 @@ class Emitter {
       const uint16_t o = k_.insts[j].op;
       if (o == KILN_IR_IF && ends[j] > 0) j = uint32_t(ends[j]);  // (a gated loop may not run)
       if (o == KILN_IR_RANGE && ends[j] > 0) {
-        issued += prefetch_iterations(j, ends, iterations, kMaxPrefetches - issued);
+        const int n = std::max(iterations, budget_iterations(j, ends));
+        issued += prefetch_iterations(j, ends, n, kMaxPrefetches - issued);
         j = uint32_t(ends[j]);
       }
     }
+  }
+
+  // (KILN_CUDA_PREFETCH_MB, PtxTarget::prefetch_bytes) the iterations of loop `range` whose
+  // streamed loads (a GEMV's matrix; else all its ungated loads) over the kernel's whole grid fit
+  // in the budget, at most 8; 0 without a budget
+  int budget_iterations(uint32_t range, const std::vector<int64_t>& ends) const {
+    if (target_.prefetch_bytes == 0) return 0;
+    uint64_t streamed = 0, all = 0;
+    for (uint32_t j = range + 1; j < uint32_t(ends[range]); ++j) {
+      const kiln_ir_inst& in = k_.insts[j];
+      if (in.op == KILN_IR_IF && ends[j] > 0) j = uint32_t(ends[j]);
+      if (!weight_load(in)) continue;
+      const uint64_t bytes = uint64_t(lanes_of(in)) * dtype_bytes(dt(int32_t(j)));
+      all += bytes;
+      if (in.flags & KILN_IR_FLAG_STREAM) streamed += bytes;
+    }
+    uint64_t threads = 1;
+    for (int a = 0; a < 3; ++a) threads *= uint64_t(k_.global_size[a]) * k_.local_size[a];
+    const uint64_t per_iteration = (streamed ? streamed : all) * threads;
+    if (per_iteration == 0) return 0;
+    return int(std::min<uint64_t>(8, target_.prefetch_bytes / per_iteration));
   }
 
   bool weight_load(const kiln_ir_inst& in) const {

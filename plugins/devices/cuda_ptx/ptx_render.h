@@ -15,6 +15,9 @@ struct PtxTarget {
   uint64_t max_local_bytes = 48 * 1024;  // static shared memory one group may use
   // sm_90: loop iterations whose loads are prefetched into L2 before the grid wait
   int prefetch = 1;
+  // more iterations for loops whose prefetch over the whole grid fits this many bytes (at most
+  // 8; KILN_CUDA_PREFETCH_MB; 0: none)
+  uint64_t prefetch_bytes = 0;
   // KILN_CUDA_STAMPS: a `kiln_stamps` parameter; where it is not 0, the GPU's clock at the
   // first block's start, the first block past the grid wait and the last warp's end go there
   // (three u64: atomic min, min, max) for graph timelines (graph_stamps.h)
