@@ -15,8 +15,9 @@
 # a command may take (default 60); KILN_BENCH_PREFILL_ONLY=1: only the prefill figure and the
 # tokens after 512 (for GEMM variants); KILN_BENCH_KERNELS=1: also each variant's per-kernel
 # times of an eager 512-token prefill (NAME-prefill-kernels.txt, ncu_summary.py --prefill);
-# KILN_BENCH_CHECK="FAMILY..." first runs those op-suite families (`kiln check-device`, also
-# forced staged: KILN_MMA_STAGED=2) and, when the bundle has it, test_llama on the device;
+# KILN_BENCH_CHECK="FAMILY..." first runs those op-suite families (`kiln check-device`; `all`:
+# the whole suite; each also forced staged: KILN_MMA_STAGED=2) and, when the bundle has it,
+# test_llama on the device;
 # KILN_BENCH_ROUNDS=N: the decode and prefill figures are the best of N runs (`kiln bench llm
 # --rounds N`; best of 3 repeats within 0.2% on an H100, single runs within ±3%);
 # KILN_BENCH_STAMPS=1: also each variant's per-kernel timeline of 64 decode steps inside the
@@ -39,8 +40,10 @@ ids=$(python3 -c "print(','.join(str(1000 + i * 37 % 50000) for i in range(128))
 ids512=$(python3 -c "print(','.join(str(1000 + i * 37 % 50000) for i in range(512)))")
 field() { python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['kiln'][sys.argv[2]], 1))" "$@" 2>/dev/null || echo -; }
 for family in ${KILN_BENCH_CHECK:-}; do
+  only=(--family "$family")
+  [[ $family == all ]] && only=()  # the whole suite
   for staged in 0 2; do
-    KILN_MMA_STAGED=$staged timeout 300 "$kiln" check-device "$device" --family "$family" \
+    KILN_MMA_STAGED=$staged timeout 300 "$kiln" check-device "$device" "${only[@]}" \
       > "$res/check-$family-staged$staged.txt" 2>&1
     echo "check $family (KILN_MMA_STAGED=$staged): $(tail -n 1 "$res/check-$family-staged$staged.txt")"
   done
