@@ -49,6 +49,8 @@ for family in ${KILN_BENCH_CHECK:-}; do
   done
 done
 if [[ -n ${KILN_BENCH_CHECK:-} && -x $work/bin/test_llama ]]; then
+  # (test binaries name their data by the build machine's checkout path, /work/main here)
+  [[ -e /work/main ]] || { mkdir -p /work && ln -s "$repo" /work/main; } 2> /dev/null
   KILN_DEVICE=$device timeout 300 "$work/run" test_llama > "$res/test_llama.txt" 2>&1
   echo "test_llama: $(grep -E 'test cases|All tests passed' "$res/test_llama.txt" | tail -n 1)"
 fi
