@@ -14,7 +14,8 @@ namespace kiln::llama {
 namespace {
 
 int64_t pick_context(const Hparams& h, int64_t requested) {
-  if (requested < 0) throw Error("context length " + std::to_string(requested) + " must be positive");
+  if (requested < 0)
+    throw Error("context length " + std::to_string(requested) + " must be positive");
   int64_t trained = h.max_positions;
   // dynamic RoPE exists to run past the trained context: by default up to factor times it
   if (nn::rope_depends_on_length(h.rope) && h.rope.factor && *h.rope.factor > 1)
@@ -34,8 +35,8 @@ std::vector<float> scaled_inv_freq(const Hparams& h, const Weights& w, int64_t s
 // LMOptions::half_activations: the weights' half type on devices with tensor cores (MMA) when
 // the attention weights are F16/BF16, else F32.
 DType act_dtype_for(const Device* device, const Weights& w, bool half_activations) {
-  if (!half_activations || !device || !(device->caps().has_tensor_cores & KILN_TENSOR_CORES_MMA_16816) ||
-      w.layers.empty())
+  if (!half_activations || !device ||
+      !(device->caps().has_tensor_cores & KILN_TENSOR_CORES_MMA_16816) || w.layers.empty())
     return DType::F32;
   const LayerWeights& l = w.layers[0];
   const Matrix& m = l.wqkv.present() ? l.wqkv : l.wq;
@@ -50,7 +51,7 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
       device_(o.device ? o.device : Device::default_device()),
       context_(pick_context(h_, o.context)),
       chunk_(o.prefill_chunk > 0 ? std::max<int64_t>(2, o.prefill_chunk)
-                                  : (device_->caps().warp_size > 1 ? 512 : 64)),
+                                 : (device_->caps().warp_size > 1 ? 512 : 64)),
       w_(load_weights(source, h_, device_, o.int8_dot)),
       rope_(nn::rope_table(h_.rope, h_.head_dim, h_.max_positions)),
       pos_("start_pos", 0, context_ - 1),
@@ -61,7 +62,8 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
       Tensor::from_vector(rope_.inv_freq, {static_cast<int64_t>(rope_.inv_freq.size())}, device_)
           .realize();
   std::vector<nn::KVLayerSpec> specs;
-  for (int64_t i = 0; i < h_.layers; ++i) specs.push_back({h_.kv_heads, h_.head_dim, h_.sliding_window[i]});
+  for (int64_t i = 0; i < h_.layers; ++i)
+    specs.push_back({h_.kv_heads, h_.head_dim, h_.sliding_window[i]});
   // the longest write is a padded prefill chunk; sliding-window layers keep a ring
   act_dtype_ = act_dtype_for(device_, w_, o.half_activations);
   cache_ = nn::KVCache(specs, 1, context_, chunk_, act_dtype_, device_);
@@ -69,8 +71,10 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
   // and device share memory, reading the logits costs less than the argmax kernels
   device_pick_ = o.device_pick.value_or(device_->caps().unified_memory == 0);
   next_id_ = Tensor::zeros({1, 1}, DType::I32, device_).contiguous().realize();
-  decode_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], 1, false); });
-  prefill_ = std::make_unique<Jit>([this](const std::vector<Tensor>& in) { return step(in[0], chunk_, true); });
+  decode_ = std::make_unique<Jit>(
+      [this](const std::vector<Tensor>& in) { return step(in[0], 1, false); });
+  prefill_ = std::make_unique<Jit>(
+      [this](const std::vector<Tensor>& in) { return step(in[0], chunk_, true); });
 }
 
 LlamaLM::~LlamaLM() = default;
@@ -82,6 +86,7 @@ namespace {
 struct Normed {
   Tensor in;
   mutable Int8InputCache q8 = {};
+  bool nest = true;  // read lazily by its projections where KILN_LLAMA_LAZY_GEMV says so
 };
 
 // KILN_FUSE_MLP_HALVES=1 (read by the scheduler too, which fuses only on GPUs): a GPU decode
@@ -97,7 +102,8 @@ bool fuse_mlp_halves(const Device& device) {
 // Decode GEMV inputs read as expressions, not kernel outputs (KILN_LLAMA_LAZY_GEMV, bits):
 // 1 the layers' norms (a GPU nests each norm's mean square in its projection's kernel: 32
 // kernels a step fewer), 2 the final norm under lm_head, 4 silu(gate) * up under down
-// (computed again by every warp of the GEMV).
+// (computed again by every warp of the GEMV), 8 with 1: the attention norm a kernel of its own
+// after all (QKV's few blocks expose their nested norm; to measure, e.g. 9).
 int lazy_gemv_bits() {
   static const int v = [] {
     const char* e = std::getenv("KILN_LLAMA_LAZY_GEMV");
@@ -109,7 +115,7 @@ int lazy_gemv_bits() {
 // apply / apply_shared (`shared`: the product is a kernel of its own) on a normed input
 Tensor project(const Normed& n, const Matrix& m, const Tensor& bias, DType act,
                bool shared = false) {
-  const bool lazy = lazy_gemv_bits() & 1;
+  const bool lazy = (lazy_gemv_bits() & 1) && n.nest;
   Tensor y = shared ? apply_shared(n.in, m, act, &n.q8, lazy)
                     : apply(n.in, m, Tensor(), act, &n.q8, false, lazy);
   return bias.defined() ? y + bias : y;
@@ -123,8 +129,9 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   // activations stay 2-d (L, features): prefill projections are (L, in) x (out, in) dot tiles
   // (L, H); rows from a packed table are their own kernel, so their gathers and decoding are
   // not recomputed by each consumer (the first norm and the residual)
-  Tensor x = w_.embed_packed.words.defined() ? int8_rows(w_.embed_packed, ids.reshape({L})).contiguous()
-                                              : w_.embed.embedding(ids.reshape({L})).cast(DType::F32);
+  Tensor x = w_.embed_packed.words.defined()
+                 ? int8_rows(w_.embed_packed, ids.reshape({L})).contiguous()
+                 : w_.embed.embedding(ids.reshape({L})).cast(DType::F32);
   Tensor positions = Tensor::arange(L, DType::I32, device_) + Tensor::from_variable(pos_, device_);
   auto [cos_f, sin_f] = nn::rope_cos_sin(positions, inv_freq_, rope_.attention_factor);
   // the step's (L, head_dim / 2) cos and sin computed once, in one kernel: fused into every
@@ -135,7 +142,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
          sin = cs.slice(0, 1, 2).reshape(sin_f.shape());
   for (int64_t i = 0; i < h_.layers; ++i) {
     const LayerWeights& lw = w_.layers[i];
-    const Normed hn{nn::rms_norm(x, lw.attn_norm, eps)};
+    const Normed hn{nn::rms_norm(x, lw.attn_norm, eps), {}, !(lazy_gemv_bits() & 8)};
     Tensor q, k, v;
     if (lw.wqkv.present()) {
       // one GEMV/GEMM for all three; biases (Qwen2) added to the parts
@@ -158,7 +165,8 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     if (lw.k_norm.defined()) k = nn::rms_norm(k, lw.k_norm, eps);
     q = nn::apply_rope(q.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
     k = nn::apply_rope(k.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
-    cache_.write(static_cast<size_t>(i), 0, pos_, k.cast(act_dtype_), v.permute({0, 2, 1, 3}).cast(act_dtype_));
+    cache_.write(static_cast<size_t>(i), 0, pos_, k.cast(act_dtype_),
+                 v.permute({0, 2, 1, 3}).cast(act_dtype_));
     // (1, Hq, L, D) in the activation type: the projection reads it where attention wrote it
     Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q.cast(act_dtype_));
     a = a.permute({0, 2, 1, 3}).reshape({L, Hq * D});
@@ -203,8 +211,9 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
 void LlamaLM::check_ids(std::span<const int32_t> ids, int64_t start_pos) const {
   if (ids.empty()) throw Error("llama: forward needs at least one token");
   if (start_pos < 0 || start_pos + static_cast<int64_t>(ids.size()) > context_)
-    throw Error("llama: " + std::to_string(ids.size()) + " tokens at position " + std::to_string(start_pos) +
-                " exceed the context length " + std::to_string(context_));
+    throw Error("llama: " + std::to_string(ids.size()) + " tokens at position " +
+                std::to_string(start_pos) + " exceed the context length " +
+                std::to_string(context_));
   for (int32_t id : ids)
     if (id < 0 || id >= h_.vocab)
       throw Error("llama: token id " + std::to_string(id) + " is outside the vocabulary (0.." +
@@ -228,8 +237,10 @@ std::vector<Tensor> LlamaLM::run_chunk(std::span<const int32_t> ids, int64_t sta
                                        bool need_sum, bool capture_only) {
   const int64_t n = static_cast<int64_t>(ids.size());
   if (n == 1 && !need_sum)
-    return decode_step(Tensor::from_vector(std::vector<int32_t>(ids.begin(), ids.end()), {1, 1}, device_).realize(),
-                       start_pos);
+    return decode_step(
+        Tensor::from_vector(std::vector<int32_t>(ids.begin(), ids.end()), {1, 1}, device_)
+            .realize(),
+        start_pos);
   pos_.bind(start_pos);
   cache_.set_position(start_pos, chunk_);
   std::vector<int32_t> padded(ids.begin(), ids.end());
@@ -254,7 +265,8 @@ void LlamaLM::set_rope_length(int64_t len) {
   rope_len_ = len;
 }
 
-std::vector<Tensor> LlamaLM::forward_outputs(std::span<const int32_t> ids, int64_t start_pos, bool& last_was_step) {
+std::vector<Tensor> LlamaLM::forward_outputs(std::span<const int32_t> ids, int64_t start_pos,
+                                             bool& last_was_step) {
   check_ids(ids, start_pos);
   // every chunk of this call rotates with the table of its whole length, as transformers'
   // prefill does; keys already cached keep their rotation
@@ -264,7 +276,9 @@ std::vector<Tensor> LlamaLM::forward_outputs(std::span<const int32_t> ids, int64
   while (off < ids.size()) {
     size_t n = std::min(ids.size() - off, static_cast<size_t>(chunk_));
     // a few leftover tokens: single steps when they cost less than one padded chunk
-    if (n < static_cast<size_t>(chunk_) && chunk_s_ > 0 && step_s_ > 0 && double(n) * step_s_ < chunk_s_) n = 1;
+    if (n < static_cast<size_t>(chunk_) && chunk_s_ > 0 && step_s_ > 0 &&
+        double(n) * step_s_ < chunk_s_)
+      n = 1;
     auto t0 = std::chrono::steady_clock::now();
     out = run_chunk(ids.subspan(off, n), start_pos + static_cast<int64_t>(off), false);
     last_was_step = n == 1;
@@ -315,8 +329,10 @@ bool LlamaLM::pipelines_greedy() const {
 
 void LlamaLM::greedy_enqueue(std::optional<int32_t> first, int64_t pos) {
   if (!device_pick_) {  // picks on the host: the same contract, each step run at once
-    if (first) host_picks_.clear();
-    else if (last_host_pick_ < 0) throw Error("llama: a pipelined step with no step before it to feed it");
+    if (first)
+      host_picks_.clear();
+    else if (last_host_pick_ < 0)
+      throw Error("llama: a pipelined step with no step before it to feed it");
     const int32_t fed = first ? *first : last_host_pick_;
     last_host_pick_ = forward_greedy(std::span<const int32_t>(&fed, 1), pos);
     host_picks_.push_back(last_host_pick_);
@@ -327,8 +343,8 @@ void LlamaLM::greedy_enqueue(std::optional<int32_t> first, int64_t pos) {
     pending_.clear();
     next_id_.assign(Tensor::from_vector(std::vector<int32_t>{*first}, {1, 1}, device_));
   } else if (pos < 0 || pos + 1 > context_) {
-    throw Error("llama: a decode step at position " + std::to_string(pos) + " exceeds the context length " +
-                std::to_string(context_));
+    throw Error("llama: a decode step at position " + std::to_string(pos) +
+                " exceeds the context length " + std::to_string(context_));
   }
   set_rope_length(pos + 1);
   std::vector<Tensor> out = decode_step(next_id_, pos);
@@ -374,6 +390,8 @@ void LlamaLM::warmup() {
   step_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-size_t LlamaLM::decode_kernels() const { return decode_->kernel_count(); }
+size_t LlamaLM::decode_kernels() const {
+  return decode_->kernel_count();
+}
 
 }  // namespace kiln::llama
