@@ -1047,10 +1047,8 @@ class Emitter {
   int budget_iterations(uint32_t range, const std::vector<int64_t>& ends) const {
     if (target_.prefetch_bytes == 0) return 0;
     uint64_t streamed = 0, all = 0;
-    for (uint32_t j = range + 1; j < uint32_t(ends[range]); ++j) {
+    for (uint32_t j : weight_loads(range, ends)) {
       const kiln_ir_inst& in = k_.insts[j];
-      if (in.op == KILN_IR_IF && ends[j] > 0) j = uint32_t(ends[j]);
-      if (!weight_load(in)) continue;
       const uint64_t bytes = uint64_t(lanes_of(in)) * dtype_bytes(dt(int32_t(j)));
       all += bytes;
       if (in.flags & KILN_IR_FLAG_STREAM) streamed += bytes;
@@ -1062,19 +1060,28 @@ class Emitter {
     return int(std::min<uint64_t>(8, target_.prefetch_bytes / per_iteration));
   }
 
-  bool weight_load(const kiln_ir_inst& in) const {
-    return in.op == KILN_IR_LOAD && in.src[2] < 0 && k_.insts[in.src[0]].op == KILN_IR_PARAM &&
-           k_.insts[in.src[0]].arg < 32;
+  // The loads in loop `range` that may be prefetched: ungated loads of a parameter slot the const
+  // mask covers (below 32). Loads under an IF inside the loop are left alone: the branch may be
+  // what keeps their index in bounds. (`ends`: scope_ends)
+  std::vector<uint32_t> weight_loads(uint32_t range, const std::vector<int64_t>& ends) const {
+    std::vector<uint32_t> out;
+    for (uint32_t j = range + 1; j < uint32_t(ends[range]); ++j) {
+      const kiln_ir_inst& in = k_.insts[j];
+      if (in.op == KILN_IR_IF && ends[j] > 0)
+        j = uint32_t(ends[j]);
+      else if (in.op == KILN_IR_LOAD && in.src[2] < 0 && k_.insts[in.src[0]].op == KILN_IR_PARAM &&
+               k_.insts[in.src[0]].arg < 32)
+        out.push_back(j);
+    }
+    return out;
   }
 
   // Prefetches loop `range`'s weight loads (at most `budget`); returns how many. Each
   // iteration has an address scope of its own: its addresses stand for no other's.
-  // (`ends`: scope_ends; loads under an IF inside the loop are left alone: the branch may be
-  // what keeps their index in bounds)
   int prefetch_iterations(uint32_t range, const std::vector<int64_t>& ends, int iterations,
                           int budget) {
     const kiln_ir_inst& r = k_.insts[range];
-    const auto end = uint32_t(ends[range]);
+    const std::vector<uint32_t> loads = weight_loads(range, ends);
     const std::string t = ityp(dt(int32_t(range)));
     std::map<int32_t, std::string> bounds;
     const std::string first = iteration_value(r.src[0], range, bounds);
@@ -1091,13 +1098,9 @@ class Emitter {
       std::map<int32_t, std::string> memo = bounds;
       memo[int32_t(range)] = counter;
       std::string runs;
-      for (uint32_t j = range + 1; j < end && issued < budget; ++j) {
+      for (uint32_t j : loads) {
+        if (issued >= budget) break;
         const kiln_ir_inst& in = k_.insts[j];
-        if (in.op == KILN_IR_IF && ends[j] > 0) {
-          j = uint32_t(ends[j]);
-          continue;
-        }
-        if (!weight_load(in)) continue;
         const int64_t slot = k_.insts[in.src[0]].arg;
         const std::string ix = iteration_value(in.src[1], range, memo);
         if (ix.empty()) continue;
@@ -1175,12 +1178,13 @@ class Emitter {
   // atom `how` (min / max), from thread 0 of each block or lane 0 of each warp
   std::string stamp(int slot, const char* how, bool each_warp) {
     const std::string at = reg(RD), now = reg(RD), old = reg(RD), on = reg(P), who = reg(R),
-                      t = reg(R), p = reg(P);
+                      p = reg(P);
     std::string s =
         "\tld.param.u64 " + at + ", [kiln_stamps];\n\tsetp.ne.u64 " + on + ", " + at + ", 0;\n";
     if (each_warp) {
       s += "\tmov.u32 " + who + ", %laneid;\n";
     } else {
+      const std::string t = reg(R);
       s += "\tmov.u32 " + who + ", %tid.x;\n\tmov.u32 " + t + ", %tid.y;\n\tor.b32 " + who + ", " +
            who + ", " + t + ";\n\tmov.u32 " + t + ", %tid.z;\n\tor.b32 " + who + ", " + who + ", " +
            t + ";\n";
@@ -1189,6 +1193,11 @@ class Emitter {
          ", " + at + ";\n\tmov.u64 " + now + ", %globaltimer;\n\t@" + p + " atom.global." + how +
          ".u64 " + old + ", [" + at + "+" + std::to_string(8 * slot) + "], " + now + ";\n";
     return s;
+  }
+
+  // griddepcontrol.wait (sm_90), stamped when the kernel takes stamps
+  std::string grid_wait() {
+    return "\tgriddepcontrol.wait;\n" + (target_.stamps ? stamp(1, "min", false) : std::string());
   }
 
   std::string mask_;  // the kiln_const_mask register, loaded once
@@ -1206,8 +1215,7 @@ class Emitter {
                       in.op != KILN_IR_COPY_ASYNC && in.op != KILN_IR_COPY_WAIT;
     if (!waited_ && !pure && target_.sm >= 90) {
       if (target_.prefetch > 0) prefetch_weights(i, target_.prefetch);
-      op("griddepcontrol.wait");
-      if (target_.stamps) body_ += stamp(1, "min", false);
+      body_ += grid_wait();
       if (target_.trigger == PtxTarget::Trigger::AfterWait) op("griddepcontrol.launch_dependents");
       waited_ = true;
     }
@@ -1454,8 +1462,7 @@ class Emitter {
                                     ? "\tgriddepcontrol.launch_dependents;\n"
                                     : "";
     // a kernel with no memory access at all still waits before it ends
-    std::string wait = target_.sm >= 90 && !waited_ ? "\tgriddepcontrol.wait;\n" : "";
-    if (!wait.empty() && target_.stamps) wait += stamp(1, "min", false);
+    const std::string wait = target_.sm >= 90 && !waited_ ? grid_wait() : "";
     out += shared_ + trigger + entry_stamp + prologue_ + body_ + wait + "$L_exit:\n" + exit_stamp +
            "\tret;\n}\n";
     return out;
