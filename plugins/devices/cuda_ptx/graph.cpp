@@ -27,14 +27,9 @@ struct NodeParams {
   std::vector<void*> ptrs;
 };
 
-// Pointers into `a` (which must outlive the call that reads them); `stamps`: the kernels take
-// kiln_stamps (Device::stamps).
-void node_params(LaunchArgs& a, NodeParams& out, bool stamps) {
-  out.ptrs.clear();
-  for (auto& v : a.values) out.ptrs.push_back(&v);
-  out.ptrs.push_back(&a.grid_x);
-  out.ptrs.push_back(&a.const_mask);
-  if (stamps) out.ptrs.push_back(&a.stamps);
+// Pointers into `a` (which must outlive the call that reads them).
+void node_params(const Device& dev, LaunchArgs& a, NodeParams& out) {
+  out.ptrs = kernel_params(dev, a);
   out.p = KernelNodeParams{};
   out.p.func = a.program->fn;
   out.p.grid_x = a.grid[0];
@@ -116,7 +111,7 @@ Graph* create_graph(Device& dev, const kiln_launch* launches, uint32_t n) {
         raw->nodes.push_back(nullptr);
         continue;
       }
-      node_params(*raw->args[i], np, dev.stamps);
+      node_params(dev, *raw->args[i], np);
       CUgraphNode node = nullptr;
       const bool chained = prev != nullptr && !pdl;
       check(d,
@@ -164,7 +159,7 @@ void launch_graph(Device& dev, Graph& g, const kiln_launch* launches, uint32_t n
     if (next[i]->values == g.args[i]->values && next[i]->grid_x == g.args[i]->grid_x &&
         next[i]->const_mask == g.args[i]->const_mask)
       continue;
-    node_params(*next[i], np, dev.stamps);
+    node_params(dev, *next[i], np);
     if (g.nodes[i] != nullptr)
       check(d, d.cuGraphExecKernelNodeSetParams(g.exec, g.nodes[i], &np.p),
             "cuGraphExecKernelNodeSetParams", KILN_ERR_LAUNCH);

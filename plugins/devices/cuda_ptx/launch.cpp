@@ -77,13 +77,18 @@ void prepare_launch(Device& dev, const kiln_launch& l, LaunchArgs& out) {
           " exceeds the device's " + std::to_string(dev.max_grid[a]));
 }
 
-void enqueue(Device& dev, LaunchArgs& a) {
+std::vector<void*> kernel_params(const Device& dev, LaunchArgs& a) {
   std::vector<void*> params;
-  params.reserve(a.values.size() + 1);
+  params.reserve(a.values.size() + 3);
   for (auto& v : a.values) params.push_back(&v);
   params.push_back(&a.grid_x);
   params.push_back(&a.const_mask);
   if (dev.stamps) params.push_back(&a.stamps);  // (kernels rendered with stamps take it)
+  return params;
+}
+
+void enqueue(Device& dev, LaunchArgs& a) {
+  std::vector<void*> params = kernel_params(dev, a);
   const Driver& d = *dev.drv;
   check(d,
         d.cuLaunchKernel(a.program->fn, a.grid[0], a.grid[1], a.grid[2], a.block[0], a.block[1],

@@ -19,6 +19,9 @@ struct LaunchArgs {
   std::array<uint32_t, 3> grid{1, 1, 1}, block{1, 1, 1};
 };
 
+// Pointers to `a`'s values in the kernel's .param order (buffers, variables, kiln_grid_x,
+// kiln_const_mask, and kiln_stamps when the device renders it); `a` must outlive their use.
+std::vector<void*> kernel_params(const Device& dev, LaunchArgs& a);
 // Validates `l` and fills `out` (DeviceError(KILN_ERR_INVALID) naming the problem).
 void prepare_launch(Device& dev, const kiln_launch& l, LaunchArgs& out);
 // cuLaunchKernel on the device's stream; the caller holds dev.mu with the context current.
