@@ -10,11 +10,16 @@ namespace kiln::detail {
 
 namespace {
 
+// u reduces exactly its source's last axis
+bool last_axis_reduce(const UOp* u) {
+  return u->axes.size() == 1 && u->axes[0] == static_cast<int>(u->src[0]->shape.size()) - 1;
+}
+
 // `view` broadcasts `src` (holding reduce `r`'s rows, in r's row-major order) back along r's
 // reduced last axis: view element (i..., j) reads src's flat element i.
 bool is_row_broadcast(const UOp* view, const UOp* src, const UOp* r) {
   const UOp* in = r->src[0].get();
-  if (r->axes.size() != 1 || r->axes[0] != static_cast<int>(in->shape.size()) - 1) return false;
+  if (!last_axis_reduce(r)) return false;
   if (view->shape != in->shape || src->numel() != r->numel() || view->st.views().size() != 1)
     return false;
   const View& v = view->st.views()[0];
@@ -49,9 +54,7 @@ int64_t last_axis_window(const UOp* view, const Shape& shape) {
 // ScheduleOptions::fuse_reduce_halves the reduce runs in the kernel that combines them (one
 // warp a half of each output, lowerer's emit_gemv_block) instead of a kernel of its own.
 bool read_as_halves(const UOp* src, const UOp* r, const std::vector<const UOp*>& parents) {
-  if (r->axes.size() != 1 || r->axes[0] != static_cast<int>(r->src[0]->shape.size()) - 1)
-    return false;
-  if (!holds_in_order(src, r)) return false;
+  if (!last_axis_reduce(r) || !holds_in_order(src, r)) return false;
   // (a kept reduced axis, as matmul's sum leaves it before its reshape folds into the slices,
   // is not the axis halved)
   Shape shape = src->shape;
@@ -128,9 +131,6 @@ struct Planner {
 
   // r is a single value the kernel of a reduce over its source's last axis can compute first
   static bool nestable(const UOp* r) { return r->numel() == 1; }
-  static bool last_axis_reduce(const UOp* u) {
-    return u->axes.size() == 1 && u->axes[0] == static_cast<int>(u->src[0]->shape.size()) - 1;
-  }
 
   void plan() {
     row_fused.clear();
