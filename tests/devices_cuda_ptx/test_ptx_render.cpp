@@ -336,7 +336,8 @@ TEST_CASE("cuda_ptx: the weights of a later loop are prefetched before the wait"
 }
 
 // KILN_CUDA_STAMPS: a kiln_stamps parameter and three timer stamps (start and past the wait
-// from each block's thread 0, the end from each warp's lane 0, also on the early-exit path)
+// from block 0's thread 0, the end from each warp's lane 0, also on the early-exit path), each a
+// `red` that no thread waits for
 TEST_CASE("cuda_ptx: kernels rendered with stamps time themselves", "[cuda_ptx][ptx]") {
   IrBuilder b("stamped");
   int32_t out = b.param(KILN_DTYPE_F32, 0), x = b.param(KILN_DTYPE_F32, 1);
@@ -350,14 +351,16 @@ TEST_CASE("cuda_ptx: kernels rendered with stamps time themselves", "[cuda_ptx][
   const std::string ptx = kiln::cuda::render_ptx(k, t);
   INFO(ptx);
   CHECK(ptx.find(".param .u64 kiln_stamps") != std::string::npos);
-  const size_t start = ptx.find("atom.global.min.u64"), wait = ptx.find("griddepcontrol.wait;");
-  const size_t past = ptx.find("atom.global.min.u64", start + 1);
-  const size_t end = ptx.find("atom.global.max.u64"), exit = ptx.find("$L_exit:");
+  const size_t start = ptx.find("red.global.min.u64"), wait = ptx.find("griddepcontrol.wait;");
+  const size_t past = ptx.find("red.global.min.u64", start + 1);
+  const size_t end = ptx.find("red.global.max.u64"), exit = ptx.find("$L_exit:");
   REQUIRE(start != std::string::npos);
   CHECK(start < wait);
   CHECK(past > wait);
   CHECK(end > exit);
   CHECK(ptx.find("%globaltimer") != std::string::npos);
+  CHECK(ptx.find("%ctaid.x") < wait);  // block 0 alone stamps the start
+  CHECK(ptx.find("atom.") == std::string::npos);
   CHECK(ptx.find("[kiln_stamps]") != std::string::npos);
   CHECK(kiln::cuda::render_ptx(k, kiln::cuda::PtxTarget{90}).find("kiln_stamps") ==
         std::string::npos);

@@ -1175,23 +1175,23 @@ class Emitter {
   static constexpr int kMaxPrefetches = 64;
 
   // KILN_CUDA_STAMPS (PtxTarget::stamps): the global timer into u64 `slot` of kiln_stamps by
-  // atom `how` (min / max), from thread 0 of each block or lane 0 of each warp
+  // `red` `how` (min / max), from thread 0 of block 0 or from lane 0 of each warp. Fire-and-forget
+  // and few: same-address atomics from every block, waited for, cost a third of the step
   std::string stamp(int slot, const char* how, bool each_warp) {
-    const std::string at = reg(RD), now = reg(RD), old = reg(RD), on = reg(P), who = reg(R),
-                      p = reg(P);
+    const std::string at = reg(RD), now = reg(RD), on = reg(P), who = reg(R), p = reg(P);
     std::string s =
         "\tld.param.u64 " + at + ", [kiln_stamps];\n\tsetp.ne.u64 " + on + ", " + at + ", 0;\n";
     if (each_warp) {
       s += "\tmov.u32 " + who + ", %laneid;\n";
-    } else {
+    } else {  // (block 0 starts first: the grid's first start and first pass of the wait)
       const std::string t = reg(R);
-      s += "\tmov.u32 " + who + ", %tid.x;\n\tmov.u32 " + t + ", %tid.y;\n\tor.b32 " + who + ", " +
-           who + ", " + t + ";\n\tmov.u32 " + t + ", %tid.z;\n\tor.b32 " + who + ", " + who + ", " +
-           t + ";\n";
+      s += "\tmov.u32 " + who + ", %tid.x;\n";
+      for (const char* sreg : {"%tid.y", "%tid.z", "%ctaid.x", "%ctaid.y", "%ctaid.z"})
+        s += "\tmov.u32 " + t + ", " + sreg + ";\n\tor.b32 " + who + ", " + who + ", " + t + ";\n";
     }
     s += "\tsetp.eq.and.u32 " + p + ", " + who + ", 0, " + on + ";\n\tcvta.to.global.u64 " + at +
-         ", " + at + ";\n\tmov.u64 " + now + ", %globaltimer;\n\t@" + p + " atom.global." + how +
-         ".u64 " + old + ", [" + at + "+" + std::to_string(8 * slot) + "], " + now + ";\n";
+         ", " + at + ";\n\tmov.u64 " + now + ", %globaltimer;\n\t@" + p + " red.global." + how +
+         ".u64 [" + at + "+" + std::to_string(8 * slot) + "], " + now + ";\n";
     return s;
   }
 

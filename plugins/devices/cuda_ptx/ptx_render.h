@@ -18,9 +18,9 @@ struct PtxTarget {
   // more iterations for loops whose prefetch over the whole grid fits this many bytes (at most
   // 8; KILN_CUDA_PREFETCH_MB; 0: none)
   uint64_t prefetch_bytes = 0;
-  // KILN_CUDA_STAMPS: a `kiln_stamps` parameter; where it is not 0, the GPU's clock at the
-  // first block's start, the first block past the grid wait and the last warp's end go there
-  // (three u64: atomic min, min, max) for graph timelines (graph_stamps.h)
+  // KILN_CUDA_STAMPS: a `kiln_stamps` parameter; where it is not 0, the GPU's clock at block
+  // 0's start, block 0 past the grid wait and the last warp's end go there (three u64, each by
+  // a `red` min / min / max) for graph timelines (graph_stamps.h)
   bool stamps = false;
   // sm_90: where griddepcontrol.launch_dependents goes (the dependent grid may launch once every
   // block of this one has passed it): at the kernel's start (then a chain of later kernels
