@@ -137,7 +137,10 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   // the step's (L, head_dim / 2) cos and sin computed once, in one kernel: fused into every
   // layer's q/k RoPE they were sin/cos routines per head and layer (CPU, 1B, 512-token
   // prefill: attention 364 -> 326 ms; decode K/V writes 40 -> 18 us a layer)
-  Tensor cs = Tensor::cat({cos_f.unsqueeze(0), sin_f.unsqueeze(0)}, 0).contiguous();
+  // Realized here, so it is the step's first kernel: a graph's first kernel cannot overlap the
+  // previous replay, and this one is tiny, while QKV behind it prefetches its weights (left to
+  // the schedule it ran between QKV and the K/V write, one more link in the chain)
+  Tensor cs = Tensor::cat({cos_f.unsqueeze(0), sin_f.unsqueeze(0)}, 0).contiguous().realize();
   Tensor cos = cs.slice(0, 0, 1).reshape(cos_f.shape()),
          sin = cs.slice(0, 1, 2).reshape(sin_f.shape());
   for (int64_t i = 0; i < h_.layers; ++i) {
