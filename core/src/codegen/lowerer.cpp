@@ -948,7 +948,12 @@ class Lowerer {
     if (r && caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size) {
       const std::vector<const UOp*> nested = nested_in(r);
       const UOp* vector = stageable_vector(r, caps_.local_memory_bytes / 2);
-      if (!nested.empty() || vector) {
+      // KILN_GPU_GEMV_PLAIN (to measure): 1 a GEMV of a plain vector in blocks of one row a
+      // warp too (else a row a group, its reduce split across the group's warps), 2 with the
+      // vector staged in shared memory where it fits
+      static const int plain = env_int("KILN_GPU_GEMV_PLAIN", 0);
+      if (!vector && plain >= 2 && streamed_) vector = plain_vector(r, caps_.local_memory_bytes / 2);
+      if (!nested.empty() || vector || (plain >= 1 && streamed_)) {
         emit_gemv_block(k, root, out, r, nested, vector);
         return k;
       }
@@ -1257,6 +1262,16 @@ class Lowerer {
       });
       return computed ? v : nullptr;
     }
+    return nullptr;
+  }
+
+  // A GEMV's vector operand (invariant along the output) where it fits `budget` bytes as f32
+  static const UOp* plain_vector(const UOp* r, uint64_t budget) {
+    const UOp* src = r->src[0].get();
+    const int out_axis = gemv_output_axis(r);
+    if (out_axis < 0 || uint64_t(src->shape.back()) * 4 > budget) return nullptr;
+    for (const auto& operand : src->src)
+      if (invariant_along(operand.get(), out_axis)) return operand.get();
     return nullptr;
   }
 

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <limits>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 #include "kiln/device_runtime.h"
 
@@ -134,6 +136,44 @@ int64_t long_row_rows(int64_t len) {
   return ((len + kArgCols - 1) / kArgCols + 31) / 32 * 32;
 }
 
+// KILN_ARGMAX_PACKED=1 (to measure): a long float row's arg-reduce as one max over u64 keys
+bool packed_arg_keys() {
+  static const bool on = [] {
+    const char* e = std::getenv("KILN_ARGMAX_PACKED");
+    return e != nullptr && std::string(e) == "1";
+  }();
+  return on;
+}
+
+// The first position of one long float row's maximum as one max over u64 keys: the value's bits
+// made order-preserving in the high word, the position reversed in the low one (the first of
+// equal values wins), so the max and its position come out of one reduction in two stages
+// instead of a max and then a search for it. NaN is passed over and -0 equals +0, as the max
+// and compare form does.
+Tensor packed_arg_max(const Tensor& v, const Shape& shape, int axis, bool keepdim, int64_t rows) {
+  const int64_t len = shape[axis], padded = rows * kArgCols;
+  Device* dev = v.device();
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor f = v.contiguous().reshape({len}).cast(DType::F32);
+  Tensor zero = Tensor::full({}, 0, DType::F32, dev);
+  f = Tensor::where(f.ne(f), Tensor::full({}, -inf, DType::F32, dev),
+                    Tensor::where(f.eq(zero), zero, f));
+  Tensor u = f.pad({{0, padded - len}}, -inf).bitcast(DType::U32);
+  Tensor sign = Tensor::full({}, 2147483648.0, DType::U32, dev);
+  Tensor high = Tensor::where(u.ge(sign), u.bitwise_not(), u.bitwise_or(sign))
+                    .cast(DType::U64)
+                    .shl(Tensor::full({}, 32, DType::U64, dev));
+  Tensor rev = Tensor::full({}, double(padded), DType::U64, dev) -
+               Tensor::arange(padded, DType::I32, dev).cast(DType::U64);
+  Tensor best = high.bitwise_or(rev).reshape({rows, kArgCols}).max({1}).contiguous().max({0});
+  Tensor low = best.bitwise_and(Tensor::full({}, 4294967295.0, DType::U64, dev));
+  Tensor idx = (Tensor::full({}, double(padded), DType::U64, dev) - low).cast(DType::I32);
+  Shape out = shape;
+  if (keepdim) out[axis] = 1;
+  else out.erase(out.begin() + axis);
+  return idx.reshape(out);
+}
+
 Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
   const UOpRef& n = node_of(x, is_max ? "argmax" : "argmin");
   int axis = normalize_axis(axis_in, x.ndim(), is_max ? "argmax" : "argmin", n->shape);
@@ -146,7 +186,11 @@ Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
     else if (is_int(x.dtype())) v = x.bitwise_not();
     else v = -x;
   }
-  if (const int64_t rows = long_row_rows(len); rows > 0 && n->numel() == len) {
+  const int64_t rows = long_row_rows(len);
+  if (rows > 0 && n->numel() == len && is_float(v.dtype()) && v.dtype() != DType::F64 &&
+      packed_arg_keys())
+    return packed_arg_max(v, n->shape, axis, keepdim, rows);
+  if (rows > 0 && n->numel() == len) {
     // one long row (a vocabulary of logits): (rows, 1024), padded with -inf, so both the max
     // and the index search run as many parallel row reductions and a short one, not as one
     // serial row. v is kept in its own shape (a logits GEMV reshaped before it is computed

@@ -1,5 +1,7 @@
 #include "graph_stamps.h"
 
+#include "ptx_render.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <limits>
@@ -8,7 +10,8 @@
 namespace kiln::cuda {
 
 namespace {
-constexpr size_t kWords = 4;          // u64 slots a node: start, past the wait, end, unused
+// u64 words a node: a line with the start and the pass of the wait, then the end stamps' lines
+constexpr size_t kLineWords = kStampLineBytes / 8, kWords = kLineWords * (1 + kStampEndLines);
 constexpr size_t kMaxReplays = 4096;  // replays kept; later ones run unstamped
 
 double median(std::vector<double> v) {
@@ -22,7 +25,7 @@ std::unique_ptr<GraphStamps> stamps_create(Device& dev, size_t n) {
   auto s = std::make_unique<GraphStamps>();
   if (n == 0 || dev.drv->cuMemAlloc(&s->buffer, n * kWords * 8) != CUDA_SUCCESS) return nullptr;
   s->reset.assign(n * kWords, 0);
-  for (size_t i = 0; i < n; ++i)  // minima start high, the maximum low
+  for (size_t i = 0; i < n; ++i)  // minima start high, the maxima low
     s->reset[i * kWords] = s->reset[i * kWords + 1] = std::numeric_limits<uint64_t>::max();
   return s;
 }
@@ -57,7 +60,9 @@ void stamps_report(Device& dev, GraphStamps& s, const std::vector<std::string>& 
     if (t0 == kNone) continue;
     uint64_t last = t0;
     for (size_t i = 0; i < n; ++i) {
-      const uint64_t b = r[i * kWords], w = r[i * kWords + 1], e = r[i * kWords + 2];
+      const uint64_t b = r[i * kWords], w = r[i * kWords + 1];
+      uint64_t e = 0;
+      for (size_t l = 1; l <= kStampEndLines; ++l) e = std::max(e, r[i * kWords + l * kLineWords]);
       if (b == kNone || e == 0) continue;  // a node left out of the graph
       start[i].push_back(double(b - t0) * 1e-3);
       past[i].push_back(w == kNone ? 0 : double(w - t0) * 1e-3);

@@ -1,10 +1,10 @@
 // KILN_CUDA_STAMPS=1: where a graph's time goes, kernel by kernel, with programmatic dependent
 // launch left as it is (a profiler serializes the kernels). Every kernel is rendered with a
-// `kiln_stamps` parameter (PtxTarget::stamps); a graph gives each node 4 u64 of a device buffer,
+// `kiln_stamps` parameter (PtxTarget::stamps); a graph gives each node 4 KiB of a device buffer,
 // resets them before each replay, reads them back after it (the replay is waited for, so the
 // host no longer runs ahead) and, when the graph is destroyed, prints to stderr each node's
-// median times from the replay's first start: first block started, first block past the grid
-// wait, last warp done, and how far the node moved the replay's end (the advances add up to the
+// median times from the replay's first start: block 0 started, block 0 past the grid wait, last
+// warp done, and how far the node moved the replay's end (the advances add up to the
 // replay); then the same summed by kernel name.
 #pragma once
 

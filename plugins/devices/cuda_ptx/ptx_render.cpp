@@ -1174,15 +1174,22 @@ class Emitter {
   }
   static constexpr int kMaxPrefetches = 64;
 
-  // KILN_CUDA_STAMPS (PtxTarget::stamps): the global timer into u64 `slot` of kiln_stamps by
-  // `red` `how` (min / max), from thread 0 of block 0 or from lane 0 of each warp. Fire-and-forget
-  // and few: same-address atomics from every block, waited for, cost a third of the step
+  // KILN_CUDA_STAMPS (PtxTarget::stamps): the global timer into the node's stamps (graph_stamps.h)
+  // by a `red` `how` (min / max) that no thread waits for: from thread 0 of block 0 into word
+  // `slot` of the first line, or from lane 0 of each warp into the first word of one of 31 end
+  // lines, by block (few same-address atomics: all of a big GEMV's warps on one address, each
+  // waited for, made a step 1.5x as long)
   std::string stamp(int slot, const char* how, bool each_warp) {
     const std::string at = reg(RD), now = reg(RD), on = reg(P), who = reg(R), p = reg(P);
     std::string s =
         "\tld.param.u64 " + at + ", [kiln_stamps];\n\tsetp.ne.u64 " + on + ", " + at + ", 0;\n";
     if (each_warp) {
-      s += "\tmov.u32 " + who + ", %laneid;\n";
+      const std::string line = reg(R), off = reg(RD);
+      s += "\tmov.u32 " + who + ", %laneid;\n\tmov.u32 " + line + ", %ctaid.x;\n\trem.u32 " +
+           line + ", " + line + ", " + std::to_string(kStampEndLines) + ";\n\tmad.lo.u32 " + line +
+           ", " + line + ", " + std::to_string(kStampLineBytes) + ", " +
+           std::to_string(kStampLineBytes) + ";\n\tcvt.u64.u32 " + off + ", " + line +
+           ";\n\tadd.u64 " + at + ", " + at + ", " + off + ";\n";
     } else {  // (block 0 starts first: the grid's first start and first pass of the wait)
       const std::string t = reg(R);
       s += "\tmov.u32 " + who + ", %tid.x;\n";
@@ -1191,7 +1198,7 @@ class Emitter {
     }
     s += "\tsetp.eq.and.u32 " + p + ", " + who + ", 0, " + on + ";\n\tcvta.to.global.u64 " + at +
          ", " + at + ";\n\tmov.u64 " + now + ", %globaltimer;\n\t@" + p + " red.global." + how +
-         ".u64 [" + at + "+" + std::to_string(8 * slot) + "], " + now + ";\n";
+         ".u64 [" + at + "+" + std::to_string(each_warp ? 0 : 8 * slot) + "], " + now + ";\n";
     return s;
   }
 
@@ -1444,7 +1451,7 @@ class Emitter {
     out += params + ")\n";
     // (before the registers are declared: the stamps take some)
     const std::string entry_stamp = target_.stamps ? stamp(0, "min", false) : "";
-    const std::string exit_stamp = target_.stamps ? stamp(2, "max", true) : "";
+    const std::string exit_stamp = target_.stamps ? stamp(0, "max", true) : "";
     // a group sharing memory runs at its own size only: ptxas keeps the registers within what
     // that many threads may hold, so the launch cannot fail for want of them (decode attention
     // with more warps, KILN_GPU_ATTN_WARPS)

@@ -19,8 +19,9 @@ struct PtxTarget {
   // 8; KILN_CUDA_PREFETCH_MB; 0: none)
   uint64_t prefetch_bytes = 0;
   // KILN_CUDA_STAMPS: a `kiln_stamps` parameter; where it is not 0, the GPU's clock at block
-  // 0's start, block 0 past the grid wait and the last warp's end go there (three u64, each by
-  // a `red` min / min / max) for graph timelines (graph_stamps.h)
+  // 0's start and past the grid wait (u64 words 0 and 1, by `red` min) and at each warp's end
+  // (`red` max into the first word of line 1 + block % kStampEndLines, lines kStampLineBytes
+  // apart) for graph timelines (graph_stamps.h)
   bool stamps = false;
   // sm_90: where griddepcontrol.launch_dependents goes (the dependent grid may launch once every
   // block of this one has passed it): at the kernel's start (then a chain of later kernels
@@ -29,6 +30,9 @@ struct PtxTarget {
   enum class Trigger { Start, AfterWait, FirstStore };
   Trigger trigger = Trigger::AfterWait;
 };
+
+// A stamped node's area (PtxTarget::stamps): a line of start stamps, then the end stamps' lines.
+inline constexpr unsigned kStampLineBytes = 128, kStampEndLines = 31;
 
 // Validates the kernel (ir_check.h) and renders it. Throws DeviceError(KILN_ERR_COMPILE) with
 // the instruction named and the kernel's IR listed when the kernel breaks a rule.
