@@ -947,12 +947,18 @@ class Lowerer {
     if (r && caps_.warp_size > 1) streamed_ = streamed_matrix(r);
     if (r && caps_.warp_size > 1 && caps_.max_local_size[0] >= caps_.warp_size) {
       const std::vector<const UOp*> nested = nested_in(r);
-      const UOp* vector = stageable_vector(r, caps_.local_memory_bytes / 2);
+      // (KILN_GPU_STAGE_BYTES, to measure: another budget for the staged vector, e.g. 45056 for
+      // a down projection's 8192 f32 on an H100, whose 48 KiB leave 12 KiB to the rest)
+      static const int stage_bytes = env_int("KILN_GPU_STAGE_BYTES", 0);
+      const uint64_t budget = stage_bytes > 0 ? std::min<uint64_t>(uint64_t(stage_bytes),
+                                                                   caps_.local_memory_bytes - 1024)
+                                              : caps_.local_memory_bytes / 2;
+      const UOp* vector = stageable_vector(r, budget);
       // KILN_GPU_GEMV_PLAIN (to measure): 1 a GEMV of a plain vector in blocks of one row a
       // warp too (else a row a group, its reduce split across the group's warps), 2 with the
       // vector staged in shared memory where it fits
       static const int plain = env_int("KILN_GPU_GEMV_PLAIN", 0);
-      if (!vector && plain >= 2 && streamed_) vector = plain_vector(r, caps_.local_memory_bytes / 2);
+      if (!vector && plain >= 2 && streamed_) vector = plain_vector(r, budget);
       if (!nested.empty() || vector || (plain >= 1 && streamed_)) {
         emit_gemv_block(k, root, out, r, nested, vector);
         return k;
