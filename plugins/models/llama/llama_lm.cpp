@@ -112,6 +112,16 @@ int lazy_gemv_bits() {
   return v;
 }
 
+// KILN_LLAMA_ROPE_INLINE=1 (to measure): the step's cos/sin computed inside the K/V write and
+// attention instead of a table kernel of their own
+bool rope_inline() {
+  static const bool on = [] {
+    const char* e = std::getenv("KILN_LLAMA_ROPE_INLINE");
+    return e != nullptr && std::string(e) == "1";
+  }();
+  return on;
+}
+
 // apply / apply_shared (`shared`: the product is a kernel of its own) on a normed input
 Tensor project(const Normed& n, const Matrix& m, const Tensor& bias, DType act,
                bool shared = false) {
@@ -140,9 +150,12 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   // Realized here, so it is the step's first kernel: a graph's first kernel cannot overlap the
   // previous replay, and this one is tiny, while QKV behind it prefetches its weights (left to
   // the schedule it ran between QKV and the K/V write, one more link in the chain)
-  Tensor cs = Tensor::cat({cos_f.unsqueeze(0), sin_f.unsqueeze(0)}, 0).contiguous().realize();
-  Tensor cos = cs.slice(0, 0, 1).reshape(cos_f.shape()),
-         sin = cs.slice(0, 1, 2).reshape(sin_f.shape());
+  Tensor cos = cos_f, sin = sin_f;
+  if (!rope_inline()) {
+    Tensor cs = Tensor::cat({cos_f.unsqueeze(0), sin_f.unsqueeze(0)}, 0).contiguous().realize();
+    cos = cs.slice(0, 0, 1).reshape(cos_f.shape());
+    sin = cs.slice(0, 1, 2).reshape(sin_f.shape());
+  }
   for (int64_t i = 0; i < h_.layers; ++i) {
     const LayerWeights& lw = w_.layers[i];
     const Normed hn{nn::rms_norm(x, lw.attn_norm, eps), {}, !(lazy_gemv_bits() & 8)};
