@@ -639,6 +639,11 @@ TEST_CASE("cuda_ptx lowering: simulated GPU kernels match the CPU", "[cuda_ptx][
   check(nn::scaled_dot_product_attention(q, k, v, decode), gpu, 1e-5);
   decode.q_offset = 100;  // one step of keys in a cache that holds two
   check(nn::scaled_dot_product_attention(q, k, v, decode), gpu, 1e-5);
+  // a bf16 cache (a model's): 16-byte pieces of a key row are 8 elements, not 4
+  Tensor kb = k.cast(DType::BF16).contiguous().realize(),
+         vb = v.cast(DType::BF16).contiguous().realize();
+  decode.q_offset = 299;
+  check(nn::scaled_dot_product_attention(q, kb, vb, decode), gpu, 1e-5);
   Tensor qp = Tensor::randn({1, 4, 64, 64}, 69).contiguous().realize();
   Tensor kp = Tensor::randn({1, 2, 64, 64}, 70).contiguous().realize();
   Tensor vp = Tensor::randn({1, 2, 64, 64}, 71).contiguous().realize();

@@ -606,6 +606,18 @@ class Lowerer {
     auto key_row = [&](Val key) { return a.ring ? b_.mod_const(key, Lk) : key; };
     Val col = b_.mul_const(lane, dl);
     Val wkey = b_.mul_const(wid, warp);  // the warp's first key in a step
+    // KILN_GPU_ATTN_COALESCED=1 (to measure): key rows read by C lanes together, 16 bytes each
+    // (a warp instruction reads 32 / C whole rows, not one 8-byte piece of 32 rows), each
+    // lane's C partial dot products summed across its C lanes by a butterfly that leaves lane
+    // (g, s) the dot of the warp's key s * (32 / C) + g
+    const int64_t chunk = 16 / int64_t(dtype_size(kk->dtype));  // key elements a lane loads
+    const int C = chunk > 0 && D % chunk == 0 ? int(D / chunk) : 0;
+    const bool coalesced = gpu_attn_coalesced() && C >= 2 && C <= warp && warp % C == 0 &&
+                           (C & (C - 1)) == 0;
+    const int KP = coalesced ? warp / C : 1;  // keys a warp instruction reads
+    Val kgroup = coalesced ? b_.idiv_const(lane, C) : -1, kchunk = coalesced ? b_.mod_const(lane, C) : -1;
+    // this thread's key (its score's) within the warp's keys of a step
+    Val my_key = coalesced ? b_.add(b_.mul_const(kchunk, KP), kgroup) : lane;
     // one step's loads: this thread's key row, and the value columns of its warp's 32 rows.
     // A key past the allowed ones reads the last allowed row instead (clamped into the buffer),
     // ungated: its score is masked anyway, and the row's 16 loads need no predicate and no
@@ -613,13 +625,25 @@ class Lowerer {
     struct StepLoads {
       std::vector<Val> keys, values;
     };
-    auto load_step = [&](Val base) {
-      StepLoads s;
-      Val key = b_.alu(KILN_IR_MIN, idx_t_, b_.add(base, tid), b_.add_const(hi, -1));
+    auto clamp_key = [&](Val key) {
+      key = b_.alu(KILN_IR_MIN, idx_t_, key, b_.add_const(hi, -1));
       key = b_.alu(KILN_IR_MAX, idx_t_, key, b_.const_int(0, idx_t_));
       if (!a.ring) key = b_.alu(KILN_IR_MIN, idx_t_, key, b_.const_int(Lk - 1, idx_t_));
-      for (int64_t c = 0; c < D; c += ql)
-        s.keys.push_back(at(kk, hk, key_row(key), b_.const_int(c, idx_t_), ql, -1));
+      return key;
+    };
+    auto load_step = [&](Val base) {
+      StepLoads s;
+      if (coalesced) {  // part kchunk of keys i * KP + kgroup
+        Val c = b_.mul_const(kchunk, chunk);
+        for (int i = 0; i < C; ++i) {
+          Val key = clamp_key(b_.add(base, b_.add(wkey, b_.add_const(kgroup, int64_t(i) * KP))));
+          s.keys.push_back(at(kk, hk, key_row(key), c, int(chunk), -1));
+        }
+      } else {
+        Val key = clamp_key(b_.add(base, tid));
+        for (int64_t c = 0; c < D; c += ql)
+          s.keys.push_back(at(kk, hk, key_row(key), b_.const_int(c, idx_t_), ql, -1));
+      }
       for (int t = 0; t < warp; ++t) {
         Val kt = b_.add(base, b_.add_const(wkey, t));
         s.values.push_back(at(v, hk, key_row(kt), col, dli, b_.lt(kt, hi)));
@@ -653,16 +677,55 @@ class Lowerer {
     const int pl = warp % 4 == 0 ? 4 : 1;  // probabilities read 4 at a time
     // one step of T keys from `base` (step `it`, for the probabilities' buffer)
     auto step = [&](Val it, Val base, const StepLoads& s) {
-      Val seen = b_.lt(b_.add(base, tid), hi);
-      Val dots[2] = {-1, -1};  // two partial chains
-      for (size_t c = 0; c < s.keys.size(); ++c) {
-        Val qv = b_.load(qs, b_.add_const(qbase, int64_t(c) * ql), f, -1, -1, ql);
-        Val& d = dots[c % 2];
-        d = d < 0 ? b_.alu(KILN_IR_MUL, f, qv, s.keys[c])
-                  : b_.alu(KILN_IR_MULADD, f, qv, s.keys[c], d);
+      Val seen = b_.lt(b_.add(base, b_.add(wkey, my_key)), hi);
+      Val sc = -1;
+      if (coalesced) {
+        // this lane's q elements, then its part of each of its C keys' dots
+        std::vector<Val> qe;
+        for (int64_t e = 0; e < chunk; e += 4) {
+          const int n = int(std::min<int64_t>(4, chunk - e));
+          Val qv = b_.load(qs, b_.add(qbase, b_.add_const(b_.mul_const(kchunk, chunk), e)), f, -1,
+                           -1, n);
+          for (int x = 0; x < n; ++x) qe.push_back(n > 1 ? b_.gep(qv, x) : qv);
+        }
+        std::vector<Val> parts;
+        for (const Val kv : s.keys) {
+          Val d[2] = {-1, -1};
+          for (int64_t e = 0; e < chunk; ++e) {
+            Val ke = chunk > 1 ? b_.gep(kv, int(e)) : kv;
+            Val& x = d[e % 2];
+            x = x < 0 ? b_.alu(KILN_IR_MUL, f, qe[size_t(e)], ke)
+                      : b_.alu(KILN_IR_MULADD, f, qe[size_t(e)], ke, x);
+          }
+          parts.push_back(d[1] < 0 ? d[0] : b_.alu(KILN_IR_ADD, f, d[0], d[1]));
+        }
+        // butterfly over the chunk bits: each round keeps the half its bit names and adds the
+        // partner's sums of it
+        for (int m = C / 2; m >= 1; m /= 2) {
+          Val bit = b_.alu(KILN_IR_CMPNE, DType::Bool, b_.alu(KILN_IR_AND, idx_t_, kchunk,
+                                                              b_.const_int(m, idx_t_)),
+                           b_.const_int(0, idx_t_));
+          const size_t half = parts.size() / 2;
+          std::vector<Val> next;
+          for (size_t j = 0; j < half; ++j) {
+            Val send = b_.alu(KILN_IR_WHERE, f, bit, parts[j], parts[j + half]);
+            Val keep = b_.alu(KILN_IR_WHERE, f, bit, parts[j + half], parts[j]);
+            next.push_back(b_.alu(KILN_IR_ADD, f, keep, b_.shfl_xor(send, m)));
+          }
+          parts = std::move(next);
+        }
+        sc = parts[0];
+      } else {
+        Val dots[2] = {-1, -1};  // two partial chains
+        for (size_t c = 0; c < s.keys.size(); ++c) {
+          Val qv = b_.load(qs, b_.add_const(qbase, int64_t(c) * ql), f, -1, -1, ql);
+          Val& d = dots[c % 2];
+          d = d < 0 ? b_.alu(KILN_IR_MUL, f, qv, s.keys[c])
+                    : b_.alu(KILN_IR_MULADD, f, qv, s.keys[c], d);
+        }
+        Val dot = dots[1] < 0 ? dots[0] : b_.alu(KILN_IR_ADD, f, dots[0], dots[1]);
+        sc = tree_fold(dot, ql, KILN_IR_ADD);
       }
-      Val dot = dots[1] < 0 ? dots[0] : b_.alu(KILN_IR_ADD, f, dots[0], dots[1]);
-      Val sc = tree_fold(dot, ql, KILN_IR_ADD);
       const Val log2e_scale = b_.const_float(a.scale * 1.4426950408889634, f);  // log2 units
       sc = b_.alu(KILN_IR_MUL, f, sc, log2e_scale);
       sc = b_.alu(KILN_IR_WHERE, f, seen, sc, ninf);
@@ -675,7 +738,7 @@ class Lowerer {
       Val p = exp2_or_zero(none, sc, m_new);
       b_.assign(l, b_.alu(KILN_IR_MULADD, f, l, corr, p));
       Val slot = b_.add(pbase, b_.mul_const(b_.mod_const(it, 2), warp));
-      b_.store(probs, b_.add(slot, lane), p);
+      b_.store(probs, b_.add(slot, my_key), p);
       b_.warp_barrier();
       // four partial sums over the warp's 32 value rows
       Val parts[4] = {b_.alu(KILN_IR_MUL, f, o, b_.broadcast(corr, dli)), -1, -1, -1};
@@ -1133,6 +1196,10 @@ class Lowerer {
     return v;
   }
   // most warps per attention group (KILN_GPU_ATTN_WARPS)
+  static bool gpu_attn_coalesced() {
+    static const bool v = env_int("KILN_GPU_ATTN_COALESCED", 0) == 1;
+    return v;
+  }
   static int gpu_attn_warps() {
     static const int v = std::clamp(env_int("KILN_GPU_ATTN_WARPS", 8), 1, 32);
     return v;
