@@ -865,3 +865,27 @@ TEST_CASE("cuda_ptx lowering: matmul's stacked halves combined in its own kernel
     assemble(k);
   }
 }
+
+// A vocabulary row padded to whole rows of 1024 for the greedy pick: the padding's bound is a
+// multiple of the 8 bf16 lanes a load takes, so each 16-byte load is gated as a whole, not
+// split into eight gated 2-byte loads
+TEST_CASE("cuda_ptx lowering: a padded long row loads whole vectors", "[cuda_ptx][lowering]") {
+  Tensor logits = Tensor::randn({1, 128256}, 91, DType::BF16).contiguous().realize();
+  detail::Schedule s = detail::create_schedule({logits.argmax(1).contiguous().node()}, {});
+  REQUIRE(s.items.size() == 2);  // the rows' keys, then the pick
+  detail::LoweredKernel rows = detail::lower_kernel(s.items.front().root, gpu_caps());
+  int wide = 0, narrow = 0;
+  for (const auto& i : rows.insts)
+    if (i.op == KILN_IR_LOAD && i.dtype == KILN_DTYPE_BF16) (i.vcount == 8 ? wide : narrow)++;
+  CHECK(wide == 1);
+  CHECK(narrow == 0);
+  assemble(rows);
+  // a bound off the lanes (128255) still splits them
+  Tensor odd = Tensor::randn({1, 128255}, 92, DType::BF16).contiguous().realize();
+  detail::Schedule so = detail::create_schedule({odd.argmax(1).contiguous().node()}, {});
+  detail::LoweredKernel orows = detail::lower_kernel(so.items.front().root, gpu_caps());
+  int onarrow = 0;
+  for (const auto& i : orows.insts)
+    if (i.op == KILN_IR_LOAD && i.dtype == KILN_DTYPE_BF16 && i.vcount == 1) ++onarrow;
+  CHECK(onarrow > 1);
+}

@@ -2908,6 +2908,11 @@ class Lowerer {
       const View& v = views.back();
       bool lane_masked = !v.mask.empty() && (v.mask[lane_axis].first > 0 ||
                                              v.mask[lane_axis].second < v.shape[lane_axis]);
+      // (bounds that are multiples of the lanes, which start at a multiple of their count,
+      // take or drop all of them together: one gated vector load, as for inner views below)
+      if (lane_masked && v.mask[lane_axis].first % idx.lanes == 0 &&
+          v.mask[lane_axis].second % idx.lanes == 0 && b_.lanes_stay(dims[lane_axis], 1, idx.lanes))
+        lane_masked = false;
       if (lane_masked) {
         out.per_lane = true;
         return out;
@@ -2922,8 +2927,13 @@ class Lowerer {
     int64_t lane_step = idx.lanes > 1 ? views.back().strides[lane_axis] : 0;
     for (size_t vi = views.size(); vi-- > 0;) {
       const View& v = views[vi];
+      // an inner view masked along the lanes' axis: the lanes start at a multiple of their
+      // count there (lanes_stay proved it below), so bounds that are multiples of it take or
+      // drop all of them together (a padded vocabulary row: one gated 16-byte load, not eight
+      // gated scalar ones); other bounds split them
       if (idx.lanes > 1 && vi + 1 < views.size() && !v.mask.empty() &&
-          (v.mask[lane_axis].first > 0 || v.mask[lane_axis].second < v.shape[lane_axis])) {
+          (v.mask[lane_axis].first > 0 || v.mask[lane_axis].second < v.shape[lane_axis]) &&
+          (v.mask[lane_axis].first % idx.lanes != 0 || v.mask[lane_axis].second % idx.lanes != 0)) {
         out.per_lane = true;
         return out;
       }
