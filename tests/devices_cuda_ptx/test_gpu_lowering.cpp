@@ -76,12 +76,13 @@ void assemble(const detail::LoweredKernel& k) {
 
 TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CPUs never",
           "[cuda_ptx][lowering]") {
-  const int64_t K = 2048, N = 32768;  // N outputs: more groups than "few"
+  // N outputs: more groups than "few"; K past 2048 (shorter rows go in GEMV blocks, below)
+  const int64_t K = 2304, N = 32768;
   Tensor x = Tensor::randn({1, K}, 1).contiguous().realize();
   Tensor w = Tensor::randn({N, K}, 2, DType::BF16).contiguous().realize();
   Tensor y = x.matmul(w.cast(DType::F32).transpose(-1, -2)).reshape({N});
   detail::LoweredKernel gemv = lower_last(y, gpu_caps());
-  CHECK(gemv.local_size[0] == 32);  // 256 steps of 8 lanes: one warp per output, 8 steps each
+  CHECK(gemv.local_size[0] == 32);  // 288 steps of 8 lanes: one warp per output, 9 steps each
   CHECK(has_op(gemv, KILN_IR_SHFL_XOR));
   assemble(gemv);
   // the same GEMV left (1, N) (llama's logits) lowers to the same kernel
@@ -120,6 +121,17 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   CHECK(has_op(down, KILN_IR_LOCAL));
   CHECK(has_op(down, KILN_IR_BARRIER));
   assemble(down);
+
+  // rows of at most 2048 (a decode step's o projection, lm_head): GEMV blocks of 4 warps, a row
+  // each, over x staged once per block in shared memory
+  Tensor xo = Tensor::randn({1, 2048}, 10).contiguous().realize();
+  Tensor wo = Tensor::randn({2048, 2048}, 11, DType::BF16).contiguous().realize();
+  detail::LoweredKernel o = lower_last(xo.matmul(wo.cast(DType::F32).transpose(-1, -2)), gpu_caps());
+  CHECK(o.local_size[0] == 128);
+  CHECK(o.global_size[0] == 512);
+  CHECK(o.name.ends_with("_n4"));
+  CHECK(has_op(o, KILN_IR_LOCAL));
+  assemble(o);
 
   // a prefill-shaped projection (64 tokens, x @ W^T): 4 rows x 16 columns per one-warp group
   // (the rows share the W loads, the columns the x loads), each reduce vectorized along K

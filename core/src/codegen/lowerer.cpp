@@ -1017,10 +1017,15 @@ class Lowerer {
                                                                    caps_.local_memory_bytes - 1024)
                                               : caps_.local_memory_bytes / 2;
       const UOp* vector = stageable_vector(r, budget);
-      // KILN_GPU_GEMV_PLAIN (to measure): 1 a GEMV of a plain vector in blocks of one row a
-      // warp too (else a row a group, its reduce split across the group's warps), 2 with the
-      // vector staged in shared memory where it fits
-      static const int plain = env_int("KILN_GPU_GEMV_PLAIN", 0);
+      // A GEMV of a plain vector over at most 2048 elements (a decode step's o projection and
+      // lm_head) in GEMV blocks of a row a warp, the vector staged in shared memory: on an H100
+      // o took 4.16 us a layer instead of 4.6 and lm_head 166.2 instead of 168.0 (longer rows,
+      // the down projection's 8192, took 16.0 instead of 12.0: they keep a row a group, its
+      // reduce split across the group's warps). KILN_GPU_GEMV_PLAIN: 0 never, 1 every such
+      // GEMV unstaged, 2 every one staged where it fits (docs/benchmarks.md, session 15)
+      static const int plain_env = env_int("KILN_GPU_GEMV_PLAIN", -1);
+      const int plain =
+          plain_env >= 0 ? plain_env : (r->src[0]->shape.back() <= 2048 ? 2 : 0);
       if (!vector && plain >= 2 && streamed_) vector = plain_vector(r, budget);
       if (!nested.empty() || vector || (plain >= 1 && streamed_)) {
         emit_gemv_block(k, root, out, r, nested, vector);
