@@ -126,7 +126,8 @@ TEST_CASE("cuda_ptx lowering: GEMV splits across a warp, a big GEMM does not, CP
   // each, over x staged once per block in shared memory
   Tensor xo = Tensor::randn({1, 2048}, 10).contiguous().realize();
   Tensor wo = Tensor::randn({2048, 2048}, 11, DType::BF16).contiguous().realize();
-  detail::LoweredKernel o = lower_last(xo.matmul(wo.cast(DType::F32).transpose(-1, -2)), gpu_caps());
+  detail::LoweredKernel o =
+      lower_last(xo.matmul(wo.cast(DType::F32).transpose(-1, -2)), gpu_caps());
   CHECK(o.local_size[0] == 128);
   CHECK(o.global_size[0] == 512);
   CHECK(o.name.ends_with("_n4"));

@@ -612,10 +612,11 @@ class Lowerer {
     // (g, s) the dot of the warp's key s * (32 / C) + g
     const int64_t chunk = 16 / int64_t(dtype_size(kk->dtype));  // key elements a lane loads
     const int C = chunk > 0 && D % chunk == 0 ? int(D / chunk) : 0;
-    const bool coalesced = gpu_attn_coalesced() && C >= 2 && C <= warp && warp % C == 0 &&
-                           (C & (C - 1)) == 0;
+    const bool coalesced =
+        gpu_attn_coalesced() && C >= 2 && C <= warp && warp % C == 0 && (C & (C - 1)) == 0;
     const int KP = coalesced ? warp / C : 1;  // keys a warp instruction reads
-    Val kgroup = coalesced ? b_.idiv_const(lane, C) : -1, kchunk = coalesced ? b_.mod_const(lane, C) : -1;
+    Val kgroup = coalesced ? b_.idiv_const(lane, C) : -1,
+        kchunk = coalesced ? b_.mod_const(lane, C) : -1;
     // this thread's key (its score's) within the warp's keys of a step
     Val my_key = coalesced ? b_.add(b_.mul_const(kchunk, KP), kgroup) : lane;
     // one step's loads: this thread's key row, and the value columns of its warp's 32 rows.
@@ -702,8 +703,8 @@ class Lowerer {
         // butterfly over the chunk bits: each round keeps the half its bit names and adds the
         // partner's sums of it
         for (int m = C / 2; m >= 1; m /= 2) {
-          Val bit = b_.alu(KILN_IR_CMPNE, DType::Bool, b_.alu(KILN_IR_AND, idx_t_, kchunk,
-                                                              b_.const_int(m, idx_t_)),
+          Val bit = b_.alu(KILN_IR_CMPNE, DType::Bool,
+                           b_.alu(KILN_IR_AND, idx_t_, kchunk, b_.const_int(m, idx_t_)),
                            b_.const_int(0, idx_t_));
           const size_t half = parts.size() / 2;
           std::vector<Val> next;
@@ -1024,9 +1025,8 @@ class Lowerer {
       // reduce split across the group's warps). KILN_GPU_GEMV_PLAIN: 0 never, 1 every such
       // GEMV unstaged, 2 every one staged where it fits (docs/benchmarks.md, session 15)
       static const int plain_env = env_int("KILN_GPU_GEMV_PLAIN", -1);
-      const int plain =
-          plain_env >= 0 ? plain_env : (r->src[0]->shape.back() <= 2048 ? 2 : 0);
-      if (!vector && plain >= 2 && streamed_) vector = plain_vector(r, budget);
+      const int plain = plain_env >= 0 ? plain_env : (r->src[0]->shape.back() <= 2048 ? 2 : 0);
+      if (!vector && plain >= 2 && streamed_) vector = gemv_vector(r, budget);
       if (!nested.empty() || vector || (plain >= 1 && streamed_)) {
         emit_gemv_block(k, root, out, r, nested, vector);
         return k;
@@ -1322,35 +1322,29 @@ class Lowerer {
     return others == 1 ? out_axis : -1;
   }
 
-  // A GEMV's vector operand worth computing once per group into shared memory: reduce r over the
-  // last axis of a product whose other axes are 1 but the output's, one factor the same for every
-  // output (the vector) and computed (an elementwise expression or a nested value, not a plain
-  // load), whose f32 values fit in `budget` bytes. Null when there is none.
-  static const UOp* stageable_vector(const UOp* r, uint64_t budget) {
-    const UOp* src = r->src[0].get();
-    const int out_axis = gemv_output_axis(r);
-    if (out_axis < 0 || uint64_t(src->shape.back()) * 4 > budget) return nullptr;
-    for (const auto& operand : src->src) {
-      const UOp* v = operand.get();
-      if (!invariant_along(v, out_axis)) continue;
-      bool computed = false;
-      walk_fragment(v, [&](const UOp* u) {
-        computed |= u->op == Op::Reduce || (is_alu(u->op) && !u->realized());
-        return !computed;
-      });
-      return computed ? v : nullptr;
-    }
-    return nullptr;
-  }
-
-  // A GEMV's vector operand (invariant along the output) where it fits `budget` bytes as f32
-  static const UOp* plain_vector(const UOp* r, uint64_t budget) {
+  // A GEMV's vector operand: reduce r over the last axis of a product whose other axes are 1
+  // but the output's, the factor that is the same for every output, when its f32 values fit in
+  // `budget` bytes. Null when there is none.
+  static const UOp* gemv_vector(const UOp* r, uint64_t budget) {
     const UOp* src = r->src[0].get();
     const int out_axis = gemv_output_axis(r);
     if (out_axis < 0 || uint64_t(src->shape.back()) * 4 > budget) return nullptr;
     for (const auto& operand : src->src)
       if (invariant_along(operand.get(), out_axis)) return operand.get();
     return nullptr;
+  }
+
+  // gemv_vector where it is worth computing once per group into shared memory: computed (an
+  // elementwise expression or a nested value, not a plain load)
+  static const UOp* stageable_vector(const UOp* r, uint64_t budget) {
+    const UOp* v = gemv_vector(r, budget);
+    if (!v) return nullptr;
+    bool computed = false;
+    walk_fragment(v, [&](const UOp* u) {
+      computed |= u->op == Op::Reduce || (is_alu(u->op) && !u->realized());
+      return !computed;
+    });
+    return computed ? v : nullptr;
   }
 
   // The matrix a GEMV streams: the factor of reduce r's product that varies along the output

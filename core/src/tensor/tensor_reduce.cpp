@@ -136,6 +136,13 @@ int64_t long_row_rows(int64_t len) {
   return ((len + kArgCols - 1) / kArgCols + 31) / 32 * 32;
 }
 
+// An arg-reduce's result shape: the reduced axis kept as 1 or dropped
+Shape arg_result_shape(Shape shape, int axis, bool keepdim) {
+  if (keepdim) shape[axis] = 1;
+  else shape.erase(shape.begin() + axis);
+  return shape;
+}
+
 // A long float row's arg-reduce as one max over u64 keys (KILN_ARGMAX_PACKED=0: the max, then
 // the search for its first position, to compare): a decode step's greedy pick in two kernels
 // instead of three, +0.8% decode on an H100 (docs/benchmarks.md, session 15)
@@ -170,10 +177,7 @@ Tensor packed_arg_max(const Tensor& v, const Shape& shape, int axis, bool keepdi
   Tensor best = high.bitwise_or(rev).reshape({rows, kArgCols}).max({1}).contiguous().max({0});
   Tensor low = best.bitwise_and(Tensor::full({}, 4294967295.0, DType::U64, dev));
   Tensor idx = (Tensor::full({}, double(padded), DType::U64, dev) - low).cast(DType::I32);
-  Shape out = shape;
-  if (keepdim) out[axis] = 1;
-  else out.erase(out.begin() + axis);
-  return idx.reshape(out);
+  return idx.reshape(arg_result_shape(shape, axis, keepdim));
 }
 
 Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
@@ -209,10 +213,7 @@ Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
                   Tensor::arange(padded, DType::I32, x.device())).reshape({rows, kArgCols});
     Tensor hit = Tensor::where(v2.eq(m), rev, Tensor::full({}, 0, DType::I32, x.device()));
     Tensor idx = Tensor::full({}, double(padded), DType::I32, x.device()) - hit.max({1}).contiguous().max({0});
-    Shape out = n->shape;
-    if (keepdim) out[axis] = 1;
-    else out.erase(out.begin() + axis);
-    return idx.reshape(out);
+    return idx.reshape(arg_result_shape(n->shape, axis, keepdim));
   }
   Tensor m = v.max({axis}, true);
   // first index of the extreme: max over (v == m) * (len - i), then len - that

@@ -1185,11 +1185,11 @@ class Emitter {
         "\tld.param.u64 " + at + ", [kiln_stamps];\n\tsetp.ne.u64 " + on + ", " + at + ", 0;\n";
     if (each_warp) {
       const std::string line = reg(R), off = reg(RD);
-      s += "\tmov.u32 " + who + ", %laneid;\n\tmov.u32 " + line + ", %ctaid.x;\n\trem.u32 " +
-           line + ", " + line + ", " + std::to_string(kStampEndLines) + ";\n\tmad.lo.u32 " + line +
-           ", " + line + ", " + std::to_string(kStampLineBytes) + ", " +
-           std::to_string(kStampLineBytes) + ";\n\tcvt.u64.u32 " + off + ", " + line +
-           ";\n\tadd.u64 " + at + ", " + at + ", " + off + ";\n";
+      s += "\tmov.u32 " + who + ", %laneid;\n\tmov.u32 " + line + ", %ctaid.x;\n\trem.u32 " + line +
+           ", " + line + ", " + std::to_string(kStampEndLines) + ";\n\tmad.lo.u32 " + line + ", " +
+           line + ", " + std::to_string(kStampLineBytes) + ", " + std::to_string(kStampLineBytes) +
+           ";\n\tcvt.u64.u32 " + off + ", " + line + ";\n\tadd.u64 " + at + ", " + at + ", " + off +
+           ";\n";
     } else {  // (block 0 starts first: the grid's first start and first pass of the wait)
       const std::string t = reg(R);
       s += "\tmov.u32 " + who + ", %tid.x;\n";
