@@ -195,7 +195,7 @@ TEST_CASE(
   CHECK(has_op(gemv, KILN_IR_DOT4));
 }
 
-TEST_CASE("cuda_ptx lowering: decode attention splits the keys across 8 warps",
+TEST_CASE("cuda_ptx lowering: decode attention splits the keys across 16 warps",
           "[cuda_ptx][lowering]") {
   Tensor q = Tensor::randn({1, 8, 1, 64}, 5).contiguous().realize();
   Tensor k = Tensor::randn({1, 2, 300, 64}, 6).contiguous().realize();
@@ -205,9 +205,9 @@ TEST_CASE("cuda_ptx lowering: decode attention splits the keys across 8 warps",
   opt.q_offset = 299;  // the decode step: one query after 299 cached keys
   Tensor o = nn::scaled_dot_product_attention(q, k, v, opt);
   detail::LoweredKernel attn = lower_last(o, gpu_caps());
-  // 8 groups: each takes 8 warps (flash-decoding), merged through shared memory; keys across
+  // 8 groups: each takes 16 warps (flash-decoding), merged through shared memory; keys across
   // the threads, the output's columns across the lanes (run_attention_gpu)
-  CHECK(attn.local_size[0] == 256);
+  CHECK(attn.local_size[0] == 512);
   CHECK(attn.name.ends_with("_lanes"));
   CHECK(has_op(attn, KILN_IR_SHFL_XOR));
   CHECK(has_op(attn, KILN_IR_IF));
@@ -426,6 +426,8 @@ TEST_CASE("cuda_ptx lowering: attention over a KV cache's shared key/value buffe
   tc.has_tensor_cores = KILN_TENSOR_CORES_MMA_16816;
   // values sit behind the keys in one buffer of 703 rows per head (an odd count)
   nn::KVCache cache({{8, 64, std::nullopt}}, 1, 192, 512, DType::BF16);
+  // a cache of 200 positions: no more threads than keys, so 8 warps
+  nn::KVCache small({{8, 64, std::nullopt}}, 1, 200, 1, DType::BF16);
   Variable pos("kv_attn_pos", 0, 191);
   for (int64_t L : {64, 1}) {
     Tensor q = Tensor::randn({1, 32, L, 64}, 51, DType::BF16).contiguous().realize();
@@ -433,23 +435,31 @@ TEST_CASE("cuda_ptx lowering: attention over a KV cache's shared key/value buffe
     INFO(k.name);
     CHECK(has_op(k, KILN_IR_MMA) == (L == 64));
     assemble(k);
-    if (L == 1) {
-      // decode: 8 warps; the first step's key row and value columns (16 + 32 loads a thread)
-      // are in flight before the warp computes q and shares it (a warp barrier); the only
-      // group-wide barrier is the warps' merge
-      CHECK(k.local_size[0] == 256);
+    if (L > 1) continue;
+    // decode: the PARAM loads before the first warp barrier (where q is shared), group-wide
+    // barriers (only the warps' merge) and warp barriers
+    auto count = [](const detail::LoweredKernel& dk) {
       int early_loads = 0, barriers = 0, warp_barriers = 0;
-      for (const auto& inst : k.insts) {
+      for (const auto& inst : dk.insts) {
         barriers += inst.op == KILN_IR_BARRIER;
         warp_barriers += inst.op == KILN_IR_WARP_BARRIER;
-        if (inst.op == KILN_IR_LOAD && k.insts[size_t(inst.src[0])].op == KILN_IR_PARAM &&
+        if (inst.op == KILN_IR_LOAD && dk.insts[size_t(inst.src[0])].op == KILN_IR_PARAM &&
             warp_barriers == 0)
           ++early_loads;
       }
-      CHECK(early_loads >= 16 + 32);
       CHECK(barriers == 1);
       CHECK(warp_barriers >= 2);
-    }
+      return early_loads;
+    };
+    // 16 warps (128 registers a thread): only q's loads come before its warp barrier
+    CHECK(k.local_size[0] == 512);
+    CHECK(count(k) < 16);
+    // 8 warps: the first step's key row and value columns (16 + 32 loads a thread) are in
+    // flight before the warp computes q and shares it
+    detail::LoweredKernel k8 = lower_last(small.attend(0, 0, pos, q), tc);
+    CHECK(k8.local_size[0] == 256);
+    CHECK(count(k8) >= 16 + 32);
+    assemble(k8);
   }
 }
 
@@ -650,8 +660,15 @@ TEST_CASE("cuda_ptx lowering: simulated GPU kernels match the CPU", "[cuda_ptx][
   decode.causal = true;
   decode.q_offset = 299;
   check(nn::scaled_dot_product_attention(q, k, v, decode), gpu, 1e-5);
-  decode.q_offset = 100;  // one step of keys in a cache that holds two
+  decode.q_offset = 100;
   check(nn::scaled_dot_product_attention(q, k, v, decode), gpu, 1e-5);
+  // two 512-key steps (the second one the loop's), and one step in a cache that holds two
+  Tensor k2 = Tensor::randn({1, 2, 700, 64}, 83).contiguous().realize();
+  Tensor v2 = Tensor::randn({1, 2, 700, 64}, 84).contiguous().realize();
+  decode.q_offset = 650;
+  check(nn::scaled_dot_product_attention(q, k2, v2, decode), gpu, 1e-5);
+  decode.q_offset = 300;
+  check(nn::scaled_dot_product_attention(q, k2, v2, decode), gpu, 1e-5);
   // a bf16 cache (a model's): 16-byte pieces of a key row are 8 elements, not 4
   Tensor kb = k.cast(DType::BF16).contiguous().realize(),
          vb = v.cast(DType::BF16).contiguous().realize();

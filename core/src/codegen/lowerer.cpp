@@ -579,12 +579,15 @@ class Lowerer {
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
     groups_ = B * Hq * Lq;
     check_grid(groups_, root);
-    // the first step's loads held early: a key row and 32 rows' value columns per thread,
-    // in 32-bit registers (64 for bf16 keys and values; f32 ones load at the step's top)
-    const int64_t load_words = (D * dtype_size(kk->dtype) + warp * dl * dtype_size(v->dtype)) / 4;
-    const bool early = load_words <= 64;
     int T = attention_split(groups_, gpu_attn_warps());
     while (T > 2 * warp && T / 2 >= Lk) T /= 2;  // no more threads than keys there can be
+    // the first step's loads held early: a key row and 32 rows' value columns per thread,
+    // in 32-bit registers (64 for bf16 keys and values; f32 ones load at the step's top).
+    // Only where a thread may have more than 128 registers (an SM's 64k over at most 256
+    // threads): the form without them takes ~122, and at 512 threads (128 each) the early
+    // loads spilled (H100, session 16).
+    const int64_t load_words = (D * dtype_size(kk->dtype) + warp * dl * dtype_size(v->dtype)) / 4;
+    const bool early = load_words <= 64 && gpu_attn_early() > 0 && 65536 / T > 128;
     const int W = T / warp;
     warp_split_ = T;
     Val gid = b_.cast(b_.special(0, groups_), idx_t_);
@@ -606,14 +609,17 @@ class Lowerer {
     auto key_row = [&](Val key) { return a.ring ? b_.mod_const(key, Lk) : key; };
     Val col = b_.mul_const(lane, dl);
     Val wkey = b_.mul_const(wid, warp);  // the warp's first key in a step
-    // KILN_GPU_ATTN_COALESCED=1 (to measure): key rows read by C lanes together, 16 bytes each
-    // (a warp instruction reads 32 / C whole rows, not one 8-byte piece of 32 rows), each
-    // lane's C partial dot products summed across its C lanes by a butterfly that leaves lane
-    // (g, s) the dot of the warp's key s * (32 / C) + g
+    // Key rows read by C lanes together, 16 bytes each (a warp instruction reads 32 / C whole
+    // rows, not one 8-byte piece of 32 rows: an SM's L1 wavefronts, not HBM, bounded a step
+    // whose keys all fell on one SM), each lane's C partial dot products summed across its C
+    // lanes by a butterfly that leaves lane (g, s) the dot of the warp's key s * (32 / C) + g.
+    // Without early loads only (with them: 122 against 94 us a step on an H100); H100, 16 warps:
+    // 965.8 against 952.2 tok/s, attention 5.8 us a layer at positions 128-192 and 320-384
+    // alike (session 16). KILN_GPU_ATTN_COALESCED=0: a key row a thread.
     const int64_t chunk = 16 / int64_t(dtype_size(kk->dtype));  // key elements a lane loads
     const int C = chunk > 0 && D % chunk == 0 ? int(D / chunk) : 0;
-    const bool coalesced =
-        gpu_attn_coalesced() && C >= 2 && C <= warp && warp % C == 0 && (C & (C - 1)) == 0;
+    const bool coalesced = gpu_attn_coalesced() && !early && C >= 2 && C <= warp &&
+                           warp % C == 0 && (C & (C - 1)) == 0;
     const int KP = coalesced ? warp / C : 1;  // keys a warp instruction reads
     Val kgroup = coalesced ? b_.idiv_const(lane, C) : -1,
         kchunk = coalesced ? b_.mod_const(lane, C) : -1;
@@ -651,10 +657,13 @@ class Lowerer {
       }
       return s;
     };
-    StepLoads first;
+    // KILN_GPU_ATTN_EARLY=E: the first E steps' loads are all held early (the keys of a
+    // step past the allowed ones clamp to the last row, its value loads are gated off)
+    const int E = early ? gpu_attn_early() : 0;
+    std::vector<StepLoads> firsts;
     if (early) {
       memo_.emplace_back();
-      first = load_step(lo);
+      for (int e = 0; e < E; ++e) firsts.push_back(load_step(b_.add_const(lo, int64_t(e) * T)));
       memo_.pop_back();
     }
     // q, each warp its own copy in shared memory: lane c computes q[c], q[c + 32], ...
@@ -761,9 +770,14 @@ class Lowerer {
     };
     // an early step 0 runs even when no key is allowed: its key rows are clamped into the buffer,
     // its value loads gated off, its scores -inf, and (m, l, o) stay empty
-    if (early) step(b_.const_int(0, idx_t_), lo, first);
     Val n = b_.alu(KILN_IR_SUB, idx_t_, hi, lo);
-    Val it = b_.range(b_.const_int(early ? 1 : 0, idx_t_), b_.idiv_const(b_.add_const(n, T - 1), T),
+    if (early) step(b_.const_int(0, idx_t_), lo, firsts[0]);
+    for (int e = 1; e < E; ++e) {  // a later early step runs only when it has a key
+      Val has = b_.if_(b_.lt(b_.const_int(int64_t(e) * T, idx_t_), n));
+      step(b_.const_int(e, idx_t_), b_.add_const(lo, int64_t(e) * T), firsts[size_t(e)]);
+      b_.end_if(has);
+    }
+    Val it = b_.range(b_.const_int(E, idx_t_), b_.idiv_const(b_.add_const(n, T - 1), T),
                       KILN_IR_FLAG_REDUCE);
     memo_.emplace_back();
     Val base = b_.add(lo, b_.mul_const(it, T));
@@ -1200,13 +1214,21 @@ class Lowerer {
     static const int v = std::clamp(env_int("KILN_MMA_WARPS", 16), 1, 64);
     return v;
   }
-  // most warps per attention group (KILN_GPU_ATTN_WARPS)
+  // decode attention's key rows read by several lanes each (KILN_GPU_ATTN_COALESCED=0: off)
   static bool gpu_attn_coalesced() {
-    static const bool v = env_int("KILN_GPU_ATTN_COALESCED", 0) == 1;
+    static const bool v = env_int("KILN_GPU_ATTN_COALESCED", 1) != 0;
     return v;
   }
+  // decode attention steps whose loads are held before q is computed (KILN_GPU_ATTN_EARLY)
+  static int gpu_attn_early() {
+    static const int v = std::clamp(env_int("KILN_GPU_ATTN_EARLY", 1), 0, 4);
+    return v;
+  }
+  // most warps per decode attention group (KILN_GPU_ATTN_WARPS): 16 read a 512-key step
+  // (8: 256-key steps, each ~3.4 us at positions 257-384 on an H100; 16 took 7.6 us a layer
+  // there against 9.3, +1.0% decode over 128-384, session 16)
   static int gpu_attn_warps() {
-    static const int v = std::clamp(env_int("KILN_GPU_ATTN_WARPS", 8), 1, 32);
+    static const int v = std::clamp(env_int("KILN_GPU_ATTN_WARPS", 16), 1, 32);
     return v;
   }
   // rows x cols of a GPU scalar tile (KILN_GPU_TILE_ROWS, KILN_GPU_TILE_COLS)

@@ -127,13 +127,24 @@ Tensor Tensor::var(std::vector<int> axes_in, bool keepdim, int64_t correction) c
 }
 
 namespace {
-// Rows of 1024 for an arg-reduce over one long row (len >= 16384), the row padded to a whole
+// Rows of 256 for an arg-reduce over one long row (len >= 16384), the row padded to a whole
 // number of them, and that number rounded up to a multiple of 32 so both stages split evenly
-// across GPU warps; 0 for shorter rows.
-constexpr int64_t kArgCols = 1024;
+// across GPU warps; 0 for shorter rows. A GPU warp's row is then one 16-byte load a lane:
+// rows of 1024 (four loads a lane in a loop) took 8.7 us for the row stage of a 128k-token
+// vocabulary on an H100, rows of 256 2.9 us (and 2.7 us instead of 1.1 for the 512 rows'
+// pick), +0.3-0.4% decode (docs/benchmarks.md, session 16).
+// KILN_ARGMAX_COLS=C, a power of two from 64 to 4096 (for measuring): rows of C instead.
+int64_t arg_cols() {
+  static const int64_t cols = [] {
+    const char* e = std::getenv("KILN_ARGMAX_COLS");
+    const int64_t c = e ? std::atoll(e) : 256;
+    return c >= 64 && c <= 4096 && (c & (c - 1)) == 0 ? c : 256;
+  }();
+  return cols;
+}
 int64_t long_row_rows(int64_t len) {
   if (len < 16384) return 0;
-  return ((len + kArgCols - 1) / kArgCols + 31) / 32 * 32;
+  return ((len + arg_cols() - 1) / arg_cols() + 31) / 32 * 32;
 }
 
 // An arg-reduce's result shape: the reduced axis kept as 1 or dropped
@@ -160,7 +171,7 @@ bool packed_arg_keys() {
 // instead of a max and then a search for it. NaN is passed over and -0 equals +0, as the max
 // and compare form does.
 Tensor packed_arg_max(const Tensor& v, const Shape& shape, int axis, bool keepdim, int64_t rows) {
-  const int64_t len = shape[axis], padded = rows * kArgCols;
+  const int64_t len = shape[axis], padded = rows * arg_cols();
   Device* dev = v.device();
   const double inf = std::numeric_limits<double>::infinity();
   Tensor f = v.contiguous().reshape({len}).cast(DType::F32);
@@ -174,7 +185,7 @@ Tensor packed_arg_max(const Tensor& v, const Shape& shape, int axis, bool keepdi
                     .shl(Tensor::full({}, 32, DType::U64, dev));
   Tensor rev = Tensor::full({}, double(padded), DType::U64, dev) -
                Tensor::arange(padded, DType::I32, dev).cast(DType::U64);
-  Tensor best = high.bitwise_or(rev).reshape({rows, kArgCols}).max({1}).contiguous().max({0});
+  Tensor best = high.bitwise_or(rev).reshape({rows, arg_cols()}).max({1}).contiguous().max({0});
   Tensor low = best.bitwise_and(Tensor::full({}, 4294967295.0, DType::U64, dev));
   Tensor idx = (Tensor::full({}, double(padded), DType::U64, dev) - low).cast(DType::I32);
   return idx.reshape(arg_result_shape(shape, axis, keepdim));
@@ -202,15 +213,15 @@ Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
     // serial row. v is kept in its own shape (a logits GEMV reshaped before it is computed
     // gets other tiles), and each stage is realized (left lazy, a GPU ran the row stage as one
     // group: ~0.3 ms for 128k logits on an H100).
-    const int64_t padded = rows * kArgCols;
+    const int64_t padded = rows * arg_cols();
     Tensor v2 = v.contiguous()
                     .reshape({len})
                     .pad({{0, padded - len}}, -std::numeric_limits<double>::infinity())
-                    .reshape({rows, kArgCols});
+                    .reshape({rows, arg_cols()});
     Tensor m = v2.max({1}).contiguous().max({0}).reshape({1, 1});
     // reversed positions: padding sorts after every real position
     Tensor rev = (Tensor::full({}, double(padded), DType::I32, x.device()) -
-                  Tensor::arange(padded, DType::I32, x.device())).reshape({rows, kArgCols});
+                  Tensor::arange(padded, DType::I32, x.device())).reshape({rows, arg_cols()});
     Tensor hit = Tensor::where(v2.eq(m), rev, Tensor::full({}, 0, DType::I32, x.device()));
     Tensor idx = Tensor::full({}, double(padded), DType::I32, x.device()) - hit.max({1}).contiguous().max({0});
     return idx.reshape(arg_result_shape(n->shape, axis, keepdim));

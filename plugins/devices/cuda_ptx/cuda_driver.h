@@ -48,6 +48,7 @@ enum : int {  // CUjit_option
   CU_JIT_ERROR_LOG_BUFFER = 5,
   CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
   CU_JIT_OPTIMIZATION_LEVEL = 7,
+  CU_JIT_LOG_VERBOSE = 12,
 };
 constexpr int CU_JIT_INPUT_PTX = 1;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
