@@ -133,6 +133,8 @@ Device* open_device(int index) {
     // iterations, up to 8 — all of o's weights while attention runs, say; to measure)
     const char* pmb = std::getenv("KILN_CUDA_PREFETCH_MB");
     dev->prefetch_bytes = pmb && *pmb ? uint64_t(std::clamp(std::atoi(pmb), 0, 4096)) << 20 : 0;
+    const char* whole = std::getenv("KILN_CUDA_PREFETCH_WHOLE");
+    dev->prefetch_whole = dev->prefetch_bytes && whole && std::string(whole) == "1";
     // KILN_CUDA_PDL_TRIGGER=start|wait|store: where a kernel lets its dependent launch
     // (PtxTarget::Trigger; default after its own grid wait)
     const char* te = std::getenv("KILN_CUDA_PDL_TRIGGER");
@@ -146,6 +148,7 @@ Device* open_device(int index) {
         std::to_string(d.driver_version) +
         (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
         (dev->prefetch_bytes ? " prefetch-mb" + std::to_string(dev->prefetch_bytes >> 20) : "") +
+        (dev->prefetch_whole ? " whole" : "") +
         (dev->trigger != 1 ? " trigger-" + tr : "") + (dev->stamps ? " stamps" : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
     const char* gaps = std::getenv("KILN_CUDA_GRAPH_GAPS");  // graph_timeline.h

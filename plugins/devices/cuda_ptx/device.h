@@ -106,6 +106,7 @@ struct Device {
   // loop iterations prefetched into L2 before the grid wait (KILN_CUDA_PREFETCH=N)
   int prefetch = 0;
   uint64_t prefetch_bytes = 0;  // KILN_CUDA_PREFETCH_MB (PtxTarget::prefetch_bytes)
+  bool prefetch_whole = false;  // KILN_CUDA_PREFETCH_WHOLE=1 (PtxTarget::prefetch_whole)
   int trigger = 1;              // PtxTarget::Trigger (KILN_CUDA_PDL_TRIGGER=start|wait|store)
   int sm_count = 0;
   int max_threads = 0;

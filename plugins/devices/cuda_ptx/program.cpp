@@ -81,6 +81,7 @@ std::string render(Device& dev, const kiln_kernel* kernel) {
   target.max_local_bytes = uint64_t(dev.shared_per_block);
   target.prefetch = dev.prefetch;
   target.prefetch_bytes = dev.prefetch_bytes;
+  target.prefetch_whole = dev.prefetch_whole;
   target.stamps = dev.stamps;
   target.trigger = static_cast<PtxTarget::Trigger>(dev.trigger);
   return render_ptx(*kernel, target);

@@ -1057,6 +1057,15 @@ class Emitter {
     for (int a = 0; a < 3; ++a) threads *= uint64_t(k_.global_size[a]) * k_.local_size[a];
     const uint64_t per_iteration = (streamed ? streamed : all) * threads;
     if (per_iteration == 0) return 0;
+    if (target_.prefetch_whole) {  // all of a loop of at most 8 iterations, or the default
+      const kiln_ir_inst& r = k_.insts[range];
+      const kiln_ir_inst &lo = k_.insts[r.src[0]], &hi = k_.insts[r.src[1]];
+      if (lo.op != KILN_IR_CONST || hi.op != KILN_IR_CONST) return 0;
+      const int64_t trips = hi.imm.i - lo.imm.i;
+      return trips > 0 && trips <= 8 && uint64_t(trips) * per_iteration <= target_.prefetch_bytes
+                 ? int(trips)
+                 : 0;
+    }
     return int(std::min<uint64_t>(8, target_.prefetch_bytes / per_iteration));
   }
 

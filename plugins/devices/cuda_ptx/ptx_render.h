@@ -18,6 +18,9 @@ struct PtxTarget {
   // more iterations for loops whose prefetch over the whole grid fits this many bytes (at most
   // 8; KILN_CUDA_PREFETCH_MB; 0: none)
   uint64_t prefetch_bytes = 0;
+  // with prefetch_bytes: only a loop of at most 8 iterations whose every iteration fits the
+  // budget, all of them (KILN_CUDA_PREFETCH_WHOLE=1: o's whole matrix while attention runs)
+  bool prefetch_whole = false;
   // KILN_CUDA_STAMPS: a `kiln_stamps` parameter; where it is not 0, the GPU's clock at block
   // 0's start and past the grid wait (u64 words 0 and 1, by `red` min) and at each warp's end
   // (`red` max into the first word of line 1 + block % kStampEndLines, lines kStampLineBytes
