@@ -275,6 +275,28 @@ TEST_CASE(
   CHECK(prefetches(kiln::cuda::render_ptx(kk, budget)) == 6);
   budget.prefetch_bytes = 1 << 10;
   CHECK(prefetches(kiln::cuda::render_ptx(kk, budget)) == 2);
+  // whole loops only (KILN_CUDA_PREFETCH_WHOLE): 64 iterations are more than 8, the default
+  budget.prefetch_whole = true;
+  budget.prefetch_bytes = 48 << 10;
+  CHECK(prefetches(kiln::cuda::render_ptx(kk, budget)) == 2);
+  // ... and a loop of 4 iterations of 16 KiB over the grid: all of it in 64 KiB, else the default
+  IrBuilder s("prefetch_short");
+  int32_t s_out = s.param(KILN_DTYPE_F32, 0), s_w = s.param(KILN_DTYPE_F32, 1),
+          s_x = s.param(KILN_DTYPE_F32, 2);
+  int32_t s_g = s.gid(0);
+  int32_t s_acc = s.acc(s.cf(KILN_DTYPE_F32, 0));
+  int32_t s_k = s.range(s.ci(KILN_DTYPE_I32, 0), s.ci(KILN_DTYPE_I32, 4), KILN_IR_FLAG_REDUCE);
+  int32_t s_wi = s.alu(KILN_IR_ADD, s.alu(KILN_IR_MUL, s_g, s.ci(KILN_DTYPE_I32, 4)), s_k);
+  s.assign(s_acc, s.alu(KILN_IR_MULADD, s.load(s_w, s_wi), s.load(s_x, s_k), s_acc));
+  s.end_range(s_k);
+  s.store(s_out, s_g, s_acc);
+  kiln_kernel sk = s.kernel();
+  sk.global_size[0] = 64;
+  sk.local_size[0] = 32;
+  budget.prefetch_bytes = 64 << 10;
+  CHECK(prefetches(kiln::cuda::render_ptx(sk, budget)) == 8);
+  budget.prefetch_bytes = 48 << 10;
+  CHECK(prefetches(kiln::cuda::render_ptx(sk, budget)) == 2);
   CHECK(ptx3.find(", 2;") < ptx3.find("griddepcontrol.wait;"));
   CHECK(render(b, 80).find("prefetch.global") == std::string::npos);  // no grid wait to hide behind
   check_ptxas(b);
