@@ -418,6 +418,15 @@ TEST_CASE("cuda_ptx lowering: a norm is one row kernel, its reduce split across 
   // softmax: max in the first row kernel, the sum in the second
   Tensor z = Tensor::randn({8, 1000}, 44).contiguous().realize();
   CHECK(detail::create_schedule({z.softmax(-1).node()}).items.size() == 2);
+  // a kernel of one group (a pick's last stage): a 16-byte vector a thread, 4 warps for 512 f32
+  // (one warp of 16 elements a lane in a kernel of many groups)
+  Tensor one = Tensor::randn({1, 512}, 45).contiguous().realize();
+  detail::LoweredKernel k1 = lower_last(one.sum({1}).contiguous(), gpu_caps());
+  CHECK(k1.global_size[0] == 1);
+  CHECK(k1.local_size[0] == 128);
+  assemble(k1);
+  Tensor many = Tensor::randn({64, 512}, 46).contiguous().realize();
+  CHECK(lower_last(many.sum({1}).contiguous(), gpu_caps()).local_size[0] == 32);
 }
 
 TEST_CASE("cuda_ptx lowering: attention over a KV cache's shared key/value buffer",
@@ -708,9 +717,10 @@ TEST_CASE("cuda_ptx lowering: simulated GPU kernels match the CPU", "[cuda_ptx][
   Tensor kr = Tensor::randn({1, 2, 71, 64}, 75).contiguous().realize();
   Tensor vr = Tensor::randn({1, 2, 71, 64}, 76).contiguous().realize();
   check(nn::scaled_dot_product_attention(q, kr, vr, ring), gpu, 1e-5);
-  // the greedy pick over a vocabulary row
+  // the greedy pick over a vocabulary row; a sum in a kernel of one group (4 warps)
   Tensor vocab = Tensor::randn({1, 5000}, 77).contiguous().realize();
   check(vocab.argmax(1).contiguous(), gpu, 0);
+  check(Tensor::randn({1, 512}, 85).contiguous().realize().sum({1}).contiguous(), gpu, 1e-5);
   // byte dot products (DOT4) and reinterpreted bits (BITCAST) of random words
   Tensor words_a = (Tensor::randn({4, 256}, 78) * 1e8).cast(DType::I32).contiguous().realize();
   Tensor words_b = (Tensor::randn({4, 256}, 79) * 1e8).cast(DType::I32).contiguous().realize();

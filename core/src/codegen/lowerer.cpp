@@ -1170,11 +1170,15 @@ class Lowerer {
     // unrolling the sweep in docs/benchmarks.md put 32 ahead, and once attention, argmax and
     // the host stopped hiding it, 64 measured 3% ahead of 32 in two device sessions. Register
     // tiles of several rows (prefill GEMMs) keep one warp: 8 warps per tile cost prefill a third.
+    // A kernel of one group (a greedy pick's last stage over 512 row keys) has nothing else to
+    // hide its loads behind: its threads keep one vector each (KILN_GPU_ONE_GROUP_SPLIT=0: the
+    // rule above).
+    const int64_t min_elems =
+        groups_ == 1 && gpu_one_group_split() ? int64_t(red_lanes) : int64_t(gpu_row_elems());
     int t = w;
     if (one_row) {
       const int max_t = static_cast<int>(std::min<uint32_t>(caps_.max_local_size[0], 256));
-      while (t * 2 <= max_t && steps % (t * 2) == 0 &&
-             steps * red_lanes >= int64_t(gpu_row_elems()) * 2 * t)
+      while (t * 2 <= max_t && steps % (t * 2) == 0 && steps * red_lanes >= min_elems * 2 * t)
         t *= 2;
     }
     return t;
@@ -1241,6 +1245,10 @@ class Lowerer {
     return v;
   }
   // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
+  static bool gpu_one_group_split() {
+    static const bool v = env_int("KILN_GPU_ONE_GROUP_SPLIT", 1) != 0;
+    return v;
+  }
   static int gpu_row_elems() {
     static const int v = std::clamp(env_int("KILN_GPU_ROW_ELEMS", 64), 1, 1 << 16);
     return v;
