@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <tuple>
 
 #include "kiln/device_runtime.h"
 #include "kiln/error.h"
@@ -61,6 +62,7 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
   inv_freq_ =
       Tensor::from_vector(rope_.inv_freq, {static_cast<int64_t>(rope_.inv_freq.size())}, device_)
           .realize();
+  fill_rope_table();
   std::vector<nn::KVLayerSpec> specs;
   for (int64_t i = 0; i < h_.layers; ++i)
     specs.push_back({h_.kv_heads, h_.head_dim, h_.sliding_window[i]});
@@ -122,6 +124,18 @@ bool rope_inline() {
   return on;
 }
 
+// KILN_LLAMA_ROPE_TABLE=1 (to measure): cos/sin for every position the context holds computed
+// once into a table (and again when dynamic RoPE rescales), which each step reads at its
+// position, instead of the step's own table kernel (a decode step's first kernel, 3.3 us of an
+// H100 replay in session 16)
+bool rope_table_on() {
+  static const bool on = [] {
+    const char* e = std::getenv("KILN_LLAMA_ROPE_TABLE");
+    return e != nullptr && std::string(e) == "1";
+  }();
+  return on && !rope_inline();
+}
+
 // apply / apply_shared (`shared`: the product is a kernel of its own) on a normed input
 Tensor project(const Normed& n, const Matrix& m, const Tensor& bias, DType act,
                bool shared = false) {
@@ -142,19 +156,28 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
   Tensor x = w_.embed_packed.words.defined()
                  ? int8_rows(w_.embed_packed, ids.reshape({L})).contiguous()
                  : w_.embed.embedding(ids.reshape({L})).cast(DType::F32);
-  Tensor positions = Tensor::arange(L, DType::I32, device_) + Tensor::from_variable(pos_, device_);
-  auto [cos_f, sin_f] = nn::rope_cos_sin(positions, inv_freq_, rope_.attention_factor);
-  // the step's (L, head_dim / 2) cos and sin computed once, in one kernel: fused into every
-  // layer's q/k RoPE they were sin/cos routines per head and layer (CPU, 1B, 512-token
-  // prefill: attention 364 -> 326 ms; decode K/V writes 40 -> 18 us a layer)
-  // Realized here, so it is the step's first kernel: a graph's first kernel cannot overlap the
-  // previous replay, and this one is tiny, while QKV behind it prefetches its weights (left to
-  // the schedule it ran between QKV and the K/V write, one more link in the chain)
-  Tensor cos = cos_f, sin = sin_f;
-  if (!rope_inline()) {
-    Tensor cs = Tensor::cat({cos_f.unsqueeze(0), sin_f.unsqueeze(0)}, 0).contiguous().realize();
-    cos = cs.slice(0, 0, 1).reshape(cos_f.shape());
-    sin = cs.slice(0, 1, 2).reshape(sin_f.shape());
+  Tensor cos, sin;
+  if (rope_table_on()) {
+    // the rows of positions pos .. pos + L - 1 of the whole context's table
+    const int64_t rows = rope_cs_.dim(1), half = rope_cs_.dim(2);
+    cos = rope_cs_.slice(0, 0, 1).reshape({rows, half}).shrink_at(0, pos_, L);
+    sin = rope_cs_.slice(0, 1, 2).reshape({rows, half}).shrink_at(0, pos_, L);
+  } else {
+    Tensor positions =
+        Tensor::arange(L, DType::I32, device_) + Tensor::from_variable(pos_, device_);
+    std::tie(cos, sin) = nn::rope_cos_sin(positions, inv_freq_, rope_.attention_factor);
+    // the step's (L, head_dim / 2) cos and sin computed once, in one kernel: fused into every
+    // layer's q/k RoPE they were sin/cos routines per head and layer (CPU, 1B, 512-token
+    // prefill: attention 364 -> 326 ms; decode K/V writes 40 -> 18 us a layer)
+    // Realized here, so it is the step's first kernel: a graph's first kernel cannot overlap
+    // the previous replay, and this one is tiny, while QKV behind it prefetches its weights
+    // (left to the schedule it ran between QKV and the K/V write, one more link in the chain)
+    if (!rope_inline()) {
+      const Shape shape = cos.shape();
+      Tensor cs = Tensor::cat({cos.unsqueeze(0), sin.unsqueeze(0)}, 0).contiguous().realize();
+      cos = cs.slice(0, 0, 1).reshape(shape);
+      sin = cs.slice(0, 1, 2).reshape(shape);
+    }
   }
   for (int64_t i = 0; i < h_.layers; ++i) {
     const LayerWeights& lw = w_.layers[i];
@@ -279,6 +302,21 @@ void LlamaLM::set_rope_length(int64_t len) {
   rope_.inv_freq = scaled_inv_freq(h_, w_, len);
   inv_freq_.assign(Tensor::from_vector(rope_.inv_freq, inv_freq_.shape(), device_));
   rope_len_ = len;
+  fill_rope_table();
+}
+
+void LlamaLM::fill_rope_table() {
+  if (!rope_table_on()) return;
+  // every position a step may rotate: a padded prefill chunk at the context's last position
+  const int64_t n = context_ + chunk_ - 1;
+  auto [c, s] = nn::rope_cos_sin(Tensor::arange(n, DType::I32, device_), inv_freq_,
+                                 rope_.attention_factor);
+  Tensor table = Tensor::cat({c.unsqueeze(0), s.unsqueeze(0)}, 0).contiguous().realize();
+  if (rope_cs_.defined())
+    rope_cs_.assign(table);  // in place: the captured steps read this buffer
+  else
+    rope_cs_ = table;
+  rope_cs_.realize();
 }
 
 std::vector<Tensor> LlamaLM::forward_outputs(std::span<const int32_t> ids, int64_t start_pos,

@@ -93,6 +93,9 @@ class LlamaLM final : public CausalLM {
   Weights w_;
   nn::RopeTable rope_;
   Tensor inv_freq_;       // rope_.inv_freq on the device, read by the captured steps
+  // KILN_LLAMA_ROPE_TABLE=1: (2, context + chunk - 1, head_dim / 2) cos, sin of every position
+  Tensor rope_cs_;
+  void fill_rope_table();
   int64_t rope_len_ = 0;  // the sequence length inv_freq_ was computed for (dynamic RoPE)
   nn::KVCache cache_;
   Variable pos_, last_;
