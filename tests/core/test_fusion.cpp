@@ -90,3 +90,51 @@ TEST_CASE(
         }
   }
 }
+
+TEST_CASE("a decode step's K/V write in its attention kernel matches the write, then attention") {
+  // rep 2 (the CPU's vectorized attention) and rep 9 (its scalar form)
+  for (int64_t heads : {4, 18}) {
+    nn::KVCache apart({{2, 8, std::nullopt}}, 1, 16, 1), fused({{2, 8, std::nullopt}}, 1, 16, 1);
+    Variable start("kv_fused_start_" + std::to_string(heads), 0, 15);
+    for (int64_t p = 0; p < 6; ++p) {
+      start.bind(p);
+      Tensor q = Tensor::randn({1, heads, 1, 8}, 200 + uint64_t(p)).realize();
+      Tensor k = Tensor::randn({1, 2, 1, 8}, 300 + uint64_t(p)).realize();
+      Tensor v = Tensor::randn({1, 2, 1, 8}, 400 + uint64_t(p)).realize();
+      apart.set_position(p, 1);
+      fused.set_position(p, 1);
+      apart.write(0, 0, start, k, v);
+      std::vector<float> want = apart.attend(0, 0, start, q).to_vector<float>();
+      const uint64_t before = runtime_stats().kernels_launched;
+      std::vector<float> got = fused.write_and_attend(0, 0, start, q, k, v).to_vector<float>();
+      CHECK(runtime_stats().kernels_launched - before == 1);
+      REQUIRE(got.size() == want.size());
+      for (size_t x = 0; x < got.size(); ++x) CHECK(got[x] == Approx(want[x]).margin(1e-6));
+    }
+    // every row the steps wrote, keys and values, as write() left them
+    CHECK(fused.keys(0, 0).contiguous().to_vector<float>() ==
+          apart.keys(0, 0).contiguous().to_vector<float>());
+    CHECK(fused.values(0, 0).contiguous().to_vector<float>() ==
+          apart.values(0, 0).contiguous().to_vector<float>());
+  }
+}
+
+TEST_CASE("attention's K/V write: bad rows, a ring or computed k are refused by name") {
+  Tensor q = Tensor::randn({1, 4, 1, 8}, 1).realize();
+  Tensor k = Tensor::zeros({1, 2, 16, 8}, DType::F32).contiguous().realize();
+  Tensor v = Tensor::zeros({1, 2, 16, 8}, DType::F32).contiguous().realize();
+  nn::AttentionOptions o;
+  o.causal = true;
+  o.q_offset = 3;
+  o.write_k = Tensor::randn({1, 2, 1, 8}, 2);
+  CHECK_THROWS_WITH(nn::scaled_dot_product_attention(q, k, v, o),
+                    Catch::Contains("needs both write_k and write_v"));
+  o.write_v = Tensor::randn({1, 2, 2, 8}, 3);
+  CHECK_THROWS_WITH(nn::scaled_dot_product_attention(q, k, v, o),
+                    Catch::Contains("do not fit"));
+  o.write_v = Tensor::randn({1, 2, 1, 8}, 3);
+  CHECK_THROWS_WITH(nn::scaled_dot_product_attention(q, k + 1.0, v, o),
+                    Catch::Contains("realized memory"));
+  CHECK_NOTHROW(nn::scaled_dot_product_attention(q, k, v, o).realize());
+  CHECK(k.to_vector<float>()[3 * 8] == Approx(o.write_k.to_vector<float>()[0]));
+}

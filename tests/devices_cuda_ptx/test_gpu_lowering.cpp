@@ -671,6 +671,18 @@ TEST_CASE("cuda_ptx lowering: simulated GPU kernels match the CPU", "[cuda_ptx][
   check(nn::scaled_dot_product_attention(q, k, v, decode), gpu, 1e-5);
   decode.q_offset = 100;
   check(nn::scaled_dot_product_attention(q, k, v, decode), gpu, 1e-5);
+  // a decode step's K/V write in its attention kernel over a bf16 cache: 16 warps (keys read
+  // whole), and a head of 40 (not a multiple of the warp: the older split form)
+  for (int64_t hd : {64, 40}) {
+    nn::KVCache kvc({{8, hd, std::nullopt}}, 1, 192, 512, DType::BF16);
+    Variable kv_pos("sim_kv_write_pos_" + std::to_string(hd), 0, 191);
+    kv_pos.bind(3);  // few keys: the new one weighs
+    Tensor qn = Tensor::randn({1, 32, 1, hd}, 86, DType::BF16).contiguous().realize();
+    Tensor kn = Tensor::randn({1, 8, 1, hd}, 87).contiguous().realize();
+    Tensor vn = Tensor::randn({1, 8, 1, hd}, 88).contiguous().realize();
+    check(kvc.write_and_attend(0, 0, kv_pos, qn, kn, vn), gpu, 2e-2);
+    CHECK(name.ends_with(hd == 64 ? "_lanes" : "_40"));
+  }
   // two 512-key steps (the second one the loop's), and one step in a cache that holds two
   Tensor k2 = Tensor::randn({1, 2, 700, 64}, 83).contiguous().realize();
   Tensor v2 = Tensor::randn({1, 2, 700, 64}, 84).contiguous().realize();

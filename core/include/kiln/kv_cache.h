@@ -61,6 +61,11 @@ class KVCache {
   // position are read.
   Tensor attend(size_t layer, int64_t slot, const Variable& start, const Tensor& q,
                 std::optional<double> scale = std::nullopt) const;
+  // write() then attend(), as one attention kernel that stores the new rows itself where it
+  // can (one query row, a full layer: AttentionOptions::write_k), else as the two.
+  Tensor write_and_attend(size_t layer, int64_t slot, const Variable& start, const Tensor& q,
+                          const Tensor& k, const Tensor& v,
+                          std::optional<double> scale = std::nullopt);
 
  private:
   // A ring of `size` positions stored in rows [pad, pad + size) of a buffer of

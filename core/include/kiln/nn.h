@@ -49,6 +49,10 @@ struct AttentionOptions {
   // k/v hold a ring of the last Lk positions: key position r is row r mod Lk (a sliding-window
   // KV cache). Needs causal and a sliding window of at most Lk.
   bool ring = false;
+  // A K/V write in the attention kernel: write_k / write_v (B, Hkv, 1, D) are stored into k / v
+  // (views of realized memory, not a ring) at the query's position before any key is read,
+  // as KVCache::write would first (one kernel a decode step fewer). One query row only.
+  Tensor write_k, write_v;
 };
 // q (B, Hq, Lq, D), k/v (B, Hkv, Lk, D) with Hq a multiple of Hkv (GQA). Computed tiled with an
 // online softmax: the (Lq, Lk) score matrix is never materialized in memory.

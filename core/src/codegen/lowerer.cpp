@@ -262,7 +262,7 @@ class Lowerer {
   // fragment of 16 keys (their C layout is A's), V's fragment four scalar loads per lane. Keys
   // no query of the tile sees read as zero probability and zero value.
   bool mma_attention_ok(const UOpRef& root) const {
-    if (!mma_enabled()) return false;
+    if (!mma_enabled() || root->attention.write_kv) return false;
     const UOp* q = root->src[0].get();
     const UOp* kk = root->src[1].get();
     const UOp* v = root->src[2].get();
@@ -472,6 +472,12 @@ class Lowerer {
     // (flash-decoding within a group). One warp per query when there are many queries (prefill);
     // up to 8 warps when few groups would leave the GPU idle (decode: 32 query heads).
     const int split = attention_split(B * Hq * Lq);
+    if (a.write_kv) {
+      emit_kv_write(root, bb, hk, i,
+                    split > 1 ? b_.cast(b_.special(3, split), idx_t_) : b_.const_int(0, idx_t_),
+                    split);
+      if (split > 1) b_.barrier();
+    }
     std::vector<Val> qv;
     if (split > warp && D <= split) {
       // several warps: q (often a fused RoPE of the projection, with its sin/cos) is computed
@@ -596,6 +602,10 @@ class Lowerer {
     Val hk = b_.idiv_const(h, rep);
     Val tid = b_.cast(b_.special(3, T), idx_t_);
     Val lane = b_.mod_const(tid, warp), wid = b_.idiv_const(tid, warp);
+    if (a.write_kv) {  // before the first key is read (an early step's included)
+      emit_kv_write(root, bb, hk, i, tid, T);
+      b_.barrier();
+    }
     auto at = [&](const UOp* t, Val head, Val row, Val col, int l, Val gate) {
       Index idx{t->shape, {bb, head, row, col}, -1};
       if (l > 1) {
@@ -845,6 +855,59 @@ class Lowerer {
     finish(k, "attn_" + shape_name(root->shape));
   }
 
+  // AttentionArgs::write_kv: the group's threads (T of them, this one `tid`) store the new key
+  // and value rows of (batch bb, KV head hk, query i) into the cache's memory at the query's
+  // position, before any key is read. Groups sharing a KV head store the same values, so none
+  // waits on another; a GPU group's BARRIER after this (the caller's) makes the rows visible
+  // to all its threads.
+  void emit_kv_write(const UOpRef& root, Val bb, Val hk, Val i, Val tid, int T) {
+    const Val row = attention_position(root->attention, i);
+    for (int part = 0; part < 2; ++part) {
+      const UOp* cache = root->src[size_t(1 + part)].get();
+      const UOp* value = root->src[size_t(3 + part)].get();
+      const UOp* base =
+          cache->op == Op::View && !cache->realized() ? cache->src[0].get() : cache;
+      Val p = param_for(base);
+      b_.add_flags(p, KILN_IR_FLAG_WRITTEN);
+      const int64_t W = cache->shape[3];
+      const int64_t steps = (W + T - 1) / T;
+      Val r = steps > 1 ? b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_)) : -1;
+      Val c = r >= 0 ? b_.add(b_.mul_const(r, T), tid) : tid;
+      Val in = W % T == 0 && steps > 0 && T <= W ? -1 : b_.if_(b_.lt(c, b_.const_int(W, idx_t_)));
+      memo_.emplace_back();
+      Val x = emit(value, Index{value->shape, {bb, hk, i, c}, -1}, -1);
+      memo_.pop_back();
+      b_.store(p, memory_index(cache, {bb, hk, row, c}), b_.cast(x, base->dtype));
+      if (in >= 0) b_.end_if(in);
+      if (r >= 0) b_.end_range(r);
+    }
+  }
+
+  // The element index in its buffer of element `dims` of `t`: realized memory, or a view of it
+  // (through the view's shape trackers, as run_assign stores)
+  Val memory_index(const UOp* t, std::vector<Val> dims) {
+    if (t->op != Op::View || t->realized()) {
+      Val flat = b_.const_int(0, idx_t_);
+      int64_t stride = 1;
+      for (size_t a = dims.size(); a-- > 0;) {
+        flat = b_.add(flat, b_.mul_const(dims[a], stride));
+        stride *= t->shape[a];
+      }
+      return flat;
+    }
+    const auto& views = t->st.views();
+    Val where = -1;
+    for (size_t vi = views.size(); vi-- > 0;) {
+      const View& v = views[vi];
+      Val flat = view_offset(v);
+      for (size_t a = 0; a < v.shape.size(); ++a)
+        if (v.strides[a] != 0) flat = b_.add(flat, b_.mul_const(dims[a], v.strides[a]));
+      if (vi > 0) dims = unravel(flat, views[vi - 1].shape);
+      where = flat;
+    }
+    return where;
+  }
+
   // The key position of query row i: its q_offset, plus the symbolic offset when there is one.
   Val attention_position(const AttentionArgs& a, Val i) {
     Val pos = b_.add_const(i, a.q_offset);
@@ -915,6 +978,8 @@ class Lowerer {
     Val gid = b_.cast(b_.special(0, groups_), idx_t_);
     std::vector<Val> bki = unravel(gid, {B, Hk, Lq});
     Val bb = bki[0], hk = bki[1], i = bki[2];
+    // a group per KV head: its own rows, written by no other group
+    if (a.write_kv) emit_kv_write(root, bb, hk, i, b_.const_int(0, idx_t_), 1);
     auto at = [&](const UOp* t, Val head, Val row, int64_t col, int ln, Val gate) {
       Index idx{t->shape, {bb, head, row, b_.const_int(col, idx_t_)}, -1};
       if (ln > 1) {

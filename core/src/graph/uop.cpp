@@ -111,7 +111,8 @@ size_t compute_hash(const UOp& u) {
     std::memcpy(&bits, &u.attention.scale, 8);
     h = mix(
         mix(mix(h, bits), static_cast<size_t>(u.attention.window)),
-        static_cast<size_t>(u.attention.q_offset) * 4 + u.attention.causal * 2 + u.attention.ring);
+        static_cast<size_t>(u.attention.q_offset) * 8 + u.attention.write_kv * 4 +
+            u.attention.causal * 2 + u.attention.ring);
     if (u.attention.q_offset_var) h = mix(h, static_cast<size_t>(u.attention.q_offset_var->id()));
   }
   return h;
@@ -271,6 +272,17 @@ UOpRef make_attention(UOpRef q, UOpRef k, UOpRef v, const AttentionArgs& args) {
   UOp u = base(Op::Attention, q->dtype, shape, q->device);
   u.attention = args;
   u.src = {std::move(q), std::move(k), std::move(v)};
+  return table().intern(std::move(u));
+}
+
+UOpRef make_attention_writing(UOpRef q, UOpRef k, UOpRef v, UOpRef k_new, UOpRef v_new,
+                              AttentionArgs args) {
+  Shape shape = q->shape;
+  shape.back() = v->shape.back();
+  UOp u = base(Op::Attention, q->dtype, shape, q->device);
+  args.write_kv = true;
+  u.attention = args;
+  u.src = {std::move(q), std::move(k), std::move(v), std::move(k_new), std::move(v_new)};
   return table().intern(std::move(u));
 }
 

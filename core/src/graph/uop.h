@@ -46,9 +46,13 @@ struct AttentionArgs {
   std::optional<Variable> q_offset_var;
   // the Lk key rows are a ring: key position r lives in row r mod Lk (sliding-window caches)
   bool ring = false;
+  // src[3], src[4]: key and value rows (B, Hk, Lq, D / Dv) the kernel stores into src[1] /
+  // src[2]'s memory at the queries' positions before it reads a key (a decode step's K/V write
+  // in its attention kernel; those two are views of realized memory, not a ring)
+  bool write_kv = false;
   bool operator==(const AttentionArgs& o) const {
     return scale == o.scale && causal == o.causal && window == o.window && q_offset == o.q_offset &&
-           ring == o.ring && q_offset_var.has_value() == o.q_offset_var.has_value() &&
+           ring == o.ring && write_kv == o.write_kv && q_offset_var.has_value() == o.q_offset_var.has_value() &&
            (!q_offset_var || *q_offset_var == *o.q_offset_var);
   }
 };
@@ -110,6 +114,9 @@ UOpRef make_gather(UOpRef table, UOpRef index, int axis);
 UOpRef make_contiguous(UOpRef src);
 UOpRef make_copy(UOpRef src, Device* device);
 UOpRef make_attention(UOpRef q, UOpRef k, UOpRef v, const AttentionArgs& args);
+// ... that first stores k_new, v_new into k, v's memory (AttentionArgs::write_kv)
+UOpRef make_attention_writing(UOpRef q, UOpRef k, UOpRef v, UOpRef k_new, UOpRef v_new,
+                              AttentionArgs args);
 
 // Marks `node` realized into `buffer`: it keeps its identity but drops its sources.
 void set_realized(const UOpRef& node, BufferRef buffer);

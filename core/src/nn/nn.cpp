@@ -159,6 +159,34 @@ Tensor upsample_nearest2d(const Tensor& x, int64_t scale) {
   return x.reshape({n, c, h, 1, w, 1}).expand({n, c, h, scale, w, scale}).reshape({n, c, h * scale, w * scale});
 }
 
+namespace {
+// AttentionOptions::write_k / write_v: one query row, rows shaped like k / v's, and k / v memory
+// the kernel may store into (an unpadded view of a realized buffer each, not a ring)
+void check_attention_write(const Tensor& q, const Tensor& k, const Tensor& v,
+                           const AttentionOptions& o) {
+  if (!o.write_k.defined() || !o.write_v.defined())
+    throw Error("attention: a K/V write needs both write_k and write_v");
+  const int64_t b = q.dim(0), hk = k.dim(1);
+  const Shape kr{b, hk, 1, k.dim(3)}, vr{b, hk, 1, v.dim(3)};
+  if (q.dim(2) != 1)
+    throw Error("attention: a K/V write needs one query row, got " + std::to_string(q.dim(2)));
+  if (o.write_k.shape() != kr || o.write_v.shape() != vr)
+    throw Error("attention: K/V write rows " + shape_str(o.write_k.shape()) + ", " +
+                shape_str(o.write_v.shape()) + " do not fit " + shape_str(kr) + ", " +
+                shape_str(vr));
+  if (o.ring) throw Error("attention: a K/V write into a key ring is not supported");
+  for (const Tensor* t : {&k, &v}) {
+    const detail::UOp* u = t->node().get();
+    const bool memory = u->realized() || u->op == detail::Op::Buffer ||
+                        (u->op == detail::Op::View && !u->st.has_mask() &&
+                         (u->src[0]->realized() || u->src[0]->op == detail::Op::Buffer));
+    if (!memory)
+      throw Error("attention: a K/V write needs k and v to be realized memory (or an unpadded "
+                  "view of it), got a computed " + shape_str(t->shape()));
+  }
+}
+}  // namespace
+
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const AttentionOptions& o) {
   node_of(q, "attention");
@@ -187,6 +215,13 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   args.ring = o.ring;
   args.q_offset = o.q_offset;
   args.q_offset_var = o.q_offset_var;
+  if (o.write_k.defined() || o.write_v.defined()) {
+    check_attention_write(q, k, v, o);
+    Tensor kn = o.write_k.cast(k.dtype()), vn = o.write_v.cast(v.dtype());
+    Tensor out(detail::make_attention_writing(q.node(), k.node(), v.node(), kn.node(), vn.node(),
+                                              args));
+    return out.cast(q.dtype());
+  }
   Tensor out(detail::make_attention(q.node(), k.node(), v.node(), args));
   return out.cast(q.dtype());
 }

@@ -136,6 +136,17 @@ bool rope_table_on() {
   return on && !rope_inline();
 }
 
+// KILN_LLAMA_FUSED_KV_WRITE=1 (to measure): a decode step's attention kernel stores the new key
+// and value rows itself (KVCache::write_and_attend) instead of a K/V write kernel before it (1.0
+// us a layer of an H100 replay in session 16): 16 kernels a step fewer
+bool fused_kv_write() {
+  static const bool on = [] {
+    const char* e = std::getenv("KILN_LLAMA_FUSED_KV_WRITE");
+    return e != nullptr && std::string(e) == "1";
+  }();
+  return on;
+}
+
 // apply / apply_shared (`shared`: the product is a kernel of its own) on a normed input
 Tensor project(const Normed& n, const Matrix& m, const Tensor& bias, DType act,
                bool shared = false) {
@@ -204,10 +215,16 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     if (lw.k_norm.defined()) k = nn::rms_norm(k, lw.k_norm, eps);
     q = nn::apply_rope(q.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
     k = nn::apply_rope(k.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
-    cache_.write(static_cast<size_t>(i), 0, pos_, k.cast(act_dtype_),
-                 v.permute({0, 2, 1, 3}).cast(act_dtype_));
     // (1, Hq, L, D) in the activation type: the projection reads it where attention wrote it
-    Tensor a = cache_.attend(static_cast<size_t>(i), 0, pos_, q.cast(act_dtype_));
+    Tensor a;
+    if (L == 1 && fused_kv_write()) {
+      a = cache_.write_and_attend(static_cast<size_t>(i), 0, pos_, q.cast(act_dtype_),
+                                  k.cast(act_dtype_), v.permute({0, 2, 1, 3}).cast(act_dtype_));
+    } else {
+      cache_.write(static_cast<size_t>(i), 0, pos_, k.cast(act_dtype_),
+                   v.permute({0, 2, 1, 3}).cast(act_dtype_));
+      a = cache_.attend(static_cast<size_t>(i), 0, pos_, q.cast(act_dtype_));
+    }
     a = a.permute({0, 2, 1, 3}).reshape({L, Hq * D});
     x = (x + apply(a, lw.wo, lw.bo, act_dtype_)).contiguous();
     const Normed hf{nn::rms_norm(x, lw.ffn_norm, eps)};
