@@ -221,23 +221,29 @@ static size_t prefetches(const std::string& ptx) {
   return n;
 }
 
-TEST_CASE(
-    "cuda_ptx: on sm_90 a loop's first iterations' ungated loads of graph constants are prefetched "
-    "into L2 before the wait",
-    "[cuda_ptx][ptx]") {
-  // a GEMV row: out[g] = sum_k w[g * 64 + k] * x[k] (ungated loads, indices from the launch id
-  // and the counter) plus a gated load, which is never prefetched
-  IrBuilder b("prefetch_row");
+// A GEMV row: out[g] = sum_k w[g * n + k] * x[k] over n iterations (ungated loads, indices
+// from the launch id and the counter), with `gated`: plus a load of x[k] gated by k < 32
+static void gemv_row(IrBuilder& b, int64_t n, bool gated) {
   int32_t out = b.param(KILN_DTYPE_F32, 0), w = b.param(KILN_DTYPE_F32, 1),
           x = b.param(KILN_DTYPE_F32, 2);
   int32_t g = b.gid(0);
   int32_t acc = b.acc(b.cf(KILN_DTYPE_F32, 0));
-  int32_t k = b.range(b.ci(KILN_DTYPE_I32, 0), b.ci(KILN_DTYPE_I32, 64), KILN_IR_FLAG_REDUCE);
-  int32_t wi = b.alu(KILN_IR_ADD, b.alu(KILN_IR_MUL, g, b.ci(KILN_DTYPE_I32, 64)), k);
-  int32_t gated = b.load(x, k, 1, b.cmp(KILN_IR_CMPLT, k, b.ci(KILN_DTYPE_I32, 32)));
-  b.assign(acc, b.alu(KILN_IR_MULADD, b.load(w, wi), b.alu(KILN_IR_ADD, b.load(x, k), gated), acc));
+  int32_t k = b.range(b.ci(KILN_DTYPE_I32, 0), b.ci(KILN_DTYPE_I32, n), KILN_IR_FLAG_REDUCE);
+  int32_t wi = b.alu(KILN_IR_ADD, b.alu(KILN_IR_MUL, g, b.ci(KILN_DTYPE_I32, n)), k);
+  int32_t xk = b.load(x, k);
+  if (gated) xk = b.alu(KILN_IR_ADD, xk, b.load(x, k, 1, b.cmp(KILN_IR_CMPLT, k, b.ci(KILN_DTYPE_I32, 32))));
+  b.assign(acc, b.alu(KILN_IR_MULADD, b.load(w, wi), xk, acc));
   b.end_range(k);
   b.store(out, g, acc);
+}
+
+TEST_CASE(
+    "cuda_ptx: on sm_90 a loop's first iterations' ungated loads of graph constants are prefetched "
+    "into L2 before the wait",
+    "[cuda_ptx][ptx]") {
+  // the gated load is never prefetched
+  IrBuilder b("prefetch_row");
+  gemv_row(b, 64, true);
   const std::string ptx = render(b, 90);
   const size_t wait = ptx.find("griddepcontrol.wait;");
   REQUIRE(wait != std::string::npos);
@@ -281,15 +287,7 @@ TEST_CASE(
   CHECK(prefetches(kiln::cuda::render_ptx(kk, budget)) == 2);
   // ... and a loop of 4 iterations of 16 KiB over the grid: all of it in 64 KiB, else the default
   IrBuilder s("prefetch_short");
-  int32_t s_out = s.param(KILN_DTYPE_F32, 0), s_w = s.param(KILN_DTYPE_F32, 1),
-          s_x = s.param(KILN_DTYPE_F32, 2);
-  int32_t s_g = s.gid(0);
-  int32_t s_acc = s.acc(s.cf(KILN_DTYPE_F32, 0));
-  int32_t s_k = s.range(s.ci(KILN_DTYPE_I32, 0), s.ci(KILN_DTYPE_I32, 4), KILN_IR_FLAG_REDUCE);
-  int32_t s_wi = s.alu(KILN_IR_ADD, s.alu(KILN_IR_MUL, s_g, s.ci(KILN_DTYPE_I32, 4)), s_k);
-  s.assign(s_acc, s.alu(KILN_IR_MULADD, s.load(s_w, s_wi), s.load(s_x, s_k), s_acc));
-  s.end_range(s_k);
-  s.store(s_out, s_g, s_acc);
+  gemv_row(s, 4, false);
   kiln_kernel sk = s.kernel();
   sk.global_size[0] = 64;
   sk.local_size[0] = 32;

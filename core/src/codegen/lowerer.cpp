@@ -210,20 +210,9 @@ class Lowerer {
     groups_ = total;
     Val gid = b_.cast(b_.special(0, total), idx_t_);
     Index idx{target->shape, {}, gid};
-    Val where = gid;
-    if (target.get() != base.get()) {
-      // the store position goes through the target's views
-      std::vector<Val> dims = unravel(gid, target->shape);
-      const auto& views = target->st.views();
-      for (size_t vi = views.size(); vi-- > 0;) {
-        const View& v = views[vi];
-        Val flat = view_offset(v);
-        for (size_t a = 0; a < v.shape.size(); ++a)
-          if (v.strides[a] != 0) flat = b_.add(flat, b_.mul_const(dims[a], v.strides[a]));
-        if (vi > 0) dims = unravel(flat, views[vi - 1].shape);
-        where = flat;
-      }
-    }
+    // the store position goes through the target's views
+    Val where =
+        target.get() != base.get() ? memory_index(target.get(), unravel(gid, target->shape)) : gid;
     // a value computed beforehand (it read the target elsewhere) is loaded, not recomputed
     Val v = emit(value.get(), idx, -1, !value->realized());
     b_.store(out, where, b_.cast(v, base->dtype));
