@@ -130,8 +130,7 @@ TEST_CASE("attention's K/V write: bad rows, a ring or computed k are refused by 
   CHECK_THROWS_WITH(nn::scaled_dot_product_attention(q, k, v, o),
                     Catch::Contains("needs both write_k and write_v"));
   o.write_v = Tensor::randn({1, 2, 2, 8}, 3);
-  CHECK_THROWS_WITH(nn::scaled_dot_product_attention(q, k, v, o),
-                    Catch::Contains("do not fit"));
+  CHECK_THROWS_WITH(nn::scaled_dot_product_attention(q, k, v, o), Catch::Contains("do not fit"));
   o.write_v = Tensor::randn({1, 2, 1, 8}, 3);
   CHECK_THROWS_WITH(nn::scaled_dot_product_attention(q, k + 1.0, v, o),
                     Catch::Contains("realized memory"));

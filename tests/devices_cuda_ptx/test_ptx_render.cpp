@@ -231,7 +231,8 @@ static void gemv_row(IrBuilder& b, int64_t n, bool gated) {
   int32_t k = b.range(b.ci(KILN_DTYPE_I32, 0), b.ci(KILN_DTYPE_I32, n), KILN_IR_FLAG_REDUCE);
   int32_t wi = b.alu(KILN_IR_ADD, b.alu(KILN_IR_MUL, g, b.ci(KILN_DTYPE_I32, n)), k);
   int32_t xk = b.load(x, k);
-  if (gated) xk = b.alu(KILN_IR_ADD, xk, b.load(x, k, 1, b.cmp(KILN_IR_CMPLT, k, b.ci(KILN_DTYPE_I32, 32))));
+  if (gated)
+    xk = b.alu(KILN_IR_ADD, xk, b.load(x, k, 1, b.cmp(KILN_IR_CMPLT, k, b.ci(KILN_DTYPE_I32, 32))));
   b.assign(acc, b.alu(KILN_IR_MULADD, b.load(w, wi), xk, acc));
   b.end_range(k);
   b.store(out, g, acc);

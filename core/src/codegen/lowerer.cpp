@@ -617,8 +617,8 @@ class Lowerer {
     // alike (session 16). KILN_GPU_ATTN_COALESCED=0: a key row a thread.
     const int64_t chunk = 16 / int64_t(dtype_size(kk->dtype));  // key elements a lane loads
     const int C = chunk > 0 && D % chunk == 0 ? int(D / chunk) : 0;
-    const bool coalesced = gpu_attn_coalesced() && !early && C >= 2 && C <= warp &&
-                           warp % C == 0 && (C & (C - 1)) == 0;
+    const bool coalesced = gpu_attn_coalesced() && !early && C >= 2 && C <= warp && warp % C == 0 &&
+                           (C & (C - 1)) == 0;
     const int KP = coalesced ? warp / C : 1;  // keys a warp instruction reads
     Val kgroup = coalesced ? b_.idiv_const(lane, C) : -1,
         kchunk = coalesced ? b_.mod_const(lane, C) : -1;
@@ -854,8 +854,7 @@ class Lowerer {
     for (int part = 0; part < 2; ++part) {
       const UOp* cache = root->src[size_t(1 + part)].get();
       const UOp* value = root->src[size_t(3 + part)].get();
-      const UOp* base =
-          cache->op == Op::View && !cache->realized() ? cache->src[0].get() : cache;
+      const UOp* base = cache->op == Op::View && !cache->realized() ? cache->src[0].get() : cache;
       Val p = param_for(base);
       b_.add_flags(p, KILN_IR_FLAG_WRITTEN);
       const int64_t W = cache->shape[3];

@@ -109,10 +109,9 @@ size_t compute_hash(const UOp& u) {
   h = mix(h, reinterpret_cast<size_t>(u.buffer.get()));
   if (u.op == Op::Attention) {
     std::memcpy(&bits, &u.attention.scale, 8);
-    h = mix(
-        mix(mix(h, bits), static_cast<size_t>(u.attention.window)),
-        static_cast<size_t>(u.attention.q_offset) * 8 + u.attention.write_kv * 4 +
-            u.attention.causal * 2 + u.attention.ring);
+    h = mix(mix(mix(h, bits), static_cast<size_t>(u.attention.window)),
+            static_cast<size_t>(u.attention.q_offset) * 8 + u.attention.write_kv * 4 +
+                u.attention.causal * 2 + u.attention.ring);
     if (u.attention.q_offset_var) h = mix(h, static_cast<size_t>(u.attention.q_offset_var->id()));
   }
   return h;

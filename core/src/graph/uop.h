@@ -52,7 +52,8 @@ struct AttentionArgs {
   bool write_kv = false;
   bool operator==(const AttentionArgs& o) const {
     return scale == o.scale && causal == o.causal && window == o.window && q_offset == o.q_offset &&
-           ring == o.ring && write_kv == o.write_kv && q_offset_var.has_value() == o.q_offset_var.has_value() &&
+           ring == o.ring && write_kv == o.write_kv &&
+           q_offset_var.has_value() == o.q_offset_var.has_value() &&
            (!q_offset_var || *q_offset_var == *o.q_offset_var);
   }
 };

@@ -134,9 +134,8 @@ Tensor KVCache::values(size_t layer, int64_t slot) const {
   return part_view(layer, 1, slot);
 }
 
-Tensor KVCache::write_and_attend(size_t layer, int64_t slot, const Variable& start,
-                                 const Tensor& q, const Tensor& k, const Tensor& v,
-                                 std::optional<double> scale) {
+Tensor KVCache::write_and_attend(size_t layer, int64_t slot, const Variable& start, const Tensor& q,
+                                 const Tensor& k, const Tensor& v, std::optional<double> scale) {
   const KVLayerSpec& s = specs_.at(layer);
   if (is_ring(layer) || k.ndim() != 4 || k.dim(2) != 1 || q.ndim() != 4 || q.dim(2) != 1 ||
       k.shape() != Shape{1, s.kv_heads, 1, s.head_dim} || v.shape() != k.shape()) {

@@ -181,8 +181,10 @@ void check_attention_write(const Tensor& q, const Tensor& k, const Tensor& v,
                         (u->op == detail::Op::View && !u->st.has_mask() &&
                          (u->src[0]->realized() || u->src[0]->op == detail::Op::Buffer));
     if (!memory)
-      throw Error("attention: a K/V write needs k and v to be realized memory (or an unpadded "
-                  "view of it), got a computed " + shape_str(t->shape()));
+      throw Error(
+          "attention: a K/V write needs k and v to be realized memory (or an unpadded "
+          "view of it), got a computed " +
+          shape_str(t->shape()));
   }
 }
 }  // namespace
@@ -218,8 +220,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   if (o.write_k.defined() || o.write_v.defined()) {
     check_attention_write(q, k, v, o);
     Tensor kn = o.write_k.cast(k.dtype()), vn = o.write_v.cast(v.dtype());
-    Tensor out(detail::make_attention_writing(q.node(), k.node(), v.node(), kn.node(), vn.node(),
-                                              args));
+    Tensor out(
+        detail::make_attention_writing(q.node(), k.node(), v.node(), kn.node(), vn.node(), args));
     return out.cast(q.dtype());
   }
   Tensor out(detail::make_attention(q.node(), k.node(), v.node(), args));

@@ -221,7 +221,8 @@ Tensor arg_extreme(const Tensor& x, int axis_in, bool keepdim, bool is_max) {
     Tensor m = v2.max({1}).contiguous().max({0}).reshape({1, 1});
     // reversed positions: padding sorts after every real position
     Tensor rev = (Tensor::full({}, double(padded), DType::I32, x.device()) -
-                  Tensor::arange(padded, DType::I32, x.device())).reshape({rows, arg_cols()});
+                  Tensor::arange(padded, DType::I32, x.device()))
+                     .reshape({rows, arg_cols()});
     Tensor hit = Tensor::where(v2.eq(m), rev, Tensor::full({}, 0, DType::I32, x.device()));
     Tensor idx = Tensor::full({}, double(padded), DType::I32, x.device()) - hit.max({1}).contiguous().max({0});
     return idx.reshape(arg_result_shape(n->shape, axis, keepdim));

@@ -148,8 +148,8 @@ Device* open_device(int index) {
         std::to_string(d.driver_version) +
         (dev->prefetch ? " prefetch" + std::to_string(dev->prefetch) : "") +
         (dev->prefetch_bytes ? " prefetch-mb" + std::to_string(dev->prefetch_bytes >> 20) : "") +
-        (dev->prefetch_whole ? " whole" : "") +
-        (dev->trigger != 1 ? " trigger-" + tr : "") + (dev->stamps ? " stamps" : "");
+        (dev->prefetch_whole ? " whole" : "") + (dev->trigger != 1 ? " trigger-" + tr : "") +
+        (dev->stamps ? " stamps" : "");
     if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
     const char* gaps = std::getenv("KILN_CUDA_GRAPH_GAPS");  // graph_timeline.h
     dev->graph_gaps = gaps != nullptr && std::string(gaps) == "1";

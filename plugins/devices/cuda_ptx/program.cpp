@@ -100,9 +100,12 @@ std::vector<char> compile(Device& dev, const char* source, size_t len) {
   int options[] = {CU_JIT_ERROR_LOG_BUFFER,   CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
                    CU_JIT_INFO_LOG_BUFFER,    CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES,
                    CU_JIT_OPTIMIZATION_LEVEL, CU_JIT_LOG_VERBOSE};
-  void* values[] = {error_log.data(), reinterpret_cast<void*>(error_log.size() - 1),
-                    info_log.data(), reinterpret_cast<void*>(info_log.size() - 1),
-                    reinterpret_cast<void*>(uintptr_t{4}), reinterpret_cast<void*>(uintptr_t{verbose})};
+  void* values[] = {error_log.data(),
+                    reinterpret_cast<void*>(error_log.size() - 1),
+                    info_log.data(),
+                    reinterpret_cast<void*>(info_log.size() - 1),
+                    reinterpret_cast<void*>(uintptr_t{4}),
+                    reinterpret_cast<void*>(uintptr_t{verbose})};
   CUlinkState link = nullptr;
   check(d, d.cuLinkCreate(6, options, values, &link), "cuLinkCreate", KILN_ERR_COMPILE);
   struct LinkGuard {

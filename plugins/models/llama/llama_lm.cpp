@@ -326,8 +326,8 @@ void LlamaLM::fill_rope_table() {
   if (!rope_table_on()) return;
   // every position a step may rotate: a padded prefill chunk at the context's last position
   const int64_t n = context_ + chunk_ - 1;
-  auto [c, s] = nn::rope_cos_sin(Tensor::arange(n, DType::I32, device_), inv_freq_,
-                                 rope_.attention_factor);
+  auto [c, s] =
+      nn::rope_cos_sin(Tensor::arange(n, DType::I32, device_), inv_freq_, rope_.attention_factor);
   Tensor table = Tensor::cat({c.unsqueeze(0), s.unsqueeze(0)}, 0).contiguous().realize();
   if (rope_cs_.defined())
     rope_cs_.assign(table);  // in place: the captured steps read this buffer
