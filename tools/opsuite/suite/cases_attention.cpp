@@ -1,6 +1,6 @@
 // scaled_dot_product_attention: plain, causal, sliding window, queries offset into the keys
 // (decode), grouped-query heads, custom scale, non-contiguous q/k/v, a symbolic q_offset, a
-// sliding-window key ring; and in
+// sliding-window key ring, a decode step that writes its own K/V row; and in
 // family "attention_large", SD1.x's 4096-token self-attention with 8 heads (rows sampled).
 #include <algorithm>
 
@@ -159,6 +159,50 @@ void add_attention_cases(CaseList& cases) {
          }
          return Outcome{};
        }});
+
+  // A decode step's K/V write inside its attention kernel (AttentionOptions::write_k / write_v,
+  // a model's KV cache): 32 query heads over 8 KV heads of 64, one query at a symbolic
+  // position; the new rows must land in the cache's memory and count as the query's own key.
+  for (DType t : {DType::F32, DType::BF16})
+    cases.push_back(
+        {"attention",
+         case_name("attention", "sdpa", dtype_str(t) + " decode writing its K/V row, symbolic q_offset"),
+         {t},
+         [t](Context& cx) {
+           const int64_t n = 48, D = 64;
+           Variable pos("opsuite_kv_write_pos_" + dtype_str(t), 0, n - 1);
+           Input k = make_input(cx, t, {1, 8, n, D}, Domain::range(-1, 1));
+           Input v = make_input(cx, t, {1, 8, n, D}, Domain::range(-1, 1));
+           for (int64_t p : {0, 5, 47}) {
+             Input q = make_input(cx, t, {1, 32, 1, D}, Domain::range(-1, 1));
+             Input kn = make_input(cx, t, {1, 8, 1, D}, Domain::range(-1, 1));
+             Input vn = make_input(cx, t, {1, 8, 1, D}, Domain::range(-1, 1));
+             for (int64_t h = 0; h < 8; ++h)
+               for (int64_t d = 0; d < D; ++d) {
+                 k.ref.data[size_t((h * n + p) * D + d)] = kn.ref.data[size_t(h * D + d)];
+                 v.ref.data[size_t((h * n + p) * D + d)] = vn.ref.data[size_t(h * D + d)];
+               }
+             nn::AttentionOptions o;
+             o.causal = true;
+             o.q_offset_var = pos;
+             o.write_k = kn.t;
+             o.write_v = vn.t;
+             pos.bind(p);
+             Outcome out = compare(ref::attention(q.ref, k.ref, v.ref, params(true, {}, {}, p)),
+                                   nn::scaled_dot_product_attention(q.t, k.t, v.t, o),
+                                   attention_tolerance(t));
+             // the rows the kernel stored, read back from the cache's memory
+             if (out.status == Status::Passed)
+               out = compare_values(k.ref, read_back(k.t), {0, 0, 0});
+             if (out.status == Status::Passed)
+               out = compare_values(v.ref, read_back(v.t), {0, 0, 0});
+             if (out.status != Status::Passed) {
+               out.message = "q_offset bound to " + std::to_string(p) + ": " + out.message;
+               return out;
+             }
+           }
+           return Outcome{};
+         }});
 
   // SD1.x self-attention: 4096 tokens, 8 heads of 40, never materializing the 4096x4096 scores.
   // The reference evaluates a sample of rows.
