@@ -91,13 +91,16 @@ struct Normed {
   bool nest = true;  // read lazily by its projections where KILN_LLAMA_LAZY_GEMV says so
 };
 
+// Whether switch `name` is set to 1 (the measuring switches below; each read once)
+bool switched_on(const char* name) {
+  const char* e = std::getenv(name);
+  return e != nullptr && std::string(e) == "1";
+}
+
 // KILN_FUSE_MLP_HALVES=1 (read by the scheduler too, which fuses only on GPUs): a GPU decode
 // step leaves its stacked gate/up GEMV lazy for the kernel that combines its halves
 bool fuse_mlp_halves(const Device& device) {
-  static const bool v = [] {
-    const char* e = std::getenv("KILN_FUSE_MLP_HALVES");
-    return e && std::string(e) == "1";
-  }();
+  static const bool v = switched_on("KILN_FUSE_MLP_HALVES");
   return v && device.caps().warp_size > 1;
 }
 
@@ -117,10 +120,7 @@ int lazy_gemv_bits() {
 // KILN_LLAMA_ROPE_INLINE=1 (to measure): the step's cos/sin computed inside the K/V write and
 // attention instead of a table kernel of their own
 bool rope_inline() {
-  static const bool on = [] {
-    const char* e = std::getenv("KILN_LLAMA_ROPE_INLINE");
-    return e != nullptr && std::string(e) == "1";
-  }();
+  static const bool on = switched_on("KILN_LLAMA_ROPE_INLINE");
   return on;
 }
 
@@ -129,10 +129,7 @@ bool rope_inline() {
 // position, instead of the step's own table kernel (a decode step's first kernel, 3.3 us of an
 // H100 replay in session 16)
 bool rope_table_on() {
-  static const bool on = [] {
-    const char* e = std::getenv("KILN_LLAMA_ROPE_TABLE");
-    return e != nullptr && std::string(e) == "1";
-  }();
+  static const bool on = switched_on("KILN_LLAMA_ROPE_TABLE");
   return on && !rope_inline();
 }
 
@@ -140,10 +137,7 @@ bool rope_table_on() {
 // and value rows itself (KVCache::write_and_attend) instead of a K/V write kernel before it (1.0
 // us a layer of an H100 replay in session 16): 16 kernels a step fewer
 bool fused_kv_write() {
-  static const bool on = [] {
-    const char* e = std::getenv("KILN_LLAMA_FUSED_KV_WRITE");
-    return e != nullptr && std::string(e) == "1";
-  }();
+  static const bool on = switched_on("KILN_LLAMA_FUSED_KV_WRITE");
   return on;
 }
 
