@@ -469,6 +469,18 @@ TEST_CASE("cuda_ptx lowering: attention over a KV cache's shared key/value buffe
     CHECK(k8.local_size[0] == 256);
     CHECK(count(k8) >= 16 + 32);
     assemble(k8);
+    // with its K/V write: the cache a parameter both read and written (plain loads, not the
+    // read-only cache's), stored into before a BARRIER
+    Tensor kn = Tensor::randn({1, 8, 1, 64}, 52, DType::BF16).contiguous().realize();
+    detail::LoweredKernel kw = lower_last(cache.write_and_attend(0, 0, pos, q, kn, kn), tc);
+    int written_read = 0;
+    for (const auto& inst : kw.insts)
+      written_read += inst.op == KILN_IR_PARAM && (inst.flags & KILN_IR_FLAG_WRITTEN) &&
+                      (inst.flags & KILN_IR_FLAG_READ);
+    CHECK(written_read == 1);
+    const std::string ptx = cuda::render_ptx(kw.view(), cuda::PtxTarget{90, 48 * 1024});
+    CHECK(ptx.find("st.global") < ptx.find("bar.sync"));
+    assemble(kw);
   }
 }
 
