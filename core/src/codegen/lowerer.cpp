@@ -195,8 +195,7 @@ class Lowerer {
   Lowerer(const kiln_device_caps& caps, const KernelOpts& opts = {}) : caps_(caps), opts_(opts) {}
 
   LoweredKernel run_assign(const UOpRef& target, const UOpRef& value) {
-    UOpRef base = target;
-    if (target->op == Op::View && !target->realized()) base = target->src[0];
+    const UOpRef& base = view_base(target);
     root_ = value;
     idx_t_ = (needs_i64(value) || needs_i64(target)) ? DType::I64 : DType::I32;
     LoweredKernel k;
@@ -854,14 +853,14 @@ class Lowerer {
     for (int part = 0; part < 2; ++part) {
       const UOp* cache = root->src[size_t(1 + part)].get();
       const UOp* value = root->src[size_t(3 + part)].get();
-      const UOp* base = cache->op == Op::View && !cache->realized() ? cache->src[0].get() : cache;
+      const UOp* base = view_base(root->src[size_t(1 + part)]).get();
       Val p = param_for(base);
       b_.add_flags(p, KILN_IR_FLAG_WRITTEN);
       const int64_t W = cache->shape[3];
       const int64_t steps = (W + T - 1) / T;
       Val r = steps > 1 ? b_.range(b_.const_int(0, idx_t_), b_.const_int(steps, idx_t_)) : -1;
       Val c = r >= 0 ? b_.add(b_.mul_const(r, T), tid) : tid;
-      Val in = W % T == 0 && steps > 0 && T <= W ? -1 : b_.if_(b_.lt(c, b_.const_int(W, idx_t_)));
+      Val in = W % T == 0 ? -1 : b_.if_(b_.lt(c, b_.const_int(W, idx_t_)));
       memo_.emplace_back();
       Val x = emit(value, Index{value->shape, {bb, hk, i, c}, -1}, -1);
       memo_.pop_back();

@@ -265,24 +265,27 @@ UOpRef make_copy(UOpRef src, Device* device) {
   return table().intern(std::move(u));
 }
 
-UOpRef make_attention(UOpRef q, UOpRef k, UOpRef v, const AttentionArgs& args) {
-  Shape shape = q->shape;
-  shape.back() = v->shape.back();
-  UOp u = base(Op::Attention, q->dtype, shape, q->device);
+namespace {
+// An attention node over sources q, k, v (and the K/V write's rows): q's shape with v's width
+UOpRef attention_node(std::vector<UOpRef> src, const AttentionArgs& args) {
+  Shape shape = src[0]->shape;
+  shape.back() = src[2]->shape.back();
+  UOp u = base(Op::Attention, src[0]->dtype, shape, src[0]->device);
   u.attention = args;
-  u.src = {std::move(q), std::move(k), std::move(v)};
+  u.src = std::move(src);
   return table().intern(std::move(u));
+}
+}  // namespace
+
+UOpRef make_attention(UOpRef q, UOpRef k, UOpRef v, const AttentionArgs& args) {
+  return attention_node({std::move(q), std::move(k), std::move(v)}, args);
 }
 
 UOpRef make_attention_writing(UOpRef q, UOpRef k, UOpRef v, UOpRef k_new, UOpRef v_new,
                               AttentionArgs args) {
-  Shape shape = q->shape;
-  shape.back() = v->shape.back();
-  UOp u = base(Op::Attention, q->dtype, shape, q->device);
   args.write_kv = true;
-  u.attention = args;
-  u.src = {std::move(q), std::move(k), std::move(v), std::move(k_new), std::move(v_new)};
-  return table().intern(std::move(u));
+  return attention_node(
+      {std::move(q), std::move(k), std::move(v), std::move(k_new), std::move(v_new)}, args);
 }
 
 void set_realized(const UOpRef& node, BufferRef buffer) {

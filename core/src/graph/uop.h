@@ -119,6 +119,17 @@ UOpRef make_attention(UOpRef q, UOpRef k, UOpRef v, const AttentionArgs& args);
 UOpRef make_attention_writing(UOpRef q, UOpRef k, UOpRef v, UOpRef k_new, UOpRef v_new,
                               AttentionArgs args);
 
+// The node whose memory an unrealized view reads (its source), else `u` itself: where a store
+// into `u` lands (an assign's target, an attention's K/V write).
+inline const UOpRef& view_base(const UOpRef& u) {
+  return u->op == Op::View && !u->realized() ? u->src[0] : u;
+}
+// `u` is memory a kernel may store into: realized (or a buffer), or an unpadded view of that
+inline bool writable_memory(const UOpRef& u) {
+  const UOpRef& b = view_base(u);
+  return (b == u || !u->st.has_mask()) && (b->realized() || b->op == Op::Buffer);
+}
+
 // Marks `node` realized into `buffer`: it keeps its identity but drops its sources.
 void set_realized(const UOpRef& node, BufferRef buffer);
 

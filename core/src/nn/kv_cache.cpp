@@ -134,19 +134,29 @@ Tensor KVCache::values(size_t layer, int64_t slot) const {
   return part_view(layer, 1, slot);
 }
 
-Tensor KVCache::write_and_attend(size_t layer, int64_t slot, const Variable& start, const Tensor& q,
-                                 const Tensor& k, const Tensor& v, std::optional<double> scale) {
-  const KVLayerSpec& s = specs_.at(layer);
-  if (is_ring(layer) || k.ndim() != 4 || k.dim(2) != 1 || q.ndim() != 4 || q.dim(2) != 1 ||
-      k.shape() != Shape{1, s.kv_heads, 1, s.head_dim} || v.shape() != k.shape()) {
-    write(layer, slot, start, k, v);
-    return attend(layer, slot, start, q, scale);
-  }
+namespace {
+// The options of a layer's attention over the cache: causal at `start`, its window, its ring
+AttentionOptions layer_attention(const KVLayerSpec& s, bool ring, const Variable& start,
+                                 std::optional<double> scale) {
   AttentionOptions o;
   o.causal = true;
   o.q_offset_var = start;
   o.sliding_window = s.sliding_window;
+  o.ring = ring;
   o.scale = scale;
+  return o;
+}
+}  // namespace
+
+Tensor KVCache::write_and_attend(size_t layer, int64_t slot, const Variable& start, const Tensor& q,
+                                 const Tensor& k, const Tensor& v, std::optional<double> scale) {
+  const KVLayerSpec& s = specs_.at(layer);
+  if (is_ring(layer) || q.ndim() != 4 || q.dim(2) != 1 ||
+      k.shape() != Shape{1, s.kv_heads, 1, s.head_dim} || v.shape() != k.shape()) {
+    write(layer, slot, start, k, v);
+    return attend(layer, slot, start, q, scale);
+  }
+  AttentionOptions o = layer_attention(s, false, start, scale);
   o.write_k = k;
   o.write_v = v;
   return scaled_dot_product_attention(q, keys(layer, slot), values(layer, slot), o);
@@ -154,13 +164,9 @@ Tensor KVCache::write_and_attend(size_t layer, int64_t slot, const Variable& sta
 
 Tensor KVCache::attend(size_t layer, int64_t slot, const Variable& start, const Tensor& q,
                        std::optional<double> scale) const {
-  AttentionOptions o;
-  o.causal = true;
-  o.q_offset_var = start;
-  o.sliding_window = specs_.at(layer).sliding_window;
-  o.ring = is_ring(layer);
-  o.scale = scale;
-  return scaled_dot_product_attention(q, keys(layer, slot), values(layer, slot), o);
+  return scaled_dot_product_attention(
+      q, keys(layer, slot), values(layer, slot),
+      layer_attention(specs_.at(layer), is_ring(layer), start, scale));
 }
 
 }  // namespace kiln::nn

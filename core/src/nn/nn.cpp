@@ -176,11 +176,7 @@ void check_attention_write(const Tensor& q, const Tensor& k, const Tensor& v,
                 shape_str(vr));
   if (o.ring) throw Error("attention: a K/V write into a key ring is not supported");
   for (const Tensor* t : {&k, &v}) {
-    const detail::UOp* u = t->node().get();
-    const bool memory = u->realized() || u->op == detail::Op::Buffer ||
-                        (u->op == detail::Op::View && !u->st.has_mask() &&
-                         (u->src[0]->realized() || u->src[0]->op == detail::Op::Buffer));
-    if (!memory)
+    if (!detail::writable_memory(t->node()))
       throw Error(
           "attention: a K/V write needs k and v to be realized memory (or an unpadded "
           "view of it), got a computed " +

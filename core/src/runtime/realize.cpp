@@ -141,7 +141,7 @@ bool reads_buffer(const UOp* u, const DeviceBuffer* buf) {
 }  // namespace
 
 void run_assign(const UOpRef& target, const UOpRef& value_in) {
-  UOpRef base = target->op == Op::View && !target->realized() ? target->src[0] : target;
+  const UOpRef& base = view_base(target);
   UOpRef value = value_in;
   // A kernel never reads the memory it writes at other positions: compute such a value first.
   if (reads_buffer(value.get(), base->buffer.get())) {

@@ -398,13 +398,9 @@ Tensor& Tensor::assign(const Tensor& value_in) {
   const UOpRef& target = node_of(*this, "assign");
   node_of(value_in, "assign");
   // the target must be memory: a realized tensor or a view (without padding) of one
-  const UOp* base = target.get();
-  if (base->op == Op::View && !base->realized()) {
-    if (base->st.has_mask())
-      throw Error("assign: target view " + base->st.str() + " is padded, cannot be written");
-    base = base->src[0].get();
-  }
-  if (!(base->realized() || base->op == Op::Buffer))
+  if (view_base(target) != target && target->st.has_mask())
+    throw Error("assign: target view " + target->st.str() + " is padded, cannot be written");
+  if (!writable_memory(target))
     throw Error("assign: target of shape " + shape_str(shape()) +
                 " is not a realized tensor (realize it or use empty())");
   if (broadcast_shapes(value_in.shape(), shape(), "assign") != shape())

@@ -131,8 +131,9 @@ namespace {
 // number of them, and that number rounded up to a multiple of 32 so both stages split evenly
 // across GPU warps; 0 for shorter rows. A GPU warp's row is then one 16-byte load a lane:
 // rows of 1024 (four loads a lane in a loop) took 8.7 us for the row stage of a 128k-token
-// vocabulary on an H100, rows of 256 2.9 us (and 2.7 us instead of 1.1 for the 512 rows'
-// pick), +0.3-0.4% decode (docs/benchmarks.md, session 16).
+// vocabulary on an H100, rows of 256 2.9 us (the last stage over 512 row keys then 2.7 us
+// instead of 1.1, 0.96 once a kernel of one group spread over 4 warps), +0.3-0.4% decode
+// (docs/benchmarks.md, session 16).
 // KILN_ARGMAX_COLS=C, a power of two from 64 to 4096 (for measuring): rows of C instead.
 int64_t arg_cols() {
   static const int64_t cols = [] {
