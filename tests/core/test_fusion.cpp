@@ -134,6 +134,12 @@ TEST_CASE("attention's K/V write: bad rows, a ring or computed k are refused by 
   o.write_v = Tensor::randn({1, 2, 1, 8}, 3);
   CHECK_THROWS_WITH(nn::scaled_dot_product_attention(q, k + 1.0, v, o),
                     Catch::Contains("realized memory"));
+  CHECK_THROWS_WITH(nn::scaled_dot_product_attention(Tensor::randn({1, 4, 2, 8}, 4), k, v, o),
+                    Catch::Contains("one query row"));
+  nn::AttentionOptions ring = o;
+  ring.sliding_window = 4;
+  ring.ring = true;
+  CHECK_THROWS_WITH(nn::scaled_dot_product_attention(q, k, v, ring), Catch::Contains("key ring"));
   CHECK_NOTHROW(nn::scaled_dot_product_attention(q, k, v, o).realize());
   CHECK(k.to_vector<float>()[3 * 8] == Approx(o.write_k.to_vector<float>()[0]));
 }

@@ -322,12 +322,12 @@ void LlamaLM::fill_rope_table() {
   const int64_t n = context_ + chunk_ - 1;
   auto [c, s] =
       nn::rope_cos_sin(Tensor::arange(n, DType::I32, device_), inv_freq_, rope_.attention_factor);
-  Tensor table = Tensor::cat({c.unsqueeze(0), s.unsqueeze(0)}, 0).contiguous().realize();
+  Tensor table = Tensor::cat({c.unsqueeze(0), s.unsqueeze(0)}, 0);
   if (rope_cs_.defined())
-    rope_cs_.assign(table);  // in place: the captured steps read this buffer
+    rope_cs_.assign(
+        table);  // in place (computed by the assign's kernel): the captured steps read it
   else
-    rope_cs_ = table;
-  rope_cs_.realize();
+    rope_cs_ = table.contiguous().realize();
 }
 
 std::vector<Tensor> LlamaLM::forward_outputs(std::span<const int32_t> ids, int64_t start_pos,
