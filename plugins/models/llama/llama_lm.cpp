@@ -133,11 +133,15 @@ bool rope_table_on() {
   return on && !rope_inline();
 }
 
-// KILN_LLAMA_FUSED_KV_WRITE=1 (to measure): a decode step's attention kernel stores the new key
-// and value rows itself (KVCache::write_and_attend) instead of a K/V write kernel before it (1.0
-// us a layer of an H100 replay in session 16): 16 kernels a step fewer
+// A decode step's attention kernel stores the new key and value rows itself
+// (KVCache::write_and_attend) instead of a K/V write kernel before it: 16 kernels a step fewer,
+// +1.6% decode on an H100 (983.0 against 967.7 tok/s, docs/benchmarks.md session 17).
+// KILN_LLAMA_FUSED_KV_WRITE=0 restores the write kernel of its own.
 bool fused_kv_write() {
-  static const bool on = switched_on("KILN_LLAMA_FUSED_KV_WRITE");
+  static const bool on = [] {
+    const char* e = std::getenv("KILN_LLAMA_FUSED_KV_WRITE");
+    return e == nullptr || std::string(e) != "0";
+  }();
   return on;
 }
 
