@@ -101,9 +101,13 @@ void check_against_transformers(const std::string& name, const std::string& file
   CHECK(got == want);
   CHECK(greedy_picked(lm, prompt, static_cast<int>(want.size()), false) == want);
   CHECK(greedy_picked(lm, prompt, static_cast<int>(want.size()), true) == want);
-  // the picks made by the device's argmax (GPUs' default; here forced on every device)
+  // the picks made by the device's argmax (GPUs' default; here forced on every device), with
+  // RoPE's cos/sin read the other way (the whole context's table: GPUs' default)
   o.device_pick = true;
+  o.rope_table = !lm.reads_rope_table();
   llama::LlamaLM picking(src, o);
+  REQUIRE(picking.reads_rope_table() != lm.reads_rope_table());
+  CHECK(max_abs_diff(picking.forward(prompt, 0), exp["logits"]) < tol);
   CHECK(greedy_picked(picking, prompt, static_cast<int>(want.size()), false) == want);
   CHECK(greedy_picked(picking, prompt, static_cast<int>(want.size()), true) == want);
 }

@@ -45,6 +45,31 @@ DType act_dtype_for(const Device* device, const Weights& w, bool half_activation
   return is_half(m.w.dtype()) ? m.w.dtype() : DType::F32;
 }
 
+// Whether switch `name` is set to 1 (the measuring switches below; each read once)
+bool switched_on(const char* name) {
+  const char* e = std::getenv(name);
+  return e != nullptr && std::string(e) == "1";
+}
+
+// KILN_LLAMA_ROPE_INLINE=1 (to measure): the step's cos/sin computed inside the K/V write and
+// attention instead of a table kernel of their own
+bool rope_inline() {
+  static const bool on = switched_on("KILN_LLAMA_ROPE_INLINE");
+  return on;
+}
+
+// LMOptions::rope_table: whether steps read cos/sin from a whole context's table rather than
+// computing their rows in a kernel of their own (3.3 us of an H100 replay: +0.3% decode,
+// docs/benchmarks.md session 17). KILN_LLAMA_ROPE_TABLE=1 / 0 overrides the options.
+bool rope_table_on(const Device& device, std::optional<bool> option) {
+  static const int forced = [] {
+    const char* e = std::getenv("KILN_LLAMA_ROPE_TABLE");
+    return e && *e ? (std::string(e) == "1" ? 1 : 0) : -1;
+  }();
+  const bool on = forced >= 0 ? forced == 1 : option.value_or(device.caps().warp_size > 1);
+  return on && !rope_inline();
+}
+
 }  // namespace
 
 LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
@@ -59,6 +84,7 @@ LlamaLM::LlamaLM(const ModelSource& source, const LMOptions& o)
       last_("last_index", 0, chunk_ - 1) {
   rope_.inv_freq = scaled_inv_freq(h_, w_, 0);
   rope_len_ = h_.max_positions;
+  rope_table_ = rope_table_on(*device_, o.rope_table);
   inv_freq_ =
       Tensor::from_vector(rope_.inv_freq, {static_cast<int64_t>(rope_.inv_freq.size())}, device_)
           .realize();
@@ -91,12 +117,6 @@ struct Normed {
   bool nest = true;  // read lazily by its projections where KILN_LLAMA_LAZY_GEMV says so
 };
 
-// Whether switch `name` is set to 1 (the measuring switches below; each read once)
-bool switched_on(const char* name) {
-  const char* e = std::getenv(name);
-  return e != nullptr && std::string(e) == "1";
-}
-
 // KILN_FUSE_MLP_HALVES=1 (read by the scheduler too, which fuses only on GPUs): a GPU decode
 // step leaves its stacked gate/up GEMV lazy for the kernel that combines its halves
 bool fuse_mlp_halves(const Device& device) {
@@ -115,22 +135,6 @@ int lazy_gemv_bits() {
     return e && *e ? std::atoi(e) : 1;
   }();
   return v;
-}
-
-// KILN_LLAMA_ROPE_INLINE=1 (to measure): the step's cos/sin computed inside the K/V write and
-// attention instead of a table kernel of their own
-bool rope_inline() {
-  static const bool on = switched_on("KILN_LLAMA_ROPE_INLINE");
-  return on;
-}
-
-// KILN_LLAMA_ROPE_TABLE=1 (to measure): cos/sin for every position the context holds computed
-// once into a table (and again when dynamic RoPE rescales), which each step reads at its
-// position, instead of the step's own table kernel (a decode step's first kernel, 3.3 us of an
-// H100 replay in session 16)
-bool rope_table_on() {
-  static const bool on = switched_on("KILN_LLAMA_ROPE_TABLE");
-  return on && !rope_inline();
 }
 
 // A decode step's attention kernel stores the new key and value rows itself
@@ -166,7 +170,7 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
                  ? int8_rows(w_.embed_packed, ids.reshape({L})).contiguous()
                  : w_.embed.embedding(ids.reshape({L})).cast(DType::F32);
   Tensor cos, sin;
-  if (rope_table_on()) {
+  if (rope_table_) {
     // the rows of positions pos .. pos + L - 1 of the whole context's table
     const int64_t rows = rope_cs_.dim(1), half = rope_cs_.dim(2);
     cos = rope_cs_.slice(0, 0, 1).reshape({rows, half}).shrink_at(0, pos_, L);
@@ -321,7 +325,7 @@ void LlamaLM::set_rope_length(int64_t len) {
 }
 
 void LlamaLM::fill_rope_table() {
-  if (!rope_table_on()) return;
+  if (!rope_table_) return;
   // every position a step may rotate: a padded prefill chunk at the context's last position
   const int64_t n = context_ + chunk_ - 1;
   auto [c, s] =

@@ -31,6 +31,11 @@ struct LMOptions {
   // Decode steps pick the greedy token on the device (an argmax kernel chain; forward_greedy
   // then reads 4 bytes). Unset: on devices without host-shared memory (GPUs).
   std::optional<bool> device_pick;
+  // Steps read RoPE's cos/sin from a table of every position the context holds, computed at
+  // load (and again when dynamic RoPE rescales), instead of computing their positions' rows in
+  // a kernel of their own. Unset: on GPUs (warp_size > 1), where the table costs microseconds
+  // at load; a CPU takes seconds for a 131072 context. KILN_LLAMA_ROPE_TABLE=1 / 0 overrides.
+  std::optional<bool> rope_table;
   // Q8_0/Q4_0/Q4_1/Q4_K/Q6_K matmuls quantize their input to int8 blocks and take integer dot products,
   // as llama.cpp does (CPUs; int8_matmul.cpp). false: the weights are dequantized exactly
   // inside float matmuls (logits within 1e-4 of transformers on the same weights).
@@ -51,6 +56,7 @@ class LlamaLM final : public CausalLM {
   // is fed with next_id_, which the step before it wrote. Where the host picks (shared
   // memory: the CPU) the calls keep their contract but run each step at once.
   bool pipelines_greedy() const override;
+  bool reads_rope_table() const { return rope_table_; }  // LMOptions::rope_table as resolved
   void greedy_enqueue(std::optional<int32_t> first, int64_t pos) override;
   int32_t greedy_collect() override;
   void greedy_reset() override;
@@ -93,7 +99,8 @@ class LlamaLM final : public CausalLM {
   Weights w_;
   nn::RopeTable rope_;
   Tensor inv_freq_;       // rope_.inv_freq on the device, read by the captured steps
-  // KILN_LLAMA_ROPE_TABLE=1: (2, context + chunk - 1, head_dim / 2) cos, sin of every position
+  bool rope_table_ = false;  // LMOptions::rope_table
+  // (2, context + chunk - 1, head_dim / 2) cos, sin of every position (rope_table_)
   Tensor rope_cs_;
   void fill_rope_table();
   int64_t rope_len_ = 0;  // the sequence length inv_freq_ was computed for (dynamic RoPE)
