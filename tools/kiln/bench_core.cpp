@@ -14,6 +14,7 @@
 #include "args.h"
 #include "bench.h"
 #include "kiln/device_runtime.h"
+#include "kiln/env.h"
 #include "kiln/jit.h"
 #include "kiln/tensor.h"
 
@@ -36,7 +37,7 @@ double best_seconds(F&& f, int reps) {
 }
 
 int threads() {
-  if (const char* e = std::getenv("KILN_THREADS")) return std::max(1, std::atoi(e));
+  if (const char* e = env::value("KILN_THREADS")) return std::max(1, std::atoi(e));
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 

@@ -20,6 +20,7 @@
 
 #include "args.h"
 #include "bench.h"
+#include "kiln/env.h"
 #include "kiln/error.h"
 #include "local_model.h"
 
@@ -133,7 +134,7 @@ print(json.dumps({"name": "llama.cpp (llama-cpp-python)", "ready_s": load_s, "tt
 
 std::string find_python_with(const std::string& module) {
   std::vector<std::string> c;
-  if (const char* p = std::getenv("KILN_PYTHON")) c.emplace_back(p);
+  if (const char* p = env::value("KILN_PYTHON")) c.emplace_back(p);
   c.emplace_back("/work/venv/bin/python");
   c.emplace_back("python3");
   for (const auto& py : c) {
@@ -200,7 +201,7 @@ void record_peer(json& out, const std::string& key, const json& kiln, const json
 
 // tools/bench/peers in the source tree (or $KILN_BENCH_PEERS): the standalone peer scripts.
 fs::path peers_dir() {
-  if (const char* p = std::getenv("KILN_BENCH_PEERS")) return p;
+  if (const char* p = env::value("KILN_BENCH_PEERS")) return p;
 #ifdef KILN_PEERS_DIR
   return KILN_PEERS_DIR;
 #else
@@ -217,7 +218,7 @@ int run_bench_llm(const std::vector<std::string>& argv, bool as_json) {
   const std::string model = a.require("--model");
   const int64_t n_prompt = a.get_int("--prompt-tokens", 512), n_decode = a.get_int("--decode-tokens", 64);
   // every side runs on the same threads: kiln's children get them as KILN_THREADS
-  const char* env_threads = std::getenv("KILN_THREADS");
+  const char* env_threads = env::value("KILN_THREADS");
   const int64_t threads = a.get_int("--threads", env_threads ? std::max(1, std::atoi(env_threads))
                                                              : std::thread::hardware_concurrency());
   if (threads <= 0) throw Error("bench llm: --threads must be positive");

@@ -13,6 +13,7 @@
 
 #include "args.h"
 #include "bench.h"
+#include "kiln/env.h"
 #include "kiln/error.h"
 #include "kiln/tokenizer.h"
 
@@ -123,7 +124,7 @@ std::string shell_quote(const std::string& s) {
 // A Python that can import `module`: $KILN_PYTHON, the active venv, ./.venv, /work/venv, python3.
 std::string find_python(const std::string& module) {
   std::vector<std::string> candidates;
-  if (const char* p = std::getenv("KILN_PYTHON")) candidates.emplace_back(p);
+  if (const char* p = env::value("KILN_PYTHON")) candidates.emplace_back(p);
   if (const char* v = std::getenv("VIRTUAL_ENV")) candidates.push_back(std::string(v) + "/bin/python");
   candidates.push_back((fs::current_path() / ".venv" / "bin" / "python").string());
   candidates.emplace_back("/work/venv/bin/python");

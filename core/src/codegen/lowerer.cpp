@@ -13,6 +13,7 @@
 #include <string>
 
 #include "codegen/ir_builder.h"
+#include "kiln/env.h"
 #include "kiln/error.h"
 #include "schedule/scheduler.h"
 
@@ -263,7 +264,7 @@ class Lowerer {
     const auto [q, kk, v, B, Hq, Lq, D, Hk, Lk, Dv, rep] = attention_dims(root);
     const DType H = q->dtype, f = DType::F32;
     static const int64_t KB =
-        std::clamp<int64_t>(env_int("KILN_MMA_ATTN_KEYS", 32), 16, 128) / 16 * 16;
+        std::clamp<int64_t>(env::integer("KILN_MMA_ATTN_KEYS", 32), 16, 128) / 16 * 16;
     const int64_t nkt = KB / 8, ndt = Dv / 8;
     Val out = b_.param(0, root->dtype, KILN_IR_FLAG_WRITTEN);
     groups_ = B * Hq * (Lq / 16);
@@ -426,7 +427,7 @@ class Lowerer {
       return k;
     }
     static const bool lanes_off =
-        env_int("KILN_GPU_ATTN_LANES", 1) == 0;  // the older form, to compare
+        env::integer("KILN_GPU_ATTN_LANES", 1) == 0;  // the older form, to compare
     const int warp = static_cast<int>(caps_.warp_size);
     if (!lanes_off && warp > 1 && Dv % warp == 0 && attention_split(B * Hq * Lq) >= 2 * warp) {
       run_attention_gpu(k, root);  // few groups (decode): several warps each
@@ -1079,7 +1080,7 @@ class Lowerer {
       const std::vector<const UOp*> nested = nested_in(r);
       // (KILN_GPU_STAGE_BYTES, to measure: another budget for the staged vector, e.g. 45056 for
       // a down projection's 8192 f32 on an H100, whose 48 KiB leave 12 KiB to the rest)
-      static const int stage_bytes = env_int("KILN_GPU_STAGE_BYTES", 0);
+      static const int stage_bytes = env::integer("KILN_GPU_STAGE_BYTES", 0);
       const uint64_t budget = stage_bytes > 0 ? std::min<uint64_t>(uint64_t(stage_bytes),
                                                                    caps_.local_memory_bytes - 1024)
                                               : caps_.local_memory_bytes / 2;
@@ -1090,7 +1091,7 @@ class Lowerer {
       // the down projection's 8192, took 16.0 instead of 12.0: they keep a row a group, its
       // reduce split across the group's warps). KILN_GPU_GEMV_PLAIN: 0 never, 1 every such
       // GEMV unstaged, 2 every one staged where it fits (docs/benchmarks.md, session 15)
-      static const int plain_env = env_int("KILN_GPU_GEMV_PLAIN", -1);
+      static const int plain_env = env::integer("KILN_GPU_GEMV_PLAIN", -1);
       const int plain = plain_env >= 0 ? plain_env : (r->src[0]->shape.back() <= 2048 ? 2 : 0);
       if (!vector && plain >= 2 && streamed_) vector = gemv_vector(r, budget);
       if (!nested.empty() || vector || (plain >= 1 && streamed_)) {
@@ -1238,12 +1239,8 @@ class Lowerer {
 
   // GPU tuning knobs (KILN_GPU_UNROLL, KILN_GPU_ROW_ELEMS): read once; the defaults are the
   // figures measured best on an H100 (docs/benchmarks.md).
-  static int env_int(const char* name, int dflt) {
-    const char* e = std::getenv(name);
-    return e && *e ? std::atoi(e) : dflt;
-  }
   static int gpu_unroll() {
-    static const int v = std::clamp(env_int("KILN_GPU_UNROLL", 4), 1, 8);
+    static const int v = std::clamp(env::integer("KILN_GPU_UNROLL", 4), 1, 8);
     return v;
   }
   // tensor-core GEMMs staged through shared memory (default 1; 2: the widest blocks that fit,
@@ -1251,58 +1248,58 @@ class Lowerer {
   // blocks of 2 x 2 warps and three cp.async stages an H100 prefill measured 77.8k tok/s
   // against 62.1k with one-warp tiles (docs/benchmarks.md, session 11).
   static int gpu_mma_staged() {
-    static const int v = std::clamp(env_int("KILN_MMA_STAGED", 1), 0, 2);
+    static const int v = std::clamp(env::integer("KILN_MMA_STAGED", 1), 0, 2);
     return v;
   }
   // shared-memory stages of a staged tile whose copies are asynchronous (KILN_MMA_STAGES; the
   // copies of stages - 1 steps are in flight while a step's MMAs run); KILN_MMA_ASYNC=0 copies
   // through registers into two stages instead
   static int gpu_mma_stages() {
-    static const int v = std::clamp(env_int("KILN_MMA_STAGES", 3), 2, 8);
+    static const int v = std::clamp(env::integer("KILN_MMA_STAGES", 3), 2, 8);
     return v;
   }
   static bool gpu_mma_async() {
-    static const bool v = env_int("KILN_MMA_ASYNC", 1) != 0;
+    static const bool v = env::integer("KILN_MMA_ASYNC", 1) != 0;
     return v;
   }
   // warps per SM a tensor-core GEMM's tiles should reach (KILN_MMA_WARPS)
   static int gpu_mma_warps() {
-    static const int v = std::clamp(env_int("KILN_MMA_WARPS", 16), 1, 64);
+    static const int v = std::clamp(env::integer("KILN_MMA_WARPS", 16), 1, 64);
     return v;
   }
   // decode attention's key rows read by several lanes each (KILN_GPU_ATTN_COALESCED=0: off)
   static bool gpu_attn_coalesced() {
-    static const bool v = env_int("KILN_GPU_ATTN_COALESCED", 1) != 0;
+    static const bool v = env::integer("KILN_GPU_ATTN_COALESCED", 1) != 0;
     return v;
   }
   // decode attention steps whose loads are held before q is computed (KILN_GPU_ATTN_EARLY)
   static int gpu_attn_early() {
-    static const int v = std::clamp(env_int("KILN_GPU_ATTN_EARLY", 1), 0, 4);
+    static const int v = std::clamp(env::integer("KILN_GPU_ATTN_EARLY", 1), 0, 4);
     return v;
   }
   // most warps per decode attention group (KILN_GPU_ATTN_WARPS): 16 read a 512-key step
   // (8: 256-key steps, each ~3.4 us at positions 257-384 on an H100; 16 took 7.6 us a layer
   // there against 9.3, +1.0% decode over 128-384, session 16)
   static int gpu_attn_warps() {
-    static const int v = std::clamp(env_int("KILN_GPU_ATTN_WARPS", 16), 1, 32);
+    static const int v = std::clamp(env::integer("KILN_GPU_ATTN_WARPS", 16), 1, 32);
     return v;
   }
   // rows x cols of a GPU scalar tile (KILN_GPU_TILE_ROWS, KILN_GPU_TILE_COLS)
   static int gpu_tile_rows_max() {
-    static const int v = std::clamp(env_int("KILN_GPU_TILE_ROWS", 4), 1, 16);
+    static const int v = std::clamp(env::integer("KILN_GPU_TILE_ROWS", 4), 1, 16);
     return v;
   }
   static int gpu_tile_cols() {
-    static const int v = std::clamp(env_int("KILN_GPU_TILE_COLS", 16), 1, 16);
+    static const int v = std::clamp(env::integer("KILN_GPU_TILE_COLS", 16), 1, 16);
     return v;
   }
   // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
   static bool gpu_one_group_split() {
-    static const bool v = env_int("KILN_GPU_ONE_GROUP_SPLIT", 1) != 0;
+    static const bool v = env::integer("KILN_GPU_ONE_GROUP_SPLIT", 1) != 0;
     return v;
   }
   static int gpu_row_elems() {
-    static const int v = std::clamp(env_int("KILN_GPU_ROW_ELEMS", 64), 1, 1 << 16);
+    static const int v = std::clamp(env::integer("KILN_GPU_ROW_ELEMS", 64), 1, 1 << 16);
     return v;
   }
 
@@ -1472,7 +1469,7 @@ class Lowerer {
     // outputs (warps) per group, KILN_GPU_GEMV_ROWS: 4 measured a decode graph 34 us faster than
     // 8 on an H100 (gate/up's 4096 groups of 128 threads overlap one another's nested norm
     // better than 2048 of 256); 2 was 180 us slower (docs/benchmarks.md, session 13)
-    static const int rows_max = std::clamp(env_int("KILN_GPU_GEMV_ROWS", 4), 1, 32);
+    static const int rows_max = std::clamp(env::integer("KILN_GPU_GEMV_ROWS", 4), 1, 32);
     // root reads r only as the halves of its last axis (ScheduleOptions::fuse_reduce_halves):
     // an output's halves are two warps' reduces, met in shared memory
     const std::vector<const UOp*> halves =
@@ -1915,8 +1912,7 @@ class Lowerer {
     const int64_t m = s[s.size() - 2], n = s[s.size() - 1];
     static const std::pair<int, int> forced = [] {
       std::pair<int, int> t{0, 0};
-      if (const char* e = std::getenv("KILN_DOT_TILE"))
-        std::sscanf(e, "%dx%d", &t.first, &t.second);
+      if (const char* e = env::value("KILN_DOT_TILE")) std::sscanf(e, "%dx%d", &t.first, &t.second);
       return t;
     }();
     // The more work decoding an element takes (casts, block-quantization bit ops), the more
@@ -1983,10 +1979,7 @@ class Lowerer {
   };
 
   std::optional<OuterPlan> outer_plan(const UOpRef& root) const {
-    static const bool off = [] {
-      const char* e = std::getenv("KILN_OUTER_TILE");
-      return e && std::string(e) == "0";
-    }();
+    static const bool off = env::is_off("KILN_OUTER_TILE");
     if (off || caps_.warp_size > 1 || caps_.preferred_vector_bytes < 64 || root->shape.size() < 2)
       return std::nullopt;
     const UOp* r = find_reduce(root.get());
@@ -2291,7 +2284,7 @@ class Lowerer {
 
   // The device runs KILN_IR_MMA and KILN_NO_MMA (comparisons) does not turn it off.
   bool mma_enabled() const {
-    static const bool off = std::getenv("KILN_NO_MMA") != nullptr;
+    static const bool off = env::value("KILN_NO_MMA") != nullptr;
     return !off && (caps_.has_tensor_cores & KILN_TENSOR_CORES_MMA_16816) && caps_.warp_size == 32;
   }
 
@@ -2328,7 +2321,7 @@ class Lowerer {
     p.half = hx->dtype;
     const int64_t M = src->shape[p.m_axis], N = src->shape[p.n_axis], K = src->shape[p.k_axis];
     if (K % 32 != 0 || M % 16 != 0 || N % 8 != 0) return {};
-    static const char* forced = std::getenv("KILN_MMA_TILE");
+    static const char* forced = env::value("KILN_MMA_TILE");
     static const std::pair<int, int> tile = [] {
       std::pair<int, int> t{4, 4};
       if (forced) std::sscanf(forced, "%dx%d", &t.first, &t.second);
@@ -2351,7 +2344,7 @@ class Lowerer {
       // KILN_MMA_BLOCK=MTxNTxWMxWN: the warp tile (16 MT x 8 NT) and the warps (WM x WN)
       static const std::array<int, 4> shape = [] {
         std::array<int, 4> v{4, 4, 2, 2};
-        if (const char* e = std::getenv("KILN_MMA_BLOCK"))
+        if (const char* e = env::value("KILN_MMA_BLOCK"))
           std::sscanf(e, "%dx%dx%dx%d", &v[0], &v[1], &v[2], &v[3]);
         return v;
       }();
@@ -2371,7 +2364,7 @@ class Lowerer {
       while (q.wm > 1 && (!fits() || (fill && blocks() < sms))) q.wm /= 2;
       // a block of few warps cannot hide the shared-memory pipeline's latency: such GEMMs keep
       // the one-warp tiles (KILN_MMA_MIN_WARPS, default: the whole 2 x 2 block)
-      static const int min_warps = std::clamp(env_int("KILN_MMA_MIN_WARPS", 4), 2, 32);
+      static const int min_warps = std::clamp(env::integer("KILN_MMA_MIN_WARPS", 4), 2, 32);
       const bool enough = !fill || (q.wm * q.wn >= min_warps && blocks() >= sms);
       auto smem = [&] {
         return uint64_t(q.stages) * (16 * q.mt * q.wm + 8 * q.nt * q.wn) * 32 * 2;

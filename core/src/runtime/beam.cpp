@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 
+#include "kiln/env.h"
 #include "kiln/error.h"
 #include "runtime/debug.h"
 #include "runtime/launch_args.h"
@@ -27,14 +28,14 @@ namespace kiln::detail {
 
 int beam_width() {
   if (g_beam_override >= 0) return g_beam_override;
-  static int env = [] {
-    const char* e = std::getenv("KILN_BEAM");
+  static const int from_env = [] {
+    const char* e = env::value("KILN_BEAM");
     if (!e) return 0;
     std::string s(e);
     if (s == "max") return 1 << 20;
     return std::max(0, std::atoi(e));
   }();
-  return env;
+  return from_env;
 }
 
 namespace {

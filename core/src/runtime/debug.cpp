@@ -2,12 +2,11 @@
 
 #include <cstdlib>
 
+#include "kiln/env.h"
+
 namespace kiln::detail {
 int debug_level() {
-  static int level = [] {
-    const char* e = std::getenv("KILN_DEBUG");
-    return e ? std::atoi(e) : 0;
-  }();
+  static int level = env::integer("KILN_DEBUG", 0);
   return level;
 }
 }  // namespace kiln::detail

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "kiln/device_runtime.h"
+#include "kiln/env.h"
 #include "kiln/error.h"
 #include "kiln/plugin_loader.h"
 #include "kiln/plugin_path.h"
@@ -118,8 +119,8 @@ Device* Device::get(const std::string& spec_in) {
 Device* Device::default_device() {
   static Device* d = nullptr;
   if (d) return d;
-  const char* env = std::getenv("KILN_DEVICE");
-  d = get(env && *env ? env : "cpu");
+  const char* name = env::value("KILN_DEVICE");
+  d = get(name ? name : "cpu");
   return d;
 }
 

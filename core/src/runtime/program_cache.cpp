@@ -11,6 +11,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "kiln/env.h"
 #include "kiln/error.h"
 #include "runtime/debug.h"
 #include "runtime/stats.h"
@@ -24,9 +25,8 @@ Program::~Program() {
 }
 
 std::string kernel_cache_dir() {
-  const char* off = std::getenv("KILN_DISABLE_CACHE");
-  if (off && std::string(off) == "1") return "";
-  if (const char* d = std::getenv("KILN_CACHE_DIR"); d && *d) return d;
+  if (env::is_on("KILN_DISABLE_CACHE")) return "";
+  if (const char* d = env::value("KILN_CACHE_DIR")) return d;
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/kiln";
   if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/kiln";
   return "";

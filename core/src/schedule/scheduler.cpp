@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kiln/env.h"
+
 namespace kiln::detail {
 
 namespace {
@@ -287,18 +289,12 @@ ScheduleOptions schedule_options_for(const Device* device) {
   ScheduleOptions o;
   if (!device) return o;
   // (read once: every realize asks)
-  static const bool off = [] {
-    const char* e = std::getenv("KILN_NEST_SCALAR");
-    return e && std::string(e) == "0";
-  }();
+  static const bool off = env::is_off("KILN_NEST_SCALAR");
   const kiln_device_caps& c = device->caps();
   o.nest_scalar_reduces = c.warp_size > 1 && c.local_memory_bytes > 0 && !off;
   // (KILN_FUSE_MLP_HALVES=1, with the llama plugin's decode reading its stacked gate/up lazily:
   // on an H100 16 kernels a step fewer, the same time, so off by default; session 14)
-  static const bool halves = [] {
-    const char* e = std::getenv("KILN_FUSE_MLP_HALVES");
-    return e && std::string(e) == "1";
-  }();
+  static const bool halves = env::is_on("KILN_FUSE_MLP_HALVES");
   o.fuse_reduce_halves = o.nest_scalar_reduces && halves;
   return o;
 }

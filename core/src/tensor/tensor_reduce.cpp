@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kiln/device_runtime.h"
+#include "kiln/env.h"
 
 #include "tensor/tensor_internal.h"
 
@@ -137,8 +138,7 @@ namespace {
 // KILN_ARGMAX_COLS=C, a power of two from 64 to 4096 (for measuring): rows of C instead.
 int64_t arg_cols() {
   static const int64_t cols = [] {
-    const char* e = std::getenv("KILN_ARGMAX_COLS");
-    const int64_t c = e ? std::atoll(e) : 256;
+    const int64_t c = env::integer("KILN_ARGMAX_COLS", 256);
     return c >= 64 && c <= 4096 && (c & (c - 1)) == 0 ? c : 256;
   }();
   return cols;
@@ -159,10 +159,7 @@ Shape arg_result_shape(Shape shape, int axis, bool keepdim) {
 // the search for its first position, to compare): a decode step's greedy pick in two kernels
 // instead of three, +0.8% decode on an H100 (docs/benchmarks.md, session 15)
 bool packed_arg_keys() {
-  static const bool on = [] {
-    const char* e = std::getenv("KILN_ARGMAX_PACKED");
-    return e == nullptr || std::string(e) != "0";
-  }();
+  static const bool on = !env::is_off("KILN_ARGMAX_PACKED");
   return on;
 }
 

@@ -1,6 +1,7 @@
 // kiln::ChatTemplate: the render context transformers builds, over the Jinja engine in
 // core/src/jinja.
 #include "kiln/chat_template.h"
+#include "kiln/env.h"
 
 #include <cstdlib>
 #include <ctime>
@@ -53,7 +54,7 @@ std::tm parse_now(const std::string& text, const char* origin) {
 
 std::tm render_time(const std::string& option) {
   if (!option.empty()) return parse_now(option, "ChatTemplateOptions::now");
-  if (const char* env = std::getenv("KILN_TEMPLATE_NOW"); env && *env) return parse_now(env, "KILN_TEMPLATE_NOW");
+  if (const char* now = env::value("KILN_TEMPLATE_NOW")) return parse_now(now, "KILN_TEMPLATE_NOW");
   time_t t = std::time(nullptr);
   std::tm local{};
   localtime_r(&t, &local);

@@ -6,6 +6,7 @@
 
 #include "device.h"
 #include "errors.h"
+#include "kiln/env.h"
 
 namespace kiln::cpu {
 namespace {
@@ -23,12 +24,6 @@ std::string cpu_model_name() {
     }
   }
   return "unknown CPU";
-}
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  return std::atoi(v);
 }
 
 void copy_str(char* dst, size_t cap, const std::string& s) {
@@ -71,9 +66,9 @@ Device* open_device(int index) {
                                  " does not exist (the host CPU is device 0)");
   auto dev = std::make_unique<Device>();
   const HostInfo& host = host_info();
-  dev->debug_level = env_int("KILN_DEBUG", 0);
+  dev->debug_level = env::integer("KILN_DEBUG", 0);
   dev->pool = std::make_unique<ThreadPool>(default_thread_count(),
-                                           unsigned(env_int("KILN_SPIN_US", 100)));
+                                           unsigned(env::integer("KILN_SPIN_US", 100)));
   dev->jit = std::make_unique<Jit>();
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(host.features_hash));

@@ -28,6 +28,7 @@
 #include <mutex>
 
 #include "errors.h"
+#include "kiln/env.h"
 #include "llvm_backend.h"
 #include "text_cat.h"
 
@@ -134,8 +135,7 @@ HostInfo detect_host() {
     else h.isa = "sse", h.vector_bytes = 16;
     find_libmvec(map, h);
     // KILN_CPU_VNNI=0 renders DOT4 without VPDPBUSD (to test that form on a VNNI host)
-    const char* vnni = std::getenv("KILN_CPU_VNNI");
-    const bool vnni_ok = !(vnni && std::string(vnni) == "0");
+    const bool vnni_ok = !env::is_off("KILN_CPU_VNNI");
     h.vnni_512 = vnni_ok && has("avx512vnni") && has("avx512f");
     h.vnni_256 = vnni_ok && ((has("avx512vnni") && has("avx512vl")) || has("avxvnni"));
   } else if (triple.isAArch64()) {

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "kiln/env.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define KILN_CPU_RELAX() _mm_pause()
@@ -19,8 +21,8 @@
 namespace kiln::cpu {
 
 unsigned default_thread_count() {
-  if (const char* env = std::getenv("KILN_THREADS")) {
-    long n = std::strtol(env, nullptr, 10);
+  if (const char* threads = env::value("KILN_THREADS")) {
+    long n = std::strtol(threads, nullptr, 10);
     if (n >= 1 && n <= 4096) return unsigned(n);
   }
   cpu_set_t set;

@@ -8,6 +8,7 @@
 
 #include "device.h"
 #include "errors.h"
+#include "kiln/env.h"
 #include "launch_args.h"
 
 namespace kiln::cuda {
@@ -127,21 +128,18 @@ Device* open_device(int index) {
     // prefetched into L2 before the grid wait (default 1: decode +1.9% on an H100; 2 and 4 were
     // slower, docs/benchmarks.md session 14; 0 turns it off); the compiler id names it, so the
     // kernel cache keeps the forms apart
-    const char* pf = std::getenv("KILN_CUDA_PREFETCH");
-    dev->prefetch = pf && *pf ? std::clamp(std::atoi(pf), 0, 64) : 1;
+    dev->prefetch = std::clamp(env::integer("KILN_CUDA_PREFETCH", 1), 0, 64);
     // (KILN_CUDA_PREFETCH_MB=B: loops whose prefetch over the whole grid fits B MiB take more
     // iterations, up to 8 — all of o's weights while attention runs, say; to measure)
-    const char* pmb = std::getenv("KILN_CUDA_PREFETCH_MB");
-    dev->prefetch_bytes = pmb && *pmb ? uint64_t(std::clamp(std::atoi(pmb), 0, 4096)) << 20 : 0;
-    const char* whole = std::getenv("KILN_CUDA_PREFETCH_WHOLE");
-    dev->prefetch_whole = dev->prefetch_bytes && whole && std::string(whole) == "1";
+    dev->prefetch_bytes = uint64_t(std::clamp(env::integer("KILN_CUDA_PREFETCH_MB", 0), 0, 4096))
+                          << 20;
+    dev->prefetch_whole = dev->prefetch_bytes && env::is_on("KILN_CUDA_PREFETCH_WHOLE");
     // KILN_CUDA_PDL_TRIGGER=start|wait|store: where a kernel lets its dependent launch
     // (PtxTarget::Trigger; default after its own grid wait)
-    const char* te = std::getenv("KILN_CUDA_PDL_TRIGGER");
+    const char* te = env::value("KILN_CUDA_PDL_TRIGGER");
     const std::string tr = te ? te : "wait";
     dev->trigger = tr == "start" ? 0 : tr == "store" ? 2 : 1;
-    const char* stamps = std::getenv("KILN_CUDA_STAMPS");  // graph_stamps.h
-    dev->stamps = stamps != nullptr && std::string(stamps) == "1";
+    dev->stamps = env::is_on("KILN_CUDA_STAMPS");  // graph_stamps.h
     dev->compiler_id =
         std::string("cuda_ptx-") + KILN_CUDA_PTX_VERSION + "-abi" +
         std::to_string(KILN_DEVICE_ABI_VERSION) + " ptx8.0 " + dev->arch + " driver-" +
@@ -150,10 +148,9 @@ Device* open_device(int index) {
         (dev->prefetch_bytes ? " prefetch-mb" + std::to_string(dev->prefetch_bytes >> 20) : "") +
         (dev->prefetch_whole ? " whole" : "") + (dev->trigger != 1 ? " trigger-" + tr : "") +
         (dev->stamps ? " stamps" : "");
-    if (const char* e = std::getenv("KILN_DEBUG")) dev->debug_level = std::atoi(e);
-    const char* gaps = std::getenv("KILN_CUDA_GRAPH_GAPS");  // graph_timeline.h
-    dev->graph_gaps = gaps != nullptr && std::string(gaps) == "1";
-    if (const char* skip = std::getenv("KILN_CUDA_GRAPH_SKIP")) {
+    dev->debug_level = env::integer("KILN_DEBUG", dev->debug_level);
+    dev->graph_gaps = env::is_on("KILN_CUDA_GRAPH_GAPS");  // graph_timeline.h
+    if (const char* skip = env::value("KILN_CUDA_GRAPH_SKIP")) {
       std::string s = skip;
       for (size_t a = 0; a < s.size();) {
         size_t b = std::min(s.find(',', a), s.size());

@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "graph_stamps.h"
 #include "graph_timeline.h"
+#include "kiln/env.h"
 #include "launch_args.h"
 
 namespace kiln::cuda {
@@ -61,10 +62,7 @@ void set_const_masks(std::vector<std::unique_ptr<LaunchArgs>>& args) {
 // Programmatic edges: sm_90+, a driver with edge data, and not switched off (KILN_CUDA_PDL=0,
 // for measuring what they bring).
 bool programmatic_edges(const Device& dev) {
-  static const bool off = [] {
-    const char* e = std::getenv("KILN_CUDA_PDL");
-    return e != nullptr && std::string(e) == "0";
-  }();
+  static const bool off = env::is_off("KILN_CUDA_PDL");
   return !off && dev.cc_major >= 9 && dev.drv->cuGraphAddDependencies != nullptr;
 }
 

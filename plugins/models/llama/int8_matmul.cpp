@@ -8,6 +8,7 @@
 #include <string>
 
 #include "kiln/device_runtime.h"
+#include "kiln/env.h"
 #include "kiln/error.h"
 #include "kiln/quant.h"
 #include "weights.h"
@@ -61,10 +62,7 @@ Tensor packed_half(const Tensor& bytes, int64_t rows, int64_t nb, int64_t block_
 }  // namespace
 
 bool int8_dot_enabled(const Device* device, WeightType type, int64_t rows, int64_t cols) {
-  static const bool off = [] {
-    const char* e = std::getenv("KILN_INT8_DOT");
-    return e && std::string(e) == "0";
-  }();
+  static const bool off = env::is_off("KILN_INT8_DOT");
   // CPUs whose DOT4 is native (VNNI); GPUs keep the float path, tuned for their bf16 models
   if (off || !device || device->caps().warp_size > 1 || !device->caps().fast_dot4) return false;
   if (rows % kLanes != 0) return false;

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "kiln/device_runtime.h"
+#include "kiln/env.h"
 #include "kiln/error.h"
 #include "kiln/nn.h"
 
@@ -45,16 +46,10 @@ DType act_dtype_for(const Device* device, const Weights& w, bool half_activation
   return is_half(m.w.dtype()) ? m.w.dtype() : DType::F32;
 }
 
-// Whether switch `name` is set to 1 (the measuring switches below; each read once)
-bool switched_on(const char* name) {
-  const char* e = std::getenv(name);
-  return e != nullptr && std::string(e) == "1";
-}
-
 // KILN_LLAMA_ROPE_INLINE=1 (to measure): the step's cos/sin computed inside the K/V write and
 // attention instead of a table kernel of their own
 bool rope_inline() {
-  static const bool on = switched_on("KILN_LLAMA_ROPE_INLINE");
+  static const bool on = env::is_on("KILN_LLAMA_ROPE_INLINE");
   return on;
 }
 
@@ -63,8 +58,8 @@ bool rope_inline() {
 // docs/benchmarks.md session 17). KILN_LLAMA_ROPE_TABLE=1 / 0 overrides the options.
 bool rope_table_on(const Device& device, std::optional<bool> option) {
   static const int forced = [] {
-    const char* e = std::getenv("KILN_LLAMA_ROPE_TABLE");
-    return e && *e ? (std::string(e) == "1" ? 1 : 0) : -1;
+    const char* e = env::value("KILN_LLAMA_ROPE_TABLE");
+    return e ? (std::string(e) == "1" ? 1 : 0) : -1;
   }();
   const bool on = forced >= 0 ? forced == 1 : option.value_or(device.caps().warp_size > 1);
   return on && !rope_inline();
@@ -120,7 +115,7 @@ struct Normed {
 // KILN_FUSE_MLP_HALVES=1 (read by the scheduler too, which fuses only on GPUs): a GPU decode
 // step leaves its stacked gate/up GEMV lazy for the kernel that combines its halves
 bool fuse_mlp_halves(const Device& device) {
-  static const bool v = switched_on("KILN_FUSE_MLP_HALVES");
+  static const bool v = env::is_on("KILN_FUSE_MLP_HALVES");
   return v && device.caps().warp_size > 1;
 }
 
@@ -130,10 +125,7 @@ bool fuse_mlp_halves(const Device& device) {
 // (computed again by every warp of the GEMV), 8 with 1: the attention norm a kernel of its own
 // after all (QKV's few blocks expose their nested norm; to measure, e.g. 9).
 int lazy_gemv_bits() {
-  static const int v = [] {
-    const char* e = std::getenv("KILN_LLAMA_LAZY_GEMV");
-    return e && *e ? std::atoi(e) : 1;
-  }();
+  static const int v = env::integer("KILN_LLAMA_LAZY_GEMV", 1);
   return v;
 }
 
@@ -142,10 +134,7 @@ int lazy_gemv_bits() {
 // +1.6% decode on an H100 (983.0 against 967.7 tok/s, docs/benchmarks.md session 17).
 // KILN_LLAMA_FUSED_KV_WRITE=0 restores the write kernel of its own.
 bool fused_kv_write() {
-  static const bool on = [] {
-    const char* e = std::getenv("KILN_LLAMA_FUSED_KV_WRITE");
-    return e == nullptr || std::string(e) != "0";
-  }();
+  static const bool on = !env::is_off("KILN_LLAMA_FUSED_KV_WRITE");
   return on;
 }
 
@@ -280,7 +269,7 @@ void LlamaLM::check_ids(std::span<const int32_t> ids, int64_t start_pos) const {
 
 namespace {
 bool no_jit() {  // KILN_LLAMA_NO_JIT: every step eager, a debugging aid
-  static const bool v = std::getenv("KILN_LLAMA_NO_JIT") != nullptr;
+  static const bool v = env::value("KILN_LLAMA_NO_JIT") != nullptr;
   return v;
 }
 }  // namespace
@@ -393,10 +382,8 @@ std::vector<float> LlamaLM::mean_hidden(std::span<const int32_t> ids) {
 }
 
 bool LlamaLM::pipelines_greedy() const {
-  static const bool off = [] {  // KILN_PIPELINE_GREEDY=0: one step at a time (for comparing)
-    const char* e = std::getenv("KILN_PIPELINE_GREEDY");
-    return e != nullptr && std::string(e) == "0";
-  }();
+  // KILN_PIPELINE_GREEDY=0: one step at a time (for comparing)
+  static const bool off = env::is_off("KILN_PIPELINE_GREEDY");
   return !off && device_pick_ && device_->reads_async();
 }
 

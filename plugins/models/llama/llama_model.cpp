@@ -8,6 +8,7 @@
 
 #include "kiln/chat_template.h"
 #include "kiln/device_runtime.h"
+#include "kiln/env.h"
 #include "kiln/error.h"
 #include "kiln/generate.h"
 #include "kiln/llm_config.h"
@@ -49,7 +50,7 @@ LlamaModel::LlamaModel(const ModelLoadOptions& o) {
     if (!o.options["prefill_chunk"].is_number_integer() || o.options["prefill_chunk"].get<int64_t>() < 2)
       throw Error("llama: option prefill_chunk = " + o.options["prefill_chunk"].dump() + " must be an integer >= 2");
     lo.prefill_chunk = o.options["prefill_chunk"];
-  } else if (const char* e = std::getenv("KILN_LLAMA_PREFILL_CHUNK")) {
+  } else if (const char* e = env::value("KILN_LLAMA_PREFILL_CHUNK")) {
     // a tuning knob for benchmarks (configurations use options.prefill_chunk)
     const int64_t n = std::atoll(e);
     if (n < 2) throw Error(std::string("llama: KILN_LLAMA_PREFILL_CHUNK = '") + e + "' must be an integer >= 2");

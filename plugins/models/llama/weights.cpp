@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kiln/device_runtime.h"
+#include "kiln/env.h"
 #include "kiln/error.h"
 #include "kiln/quant.h"
 
@@ -164,17 +165,11 @@ static bool half_prefill(const Tensor& x, const Matrix& m, DType act) {
   return half_weights(m, act) && x.dim(0) >= 16 && x.dim(0) % 16 == 0;
 }
 
-// A tuning switch set to 0 in the environment (for measuring what its choice brings)
-static bool switched_off(const char* name) {
-  const char* e = std::getenv(name);
-  return e && std::string(e) == "0";
-}
-
 // A decode GEMV (one row) on half activations reads its input rounded to the weights' half
 // type too: a GPU GEMV warp reads as many input bytes as weight bytes, not twice as many
 // (KILN_LLAMA_HALF_GEMV=0 keeps f32 inputs)
 static bool half_gemv(const Tensor& x, const Matrix& m, DType act) {
-  static const bool off = switched_off("KILN_LLAMA_HALF_GEMV");
+  static const bool off = env::is_off("KILN_LLAMA_HALF_GEMV");
   return !off && half_weights(m, act) && !m.packed.words.defined() && x.dim(0) == 1;
 }
 
@@ -182,7 +177,7 @@ static bool half_gemv(const Tensor& x, const Matrix& m, DType act) {
 // vector registers of 16 floats, rows in pairs of 16, a reduce short enough for the weights'
 // stage (lowerer.cpp, outer_plan)
 static bool outer_tiles(const kiln_device_caps& caps, int64_t rows, int64_t in) {
-  static const bool off = switched_off("KILN_OUTER_TILE");
+  static const bool off = env::is_off("KILN_OUTER_TILE");
   return !off && caps.warp_size <= 1 && caps.preferred_vector_bytes >= 64 && rows % 32 == 0 &&
          in % 16 == 0 && in <= 32768;
 }
@@ -196,7 +191,7 @@ static bool int8_prefill(const Tensor& x, const Matrix& m) {
 // 512-row chunk: ~4 warps an SM); S slices make S times as many, each over K / S (at least
 // 1024), summed afterwards. KILN_LLAMA_SPLIT_K=0 keeps one slice.
 static int64_t split_k(int64_t rows, int64_t cols, int64_t k) {
-  static const bool off = switched_off("KILN_LLAMA_SPLIT_K");
+  static const bool off = env::is_off("KILN_LLAMA_SPLIT_K");
   int64_t s = 1;
   if (off) return s;
   const int64_t tiles = std::max<int64_t>(1, rows / 64) * std::max<int64_t>(1, cols / 32);
@@ -254,7 +249,7 @@ Tensor apply(const Tensor& x_in, const Matrix& m, const Tensor& bias, DType act,
   // makes a kernel of its own: consumers read it in place rather than through a copy. A split
   // product's sum is left to its consumer's kernel.
   // (KILN_LLAMA_HALF_SHARED=0: shared products stay f32)
-  static const bool keep_f32 = switched_off("KILN_LLAMA_HALF_SHARED");
+  static const bool keep_f32 = env::is_off("KILN_LLAMA_HALF_SHARED");
   if (round_out && half_x && slices == 1 && !keep_f32) y = y.cast(act);
   if (x.dim(0) > 1 && !int8_prefill(x, m) && slices == 1) y = y.contiguous();
   return bias.defined() ? y + bias : y;
