@@ -55,13 +55,13 @@ bool rope_inline() {
 
 // LMOptions::rope_table: whether steps read cos/sin from a whole context's table rather than
 // computing their rows in a kernel of their own (3.3 us of an H100 replay: +0.3% decode,
-// docs/benchmarks.md session 17). KILN_LLAMA_ROPE_TABLE=1 / 0 overrides the options.
+// docs/benchmarks.md session 17). KILN_LLAMA_ROPE_TABLE=1 / 0: the default where the options
+// leave it unset.
 bool rope_table_on(const Device& device, std::optional<bool> option) {
-  static const int forced = [] {
-    const char* e = env::value("KILN_LLAMA_ROPE_TABLE");
-    return e ? (std::string(e) == "1" ? 1 : 0) : -1;
-  }();
-  const bool on = forced >= 0 ? forced == 1 : option.value_or(device.caps().warp_size > 1);
+  static const int forced = env::is_on("KILN_LLAMA_ROPE_TABLE")    ? 1
+                            : env::is_off("KILN_LLAMA_ROPE_TABLE") ? 0
+                                                                   : -1;
+  const bool on = option.value_or(forced >= 0 ? forced == 1 : device.caps().warp_size > 1);
   return on && !rope_inline();
 }
 

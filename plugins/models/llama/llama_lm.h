@@ -34,7 +34,8 @@ struct LMOptions {
   // Steps read RoPE's cos/sin from a table of every position the context holds, computed at
   // load (and again when dynamic RoPE rescales), instead of computing their positions' rows in
   // a kernel of their own. Unset: on GPUs (warp_size > 1), where the table costs microseconds
-  // at load; a CPU takes seconds for a 131072 context. KILN_LLAMA_ROPE_TABLE=1 / 0 overrides.
+  // at load; a CPU takes seconds for a 131072 context (KILN_LLAMA_ROPE_TABLE=1 / 0 sets this
+  // default).
   std::optional<bool> rope_table;
   // Q8_0/Q4_0/Q4_1/Q4_K/Q6_K matmuls quantize their input to int8 blocks and take integer dot products,
   // as llama.cpp does (CPUs; int8_matmul.cpp). false: the weights are dequantized exactly
