@@ -875,13 +875,8 @@ class Lowerer {
   // (through the view's shape trackers, as run_assign stores)
   Val memory_index(const UOp* t, std::vector<Val> dims) {
     if (t->op != Op::View || t->realized()) {
-      Val flat = b_.const_int(0, idx_t_);
-      int64_t stride = 1;
-      for (size_t a = dims.size(); a-- > 0;) {
-        flat = b_.add(flat, b_.mul_const(dims[a], stride));
-        stride *= t->shape[a];
-      }
-      return flat;
+      Index idx{t->shape, std::move(dims), -1};
+      return flat_of(idx);
     }
     const auto& views = t->st.views();
     Val where = -1;
@@ -1293,11 +1288,12 @@ class Lowerer {
     static const int v = std::clamp(env::integer("KILN_GPU_TILE_COLS", 16), 1, 16);
     return v;
   }
-  // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
+  // a kernel of one group keeps one vector a thread (KILN_GPU_ONE_GROUP_SPLIT=0: off)
   static bool gpu_one_group_split() {
     static const bool v = env::integer("KILN_GPU_ONE_GROUP_SPLIT", 1) != 0;
     return v;
   }
+  // elements of a one-row reduce each thread keeps at least (more: fewer threads per row)
   static int gpu_row_elems() {
     static const int v = std::clamp(env::integer("KILN_GPU_ROW_ELEMS", 64), 1, 1 << 16);
     return v;

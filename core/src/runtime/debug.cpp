@@ -1,7 +1,5 @@
 #include "runtime/debug.h"
 
-#include <cstdlib>
-
 #include "kiln/env.h"
 
 namespace kiln::detail {

@@ -58,11 +58,11 @@ bool rope_inline() {
 // docs/benchmarks.md session 17). KILN_LLAMA_ROPE_TABLE=1 / 0: the default where the options
 // leave it unset.
 bool rope_table_on(const Device& device, std::optional<bool> option) {
-  static const int forced = env::is_on("KILN_LLAMA_ROPE_TABLE")    ? 1
-                            : env::is_off("KILN_LLAMA_ROPE_TABLE") ? 0
-                                                                   : -1;
-  const bool on = option.value_or(forced >= 0 ? forced == 1 : device.caps().warp_size > 1);
-  return on && !rope_inline();
+  static const std::optional<bool> from_env =
+      env::is_on("KILN_LLAMA_ROPE_TABLE")    ? std::optional<bool>(true)
+      : env::is_off("KILN_LLAMA_ROPE_TABLE") ? std::optional<bool>(false)
+                                             : std::nullopt;
+  return option.value_or(from_env.value_or(device.caps().warp_size > 1)) && !rope_inline();
 }
 
 }  // namespace
@@ -207,14 +207,17 @@ std::vector<Tensor> LlamaLM::step(const Tensor& ids, int64_t L, bool prefill) {
     q = nn::apply_rope(q.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
     k = nn::apply_rope(k.permute({0, 2, 1, 3}), cos, sin, h_.rope_style);
     // (1, Hq, L, D) in the activation type: the projection reads it where attention wrote it
+    // (a prefill chunk's rows are written by a kernel of their own: write_and_attend's
+    // fallback for several query rows)
+    const size_t layer = static_cast<size_t>(i);
+    const Tensor qa = q.cast(act_dtype_), ka = k.cast(act_dtype_),
+                 va = v.permute({0, 2, 1, 3}).cast(act_dtype_);
     Tensor a;
-    if (L == 1 && fused_kv_write()) {
-      a = cache_.write_and_attend(static_cast<size_t>(i), 0, pos_, q.cast(act_dtype_),
-                                  k.cast(act_dtype_), v.permute({0, 2, 1, 3}).cast(act_dtype_));
+    if (fused_kv_write()) {
+      a = cache_.write_and_attend(layer, 0, pos_, qa, ka, va);
     } else {
-      cache_.write(static_cast<size_t>(i), 0, pos_, k.cast(act_dtype_),
-                   v.permute({0, 2, 1, 3}).cast(act_dtype_));
-      a = cache_.attend(static_cast<size_t>(i), 0, pos_, q.cast(act_dtype_));
+      cache_.write(layer, 0, pos_, ka, va);
+      a = cache_.attend(layer, 0, pos_, qa);
     }
     a = a.permute({0, 2, 1, 3}).reshape({L, Hq * D});
     x = (x + apply(a, lw.wo, lw.bo, act_dtype_)).contiguous();
